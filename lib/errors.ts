@@ -1,0 +1,150 @@
+/**
+ * Every error the library throws extends {@link UnitOfWorkError}. Errors meant for HTTP carry
+ * `statusCode` and `expose`, so `@middy/http-error-handler` renders them as they are.
+ */
+
+/** Names an operation of a unit of work in errors: its label (or a generated one) and its item key. */
+export interface OperationRef {
+  /** The `label` given to the operation, or `<kind> <table>` when none was given. */
+  readonly label: string;
+  /** The DynamoDB table of the operation. */
+  readonly table: string;
+  /** The item key, when known. */
+  readonly key?: Record<string, unknown>;
+}
+
+/** Base class of every error of lambda-unit-of-work. */
+export class UnitOfWorkError extends Error {
+  /** HTTP status for `@middy/http-error-handler`; 500 unless a subclass says otherwise. */
+  readonly statusCode: number = 500;
+  /** Whether `@middy/http-error-handler` may show the message to the caller. */
+  readonly expose: boolean = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A condition of the transaction failed. DynamoDB's current item is attached when it returned one. */
+export class ConditionFailedError extends UnitOfWorkError {
+  override readonly statusCode = 409;
+  override readonly expose = true;
+  readonly label: string;
+  readonly table: string;
+  readonly key?: Record<string, unknown>;
+  /** The item as it was when the condition failed (`ReturnValuesOnConditionCheckFailure: ALL_OLD`). */
+  readonly item?: Record<string, unknown>;
+  /** Position of the failing action in the TransactWriteItems call. */
+  readonly index: number;
+  constructor(op: OperationRef & { index: number; item?: Record<string, unknown> }, options?: { cause?: unknown }) {
+    super(`Condition failed on "${op.label}" (table ${op.table}, key ${formatKey(op.key)})`, options);
+    this.label = op.label;
+    this.table = op.table;
+    this.key = op.key;
+    this.item = op.item;
+    this.index = op.index;
+  }
+}
+
+/** A job with this key already exists (its record's `attribute_not_exists` condition failed). */
+export class DuplicateJobError extends UnitOfWorkError {
+  override readonly statusCode = 409;
+  override readonly expose = true;
+  readonly key: string;
+  readonly jobName: string;
+  constructor(key: string, jobName: string, options?: { cause?: unknown }) {
+    super(`A job with key "${key}" already exists (job "${jobName}")`, options);
+    this.key = key;
+    this.jobName = jobName;
+  }
+}
+
+/** DynamoDB kept cancelling the transaction because of concurrent transactions on the same items. */
+export class TransactionConflictError extends UnitOfWorkError {
+  override readonly statusCode = 409;
+  override readonly expose = true;
+  readonly attempts: number;
+  readonly operations: readonly OperationRef[];
+  constructor(attempts: number, operations: readonly OperationRef[], options?: { cause?: unknown }) {
+    const names = operations.map((o) => `"${o.label}"`).join(', ') || 'unknown operations';
+    super(`Transaction conflict on ${names} persisted after ${attempts} attempts`, options);
+    this.attempts = attempts;
+    this.operations = operations;
+  }
+}
+
+/** The transaction would break a DynamoDB limit: 100 actions, 4 MB in all, 400 KB per item. */
+export class TransactionLimitError extends UnitOfWorkError {
+  readonly limit: 'actions' | 'transactionBytes' | 'itemBytes';
+  readonly actual: number;
+  readonly maximum: number;
+  /** The largest operations, biggest first, to say what to move out of the unit of work. */
+  readonly offenders: readonly (OperationRef & { bytes: number })[];
+  constructor(
+    message: string,
+    data: { limit: TransactionLimitError['limit']; actual: number; maximum: number; offenders: readonly (OperationRef & { bytes: number })[] },
+  ) {
+    super(message);
+    this.limit = data.limit;
+    this.actual = data.actual;
+    this.maximum = data.maximum;
+    this.offenders = data.offenders;
+  }
+}
+
+/** An operation was rejected where it was called: bad input, two operations on one item, a bad schedule, … */
+export class InvalidOperationError extends UnitOfWorkError {
+  /** The operation (for example `publish(OrderPlaced)` or the write's label). */
+  readonly operation: string;
+  constructor(operation: string, message: string, options?: { cause?: unknown }) {
+    super(`${operation}: ${message}`, options);
+    this.operation = operation;
+  }
+}
+
+/** A write was buffered on a read-only unit of work. */
+export class ReadOnlyUnitOfWorkError extends UnitOfWorkError {
+  readonly operation: string;
+  constructor(operation: string) {
+    super(`${operation}: this unit of work is read-only`);
+    this.operation = operation;
+  }
+}
+
+/** `currentUnitOfWork()` or `propagation: 'mandatory'` found no active unit of work. */
+export class NoUnitOfWorkError extends UnitOfWorkError {
+  constructor(message = 'No unit of work is active here: wrap the handler with unitOfWork() or call withUnitOfWork()') {
+    super(message);
+  }
+}
+
+/** A direct DynamoDB write was sent on a guarded client while a unit of work was active. */
+export class EscapedWriteError extends UnitOfWorkError {
+  /** The SDK command, e.g. `PutItemCommand`. */
+  readonly command: string;
+  readonly table?: string;
+  constructor(command: string, table?: string) {
+    super(
+      `${command}${table ? ` on ${table}` : ''} was sent directly while a unit of work is active: buffer it on the unit of work (uow.put/update/delete) so it commits with the rest`,
+    );
+    this.command = command;
+    this.table = table;
+  }
+}
+
+/** The commit failed for a reason the library does not map (the SDK error is the `cause`). */
+export class CommitFailedError extends UnitOfWorkError {
+  readonly operations: readonly OperationRef[];
+  constructor(message: string, operations: readonly OperationRef[], options?: { cause?: unknown }) {
+    super(message, options);
+    this.operations = operations;
+  }
+}
+
+/** Renders an item key for messages: `{pk=order#1, sk=order}`. */
+export function formatKey(key: Record<string, unknown> | undefined): string {
+  if (!key) return '(unknown key)';
+  return `{${Object.entries(key)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}` : x))}`)
+    .join(', ')}}`;
+}

@@ -1,0 +1,70 @@
+import type { JobScheduleSpec } from '../outbox/messages.js';
+import { OUTBOX_KEYS, OUTBOX_SCHEMA } from '../outbox/schema.js';
+
+/** Lifecycle of a job record. */
+export const JOB_STATUS = {
+  /** Written by the unit of work that scheduled it; waiting for its time. */
+  SCHEDULED: 'SCHEDULED',
+  /** Claimed by a runner that holds the lease until `leaseUntil`. */
+  RUNNING: 'RUNNING',
+  /** Its handler's unit of work committed (one-time jobs end here). */
+  SUCCEEDED: 'SUCCEEDED',
+  /** The last attempt failed; a retry is scheduled for `nextRunAt`. */
+  FAILED: 'FAILED',
+  /** Attempts exhausted; a `JobFailed` event was published. */
+  DEAD: 'DEAD',
+  /** Cancelled by `uow.cancelJob(key)`; a late delivery skips it. */
+  CANCELLED: 'CANCELLED',
+} as const;
+
+/** One of {@link JOB_STATUS}. */
+export type JobStatus = (typeof JOB_STATUS)[keyof typeof JOB_STATUS];
+
+/** Statuses after which a job never runs again. */
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = [JOB_STATUS.SUCCEEDED, JOB_STATUS.DEAD, JOB_STATUS.CANCELLED];
+
+/** Default number of attempts of a job (first run included). */
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+/**
+ * A job record as stored in the outbox/jobs table (`pk = job#<key>`, `sk = job`). The payload is kept as
+ * a JSON string so that any JSON value round-trips exactly.
+ */
+export interface JobRecord {
+  readonly pk: string;
+  readonly sk: string;
+  readonly _kind: typeof OUTBOX_SCHEMA.jobKind;
+  readonly jobId: string;
+  readonly jobKey: string;
+  readonly jobName: string;
+  /** JSON text of the payload. */
+  readonly payload: string;
+  readonly schedule: JobScheduleSpec;
+  readonly scheduleName: string;
+  readonly jobStatus: JobStatus;
+  /** Incremented by every reschedule, retry and cancel: a schedule for an older version is stale. */
+  readonly version: number;
+  /** Attempts started so far. */
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly createdAt: string;
+  /** Sort key of the status index: ISO time of the last change. */
+  readonly jobUpdatedAt: string;
+  /** When the next (or first) attempt is due, for one-time jobs. */
+  readonly nextRunAt?: string;
+  readonly correlationId?: string;
+  /** Lease of the runner that holds a RUNNING job: epoch milliseconds. */
+  readonly leaseUntil?: number;
+  /** For recurring jobs: the scheduled time of the last occurrence that was claimed. */
+  readonly lastOccurrence?: string;
+  readonly lastRunAt?: string;
+  readonly lastOutcome?: 'SUCCEEDED' | 'FAILED';
+  readonly lastError?: { readonly name: string; readonly message: string };
+  /** Epoch seconds; set when the job reaches a terminal status. */
+  readonly ttl?: number;
+}
+
+/** The primary key of the job record of `jobKey`. */
+export function jobRecordKey(jobKey: string): { pk: string; sk: string } {
+  return { pk: OUTBOX_KEYS.jobPk(jobKey), sk: OUTBOX_KEYS.jobSk };
+}

@@ -1,0 +1,75 @@
+/**
+ * The one definition of the outbox/jobs table and of the stream filter, shared by the library that
+ * writes the items, the local runtime that creates the table and the CDK construct that deploys it.
+ * This module imports nothing, so a CDK app and a Lambda bundle can both load it cheaply.
+ */
+
+/** Attribute names and values of the outbox/jobs table. */
+export const OUTBOX_SCHEMA = {
+  /** Partition key attribute (string). */
+  partitionKey: 'pk',
+  /** Sort key attribute (string). */
+  sortKey: 'sk',
+  /** TTL attribute: epoch seconds after which DynamoDB may delete the item. */
+  ttlAttribute: 'ttl',
+  /** Attribute that says what an item is; the stream filter matches it. */
+  kindAttribute: '_kind',
+  /** Value of {@link OUTBOX_SCHEMA.kindAttribute} on outbox items. */
+  outboxKind: 'outbox',
+  /** Value of {@link OUTBOX_SCHEMA.kindAttribute} on job records. */
+  jobKind: 'job',
+  /** Sparse index of job records by status, for `listJobs`. */
+  jobStatusIndex: {
+    name: 'jobs-by-status',
+    partitionKey: 'jobStatus',
+    sortKey: 'jobUpdatedAt',
+  },
+} as const;
+
+/** Key prefixes of the items the library writes. */
+export const OUTBOX_KEYS = {
+  outboxPk: (commitId: string): string => `outbox#${commitId}`,
+  outboxSk: (part: number): string => `part#${String(part).padStart(3, '0')}`,
+  jobPk: (jobKey: string): string => `job#${jobKey}`,
+  jobSk: 'job',
+} as const;
+
+/** Table settings both `createOutboxTable` (local) and the CDK construct apply. */
+export const OUTBOX_TABLE_DEFINITION = {
+  billingMode: 'PAY_PER_REQUEST',
+  streamViewType: 'NEW_IMAGE',
+  attributes: [
+    { name: OUTBOX_SCHEMA.partitionKey, type: 'S' },
+    { name: OUTBOX_SCHEMA.sortKey, type: 'S' },
+    { name: OUTBOX_SCHEMA.jobStatusIndex.partitionKey, type: 'S' },
+    { name: OUTBOX_SCHEMA.jobStatusIndex.sortKey, type: 'S' },
+  ],
+  ttlAttribute: OUTBOX_SCHEMA.ttlAttribute,
+} as const;
+
+/**
+ * Event-source-mapping filter pattern: only INSERTs of outbox items reach the dispatcher. Job-record
+ * updates (MODIFY), TTL deletes (REMOVE) and business items never do.
+ */
+export const OUTBOX_STREAM_FILTER_PATTERN = {
+  eventName: ['INSERT'],
+  dynamodb: {
+    NewImage: {
+      [OUTBOX_SCHEMA.kindAttribute]: { S: [OUTBOX_SCHEMA.outboxKind] },
+    },
+  },
+} as const;
+
+/** Default outbox-item retention: 7 days. */
+export const DEFAULT_OUTBOX_RETENTION_SECONDS = 7 * 24 * 60 * 60;
+
+/** Environment variables the library reads (and the construct's `grantWriter` sets). */
+export const ENV = {
+  outboxTable: 'UOW_OUTBOX_TABLE',
+  eventSource: 'UOW_EVENT_SOURCE',
+  eventBusName: 'UOW_EVENT_BUS_NAME',
+  scheduleGroup: 'UOW_SCHEDULE_GROUP',
+  jobRunnerArn: 'UOW_JOB_RUNNER_ARN',
+  schedulerRoleArn: 'UOW_SCHEDULER_ROLE_ARN',
+  jobDeadLetterQueueArn: 'UOW_JOB_DLQ_ARN',
+} as const;
