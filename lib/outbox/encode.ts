@@ -1,0 +1,69 @@
+import type { OutboxMessage } from './messages.js';
+import { OUTBOX_KEYS, OUTBOX_SCHEMA } from './schema.js';
+
+/** Largest `messages` JSON text per outbox item: 400 KB minus room for the other attributes. */
+export const MAX_MESSAGES_BYTES_PER_ITEM = 400 * 1024 - 2 * 1024;
+
+/** Inputs of {@link encodeOutboxItems}. */
+export interface EncodeOutboxInput {
+  readonly commitId: string;
+  readonly messages: readonly OutboxMessage[];
+  readonly now: Date;
+  /** Seconds after `now` when DynamoDB's TTL may remove the items. */
+  readonly retentionSeconds: number;
+  readonly correlationId?: string;
+  /** @default MAX_MESSAGES_BYTES_PER_ITEM */
+  readonly maxMessagesBytes?: number;
+}
+
+/** A message whose own JSON is too large for any outbox item. */
+export class OversizedMessageError extends Error {
+  constructor(
+    readonly index: number,
+    readonly bytes: number,
+    readonly maximum: number,
+  ) {
+    super(`outbox message #${index} is ${bytes} bytes, more than the ${maximum} an outbox item can hold`);
+  }
+}
+
+/**
+ * Packs the messages of one commit, in order, into as few outbox items as their size allows (normally
+ * one). Pure: no I/O, no clock; the same input gives the same items. Each item holds its messages as one
+ * JSON array string in `messages`.
+ */
+export function encodeOutboxItems(input: EncodeOutboxInput): Record<string, unknown>[] {
+  const max = input.maxMessagesBytes ?? MAX_MESSAGES_BYTES_PER_ITEM;
+  const groups: string[][] = [];
+  let current: string[] = [];
+  let currentBytes = 2; // "[" and "]"
+  input.messages.forEach((message, index) => {
+    const json = JSON.stringify(message);
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes + 2 > max) throw new OversizedMessageError(index, bytes, max - 2);
+    const added = bytes + (current.length > 0 ? 1 : 0);
+    if (current.length > 0 && currentBytes + added > max) {
+      groups.push(current);
+      current = [];
+      currentBytes = 2;
+    }
+    currentBytes += bytes + (current.length > 0 ? 1 : 0);
+    current.push(json);
+  });
+  if (current.length > 0) groups.push(current);
+
+  const createdAt = input.now.toISOString();
+  const ttl = Math.floor(input.now.getTime() / 1000) + input.retentionSeconds;
+  return groups.map((jsons, i) => ({
+    [OUTBOX_SCHEMA.partitionKey]: OUTBOX_KEYS.outboxPk(input.commitId),
+    [OUTBOX_SCHEMA.sortKey]: OUTBOX_KEYS.outboxSk(i + 1),
+    [OUTBOX_SCHEMA.kindAttribute]: OUTBOX_SCHEMA.outboxKind,
+    commitId: input.commitId,
+    part: i + 1,
+    parts: groups.length,
+    ...(input.correlationId ? { correlationId: input.correlationId } : {}),
+    createdAt,
+    [OUTBOX_SCHEMA.ttlAttribute]: ttl,
+    messages: `[${jsons.join(',')}]`,
+  }));
+}
