@@ -148,3 +148,23 @@ export function formatKey(key: Record<string, unknown> | undefined): string {
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}` : x))}`)
     .join(', ')}}`;
 }
+
+/** A component was started with missing or invalid configuration; `missing` names each option and its environment variable. */
+export class ConfigurationError extends UnitOfWorkError {
+  /** `option (ENV_VAR)` of every missing or invalid setting. */
+  readonly missing: readonly string[];
+  constructor(component: string, missing: readonly string[], options?: { cause?: unknown }) {
+    super(`${component} is missing configuration: ${missing.join('; ')}`, options);
+    this.missing = missing;
+  }
+}
+
+/** The outbox dispatcher could not deliver one message of an outbox item (after its retries). */
+export class DispatchError extends UnitOfWorkError {
+  /** What failed, e.g. `CreateSchedule expire-order-42` or `PutEvents 0190…`. */
+  readonly operation: string;
+  constructor(operation: string, message: string, options?: { cause?: unknown }) {
+    super(`${operation}: ${message}`, options);
+    this.operation = operation;
+  }
+}

@@ -45,6 +45,8 @@ export const OUTBOX_TABLE_DEFINITION = {
     { name: OUTBOX_SCHEMA.jobStatusIndex.sortKey, type: 'S' },
   ],
   ttlAttribute: OUTBOX_SCHEMA.ttlAttribute,
+  /** Projection of the {@link OUTBOX_SCHEMA.jobStatusIndex} GSI. */
+  jobStatusIndexProjection: 'ALL',
 } as const;
 
 /**
@@ -72,4 +74,10 @@ export const ENV = {
   jobRunnerArn: 'UOW_JOB_RUNNER_ARN',
   schedulerRoleArn: 'UOW_SCHEDULER_ROLE_ARN',
   jobDeadLetterQueueArn: 'UOW_JOB_DLQ_ARN',
+  /** Outbox dispatcher: calls to Scheduler/EventBridge in flight at once (1 = records one by one, in order). */
+  dispatchConcurrency: 'UOW_DISPATCH_CONCURRENCY',
+  /** Scheduler target retry policy: `MaximumRetryAttempts` (0–185) of the job schedules the dispatcher creates. */
+  scheduleMaxRetryAttempts: 'UOW_SCHEDULE_MAX_RETRY_ATTEMPTS',
+  /** Scheduler target retry policy: `MaximumEventAgeInSeconds` (60–86400) of the job schedules. */
+  scheduleMaxEventAgeSeconds: 'UOW_SCHEDULE_MAX_EVENT_AGE_SECONDS',
 } as const;
