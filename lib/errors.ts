@@ -149,16 +149,6 @@ export function formatKey(key: Record<string, unknown> | undefined): string {
     .join(', ')}}`;
 }
 
-/** A component was started with missing or invalid configuration; `missing` names each option and its environment variable. */
-export class ConfigurationError extends UnitOfWorkError {
-  /** `option (ENV_VAR)` of every missing or invalid setting. */
-  readonly missing: readonly string[];
-  constructor(component: string, missing: readonly string[], options?: { cause?: unknown }) {
-    super(`${component} is missing configuration: ${missing.join('; ')}`, options);
-    this.missing = missing;
-  }
-}
-
 /** The outbox dispatcher could not deliver one message of an outbox item (after its retries). */
 export class DispatchError extends UnitOfWorkError {
   /** What failed, e.g. `CreateSchedule expire-order-42` or `PutEvents 0190…`. */
@@ -166,5 +156,22 @@ export class DispatchError extends UnitOfWorkError {
   constructor(operation: string, message: string, options?: { cause?: unknown }) {
     super(`${operation}: ${message}`, options);
     this.operation = operation;
+  }
+}
+
+/**
+ * Options or configuration are invalid or missing; thrown when a middleware, handler or construct is created.
+ * The message names the component and every problem.
+ */
+export class ConfigurationError extends UnitOfWorkError {
+  /** What was being configured, e.g. `unitOfWork(options)` or `outboxDispatcher`. */
+  readonly component: string;
+  /** Each problem, e.g. `eventBusName (UOW_EVENT_BUS_NAME)` for a missing setting. */
+  readonly missing: readonly string[];
+  constructor(component: string, problems: string | readonly string[], options?: { cause?: unknown }) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    super(typeof problems === 'string' ? `${component}: ${problems}` : `${component} is missing configuration: ${list.join('; ')}`, options);
+    this.component = component;
+    this.missing = list;
   }
 }
