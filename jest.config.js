@@ -1,4 +1,4 @@
-/** Jest runs TypeScript as native ESM through @swc/jest; one DynamoDB Local per run (test/setup/global-setup.ts). */
+/** Jest runs TypeScript as native ESM through @swc/jest; one DynamoDB Local per run (test/setup/global-setup.js). */
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
@@ -7,8 +7,8 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  globalSetup: '<rootDir>/test/setup/global-setup.ts',
-  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  globalSetup: '<rootDir>/test/setup/global-setup.js',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.js',
   testTimeout: 30000,
   maxWorkers: 2,
 };

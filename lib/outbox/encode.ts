@@ -8,6 +8,8 @@ export const MAX_MESSAGES_BYTES_PER_ITEM = 400 * 1024 - 2 * 1024;
 export interface EncodeOutboxInput {
   readonly commitId: string;
   readonly messages: readonly OutboxMessage[];
+  /** The messages already serialized (same order), to avoid serializing twice. */
+  readonly messageJson?: readonly string[];
   readonly now: Date;
   /** Seconds after `now` when DynamoDB's TTL may remove the items. */
   readonly retentionSeconds: number;
@@ -38,7 +40,7 @@ export function encodeOutboxItems(input: EncodeOutboxInput): Record<string, unkn
   let current: string[] = [];
   let currentBytes = 2; // "[" and "]"
   input.messages.forEach((message, index) => {
-    const json = JSON.stringify(message);
+    const json = input.messageJson?.[index] ?? JSON.stringify(message);
     const bytes = Buffer.byteLength(json, 'utf8');
     if (bytes + 2 > max) throw new OversizedMessageError(index, bytes, max - 2);
     const added = bytes + (current.length > 0 ? 1 : 0);

@@ -1,0 +1,28 @@
+/**
+ * lambda-unit-of-work: a unit of work for AWS Lambda handlers on DynamoDB. Writes, domain events and jobs
+ * commit in one TransactWriteItems; the outbox dispatcher publishes and schedules only after the commit.
+ *
+ * Subpaths: `lambda-unit-of-work/local` (DynamoDB Local, local endpoints; dev and tests only) and
+ * `lambda-unit-of-work/cdk` (the CDK construct).
+ */
+export { unitOfWork, type UnitOfWorkContext, type UnitOfWorkMiddlewareOptions } from './middleware/unit-of-work-middleware.js';
+export { currentUnitOfWork, withUnitOfWork, PROPAGATION, type Propagation, type WithUnitOfWorkOptions } from './unit-of-work/context.js';
+export { guardClient } from './unit-of-work/guard.js';
+export { UnitOfWork, type LoggerLike, type UnitOfWorkState } from './unit-of-work/unit-of-work.js';
+export type { UnitOfWorkOptions } from './unit-of-work/settings.js';
+export type {
+  PendingCounts,
+  PublishInput,
+  ScheduleInput,
+  ScheduleWhen,
+  ScheduledJob,
+  UowConditionCheckInput,
+  UowDeleteInput,
+  UowPutInput,
+  UowUpdateInput,
+} from './unit-of-work/types.js';
+export * from './errors.js';
+export { scheduleNameFor } from './jobs/schedule-name.js';
+export { JOB_STATUS, type JobRecord, type JobStatus } from './jobs/record.js';
+export type { CloudEvent, JobEnvelope, JobScheduleSpec, OutboxItem, OutboxMessage } from './outbox/messages.js';
+export { OUTBOX_SCHEMA, OUTBOX_STREAM_FILTER_PATTERN, OUTBOX_TABLE_DEFINITION, ENV } from './outbox/schema.js';

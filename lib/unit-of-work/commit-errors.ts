@@ -1,0 +1,63 @@
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  CommitFailedError,
+  ConditionFailedError,
+  DuplicateJobError,
+  InvalidOperationError,
+  type UnitOfWorkError,
+} from '../errors.js';
+import type { ActionRef } from './transaction.js';
+
+const ATTRIBUTE_VALUE_TAGS = new Set(['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L', 'SS', 'NS', 'BS']);
+
+function plainItem(item: unknown): Record<string, unknown> | undefined {
+  if (!item || typeof item !== 'object') return undefined;
+  const values = Object.values(item as object);
+  const marshalled = values.length > 0 && values.every((v) => v && typeof v === 'object' && Object.keys(v).length === 1 && ATTRIBUTE_VALUE_TAGS.has(Object.keys(v)[0]!));
+  return marshalled ? unmarshall(item as never) : (item as Record<string, unknown>);
+}
+
+interface CancellationReason {
+  Code?: string;
+  Message?: string;
+  Item?: unknown;
+}
+
+/** What to do with a failed TransactWriteItems. */
+export type CommitFailure = { readonly retry: true } | { readonly retry: false; readonly error: UnitOfWorkError };
+
+/**
+ * Maps an SDK error of TransactWriteItems to the library's typed errors, using the position of each
+ * cancellation reason to name the operation. Pure. A `TransactionConflict` (and only that) asks for a retry.
+ */
+export function classifyCommitError(error: unknown, actions: readonly ActionRef[], attempts: number): CommitFailure {
+  const e = error as { name?: string; message?: string; CancellationReasons?: CancellationReason[] };
+  const refs = actions.filter((a) => a.role !== 'outbox').map(({ label, table, key }) => ({ label, table, key }));
+  if (e?.name === 'TransactionCanceledException') {
+    const reasons = e.CancellationReasons ?? [];
+    const failedAt = reasons.findIndex((r) => r?.Code === 'ConditionalCheckFailed');
+    if (failedAt >= 0) {
+      const action = actions[failedAt];
+      if (action?.role === 'job') return { retry: false, error: new DuplicateJobError(action.jobKey ?? '?', action.jobName ?? '?', { cause: error }) };
+      return {
+        retry: false,
+        error: new ConditionFailedError(
+          { label: action?.label ?? `action #${failedAt}`, table: action?.table ?? '?', key: action?.key, index: failedAt, item: plainItem(reasons[failedAt]?.Item) },
+          { cause: error },
+        ),
+      };
+    }
+    const conflicts = reasons.map((r, i) => (r?.Code === 'TransactionConflict' ? i : -1)).filter((i) => i >= 0);
+    if (conflicts.length > 0) return { retry: true };
+    const problems = reasons
+      .map((r, i) => (r?.Code && r.Code !== 'None' ? `"${actions[i]?.label ?? `action #${i}`}": ${r.Code}${r.Message ? ` (${r.Message})` : ''}` : ''))
+      .filter(Boolean);
+    return { retry: false, error: new CommitFailedError(`The transaction was cancelled: ${problems.join('; ') || e.message}`, refs, { cause: error }) };
+  }
+  if (e?.name === 'TransactionInProgressException') return { retry: true };
+  if (e?.name === 'ValidationException' && /multiple operations on one item/i.test(e.message ?? ''))
+    return { retry: false, error: new InvalidOperationError('commit', `${e.message}: two buffered operations target the same item (declare the table's key attributes with the tableKeys option to catch this when the operation is buffered)`, { cause: error }) };
+  if (e?.name === 'IdempotentParameterMismatchException')
+    return { retry: false, error: new CommitFailedError('The ClientRequestToken of this commit was already used in the last 10 minutes for a different transaction', refs, { cause: error }) };
+  return { retry: false, error: new CommitFailedError(`The commit failed: ${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`, refs, { cause: error }) };
+}

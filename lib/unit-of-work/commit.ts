@@ -1,0 +1,116 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionFailedError, InvalidOperationError, TransactionConflictError } from '../errors.js';
+import { classifyCommitError } from './commit-errors.js';
+import { buildTransaction, type BuiltTransaction } from './transaction.js';
+import type { LoggerLike, UnitOfWork } from './unit-of-work.js';
+
+/** Marks the library's own TransactWriteItems so `guardClient` lets it through. */
+export const commitScope = new AsyncLocalStorage<true>();
+
+/** Options of one commit. */
+export interface CommitOptions {
+  /** Idempotency token of the TransactWriteItems call (DynamoDB remembers it 10 minutes). */
+  readonly clientRequestToken?: string;
+}
+
+/** Result of a commit. */
+export interface CommitResult {
+  /** False when nothing was buffered and nothing was sent. */
+  readonly sent: boolean;
+  readonly actions: number;
+  readonly attempts: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Full-jitter exponential backoff: a random delay in [0, min(cap, base·2^attempt)). */
+export function conflictBackoffMs(attempt: number, baseMs = 20, capMs = 1000): number {
+  return Math.random() * Math.min(capMs, baseMs * 2 ** attempt);
+}
+
+/**
+ * Sends a built transaction; a `TransactionConflict` is retried with jittered exponential backoff up to
+ * `maxConflictRetries` times, then fails with {@link TransactionConflictError}. Other failures become the
+ * library's typed errors.
+ */
+export async function sendTransaction(client: DynamoDBDocumentClient, built: BuiltTransaction, maxConflictRetries: number): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await commitScope.run(true, () => client.send(new TransactWriteCommand(built.input)));
+      return attempt + 1;
+    } catch (error) {
+      const failure = classifyCommitError(error, built.actions, attempt + 1);
+      if (!failure.retry) throw await withItemKey(client, built, failure.error);
+      if (attempt >= maxConflictRetries) {
+        const refs = built.actions.filter((a) => a.role !== 'outbox').map(({ label, table, key }) => ({ label, table, key }));
+        throw new TransactionConflictError(attempt + 1, refs, { cause: error });
+      }
+      await sleep(conflictBackoffMs(attempt));
+    }
+  }
+}
+
+/**
+ * A failed Put on a table whose key attributes were not known has no key in its error: look the key
+ * schema up (failure path only) so the error still names the item.
+ */
+async function withItemKey(client: DynamoDBDocumentClient, built: BuiltTransaction, error: Error): Promise<Error> {
+  if (!(error instanceof ConditionFailedError) || error.key) return error;
+  const item = (built.input.TransactItems?.[error.index]?.Put?.Item ?? undefined) as Record<string, unknown> | undefined;
+  if (!item) return error;
+  try {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: error.table }));
+    const key = Object.fromEntries((Table?.KeySchema ?? []).map((k) => [k.AttributeName!, item[k.AttributeName!]]));
+    return new ConditionFailedError({ label: error.label, table: error.table, key, index: error.index, item: error.item }, { cause: error.cause });
+  } catch {
+    return error;
+  }
+}
+
+async function runCallbacks(callbacks: readonly (() => unknown)[], logger: LoggerLike): Promise<void> {
+  for (const callback of callbacks) {
+    try {
+      await callback();
+    } catch (error) {
+      logger.warn('onCommitted callback failed; the commit stands', { error });
+    }
+  }
+}
+
+/**
+ * Commits a unit of work once: builds its TransactWriteItems (nothing is sent when nothing is buffered),
+ * sends it, then runs its `onCommitted` callbacks. Any failure leaves the unit of work `failed` and
+ * nothing written. Used by the middleware and `withUnitOfWork`; handlers never call it.
+ */
+export async function commitUnitOfWork(uow: UnitOfWork, options: CommitOptions = {}): Promise<CommitResult> {
+  if (uow.state !== 'open') throw new InvalidOperationError('commit', `the unit of work is already ${uow.state}`);
+  const { writes, messages, messageJson, callbacks } = uow.contents();
+  const { settings } = uow;
+  uow.transition('committing');
+  let result: CommitResult = { sent: false, actions: 0, attempts: 0 };
+  try {
+    if (writes.length > 0 || messages.length > 0) {
+      const built = buildTransaction({
+        commitId: uow.id,
+        outboxTable: settings.outboxTable,
+        writes,
+        messages,
+        messageJson,
+        now: new Date(),
+        retentionSeconds: settings.retentionSeconds,
+        correlationId: settings.correlationId,
+        clientRequestToken: options.clientRequestToken,
+      });
+      const attempts = await sendTransaction(settings.client(), built, settings.maxConflictRetries);
+      result = { sent: true, actions: built.actions.length, attempts };
+    }
+  } catch (error) {
+    uow.transition('failed');
+    throw error;
+  }
+  uow.transition('committed');
+  await runCallbacks(callbacks, settings.logger);
+  return result;
+}

@@ -1,0 +1,103 @@
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { TransactionLimitError, type OperationRef } from '../errors.js';
+import { encodeOutboxItems, OversizedMessageError } from '../outbox/encode.js';
+import type { OutboxMessage } from '../outbox/messages.js';
+import { OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, MAX_TRANSACTION_BYTES, itemSize } from './size.js';
+import type { BufferedWrite, WriteRole } from './writes.js';
+
+/** What each action of a built transaction is, by position, to map DynamoDB's cancellation reasons back. */
+export interface ActionRef extends OperationRef {
+  readonly role: WriteRole | 'outbox';
+  readonly jobKey?: string;
+  readonly jobName?: string;
+  readonly bytes: number;
+}
+
+/** A TransactWriteItems input ready to send, with what each action is. */
+export interface BuiltTransaction {
+  readonly input: TransactWriteCommandInput;
+  readonly actions: readonly ActionRef[];
+  readonly outboxItems: number;
+}
+
+/** Inputs of {@link buildTransaction}. */
+export interface BuildTransactionInput {
+  readonly commitId: string;
+  readonly outboxTable: string;
+  readonly writes: readonly BufferedWrite[];
+  readonly messages: readonly OutboxMessage[];
+  /** Pre-serialized messages (same order) to avoid stringifying twice. */
+  readonly messageJson?: readonly string[];
+  readonly now: Date;
+  readonly retentionSeconds: number;
+  readonly correlationId?: string;
+  readonly clientRequestToken?: string;
+}
+
+function biggest(actions: readonly ActionRef[]): (OperationRef & { bytes: number })[] {
+  return [...actions].sort((a, b) => b.bytes - a.bytes).slice(0, 5).map(({ label, table, key, bytes }) => ({ label, table, key, bytes }));
+}
+
+/**
+ * Builds the one TransactWriteItems of a commit: the buffered writes and job records in call order, then
+ * the outbox item(s) holding every message in order. Pure; checks DynamoDB's limits (100 actions, 4 MB,
+ * 400 KB per item) and throws {@link TransactionLimitError} naming the largest operations.
+ */
+export function buildTransaction(input: BuildTransactionInput): BuiltTransaction {
+  const TransactItems: NonNullable<TransactWriteCommandInput['TransactItems']> = [];
+  const actions: ActionRef[] = [];
+  for (const w of input.writes) {
+    const body = w.params.ConditionExpression !== undefined ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD', ...w.params } : w.params;
+    TransactItems.push({ [w.kind]: body } as never);
+    actions.push({ ...w.ref, role: w.role, jobKey: w.jobKey, jobName: w.jobName, bytes: w.bytes });
+  }
+  let items: Record<string, unknown>[] = [];
+  if (input.messages.length > 0) {
+    try {
+      items = encodeOutboxItems({
+        commitId: input.commitId,
+        messages: input.messages,
+        messageJson: input.messageJson,
+        now: input.now,
+        retentionSeconds: input.retentionSeconds,
+        correlationId: input.correlationId,
+      });
+    } catch (error) {
+      if (!(error instanceof OversizedMessageError)) throw error;
+      const m = input.messages[error.index]!;
+      const label = m.kind === 'event' ? `publish(${m.event.type})` : m.kind === 'job.schedule' ? `schedule(${m.job.name}) ${m.job.key}` : `${m.kind} ${m.key}`;
+      throw new TransactionLimitError(`${label}: the message is ${error.bytes} bytes, more than an outbox item holds (${error.maximum})`, {
+        limit: 'itemBytes', actual: error.bytes, maximum: error.maximum, offenders: [{ label, table: input.outboxTable, bytes: error.bytes }],
+      });
+    }
+  }
+  for (const item of items) {
+    TransactItems.push({ Put: { TableName: input.outboxTable, Item: item } });
+    const bytes = itemSize(item);
+    actions.push({ label: `outbox item ${String(item[OUTBOX_SCHEMA.sortKey])}`, table: input.outboxTable, key: { pk: item.pk, sk: item.sk }, role: 'outbox', bytes });
+    if (bytes > MAX_ITEM_BYTES)
+      throw new TransactionLimitError(`the outbox item is ${bytes} bytes; DynamoDB items hold at most ${MAX_ITEM_BYTES}`, { limit: 'itemBytes', actual: bytes, maximum: MAX_ITEM_BYTES, offenders: biggest(actions) });
+  }
+  if (TransactItems.length > MAX_TRANSACTION_ACTIONS) {
+    const writes = actions.filter((a) => a.role === 'write').length;
+    const jobs = actions.filter((a) => a.role === 'job' || a.role === 'jobChange').length;
+    throw new TransactionLimitError(
+      `the transaction holds ${TransactItems.length} actions (${writes} writes + ${jobs} job records + ${items.length} outbox items); DynamoDB allows ${MAX_TRANSACTION_ACTIONS}`,
+      { limit: 'actions', actual: TransactItems.length, maximum: MAX_TRANSACTION_ACTIONS, offenders: biggest(actions) },
+    );
+  }
+  const total = actions.reduce((n, a) => n + a.bytes, 0);
+  if (total > MAX_TRANSACTION_BYTES) {
+    const top = biggest(actions);
+    throw new TransactionLimitError(
+      `the transaction is about ${total} bytes; DynamoDB allows ${MAX_TRANSACTION_BYTES}. Largest: ${top.map((o) => `"${o.label}" ${o.bytes} B`).join(', ')}`,
+      { limit: 'transactionBytes', actual: total, maximum: MAX_TRANSACTION_BYTES, offenders: top },
+    );
+  }
+  return {
+    input: { TransactItems, ...(input.clientRequestToken ? { ClientRequestToken: input.clientRequestToken } : {}) },
+    actions,
+    outboxItems: items.length,
+  };
+}

@@ -1,0 +1,333 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { v7 as uuidv7 } from 'uuid';
+import { InvalidOperationError, ReadOnlyUnitOfWorkError, TransactionLimitError } from '../errors.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../jobs/record.js';
+import { scheduleNameFor } from '../jobs/schedule-name.js';
+import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
+import { OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { cancelJobParams, newJobRecord, putJobRecordParams, rescheduleJobParams } from './job-writes.js';
+import { normalizeSchedule } from './schedule.js';
+import { assertJsonSerializable } from './serializable.js';
+import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, itemSize } from './size.js';
+import type { PendingCounts, PublishInput, ScheduleInput, ScheduleWhen, ScheduledJob, UowConditionCheckInput, UowDeleteInput, UowPutInput, UowUpdateInput, WriteKind } from './types.js';
+import { duplicateItemError, itemIdentity, keyFromItem, validateWriteInput, type BufferedWrite, type WriteRole } from './writes.js';
+
+/** Where the library logs: Powertools `Logger` fits, so does `console`. */
+export interface LoggerLike {
+  debug(message: string, ...extra: unknown[]): void;
+  info(message: string, ...extra: unknown[]): void;
+  warn(message: string, ...extra: unknown[]): void;
+  error(message: string, ...extra: unknown[]): void;
+}
+
+/** Resolved settings of one unit of work (the middleware and `withUnitOfWork` build them from options). */
+export interface UnitOfWorkSettings {
+  readonly outboxTable: string;
+  /** Returns the client to commit with (created lazily). */
+  readonly client: () => DynamoDBDocumentClient;
+  readonly source?: string;
+  readonly readOnly: boolean;
+  readonly retentionSeconds: number;
+  readonly tableKeys: Readonly<Record<string, readonly string[]>>;
+  readonly maxConflictRetries: number;
+  readonly logger: LoggerLike;
+  readonly correlationId?: string;
+}
+
+/** Largest EventBridge PutEvents entry. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+
+/** Lifecycle of a unit of work. */
+export type UnitOfWorkState = 'open' | 'committing' | 'committed' | 'discarded' | 'failed';
+
+interface BufferedMessage {
+  readonly message: OutboxMessage;
+  readonly json: string;
+  readonly jobKey?: string;
+}
+
+/**
+ * Buffers DynamoDB writes, domain events and jobs of one invocation (or one `withUnitOfWork` scope).
+ * Nothing is sent until its owner (the `unitOfWork()` middleware or `withUnitOfWork`) commits it in one
+ * TransactWriteItems; a handler has no way to commit. Every operation is checked when it is called.
+ */
+export class UnitOfWork {
+  /** Commit id (UUIDv7): the outbox items of this unit of work are keyed by it. */
+  readonly id: string = uuidv7();
+  /** @internal */ readonly settings: UnitOfWorkSettings;
+  #state: UnitOfWorkState = 'open';
+  readonly #writes: BufferedWrite[] = [];
+  readonly #messages: BufferedMessage[] = [];
+  readonly #identities = new Map<string, BufferedWrite>();
+  readonly #keyNames = new Map<string, readonly string[]>();
+  readonly #unkeyedPuts = new Map<string, BufferedWrite[]>();
+  readonly #jobs = new Map<string, { write: BufferedWrite; message: BufferedMessage }>();
+  readonly #jobChanges = new Map<string, { write: BufferedWrite; message: BufferedMessage; kind: 'cancel' | 'reschedule' }>();
+  readonly #eventIds = new Set<string>();
+  readonly #onCommitted: (() => unknown)[] = [];
+
+  constructor(settings: UnitOfWorkSettings) {
+    this.settings = settings;
+    this.#keyNames.set(settings.outboxTable, [OUTBOX_SCHEMA.partitionKey, OUTBOX_SCHEMA.sortKey]);
+    for (const [table, names] of Object.entries(settings.tableKeys)) this.#keyNames.set(table, names);
+  }
+
+  /** Where the unit of work is in its life: only an `open` one takes operations. */
+  get state(): UnitOfWorkState {
+    return this.#state;
+  }
+  /** True when every write is refused. */
+  get readOnly(): boolean {
+    return this.settings.readOnly;
+  }
+  /** The invocation's request id, recorded on events and jobs. */
+  get correlationId(): string | undefined {
+    return this.settings.correlationId;
+  }
+  /** What is buffered so far. */
+  get pending(): PendingCounts {
+    return { writes: this.#writes.filter((w) => w.role === 'write').length, events: this.#eventIds.size, jobs: this.#jobs.size, jobChanges: this.#jobChanges.size };
+  }
+
+  /** Buffers a Put (the `@aws-sdk/lib-dynamodb` shape, plus `label`). */
+  put(input: UowPutInput): void {
+    this.#addWrite('Put', input);
+  }
+  /** Buffers an Update. */
+  update(input: UowUpdateInput): void {
+    this.#addWrite('Update', input);
+  }
+  /** Buffers a Delete. */
+  delete(input: UowDeleteInput): void {
+    this.#addWrite('Delete', input);
+  }
+  /** Buffers a ConditionCheck: the commit fails unless the condition holds. */
+  conditionCheck(input: UowConditionCheckInput): void {
+    this.#addWrite('ConditionCheck', input);
+  }
+
+  /**
+   * Buffers a domain event (a CloudEvents 1.0 envelope in the outbox item); it is published to EventBridge
+   * by the dispatcher only after the commit. Returns the event id.
+   */
+  publish<TData>(input: PublishInput<TData>): string {
+    const op = `publish(${typeof input?.type === 'string' && input.type ? input.type : '?'})`;
+    this.#assertWritable(op);
+    if (typeof input !== 'object' || input === null) throw new InvalidOperationError(op, 'expects { type, data }');
+    if (typeof input.type !== 'string' || input.type.trim() === '') throw new InvalidOperationError(op, 'type must be a non-empty string');
+    assertJsonSerializable(input.data, op, 'data');
+    const source = input.source ?? this.settings.source;
+    if (typeof source !== 'string' || source === '') throw new InvalidOperationError(op, 'no event source: pass source, or set the unitOfWork({ source }) option');
+    if (input.id !== undefined && (typeof input.id !== 'string' || input.id === '')) throw new InvalidOperationError(op, 'id must be a non-empty string');
+    const id = input.id ?? uuidv7();
+    if (this.#eventIds.has(id)) throw new InvalidOperationError(op, `an event with id ${id} is already published in this unit of work`);
+    const event: CloudEvent<TData> = {
+      specversion: '1.0',
+      id,
+      source,
+      type: input.type,
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      ...(input.subject !== undefined ? { subject: input.subject } : {}),
+      ...(this.settings.correlationId ? { correlationid: this.settings.correlationId } : {}),
+      data: input.data,
+    };
+    const message: OutboxMessage = { kind: 'event', event };
+    const json = JSON.stringify(message);
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > MAX_EVENT_BYTES)
+      throw new TransactionLimitError(`${op}: the event is ${bytes} bytes; EventBridge takes at most ${MAX_EVENT_BYTES} per event`, {
+        limit: 'itemBytes', actual: bytes, maximum: MAX_EVENT_BYTES, offenders: [{ label: op, table: this.settings.outboxTable, bytes }],
+      });
+    this.#checkActionCount(op, 0, true);
+    this.#eventIds.add(id);
+    this.#messages.push({ message, json });
+    return id;
+  }
+
+  /**
+   * Buffers a job: a job record (status SCHEDULED) in the outbox table and a message that makes the
+   * dispatcher create its EventBridge Scheduler schedule after the commit.
+   */
+  schedule<TName extends string, TPayload>(input: ScheduleInput<TName, TPayload>): ScheduledJob {
+    const op = `schedule(${typeof input?.job === 'string' && input.job ? input.job : '?'})`;
+    this.#assertWritable(op);
+    if (typeof input?.job !== 'string' || input.job.trim() === '') throw new InvalidOperationError(op, 'job must be a non-empty job name');
+    assertJsonSerializable(input.payload, op, 'payload');
+    const now = Date.now();
+    const schedule = normalizeSchedule(input, now, op);
+    const jobId = uuidv7();
+    const key = input.key ?? jobId;
+    if (typeof key !== 'string' || key === '' || Buffer.byteLength(key) > 1024) throw new InvalidOperationError(op, 'key must be a string of 1 to 1024 bytes');
+    const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 185) throw new InvalidOperationError(op, `maxAttempts ${maxAttempts} must be an integer from 1 to 185`);
+    if (this.#jobs.has(key) || this.#jobChanges.has(key)) throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
+    const scheduleName = scheduleNameFor(key);
+    const payloadJson = JSON.stringify(input.payload);
+    const record = newJobRecord({ jobId, key, name: input.job, payloadJson, schedule, scheduleName, maxAttempts, nowIso: new Date(now).toISOString(), correlationId: this.settings.correlationId });
+    const write = this.#buffer('Put', putJobRecordParams(this.settings.outboxTable, record), `${op} ${key}`, 'job', { jobKey: key, jobName: input.job });
+    const message: OutboxMessage = { kind: 'job.schedule', job: { jobId, key, name: input.job, version: 1, payload: input.payload, scheduleName }, schedule, maxAttempts };
+    const buffered = { message, json: JSON.stringify(message), jobKey: key };
+    this.#messages.push(buffered);
+    this.#jobs.set(key, { write, message: buffered });
+    return { jobId, key, scheduleName };
+  }
+
+  /**
+   * Cancels the job with this key when the unit of work commits: its record becomes CANCELLED (the commit
+   * fails with `ConditionFailedError` unless it is SCHEDULED, FAILED or RUNNING) and its schedule is
+   * deleted. A job scheduled in this same unit of work is simply dropped.
+   */
+  cancelJob(key: string): void {
+    const op = `cancelJob(${key})`;
+    this.#assertWritable(op);
+    if (typeof key !== 'string' || key === '') throw new InvalidOperationError(op, 'key must be a non-empty string');
+    const own = this.#jobs.get(key);
+    if (own) {
+      this.#drop(own.write, own.message);
+      this.#jobs.delete(key);
+      return;
+    }
+    const change = this.#jobChanges.get(key);
+    if (change?.kind === 'cancel') return;
+    const now = Date.now();
+    const params = cancelJobParams(this.settings.outboxTable, key, now, new Date(now).toISOString(), Math.floor(now / 1000) + this.settings.retentionSeconds);
+    const message: OutboxMessage = { kind: 'job.cancel', key, scheduleName: scheduleNameFor(key) };
+    if (change) this.#drop(change.write, change.message);
+    const write = this.#buffer('Update', params, op, 'jobChange', { jobKey: key });
+    const buffered = { message, json: JSON.stringify(message), jobKey: key };
+    this.#messages.push(buffered);
+    this.#jobChanges.set(key, { write, message: buffered, kind: 'cancel' });
+  }
+
+  /**
+   * Moves the job with this key to a new time (`at`/`delay`/`cron`/`rate`) when the unit of work commits; its
+   * version changes, so a delivery of the old schedule is skipped. The commit fails with `ConditionFailedError`
+   * unless the job is SCHEDULED or FAILED. A job scheduled in this same unit of work just gets the new time.
+   */
+  rescheduleJob(key: string, when: ScheduleWhen): void {
+    const op = `rescheduleJob(${key})`;
+    this.#assertWritable(op);
+    if (typeof key !== 'string' || key === '') throw new InvalidOperationError(op, 'key must be a non-empty string');
+    const now = Date.now();
+    const schedule = normalizeSchedule(when ?? {}, now, op);
+    const own = this.#jobs.get(key);
+    if (own) {
+      const item = (own.write.params.Item as Record<string, unknown>);
+      const { nextRunAt: _n, ...rest } = item;
+      own.write.params = { ...own.write.params, Item: { ...rest, schedule, ...(schedule.at ? { nextRunAt: schedule.at } : {}) } };
+      const message = { ...(own.message.message as Extract<OutboxMessage, { kind: 'job.schedule' }>), schedule };
+      const replaced = { message, json: JSON.stringify(message), jobKey: key };
+      this.#messages[this.#messages.indexOf(own.message)] = replaced;
+      own.message = replaced as BufferedMessage;
+      return;
+    }
+    const change = this.#jobChanges.get(key);
+    if (change?.kind === 'cancel') throw new InvalidOperationError(op, 'the job is cancelled in this unit of work');
+    if (change) this.#drop(change.write, change.message);
+    const write = this.#buffer('Update', rescheduleJobParams(this.settings.outboxTable, key, now, schedule, new Date(now).toISOString()), op, 'jobChange', { jobKey: key });
+    const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), version: now, schedule };
+    const buffered = { message, json: JSON.stringify(message), jobKey: key };
+    this.#messages.push(buffered);
+    this.#jobChanges.set(key, { write, message: buffered, kind: 'reschedule' });
+  }
+
+  /**
+   * Registers best-effort work to run after the outermost commit succeeded, in registration order. It
+   * never runs when the commit fails or the unit of work is discarded; if it throws, the error is logged
+   * and the invocation still succeeds. Use the outbox (events, jobs) for work that must not be lost.
+   */
+  onCommitted(callback: () => unknown): void {
+    if (typeof callback !== 'function') throw new InvalidOperationError('onCommitted()', 'expects a function');
+    if (this.#state !== 'open') throw new InvalidOperationError('onCommitted()', `the unit of work is already ${this.#state}`);
+    this.#onCommitted.push(callback);
+  }
+
+  /** @internal What the commit sends. */
+  contents(): { writes: readonly BufferedWrite[]; messages: readonly OutboxMessage[]; messageJson: readonly string[]; callbacks: readonly (() => unknown)[] } {
+    return { writes: this.#writes, messages: this.#messages.map((m) => m.message), messageJson: this.#messages.map((m) => m.json), callbacks: this.#onCommitted };
+  }
+
+  /** @internal Moves the state machine; only the commit and discard paths call it. */
+  transition(to: UnitOfWorkState): void {
+    this.#state = to;
+  }
+
+  /** Drops everything buffered; later operations throw. Called by the owner on error. */
+  discard(): void {
+    if (this.#state === 'open') this.#state = 'discarded';
+  }
+
+  #assertWritable(op: string): void {
+    if (this.#state !== 'open') throw new InvalidOperationError(op, `the unit of work is already ${this.#state}; an operation now would never be committed`);
+    if (this.settings.readOnly) throw new ReadOnlyUnitOfWorkError(op);
+  }
+
+  #checkActionCount(op: string, adding: number, withMessage: boolean): void {
+    const actions = this.#writes.length + adding + (this.#messages.length > 0 || withMessage ? 1 : 0);
+    if (actions > MAX_TRANSACTION_ACTIONS)
+      throw new TransactionLimitError(`${op}: the transaction would hold ${actions} actions (${this.#writes.length} writes and job records + the outbox item); DynamoDB allows ${MAX_TRANSACTION_ACTIONS}`, {
+        limit: 'actions', actual: actions, maximum: MAX_TRANSACTION_ACTIONS, offenders: [],
+      });
+  }
+
+  #addWrite(kind: WriteKind, input: unknown): void {
+    const method = { Put: 'put', Update: 'update', Delete: 'delete', ConditionCheck: 'conditionCheck' }[kind];
+    this.#assertWritable(typeof (input as { label?: unknown })?.label === 'string' ? (input as { label: string }).label : `${method}()`);
+    const { params, label } = validateWriteInput(kind, input);
+    this.#buffer(kind, params, label, 'write', {});
+  }
+
+  #buffer(kind: WriteKind, params: Record<string, unknown>, label: string, role: WriteRole, job: { jobKey?: string; jobName?: string }): BufferedWrite {
+    this.#checkActionCount(label, 1, role !== 'write');
+    const table = params.TableName as string;
+    const itemBytes = kind === 'Put' ? itemSize(params.Item as Record<string, unknown>) : 0;
+    if (itemBytes > MAX_ITEM_BYTES)
+      throw new TransactionLimitError(`${label}: the item is ${itemBytes} bytes; DynamoDB items hold at most ${MAX_ITEM_BYTES}`, {
+        limit: 'itemBytes', actual: itemBytes, maximum: MAX_ITEM_BYTES, offenders: [{ label, table, bytes: itemBytes }],
+      });
+    const bytes = kind === 'Put' ? itemBytes : itemSize(params.Key as Record<string, unknown>) + itemSize(params.ExpressionAttributeValues as Record<string, unknown>) + String(params.UpdateExpression ?? '').length + String(params.ConditionExpression ?? '').length;
+    const write: BufferedWrite = { kind, params, ref: { label, table }, bytes, itemBytes, role, ...job };
+    this.#identify(write);
+    this.#writes.push(write);
+    return write;
+  }
+
+  /** Finds the item key of a write and refuses a second operation on the same item. */
+  #identify(write: BufferedWrite): void {
+    const table = write.ref.table;
+    if (write.kind !== 'Put') {
+      const key = write.params.Key as Record<string, unknown>;
+      write.ref = { ...write.ref, key };
+      if (!this.#keyNames.has(table)) {
+        this.#keyNames.set(table, Object.keys(key));
+        for (const pending of this.#unkeyedPuts.get(table) ?? []) this.#claim(pending, keyFromItem(pending.ref.label, table, pending.params.Item as Record<string, unknown>, Object.keys(key)));
+        this.#unkeyedPuts.delete(table);
+      }
+      this.#claim(write, key);
+      return;
+    }
+    const names = this.#keyNames.get(table);
+    if (!names) {
+      this.#unkeyedPuts.set(table, [...(this.#unkeyedPuts.get(table) ?? []), write]);
+      return;
+    }
+    const key = keyFromItem(write.ref.label, table, write.params.Item as Record<string, unknown>, names);
+    this.#claim(write, key);
+  }
+
+  #claim(write: BufferedWrite, key: Record<string, unknown>): void {
+    write.ref = { ...write.ref, key };
+    const identity = itemIdentity(write.ref.table, key);
+    const first = this.#identities.get(identity);
+    if (first && first !== write) throw duplicateItemError(write.ref.label, first.ref.label, write.ref.table, key);
+    this.#identities.set(identity, write);
+  }
+
+  #drop(write: BufferedWrite, message: BufferedMessage): void {
+    this.#writes.splice(this.#writes.indexOf(write), 1);
+    if (write.ref.key) this.#identities.delete(itemIdentity(write.ref.table, write.ref.key));
+    const i = this.#messages.indexOf(message);
+    if (i >= 0) this.#messages.splice(i, 1);
+  }
+}
