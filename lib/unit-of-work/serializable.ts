@@ -4,6 +4,36 @@ function describe(path: string): string {
   return path === '' ? 'the value itself' : path;
 }
 
+/** Fast check without paths: true when `value` is plainly JSON-safe. */
+function isPlainJson(value: unknown, depth: number, seen: object[]): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth > 64 || seen.includes(value)) return false;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return true;
+  if (value instanceof Map || value instanceof Set) return false;
+  seen.push(value);
+  let ok = true;
+  if (Array.isArray(value)) {
+    for (let i = 0; ok && i < value.length; i++) ok = isPlainJson(value[i], depth + 1, seen);
+  } else {
+    const obj = value as Record<string, unknown>;
+    for (const k in obj) if (!(ok = isPlainJson(obj[k], depth + 1, seen))) break;
+  }
+  seen.pop();
+  return ok;
+}
+
 /**
  * Throws {@link InvalidOperationError} (naming `operation` and the path of the offending value) unless
  * `value` survives `JSON.stringify` unchanged in meaning: no BigInt, cycle, function, symbol, Map, Set,
@@ -12,6 +42,7 @@ function describe(path: string): string {
  */
 export function assertJsonSerializable(value: unknown, operation: string, what: string): void {
   if (value === undefined) throw new InvalidOperationError(operation, `${what} is undefined; use null for "no ${what}"`);
+  if (isPlainJson(value, 0, [])) return;
   const stack = new Set<object>();
   const visit = (v: unknown, path: string): void => {
     switch (typeof v) {

@@ -5,16 +5,31 @@
  * byte; lists and maps 3 bytes plus one per element plus their contents.
  */
 
+/** Bytes of a number: about one per two significant digits plus one (sign and point counted: an upper bound). */
 function numberSize(text: string): number {
-  const digits = text.replace(/^-/, '').replace(/e.*$/i, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
-  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
+  return Math.min(21, Math.ceil(text.length / 2) + 1);
+}
+
+/** UTF-8 length of a string; a plain loop beats Buffer.byteLength on the short strings items are made of. */
+export function utf8Length(text: string): number {
+  const n = text.length;
+  if (n > 128) return Buffer.byteLength(text, 'utf8');
+  let bytes = n;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff) { bytes += 2; i++; }
+    else bytes += 2;
+  }
+  return bytes;
 }
 
 /** Size in bytes of one native attribute value. */
 export function valueSize(value: unknown): number {
   switch (typeof value) {
     case 'string':
-      return Buffer.byteLength(value, 'utf8');
+      return utf8Length(value);
     case 'number':
     case 'bigint':
       return numberSize(String(value));
@@ -42,9 +57,11 @@ export function valueSize(value: unknown): number {
   const asNumber = value as { value?: unknown; toString?: () => string };
   if (value && typeof asNumber.value === 'string' && value.constructor?.name === 'NumberValue') return numberSize(asNumber.value);
   let n = 3;
-  for (const [k, v] of Object.entries(value as object)) {
+  const map = value as Record<string, unknown>;
+  for (const k in map) {
+    const v = map[k];
     if (v === undefined) continue;
-    n += Buffer.byteLength(k, 'utf8') + valueSize(v) + 1;
+    n += utf8Length(k) + valueSize(v) + 1;
   }
   return n;
 }
@@ -53,9 +70,10 @@ export function valueSize(value: unknown): number {
 export function itemSize(item: Record<string, unknown> | undefined): number {
   if (!item) return 0;
   let n = 0;
-  for (const [k, v] of Object.entries(item)) {
+  for (const k in item) {
+    const v = item[k];
     if (v === undefined) continue;
-    n += Buffer.byteLength(k, 'utf8') + valueSize(v);
+    n += utf8Length(k) + valueSize(v);
   }
   return n;
 }

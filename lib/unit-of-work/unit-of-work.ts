@@ -309,7 +309,9 @@ export class UnitOfWork {
     }
     const names = this.#keyNames.get(table);
     if (!names) {
-      this.#unkeyedPuts.set(table, [...(this.#unkeyedPuts.get(table) ?? []), write]);
+      const list = this.#unkeyedPuts.get(table);
+      if (list) list.push(write);
+      else this.#unkeyedPuts.set(table, [write]);
       return;
     }
     const key = keyFromItem(write.ref.label, table, write.params.Item as Record<string, unknown>, names);

@@ -45,8 +45,14 @@ export function labelOf(kind: WriteKind, input: { label?: unknown; TableName?: u
 export function validateWriteInput(kind: WriteKind, input: unknown): { params: Record<string, unknown>; label: string } {
   if (!isRecord(input)) throw new InvalidOperationError(`${METHOD[kind]}()`, 'expects an input object');
   const label = labelOf(kind, input);
-  const unknown = Object.keys(input).filter((k) => !ALLOWED[kind].has(k));
-  if (unknown.length > 0)
+  const allowed = ALLOWED[kind];
+  const params: Record<string, unknown> = {};
+  let unknown: string[] | undefined;
+  for (const k in input) {
+    if (!allowed.has(k)) (unknown ??= []).push(k);
+    else if (k !== 'label') params[k] = input[k];
+  }
+  if (unknown)
     throw new InvalidOperationError(label, `${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not allowed in a transaction ${kind} (allowed: ${[...ALLOWED[kind]].join(', ')})`);
   if (typeof input.TableName !== 'string' || input.TableName.length < 3)
     throw new InvalidOperationError(label, 'TableName must be a table name (3 characters or more)');
@@ -59,7 +65,6 @@ export function validateWriteInput(kind: WriteKind, input: unknown): { params: R
     throw new InvalidOperationError(label, 'UpdateExpression is required');
   if (kind === WRITE_KINDS.conditionCheck && (typeof input.ConditionExpression !== 'string' || input.ConditionExpression.trim() === ''))
     throw new InvalidOperationError(label, 'ConditionExpression is required');
-  const { label: _label, ...params } = input;
   return { params, label };
 }
 
