@@ -1,0 +1,62 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+
+/** Inputs of {@link createAlarms}. */
+export interface AlarmTargets {
+  readonly dispatcher: lambda.IFunction;
+  readonly streamDeadLetterQueue: sqs.IQueue;
+  readonly iteratorAgeThreshold: Duration;
+  readonly jobRunner: lambda.IFunction;
+  readonly jobDeadLetterQueue: sqs.IQueue;
+  readonly actions?: readonly cloudwatch.IAlarmAction[];
+}
+
+const PERIOD = Duration.minutes(5);
+
+/**
+ * The alarms of the construct, each over one 5-minute period, missing data not breaching:
+ * stream iterator age (dispatch is falling behind), dead-letter queue depth (something was not delivered),
+ * dispatcher and runner errors.
+ */
+export function createAlarms(scope: Construct, targets: AlarmTargets): cloudwatch.Alarm[] {
+  const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string): cloudwatch.Alarm => {
+    const created = new cloudwatch.Alarm(scope, id, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    if (targets.actions?.length) created.addAlarmAction(...targets.actions);
+    return created;
+  };
+  const queueDepth = (queue: sqs.IQueue) => queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' });
+
+  const alarms = [
+    alarm(
+      'IteratorAgeAlarm',
+      targets.dispatcher.metric('IteratorAge', { period: PERIOD, statistic: 'Maximum' }),
+      targets.iteratorAgeThreshold.toMilliseconds(),
+      'Outbox stream iterator age: committed events and jobs are waiting longer than the threshold to be dispatched',
+    ),
+    alarm(
+      'StreamDeadLetterAlarm',
+      queueDepth(targets.streamDeadLetterQueue),
+      1,
+      'Outbox stream dead-letter queue is not empty: a batch of outbox items was not dispatched (items stay in the table until TTL)',
+    ),
+    alarm(
+      'DispatcherErrorsAlarm',
+      targets.dispatcher.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+      1,
+      'Outbox dispatcher invocations failed',
+    ),
+    alarm('JobDeadLetterAlarm', queueDepth(targets.jobDeadLetterQueue), 1, 'Job dead-letter queue is not empty: a job could not be run'),
+    alarm('JobRunnerErrorsAlarm', targets.jobRunner.metricErrors({ period: PERIOD, statistic: 'Sum' }), 1, 'Job runner invocations failed'),
+  ];
+  return alarms;
+}

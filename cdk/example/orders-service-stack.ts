@@ -1,0 +1,136 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { FUNCTION_BUNDLING } from '../dispatcher.js';
+import { acknowledgeNode22Runtime, FunctionRole } from '../resources.js';
+import { TransactionalOutbox } from '../transactional-outbox.js';
+
+/** Environment variables the example handlers read besides the library's own (`UOW_*`). */
+export const ORDERS_ENV = {
+  /** Name of the orders table. */
+  ordersTable: 'ORDERS_TABLE',
+} as const;
+
+/** The example handlers, by construct id: entry under `functions/` and what they do. */
+export const ORDERS_FUNCTIONS = {
+  PlaceOrder: { entry: 'orders/place-order.ts', description: 'POST /orders: creates an order, publishes OrderPlaced, schedules its expiry' },
+  PayOrder: { entry: 'orders/pay-order.ts', description: 'POST /orders/{id}/pay: marks the order paid, cancels its expiry' },
+  GetOrder: { entry: 'orders/get-order.ts', description: 'GET /orders/{id}: reads one order' },
+  JobRunner: { entry: 'job-runner.ts', description: 'Runs the jobs of the orders service (expire-unpaid-order)' },
+} as const;
+
+/** Properties of {@link OrdersServiceStack}. */
+export interface OrdersServiceStackProps extends StackProps {
+  /**
+   * Maps a handler's path under `functions/` to its entry file.
+   * @default - the file in this repository's `functions/` directory
+   */
+  readonly entryFor?: (path: string) => string;
+}
+
+const FUNCTIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'functions');
+
+/**
+ * The example orders service: an HTTP API (POST /orders, POST /orders/{id}/pay, GET /orders/{id}) on three
+ * handlers, an `orders` table, the {@link TransactionalOutbox} and its job runner. Everything is removed by
+ * `cdk destroy` (it is an example: tables and logs are not retained).
+ */
+export class OrdersServiceStack extends Stack {
+  readonly ordersTable: dynamodb.Table;
+  readonly outbox: TransactionalOutbox;
+  readonly api: apigw.HttpApi;
+  readonly functions: Record<keyof typeof ORDERS_FUNCTIONS, nodejs.NodejsFunction>;
+
+  constructor(scope: Construct, id: string, props: OrdersServiceStackProps = {}) {
+    super(scope, id, { description: 'lambda-unit-of-work example: orders service', ...props });
+    const entryFor = props.entryFor ?? ((path: string) => resolve(FUNCTIONS_DIR, path));
+
+    this.ordersTable = new dynamodb.Table(this, 'Orders', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const fn = (name: keyof typeof ORDERS_FUNCTIONS, timeout: Duration): nodejs.NodejsFunction => {
+      const { entry, description } = ORDERS_FUNCTIONS[name];
+      const { role, logGroup } = new FunctionRole(this, `${name}Role`, {
+        logRetention: logs.RetentionDays.ONE_WEEK,
+        logRemovalPolicy: RemovalPolicy.DESTROY,
+      });
+      const created = new nodejs.NodejsFunction(this, name, {
+        entry: entryFor(entry),
+        description,
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 256,
+        timeout,
+        role,
+        logGroup,
+        bundling: FUNCTION_BUNDLING,
+        environment: { NODE_OPTIONS: '--enable-source-maps', [ORDERS_ENV.ordersTable]: this.ordersTable.tableName },
+      });
+      acknowledgeNode22Runtime(created);
+      return created;
+    };
+    this.functions = {
+      PlaceOrder: fn('PlaceOrder', Duration.seconds(10)),
+      PayOrder: fn('PayOrder', Duration.seconds(10)),
+      GetOrder: fn('GetOrder', Duration.seconds(10)),
+      JobRunner: fn('JobRunner', Duration.seconds(60)),
+    };
+    const { PlaceOrder, PayOrder, GetOrder, JobRunner } = this.functions;
+
+    this.outbox = new TransactionalOutbox(this, 'Outbox', {
+      jobRunner: JobRunner,
+      eventSource: 'orders',
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.outbox.grantWriter(PlaceOrder, this.ordersTable);
+    this.outbox.grantWriter(PayOrder, this.ordersTable);
+    // The expiry job updates the order inside the job's own unit of work.
+    this.outbox.grantWriter(JobRunner, this.ordersTable);
+    // A query handler reads one item and writes nothing.
+    this.ordersTable.grant(GetOrder, 'dynamodb:GetItem');
+
+    this.api = this.createApi(PlaceOrder, PayOrder, GetOrder);
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Base URL of the orders API' });
+    new CfnOutput(this, 'OrdersTableName', { value: this.ordersTable.tableName });
+    new CfnOutput(this, 'OutboxTableName', { value: this.outbox.table.tableName });
+  }
+
+  private createApi(placeOrder: lambda.IFunction, payOrder: lambda.IFunction, getOrder: lambda.IFunction): apigw.HttpApi {
+    const api = new apigw.HttpApi(this, 'Api', { description: 'Orders API', createDefaultStage: false });
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention: logs.RetentionDays.ONE_WEEK,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: 50, burstLimit: 100 },
+      accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs) },
+    });
+    const routes = [
+      ...api.addRoutes({ path: '/orders', methods: [apigw.HttpMethod.POST], integration: new HttpLambdaIntegration('PlaceOrderIntegration', placeOrder) }),
+      ...api.addRoutes({ path: '/orders/{id}/pay', methods: [apigw.HttpMethod.POST], integration: new HttpLambdaIntegration('PayOrderIntegration', payOrder) }),
+      ...api.addRoutes({ path: '/orders/{id}', methods: [apigw.HttpMethod.GET], integration: new HttpLambdaIntegration('GetOrderIntegration', getOrder) }),
+    ];
+    for (const route of routes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'Example API, open so the walkthrough can call it with curl; a real service puts a JWT or IAM authorizer on every route.',
+      });
+    }
+    return api;
+  }
+}

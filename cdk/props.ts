@@ -1,0 +1,187 @@
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { TransactionalOutboxError } from './errors.js';
+
+/** Defaults of {@link TransactionalOutboxProps}; every one is documented on its prop. */
+export const TRANSACTIONAL_OUTBOX_DEFAULTS = {
+  batchSize: 100,
+  maxBatchingWindowSeconds: 1,
+  retryAttempts: 5,
+  maxRecordAgeSeconds: 6 * 60 * 60,
+  iteratorAgeAlarmSeconds: 5 * 60,
+  dispatcherMemorySize: 512,
+  dispatcherTimeoutSeconds: 60,
+  jobRunnerAsyncRetryAttempts: 2,
+  jobRunnerAsyncMaxEventAgeSeconds: 6 * 60 * 60,
+  logRetention: logs.RetentionDays.ONE_MONTH,
+  deadLetterRetentionDays: 14,
+} as const;
+
+/** NodejsFunction props of the dispatcher that may be overridden (the construct owns entry, role, log group). */
+export type DispatcherFunctionOptions = Omit<nodejs.NodejsFunctionProps, 'entry' | 'role' | 'logGroup' | 'events'>;
+
+/** Properties of a {@link TransactionalOutbox}. */
+export interface TransactionalOutboxProps {
+  /**
+   * An existing outbox/jobs table. It must have a `NEW_IMAGE` stream and the key schema, TTL attribute and
+   * job-status index of `OUTBOX_TABLE_DEFINITION` (as `createOutboxTable` makes it locally).
+   * @default - a new table: on-demand, `NEW_IMAGE` stream, TTL, point-in-time recovery, encrypted (AWS managed key)
+   */
+  readonly table?: dynamodb.ITable;
+  /**
+   * What happens to the table and the schedule group the construct creates when they leave the stack.
+   * Only for a table the construct creates.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The function that runs jobs (its handler is `jobRunner({ jobs })`; a service without jobs passes one with
+   * `jobs: {}`, the dispatcher needs a schedule target). The construct grants it the table, lets the
+   * scheduler role invoke it, and sends its failed asynchronous invocations to the job dead-letter queue.
+   */
+  readonly jobRunner: lambda.IFunction;
+  /**
+   * Whether to configure the job runner's asynchronous invocations (EventBridge Scheduler invokes it
+   * asynchronously): 2 retries, 6 hours maximum event age, failures to the job dead-letter queue.
+   * Turn off when the function already has an EventInvokeConfig.
+   * @default true
+   */
+  readonly configureJobRunnerAsyncInvoke?: boolean;
+  /**
+   * The bus events are published to; `events:PutEvents` is granted on this bus only.
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: events.IEventBus;
+  /**
+   * CloudEvents `source` that `grantWriter` sets as `UOW_EVENT_SOURCE` on the functions it grants.
+   * @default - not set; the handler's `unitOfWork({ source })` decides
+   */
+  readonly eventSource?: string;
+  /**
+   * The dispatcher's entry file (bundled by esbuild).
+   * @default - the package's `functions/outbox-dispatcher` (see `defaultDispatcherEntry()`)
+   */
+  readonly dispatcherEntry?: string;
+  /**
+   * Dispatcher function props merged over the defaults (nodejs22.x, ARM64, 512 MB, 60 s, ESM bundle with the AWS SDK included).
+   * `environment` and `bundling` are merged key by key.
+   * @default - the defaults
+   */
+  readonly dispatcherProps?: DispatcherFunctionOptions;
+  /**
+   * Stream records per dispatcher invocation (1–10000).
+   * @default 100
+   */
+  readonly batchSize?: number;
+  /**
+   * How long Lambda gathers records before invoking the dispatcher (0–300 seconds).
+   * @default Duration.seconds(1)
+   */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Retries of a failing batch (after bisecting) before its records go to the stream dead-letter queue (0–10000;
+   * never infinite: a poison record must not block the shard).
+   * @default 5
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Records older than this are not retried but sent to the stream dead-letter queue (60 seconds–7 days).
+   * @default Duration.hours(6)
+   */
+  readonly maxRecordAge?: Duration;
+  /**
+   * Threshold of the stream iterator-age alarm (maximum over 5 minutes).
+   * @default Duration.minutes(5)
+   */
+  readonly iteratorAgeAlarmThreshold?: Duration;
+  /**
+   * Actions of every alarm of the construct (e.g. an SNS topic action).
+   * @default - none: the alarms are only visible in CloudWatch
+   */
+  readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
+  /**
+   * Retention of the dispatcher's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * `MaximumRetryAttempts` of the job schedules the dispatcher creates (0–185), as `UOW_SCHEDULE_MAX_RETRY_ATTEMPTS`.
+   * @default - the dispatcher's default
+   */
+  readonly jobScheduleRetryAttempts?: number;
+  /**
+   * `MaximumEventAgeInSeconds` of the job schedules (60 seconds–24 hours), as `UOW_SCHEDULE_MAX_EVENT_AGE_SECONDS`.
+   * @default - the dispatcher's default
+   */
+  readonly jobScheduleMaxEventAge?: Duration;
+}
+
+/** Props with every default applied; produced by {@link resolveProps}. */
+export interface ResolvedOutboxProps {
+  readonly removalPolicy: RemovalPolicy;
+  readonly configureJobRunnerAsyncInvoke: boolean;
+  readonly batchSize: number;
+  readonly maxBatchingWindow: Duration;
+  readonly retryAttempts: number;
+  readonly maxRecordAge: Duration;
+  readonly iteratorAgeAlarmThreshold: Duration;
+  readonly logRetention: logs.RetentionDays;
+}
+
+const isInteger = (n: number, min: number, max: number): boolean => Number.isInteger(n) && n >= min && n <= max;
+
+/** Checks a number unless it is an unresolved token (tokens are validated by CloudFormation at deploy time). */
+function checkNumber(problems: string[], name: string, value: number | undefined, min: number, max: number, extra = ''): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!isInteger(value, min, max)) problems.push(`${name} must be an integer from ${min} to ${max}${extra} (got ${value})`);
+}
+
+/** Checks a duration in seconds unless it is an unresolved token. */
+function checkSeconds(problems: string[], name: string, value: Duration | undefined, min: number, max: number): void {
+  if (value === undefined || value.isUnresolved()) return;
+  const seconds = value.toSeconds({ integral: false });
+  if (!(seconds >= min && seconds <= max)) problems.push(`${name} must be from ${min} to ${max} seconds (got ${seconds})`);
+}
+
+/**
+ * Applies the documented defaults and validates the props; every problem is reported at once in one
+ * {@link TransactionalOutboxError} that names the construct.
+ */
+export function resolveProps(id: string, props: TransactionalOutboxProps): ResolvedOutboxProps {
+  const problems: string[] = [];
+  if (props.table && props.table.tableStreamArn === undefined) {
+    problems.push('table has no stream: create it with a NEW_IMAGE stream and import it with its tableStreamArn');
+  }
+  if (props.table && props.removalPolicy !== undefined) {
+    problems.push('removalPolicy applies only to a table the construct creates; an existing table keeps its own');
+  }
+  checkNumber(problems, 'batchSize', props.batchSize, 1, 10000);
+  checkSeconds(problems, 'maxBatchingWindow', props.maxBatchingWindow, 0, 300);
+  checkNumber(problems, 'retryAttempts', props.retryAttempts, 0, 10000, ' (never infinite: a poison record would block the shard)');
+  checkSeconds(problems, 'maxRecordAge', props.maxRecordAge, 60, 7 * 24 * 60 * 60);
+  checkSeconds(problems, 'iteratorAgeAlarmThreshold', props.iteratorAgeAlarmThreshold, 1, 7 * 24 * 60 * 60);
+  checkNumber(problems, 'jobScheduleRetryAttempts', props.jobScheduleRetryAttempts, 0, 185);
+  checkSeconds(problems, 'jobScheduleMaxEventAge', props.jobScheduleMaxEventAge, 60, 24 * 60 * 60);
+  if (props.eventSource !== undefined && !Token.isUnresolved(props.eventSource) && props.eventSource.trim() === '') {
+    problems.push('eventSource must not be empty');
+  }
+  if (!props.jobRunner) problems.push('jobRunner is required: the function job schedules invoke');
+  if (problems.length > 0) throw new TransactionalOutboxError(id, problems.join('; '));
+
+  const d = TRANSACTIONAL_OUTBOX_DEFAULTS;
+  return {
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    configureJobRunnerAsyncInvoke: props.configureJobRunnerAsyncInvoke ?? true,
+    batchSize: props.batchSize ?? d.batchSize,
+    maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(d.maxBatchingWindowSeconds),
+    retryAttempts: props.retryAttempts ?? d.retryAttempts,
+    maxRecordAge: props.maxRecordAge ?? Duration.seconds(d.maxRecordAgeSeconds),
+    iteratorAgeAlarmThreshold: props.iteratorAgeAlarmThreshold ?? Duration.seconds(d.iteratorAgeAlarmSeconds),
+    logRetention: props.logRetention ?? d.logRetention,
+  };
+}

@@ -1,0 +1,171 @@
+import { RemovalPolicy, Tokenization } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV } from '../lib/outbox/schema.js';
+import { createAlarms } from './alarms.js';
+import { createDispatcher, defaultDispatcherEntry } from './dispatcher.js';
+import { grantCommit, grantDispatcherTable, grantJobRunnerTable } from './grants.js';
+import { createJobScheduling, type JobScheduling, schedulesInGroupArn } from './job-scheduling.js';
+import { acknowledgeWildcardResource } from './nag.js';
+import { createOutboxTable } from './outbox-table.js';
+import { resolveProps, type TransactionalOutboxProps } from './props.js';
+import { createDeadLetterQueue } from './resources.js';
+
+/** Sets an environment variable when the grantee is a function of this app (imported functions cannot be changed). */
+function setEnvironment(grantee: iam.IGrantable, name: string, value: string): void {
+  if (grantee instanceof lambda.Function) grantee.addEnvironment(name, value);
+}
+
+/**
+ * The deployable side of lambda-unit-of-work: the outbox/jobs table, the stream dispatcher that publishes
+ * committed events and creates job schedules, the Scheduler group and role that invoke your job runner,
+ * dead-letter queues and alarms. Handlers get exactly what a commit needs through {@link grantWriter}.
+ *
+ * @example
+ * import { TransactionalOutbox } from 'lambda-unit-of-work/cdk';
+ *
+ * const runner = new NodejsFunction(this, 'JobRunner', { entry: 'functions/job-runner.ts' });
+ * const outbox = new TransactionalOutbox(this, 'Outbox', { jobRunner: runner, eventSource: 'orders' });
+ * outbox.grantWriter(placeOrder, ordersTable); // item actions on both tables + UOW_OUTBOX_TABLE
+ */
+export class TransactionalOutbox extends Construct {
+  /** The outbox/jobs table (created, or the one passed in `table`). */
+  readonly table: dynamodb.ITable;
+  /** The stream dispatcher. */
+  readonly dispatcher: nodejs.NodejsFunction;
+  /** Where the stream coordinates of batches that could not be dispatched go (the items stay in the table until TTL). */
+  readonly streamDeadLetterQueue: sqs.Queue;
+  /** The bus events are published to. */
+  readonly eventBus: events.IEventBus;
+  /** The function job schedules invoke. */
+  readonly jobRunner: lambda.IFunction;
+  /** The group of every job schedule. */
+  readonly scheduleGroup: scheduler.ScheduleGroup;
+  /** The role Scheduler assumes to invoke the job runner (and to send to the job dead-letter queue). */
+  readonly schedulerRole: iam.Role;
+  /** Jobs Scheduler could not deliver and failed asynchronous runner invocations. */
+  readonly jobDeadLetterQueue: sqs.Queue;
+  /** Iterator age, dead-letter queue depth, dispatcher and runner errors. */
+  readonly alarms: readonly cloudwatch.Alarm[];
+
+  private readonly eventSource?: string;
+
+  constructor(scope: Construct, id: string, props: TransactionalOutboxProps) {
+    super(scope, id);
+    const settings = resolveProps(id, props);
+    this.eventSource = props.eventSource;
+    this.table = props.table ?? createOutboxTable(this, 'Table', settings.removalPolicy);
+    this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    this.streamDeadLetterQueue = createDeadLetterQueue(this, 'StreamDeadLetterQueue', 'outbox stream batches that could not be dispatched');
+
+    this.jobRunner = props.jobRunner;
+    const scheduling = createJobScheduling(this, props.jobRunner, {
+      removalPolicy: settings.removalPolicy,
+      configureAsyncInvoke: settings.configureJobRunnerAsyncInvoke,
+    });
+    this.scheduleGroup = scheduling.group;
+    this.schedulerRole = scheduling.role;
+    this.jobDeadLetterQueue = scheduling.deadLetterQueue;
+
+    // The dispatcher's configuration (lib/dispatch reads the same ENV names).
+    const environment: Record<string, string> = {
+      [ENV.outboxTable]: this.table.tableName,
+      [ENV.eventBusName]: this.eventBus.eventBusName,
+      [ENV.scheduleGroup]: scheduling.group.scheduleGroupName,
+      [ENV.jobRunnerArn]: props.jobRunner.functionArn,
+      [ENV.schedulerRoleArn]: scheduling.role.roleArn,
+      [ENV.jobDeadLetterQueueArn]: scheduling.deadLetterQueue.queueArn,
+    };
+    if (props.jobScheduleRetryAttempts !== undefined) {
+      environment[ENV.scheduleMaxRetryAttempts] = Tokenization.stringifyNumber(props.jobScheduleRetryAttempts);
+    }
+    if (props.jobScheduleMaxEventAge !== undefined) {
+      environment[ENV.scheduleMaxEventAgeSeconds] = Tokenization.stringifyNumber(props.jobScheduleMaxEventAge.toSeconds());
+    }
+
+    this.dispatcher = createDispatcher(this, 'Dispatcher', {
+      table: this.table,
+      entry: props.dispatcherEntry ?? defaultDispatcherEntry(),
+      functionProps: props.dispatcherProps,
+      environment,
+      settings,
+      deadLetterQueue: this.streamDeadLetterQueue,
+      logRemovalPolicy: props.table ? RemovalPolicy.RETAIN : settings.removalPolicy,
+    });
+    this.grantDispatcher(scheduling);
+    this.grantJobRunner(props.jobRunner);
+
+    this.alarms = createAlarms(this, {
+      dispatcher: this.dispatcher,
+      streamDeadLetterQueue: this.streamDeadLetterQueue,
+      iteratorAgeThreshold: settings.iteratorAgeAlarmThreshold,
+      jobRunner: props.jobRunner,
+      jobDeadLetterQueue: scheduling.deadLetterQueue,
+      actions: props.alarmActions,
+    });
+  }
+
+  /**
+   * Gives a handler exactly what a commit needs: `PutItem`, `UpdateItem`, `DeleteItem` and
+   * `ConditionCheckItem` on each of `tables` (TransactWriteItems is authorized per action), `PutItem`,
+   * `UpdateItem` and `ConditionCheckItem` on the outbox table; no reads, no index, no `Scan`. When the
+   * grantee is a function of this app, sets `UOW_OUTBOX_TABLE` (and `UOW_EVENT_SOURCE` when the construct
+   * has an `eventSource`). Grant reads separately (`table.grantReadData(fn)`).
+   *
+   * @example
+   * outbox.grantWriter(placeOrder, ordersTable, customersTable);
+   */
+  grantWriter(grantee: iam.IGrantable, ...tables: dynamodb.ITable[]): iam.Grant {
+    setEnvironment(grantee, ENV.outboxTable, this.table.tableName);
+    if (this.eventSource !== undefined) setEnvironment(grantee, ENV.eventSource, this.eventSource);
+    return grantCommit(grantee, this.table, tables);
+  }
+
+  /**
+   * Gives a job runner what it needs on the outbox table: read and claim its job record, commit its unit
+   * of work, list jobs (`Query` on the table and on the job-status index by its exact name). No
+   * `events:PutEvents`: a job's events leave through the outbox like any other. Sets `UOW_OUTBOX_TABLE`
+   * on a function of this app. Called for `props.jobRunner`; business tables are granted with
+   * {@link grantWriter}.
+   */
+  grantJobRunner(grantee: iam.IGrantable): iam.Grant {
+    setEnvironment(grantee, ENV.outboxTable, this.table.tableName);
+    return grantJobRunnerTable(grantee, this.table);
+  }
+
+  /** The dispatcher's permissions beyond its stream and dead-letter queue (which its event source grants). */
+  private grantDispatcher(scheduling: JobScheduling): void {
+    const role = this.dispatcher.role!;
+    grantDispatcherTable(this.dispatcher, this.table);
+    // events:PutEvents on this bus only.
+    this.eventBus.grantPutEventsTo(this.dispatcher);
+
+    const schedules = schedulesInGroupArn(this, scheduling.group);
+    this.dispatcher.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['scheduler:CreateSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
+        resources: [schedules],
+      }),
+    );
+    acknowledgeWildcardResource(
+      role,
+      schedules,
+      'Schedule names are derived from job keys at run time; the wildcard is confined to the schedule group of this construct.',
+    );
+    // Creating a schedule passes the scheduler role: this role only, and only to EventBridge Scheduler.
+    this.dispatcher.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [scheduling.role.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      }),
+    );
+  }
+}
