@@ -175,3 +175,65 @@ export class ConfigurationError extends UnitOfWorkError {
     this.missing = list;
   }
 }
+
+/** The job runner received a job whose name none of its job definitions has. */
+export class UnknownJobError extends UnitOfWorkError {
+  /** The job name that was delivered. */
+  readonly jobName: string;
+  /** The job names the runner knows. */
+  readonly knownJobs: readonly string[];
+  constructor(jobName: string, knownJobs: readonly string[]) {
+    super(`Unknown job "${jobName}": this job runner knows ${knownJobs.length ? knownJobs.map((n) => `"${n}"`).join(', ') : 'no jobs'}`);
+    this.jobName = jobName;
+    this.knownJobs = knownJobs;
+  }
+}
+
+/**
+ * The idempotency key was already used, within its expiry, with a different payload: nothing was run or
+ * written. HTTP 422, shown to the caller (the message names neither the key nor the payload).
+ */
+export class IdempotencyPayloadMismatchError extends UnitOfWorkError {
+  override readonly statusCode = 422;
+  override readonly expose = true;
+  /** Partition key of the idempotency record (`idem#<hash>`), for logs. */
+  readonly recordKey: string;
+  constructor(recordKey: string, options?: { cause?: unknown }) {
+    super('This idempotency key was already used with a different request payload', options);
+    this.recordKey = recordKey;
+  }
+}
+
+/**
+ * The handler's response does not fit in its idempotency record (one DynamoDB item, 400 KB): nothing was
+ * committed. Return less, or store only a marker (`idempotency: { storeResponse: false }`).
+ */
+export class IdempotencyResponseTooLargeError extends UnitOfWorkError {
+  readonly bytes: number;
+  readonly maximum: number;
+  constructor(bytes: number, maximum: number) {
+    super(
+      `The response is too large for its idempotency record: the record would be ${bytes} bytes, a DynamoDB item holds at most ${maximum}. ` +
+        'Nothing was committed. Return a smaller response, or set idempotency.storeResponse to false to store only a marker (duplicates then get idempotency.markerResponse)',
+    );
+    this.bytes = bytes;
+    this.maximum = maximum;
+  }
+}
+
+/**
+ * A commit with this idempotency key collided with another one and no committed record explains it, e.g.
+ * DynamoDB answered `IdempotentParameterMismatchException` (the key's ClientRequestToken was used in the
+ * last 10 minutes for a different transaction) but the record that commit wrote is gone. Nothing was
+ * written; retrying later is safe. HTTP 409.
+ */
+export class IdempotencyConflictError extends UnitOfWorkError {
+  override readonly statusCode = 409;
+  override readonly expose = true;
+  /** Partition key of the idempotency record (`idem#<hash>`). */
+  readonly recordKey: string;
+  constructor(recordKey: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.recordKey = recordKey;
+  }
+}

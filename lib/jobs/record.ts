@@ -55,6 +55,12 @@ export interface JobRecord {
   readonly correlationId?: string;
   /** Lease of the runner that holds a RUNNING job: epoch milliseconds. */
   readonly leaseUntil?: number;
+  /**
+   * Random token of the runner's claim (new on every claim): the SUCCEEDED and failure transitions are
+   * conditional on it, so a runner whose lease was reclaimed cannot commit. Kept after the run, so a
+   * runner can tell that a commit whose response it lost went through.
+   */
+  readonly leaseToken?: string;
   /** For recurring jobs: the scheduled time of the last occurrence that was claimed. */
   readonly lastOccurrence?: string;
   readonly lastRunAt?: string;

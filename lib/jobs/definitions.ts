@@ -1,0 +1,91 @@
+/**
+ * Typed job definitions: a job name maps to its handler, and the handler's payload type is the payload
+ * type `scheduleJob` accepts for that name.
+ */
+import type { JobScheduleSpec } from '../outbox/messages.js';
+import type { ScheduleInput, ScheduledJob } from '../unit-of-work/types.js';
+import type { LoggerLike, UnitOfWork } from '../unit-of-work/unit-of-work.js';
+
+/** What a job handler knows about the run it is in. */
+export interface JobRunInfo {
+  readonly jobId: string;
+  /** The job's business key (`schedule({ key })`, default the job id). */
+  readonly key: string;
+  /** The job name, a key of the runner's `jobs`. */
+  readonly name: string;
+  /** Version of the job record this run claimed. */
+  readonly version: number;
+  /** 1 for the first attempt of a one-time job, 2 for its first retry, …; recurring jobs count every occurrence. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** The job's schedule as its record holds it. */
+  readonly schedule: JobScheduleSpec;
+  /** True for `cron`/`rate` jobs. */
+  readonly recurring: boolean;
+  /** The occurrence this run is for (Scheduler's scheduled time, ISO 8601 UTC). */
+  readonly scheduledTime: string;
+  /** The Scheduler's id of this delivery (new on every Scheduler retry). */
+  readonly executionId: string;
+  /** The request id of the invocation that scheduled the job, when it was recorded. */
+  readonly correlationId?: string;
+}
+
+/** The second argument of a job handler. */
+export interface JobContext {
+  /**
+   * The job's own unit of work, also the ambient one (`currentUnitOfWork()`): its writes, events, follow-up
+   * jobs and cancellations commit in one TransactWriteItems together with the job's SUCCEEDED status.
+   */
+  readonly uow: UnitOfWork;
+  readonly job: JobRunInfo;
+  readonly logger: LoggerLike;
+}
+
+/**
+ * A job handler. It buffers on `uow` and returns; throwing (or a failed commit) discards everything it
+ * buffered and records the failure, with a retry if attempts remain.
+ */
+export type JobHandler<TPayload = unknown> = (payload: TPayload, context: JobContext) => void | Promise<void>;
+
+/** Job name → handler. */
+export type JobDefinitions = { readonly [name: string]: JobHandler<never> };
+
+/** The payload type of one job definition. */
+export type JobPayload<THandler> = THandler extends (payload: infer P, context: JobContext) => unknown ? P : never;
+
+/** Job name → payload type, for a {@link JobDefinitions} map. */
+export type JobPayloads<TJobs extends JobDefinitions> = { [K in keyof TJobs & string]: JobPayload<TJobs[K]> };
+
+/** The `schedule` input of any job of `TJobs`: a union discriminated on `job`, so name and payload must match. */
+export type JobScheduleInput<TJobs extends JobDefinitions> = { [K in keyof TJobs & string]: ScheduleInput<K, JobPayload<TJobs[K]>> }[keyof TJobs & string];
+
+/**
+ * Declares job definitions. It returns its argument unchanged; its type is what makes `jobRunner` and
+ * {@link scheduleJob} agree on names and payload types.
+ *
+ * @example
+ * ```ts
+ * export const orderJobs = defineJobs({
+ *   'expire-unpaid-order': async (payload: { orderId: string }, { uow }) => { ... },
+ * });
+ * export type OrderJobs = typeof orderJobs;
+ * ```
+ */
+export function defineJobs<const TJobs extends JobDefinitions>(jobs: TJobs): TJobs {
+  return jobs;
+}
+
+/**
+ * `uow.schedule(input)` with the job name and payload checked against job definitions at compile time:
+ * a misspelt name or a payload of the wrong shape does not compile. Only the type of the definitions is
+ * needed (`import type`), so the handler that schedules never bundles the job code.
+ *
+ * @example
+ * ```ts
+ * import type { OrderJobs } from './orders/jobs.js';
+ * scheduleJob<OrderJobs>(uow, { job: 'expire-unpaid-order', payload: { orderId }, delay: 900, key: `expire-${orderId}` });
+ * ```
+ */
+export function scheduleJob<TJobs extends JobDefinitions>(uow: UnitOfWork, input: JobScheduleInput<TJobs>): ScheduledJob {
+  return uow.schedule(input as ScheduleInput<string, unknown>);
+}

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { ConditionFailedError, InvalidOperationError, UnknownJobError } from '../errors.js';
+import { commitScope } from '../unit-of-work/commit.js';
+import { withUnitOfWork } from '../unit-of-work/context.js';
+import { loadDefaultLogger } from '../unit-of-work/settings.js';
+import type { LoggerLike } from '../unit-of-work/unit-of-work.js';
+import type { JobDefinitions, JobHandler, JobRunInfo } from './definitions.js';
+import { recordFailure } from './failure.js';
+import type { JobRunnerInput } from './input.js';
+import { resolveJobRunnerOptions, retryDelaySeconds, type JobRunnerOptions, type JobRunnerSettings } from './options.js';
+import type { JobRecord } from './record.js';
+import {
+  claimParams, errorSummary, failureOutcome, isRecurring, lostTransition, normalizeOccurrence, skipReason, successParams, type ClaimedJob,
+} from './transitions.js';
+
+/** How one delivery ended. */
+export type JobRunOutcome = 'succeeded' | 'failed' | 'dead' | 'skipped' | 'cancelled' | 'lost';
+
+/** What the runner returns (and logs) for one delivery. */
+export interface JobRunResult {
+  readonly outcome: JobRunOutcome;
+  readonly key: string;
+  readonly name: string;
+  readonly version: number;
+  /** The occurrence, normalized (`yyyy-mm-ddThh:mm:ssZ`). */
+  readonly scheduledTime: string;
+  /** The attempt number of a run (absent when skipped). */
+  readonly attempt?: number;
+  /** Why it was skipped, cancelled or lost. */
+  readonly reason?: string;
+  /** When a failed one-time job is retried, and the version of that retry. */
+  readonly retryAt?: string;
+  readonly retryVersion?: number;
+  readonly error?: { readonly name: string; readonly message: string };
+}
+
+/** The Lambda context fields the runner reads. */
+export interface JobRunnerContext {
+  readonly awsRequestId?: string;
+  getRemainingTimeInMillis?(): number;
+}
+
+/** The Scheduler target handler returned by {@link jobRunner}. */
+export type JobRunnerHandler = (event: JobRunnerInput, context?: JobRunnerContext) => Promise<JobRunResult>;
+
+interface Delivery {
+  readonly jobId: string;
+  readonly key: string;
+  readonly name: string;
+  readonly version: number;
+  readonly occurrence: string;
+  readonly executionId: string;
+}
+
+function parseDelivery(event: unknown): Delivery {
+  const e = (typeof event === 'string' ? JSON.parse(event) : event) as Partial<JobRunnerInput> | undefined;
+  const problems: string[] = [];
+  if (typeof e?.key !== 'string' || e.key === '') problems.push('key');
+  if (typeof e?.name !== 'string' || e.name === '') problems.push('name');
+  if (typeof e?.jobId !== 'string' || e.jobId === '') problems.push('jobId');
+  if (typeof e?.version !== 'number' || !Number.isFinite(e.version)) problems.push('version');
+  const occurrence = normalizeOccurrence(e?.scheduledTime);
+  if (!occurrence) problems.push(`scheduledTime (${JSON.stringify(e?.scheduledTime)}: the schedule input must carry <aws.scheduler.scheduled-time>)`);
+  if (problems.length) throw new InvalidOperationError('jobRunner', `the event is not a job delivery: missing or invalid ${problems.join(', ')}`);
+  return { jobId: e!.jobId!, key: e!.key!, name: e!.name!, version: e!.version!, occurrence: occurrence!, executionId: String(e!.executionId ?? '') };
+}
+
+/**
+ * The EventBridge Scheduler target handler that runs due jobs, each exactly once in effect:
+ * 1. claims the job record (conditional on its version, status and occurrence) and takes a lease as long
+ *    as the invocation's remaining time, so duplicate or concurrent deliveries do nothing;
+ * 2. runs the job handler in its own unit of work (the ambient one), and commits its writes, events,
+ *    follow-up jobs and cancellations together with the job's SUCCEEDED status in one TransactWriteItems,
+ *    conditional on the lease: a job cancelled meanwhile, or reclaimed after its lease expired, commits nothing;
+ * 3. on failure discards that unit of work and records the failure in a transaction of its own: FAILED with
+ *    a retry (exponential backoff, through the outbox and the dispatcher), or DEAD and a `JobFailed` event.
+ *
+ * @example
+ * ```ts
+ * // functions/job-runner.ts
+ * export const handler = jobRunner({
+ *   outboxTable: process.env.UOW_OUTBOX_TABLE,
+ *   jobs: defineJobs({ 'expire-unpaid-order': expireUnpaidOrder }),
+ * });
+ * ```
+ */
+export function jobRunner<const TJobs extends JobDefinitions>(options: JobRunnerOptions<TJobs>): JobRunnerHandler {
+  const config = resolveJobRunnerOptions(options as JobRunnerOptions);
+  let logger: LoggerLike | undefined = options.logger;
+  return async (event, context) => {
+    logger ??= await loadDefaultLogger();
+    return runDelivery(config, parseDelivery(event), context, logger);
+  };
+}
+
+async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobRunnerContext | undefined, logger: LoggerLike): Promise<JobRunResult> {
+  const { settings } = config;
+  const client = settings.client();
+  const nowMs = config.clock();
+  const remaining = context?.getRemainingTimeInMillis?.();
+  const leaseUntil = nowMs + (typeof remaining === 'number' && remaining > 0 ? remaining + config.leaseMarginMs : config.defaultLeaseMs);
+  const claim: ClaimedJob = { table: settings.outboxTable, key: d.key, version: d.version, leaseToken: randomUUID() };
+  const base = { key: d.key, name: d.name, version: d.version, scheduledTime: d.occurrence };
+
+  const claimed = await claimJob(client, claim, d, nowMs, leaseUntil);
+  if ('skip' in claimed) {
+    logger.info(`job ${d.key} skipped: ${claimed.skip}`, { ...base, executionId: d.executionId });
+    return { ...base, outcome: 'skipped', reason: claimed.skip };
+  }
+  const record = claimed.record;
+  const recurring = isRecurring(record.schedule);
+  const payload = JSON.parse(record.payload) as unknown;
+  const correlationId = record.correlationId ?? context?.awsRequestId;
+  const info: JobRunInfo = {
+    jobId: record.jobId, key: record.jobKey, name: record.jobName, version: record.version, attempt: record.attempts, maxAttempts: record.maxAttempts,
+    schedule: record.schedule, recurring, scheduledTime: d.occurrence, executionId: d.executionId, ...(correlationId ? { correlationId } : {}),
+  };
+  const run = { ...base, attempt: record.attempts };
+
+  const fail = async (error: unknown): Promise<JobRunResult> => {
+    const failedAt = config.clock();
+    const summary = errorSummary(error);
+    const outcome = failureOutcome(record, failedAt, retryDelaySeconds(record.attempts, config.backoff));
+    try {
+      await recordFailure(client, {
+        claim, record, outcome, error: summary, payload, occurrence: d.occurrence, nowMs: failedAt, retentionSeconds: settings.retentionSeconds,
+        eventSource: settings.source ?? 'lambda-unit-of-work.jobs', eventType: config.failedEventType, correlationId,
+      }, settings.maxConflictRetries);
+    } catch (recordError) {
+      if (recordError instanceof ConditionFailedError) return lost(recordError, summary);
+      logger.error(`job ${d.key}: the failure could not be recorded; the job stays RUNNING until its lease expires and a redelivery reclaims it`, { ...run, error: recordError, jobError: summary });
+      throw recordError;
+    }
+    if (outcome.status === 'FAILED') {
+      logger.warn(`job ${d.key} attempt ${record.attempts}/${record.maxAttempts} failed; retry at ${outcome.retryAt}`, { ...run, error: summary });
+      return { ...run, outcome: 'failed', error: summary, retryAt: outcome.retryAt, retryVersion: outcome.newVersion };
+    }
+    if (outcome.status === 'DEAD') {
+      logger.error(`job ${d.key} is DEAD after ${record.attempts} attempts; ${config.failedEventType} published`, { ...run, error: summary });
+      return { ...run, outcome: 'dead', error: summary };
+    }
+    logger.warn(`job ${d.key} occurrence ${d.occurrence} failed; the next occurrence runs as scheduled`, { ...run, error: summary });
+    return { ...run, outcome: 'failed', error: summary };
+  };
+
+  const lost = (error: ConditionFailedError, jobError?: { name: string; message: string }): JobRunResult => {
+    const why = lostTransition(error.item as Partial<JobRecord> | undefined, claim.leaseToken);
+    if (why.outcome === 'already-committed') {
+      logger.info(`job ${d.key}: ${why.reason}`, run);
+      return { ...run, outcome: jobError ? 'failed' : 'succeeded', ...(jobError ? { error: jobError } : {}) };
+    }
+    logger.warn(`job ${d.key}: ${why.reason}`, { ...run, ...(jobError ? { jobError } : {}) });
+    return { ...run, outcome: why.outcome, reason: why.reason, ...(jobError ? { error: jobError } : {}) };
+  };
+
+  if (!recurring && record.attempts > record.maxAttempts)
+    return fail(Object.assign(new Error(`attempt ${record.attempts - 1} did not finish before its lease expired (runner crashed or timed out) and no attempts are left`), { name: 'LeaseExpired' }));
+  const handler = config.jobs[d.name] as JobHandler<unknown> | undefined;
+  if (!handler) return fail(new UnknownJobError(d.name, config.jobNames));
+
+  const successLabel = `job ${record.jobKey} ${recurring ? 'occurrence succeeded' : 'SUCCEEDED'}`;
+  let handlerReturned = false;
+  try {
+    await withUnitOfWork(
+      async (uow) => {
+        // Buffered first: a handler that touches its own job record fails at that call, naming it.
+        const ttl = Math.floor(config.clock() / 1000) + settings.retentionSeconds;
+        uow.update({ ...successParams(claim, recurring, config.clock(), ttl), label: successLabel });
+        await handler(payload, { uow, job: info, logger });
+        handlerReturned = true;
+      },
+      { ...config.uowOptions, client, logger, propagation: 'requiresNew', ...(correlationId ? { correlationId } : {}) },
+    );
+  } catch (error) {
+    if (handlerReturned && error instanceof ConditionFailedError && error.label === successLabel) return lost(error);
+    return fail(error);
+  }
+  logger.info(`job ${d.key} ${recurring ? `occurrence ${d.occurrence} ` : ''}succeeded (attempt ${record.attempts})`, run);
+  return { ...run, outcome: 'succeeded' };
+}
+
+async function claimJob(client: DynamoDBDocumentClient, claim: ClaimedJob, d: Delivery, nowMs: number, leaseUntil: number): Promise<{ record: JobRecord } | { skip: string }> {
+  const params = claimParams({ table: claim.table, key: d.key, jobId: d.jobId, version: d.version, occurrence: d.occurrence, nowMs, leaseUntil, leaseToken: claim.leaseToken });
+  try {
+    // The library's own write: a guarded client lets it through even inside an ambient unit of work.
+    const out = await commitScope.run(true, () => client.send(new UpdateCommand(params as never)));
+    return { record: out.Attributes as JobRecord };
+  } catch (error) {
+    const e = error as { name?: string; Item?: Record<string, never> };
+    if (e?.name !== 'ConditionalCheckFailedException') throw error;
+    const current = e.Item ? (unmarshall(e.Item) as JobRecord) : undefined;
+    return { skip: skipReason(current, { jobId: d.jobId, version: d.version, occurrence: d.occurrence }, nowMs) };
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * The job record's state machine as DynamoDB update parameters (pure: no I/O, no clock). Every transition
+ * is conditional, so concurrent runners, cancellations and reschedules cannot overwrite each other:
+ *
+ * ```
+ * SCHEDULED ─claim─▶ RUNNING ─commit with the job's work─▶ SUCCEEDED      (one-time)
+ *     ▲                 │    └────────────────────────────▶ SCHEDULED      (recurring: next occurrence)
+ *     │                 ├─failure, attempts left─▶ FAILED ─claim (retry)─▶ RUNNING …
+ *     │                 └─failure, attempts used─▶ DEAD (+ JobFailed event)
+ *  reschedule        any of SCHEDULED/FAILED/RUNNING ─cancelJob─▶ CANCELLED
+ * ```
+ */
+import { JOB_STATUS, jobRecordKey, type JobRecord } from './record.js';
+import type { JobScheduleSpec } from '../outbox/messages.js';
+import { OUTBOX_SCHEMA } from '../outbox/schema.js';
+
+/** Update parameters in the `@aws-sdk/lib-dynamodb` shape. */
+export type UpdateParams = Record<string, unknown> & {
+  TableName: string;
+  Key: Record<string, unknown>;
+  UpdateExpression: string;
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+};
+
+const NAMES = {
+  '#status': 'jobStatus',
+  '#version': 'version',
+  '#updated': OUTBOX_SCHEMA.jobStatusIndex.sortKey,
+} as const;
+
+/** Whether a job's schedule repeats (`cron`/`rate`). */
+export function isRecurring(schedule: JobScheduleSpec | undefined): boolean {
+  return !!schedule && schedule.at === undefined && (schedule.cron !== undefined || schedule.rate !== undefined);
+}
+
+/** Normalizes a Scheduler scheduled time to `yyyy-mm-ddThh:mm:ssZ` (so occurrences compare as strings), or `undefined`. */
+export function normalizeOccurrence(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) return undefined;
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** What a claim needs. */
+export interface ClaimInput {
+  readonly table: string;
+  readonly key: string;
+  /** The job id the delivered schedule was made for (a key reused by a later job is not this job). */
+  readonly jobId: string;
+  /** The version the delivered schedule was made for. */
+  readonly version: number;
+  /** The occurrence, normalized by {@link normalizeOccurrence}. */
+  readonly occurrence: string;
+  readonly nowMs: number;
+  readonly leaseUntil: number;
+  readonly leaseToken: string;
+}
+
+/**
+ * The claim: RUNNING with a lease, `attempts + 1`, if the record is the delivered job at the delivered version and
+ * - SCHEDULED or FAILED (for a recurring job: and this occurrence is later than the last one claimed), or
+ * - RUNNING with an expired lease (a crashed runner; for a recurring job: this occurrence or a later one).
+ * Returns the new record (`ALL_NEW`) on success and the old one (`ALL_OLD`) on a failed condition.
+ */
+export function claimParams(c: ClaimInput): UpdateParams {
+  return {
+    TableName: c.table,
+    Key: jobRecordKey(c.key),
+    UpdateExpression:
+      'SET #status = :running, leaseUntil = :leaseUntil, leaseToken = :token, attempts = if_not_exists(attempts, :zero) + :one, ' +
+      'lastOccurrence = :occurrence, lastRunAt = :nowIso, #updated = :nowIso',
+    ConditionExpression:
+      'jobId = :jobId AND #version = :version AND (' +
+      '(#status IN (:scheduled, :failed) AND (attribute_exists(#schedule.#at) OR attribute_not_exists(lastOccurrence) OR lastOccurrence < :occurrence)) OR ' +
+      '(#status = :running AND leaseUntil < :nowMs AND (attribute_exists(#schedule.#at) OR lastOccurrence <= :occurrence)))',
+    ExpressionAttributeNames: { ...NAMES, '#schedule': 'schedule', '#at': 'at' },
+    ExpressionAttributeValues: {
+      ':running': JOB_STATUS.RUNNING,
+      ':scheduled': JOB_STATUS.SCHEDULED,
+      ':failed': JOB_STATUS.FAILED,
+      ':jobId': c.jobId,
+      ':version': c.version,
+      ':leaseUntil': c.leaseUntil,
+      ':token': c.leaseToken,
+      ':zero': 0,
+      ':one': 1,
+      ':occurrence': c.occurrence,
+      ':nowMs': c.nowMs,
+      ':nowIso': new Date(c.nowMs).toISOString(),
+    },
+    ReturnValues: 'ALL_NEW',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  };
+}
+
+/** Why a delivery does not run: the job record as it is, compared with the delivery. */
+export function skipReason(record: JobRecord | undefined, delivered: { jobId: string; version: number; occurrence: string }, nowMs: number): string {
+  if (!record) return 'no job record (never committed, or expired after it finished)';
+  if (record.jobId !== delivered.jobId) return `the key now belongs to another job (${record.jobId}, not ${delivered.jobId})`;
+  if (record.jobStatus === JOB_STATUS.SUCCEEDED) return 'the job already SUCCEEDED';
+  if (record.jobStatus === JOB_STATUS.CANCELLED) return 'the job was CANCELLED';
+  if (record.jobStatus === JOB_STATUS.DEAD) return 'the job is DEAD (attempts exhausted)';
+  if (record.version !== delivered.version) return `stale delivery: schedule version ${delivered.version}, job record version ${record.version}`;
+  if (record.jobStatus === JOB_STATUS.RUNNING && (record.leaseUntil ?? 0) >= nowMs)
+    return `the job is RUNNING under another runner's lease until ${new Date(record.leaseUntil ?? 0).toISOString()}`;
+  if (isRecurring(record.schedule) && record.lastOccurrence !== undefined && record.lastOccurrence >= delivered.occurrence)
+    return `occurrence ${delivered.occurrence} already ran (last occurrence ${record.lastOccurrence})`;
+  return `the job record changed during the claim (${record.jobStatus}, version ${record.version})`;
+}
+
+/** The runner's hold on a claimed job: its transitions are conditional on it. */
+export interface ClaimedJob {
+  readonly table: string;
+  readonly key: string;
+  readonly version: number;
+  readonly leaseToken: string;
+}
+
+function held(claim: ClaimedJob): Pick<UpdateParams, 'ConditionExpression'> & { names: Record<string, string>; values: Record<string, unknown> } {
+  return {
+    ConditionExpression: '#status = :running AND #version = :claimedVersion AND leaseToken = :token',
+    names: NAMES,
+    values: { ':running': JOB_STATUS.RUNNING, ':claimedVersion': claim.version, ':token': claim.leaseToken },
+  };
+}
+
+/**
+ * The success transition, added to the job's own unit of work: a one-time job becomes SUCCEEDED (with
+ * its TTL); a recurring one goes back to SCHEDULED for its next occurrence. Conditional on the claim.
+ */
+export function successParams(claim: ClaimedJob, recurring: boolean, nowMs: number, ttlSeconds: number): UpdateParams {
+  const h = held(claim);
+  return {
+    TableName: claim.table,
+    Key: jobRecordKey(claim.key),
+    UpdateExpression: recurring
+      ? 'SET #status = :next, lastOutcome = :outcome, #updated = :nowIso REMOVE leaseUntil, lastError'
+      : 'SET #status = :next, lastOutcome = :outcome, #updated = :nowIso, #ttl = :ttl REMOVE leaseUntil, lastError, nextRunAt',
+    ConditionExpression: h.ConditionExpression,
+    ExpressionAttributeNames: { ...h.names, ...(recurring ? {} : { '#ttl': OUTBOX_SCHEMA.ttlAttribute }) },
+    ExpressionAttributeValues: {
+      ...h.values,
+      ':next': recurring ? JOB_STATUS.SCHEDULED : JOB_STATUS.SUCCEEDED,
+      ':outcome': JOB_STATUS.SUCCEEDED,
+      ':nowIso': new Date(nowMs).toISOString(),
+      ...(recurring ? {} : { ':ttl': ttlSeconds }),
+    },
+  };
+}
+
+/** The recorded form of an error: its name and message (the message cut to 1,000 characters). */
+export function errorSummary(error: unknown): { name: string; message: string } {
+  const name = error instanceof Error ? error.name || 'Error' : 'Error';
+  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+  return { name, message: (message ?? '').slice(0, 1000) };
+}
+
+/** What a failure leads to. */
+export type FailureOutcome =
+  | { readonly status: 'FAILED'; readonly retryAt: string; readonly newVersion: number }
+  | { readonly status: 'DEAD' }
+  | { readonly status: 'SCHEDULED' };
+
+/**
+ * What a failed attempt leads to: a one-time job with attempts left is FAILED and retried at `retryAt`
+ * under a new version (`max(claimed + 1, now)`, so versions only grow and stay comparable with the
+ * epoch-millisecond versions of cancel/reschedule); with none left it is DEAD. A recurring job is not
+ * retried: it goes back to SCHEDULED and its next occurrence runs as planned.
+ */
+export function failureOutcome(record: Pick<JobRecord, 'attempts' | 'maxAttempts' | 'version' | 'schedule'>, nowMs: number, retryDelaySeconds: number): FailureOutcome {
+  if (isRecurring(record.schedule)) return { status: 'SCHEDULED' };
+  if (record.attempts >= record.maxAttempts) return { status: 'DEAD' };
+  const retryAt = new Date(Math.ceil((nowMs + retryDelaySeconds * 1000) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  return { status: 'FAILED', retryAt, newVersion: Math.max(record.version + 1, nowMs) };
+}
+
+/** The failure transition of the job record (sent in its own transaction). Conditional on the claim. */
+export function failureParams(claim: ClaimedJob, outcome: FailureOutcome, error: { name: string; message: string }, nowMs: number, ttlSeconds: number): UpdateParams {
+  const h = held(claim);
+  const base = { ...h.values, ':outcome': JOB_STATUS.FAILED, ':error': error, ':nowIso': new Date(nowMs).toISOString() };
+  const common = 'lastOutcome = :outcome, lastError = :error, #updated = :nowIso';
+  const key = { TableName: claim.table, Key: jobRecordKey(claim.key), ConditionExpression: h.ConditionExpression };
+  if (outcome.status === 'FAILED')
+    return {
+      ...key,
+      UpdateExpression: `SET #status = :failed, #version = :newVersion, #schedule = :schedule, nextRunAt = :retryAt, ${common} REMOVE leaseUntil`,
+      ExpressionAttributeNames: { ...h.names, '#schedule': 'schedule' },
+      ExpressionAttributeValues: { ...base, ':failed': JOB_STATUS.FAILED, ':newVersion': outcome.newVersion, ':schedule': { at: outcome.retryAt }, ':retryAt': outcome.retryAt },
+    };
+  if (outcome.status === 'DEAD')
+    return {
+      ...key,
+      UpdateExpression: `SET #status = :dead, #ttl = :ttl, ${common} REMOVE leaseUntil, nextRunAt`,
+      ExpressionAttributeNames: { ...h.names, '#ttl': OUTBOX_SCHEMA.ttlAttribute },
+      ExpressionAttributeValues: { ...base, ':dead': JOB_STATUS.DEAD, ':ttl': ttlSeconds },
+    };
+  return {
+    ...key,
+    UpdateExpression: `SET #status = :scheduled, ${common} REMOVE leaseUntil`,
+    ExpressionAttributeNames: h.names,
+    ExpressionAttributeValues: { ...base, ':scheduled': JOB_STATUS.SCHEDULED },
+  };
+}
+
+/**
+ * How a lost transition (its condition failed) is explained, from the record as it is now: our commit
+ * went through after all (a retried request), the job was cancelled, or another runner holds it.
+ */
+export function lostTransition(record: Partial<JobRecord> | undefined, leaseToken: string): { outcome: 'already-committed' | 'cancelled' | 'lost'; reason: string } {
+  if (!record) return { outcome: 'lost', reason: 'the job record is gone' };
+  if (record.jobStatus === JOB_STATUS.CANCELLED) return { outcome: 'cancelled', reason: 'the job was CANCELLED while it ran; its work was discarded' };
+  if (record.leaseToken === leaseToken && record.jobStatus !== JOB_STATUS.RUNNING && record.lastOutcome !== undefined)
+    return { outcome: 'already-committed', reason: `this run's transition is already recorded (${record.jobStatus})` };
+  return {
+    outcome: 'lost',
+    reason: `the lease was lost (now ${record.jobStatus ?? '?'}, version ${record.version ?? '?'}, ${record.leaseToken === leaseToken ? 'same' : 'another'} lease); this run's work was discarded`,
+  };
+}
