@@ -1,0 +1,192 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { DispatchError } from '../errors.js';
+import { decodeOutboxImage, MalformedOutboxItemError } from '../outbox/decode.js';
+import type { OutboxMessage } from '../outbox/messages.js';
+import { createCaller, newStats, type DispatchStats } from './calls.js';
+import {
+  assertKnownKeys,
+  DISPATCHER_SETTING_KEYS,
+  resolveDispatcherConfig,
+  tableNameFromStreamArn,
+  type DispatcherConfig,
+  type DispatcherLogger,
+  type DispatcherSettings,
+} from './config.js';
+import { isOutboxInsert } from './decide.js';
+import { createEventPublisher, type EventPublisher } from './eventbridge.js';
+import { createJobRecordReader } from './job-records.js';
+import { dispatchCancelJob, dispatchRescheduleJob, dispatchScheduleJob, type JobDispatchDeps } from './jobs.js';
+import { realRetryClock, type RetryClock } from './retry.js';
+import { createScheduleStore } from './scheduler.js';
+
+/** Options of {@link outboxDispatcher}: the settings (each with an environment variable) plus clients and logger. */
+export interface OutboxDispatcherOptions extends DispatcherSettings {
+  /**
+   * SDK clients to use. By default one of each is created from the environment with `maxAttempts: 1`,
+   * so that the dispatcher's own retries (bounded by the invocation's remaining time) are the only ones.
+   */
+  readonly clients?: {
+    readonly scheduler?: SchedulerClient;
+    readonly eventBridge?: EventBridgeClient;
+    readonly dynamodb?: DynamoDBClient;
+  };
+  /** @default a Powertools `Logger` with service name `outbox-dispatcher` */
+  readonly logger?: DispatcherLogger;
+  /** Where the environment variables are read. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Sleep and randomness of the retries (tests make them instant and deterministic). */
+  readonly clock?: Partial<Pick<RetryClock, 'sleep' | 'random'>>;
+}
+
+/** The DynamoDB stream handler; `config` is the resolved configuration. */
+export interface OutboxDispatcherHandler {
+  (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse>;
+  readonly config: DispatcherConfig;
+}
+
+const OPTION_KEYS = [...DISPATCHER_SETTING_KEYS, 'clients', 'logger', 'env', 'clock'];
+
+interface InvocationDeps {
+  readonly publisher: EventPublisher;
+  readonly jobs: Omit<JobDispatchDeps, 'table'>;
+  readonly config: DispatcherConfig;
+  readonly stats: DispatchStats;
+  readonly chains: Map<string, Promise<unknown>>;
+}
+
+/** Runs `fn` after the previous job message of the same key in this batch settled (stream order per key). */
+function chained<T>(chains: Map<string, Promise<unknown>>, key: string, fn: () => Promise<T>): Promise<T> {
+  const run = (chains.get(key) ?? Promise.resolve()).then(fn, fn);
+  chains.set(key, run.catch(() => undefined));
+  return run;
+}
+
+function dispatchMessage(message: OutboxMessage, deps: InvocationDeps, table: string | undefined): Promise<unknown> {
+  if (message.kind === 'event') return deps.publisher.publish(message.event);
+  if (!table) throw new DispatchError(message.kind, 'the outbox table is unknown: set outboxTable (UOW_OUTBOX_TABLE)');
+  const jobDeps = { ...deps.jobs, table };
+  if (message.kind === 'job.schedule') return chained(deps.chains, message.job.key, () => dispatchScheduleJob(message, jobDeps));
+  if (message.kind === 'job.reschedule') return chained(deps.chains, message.key, () => dispatchRescheduleJob(message, jobDeps));
+  return chained(deps.chains, message.key, () => dispatchCancelJob(message, jobDeps));
+}
+
+function messageRef(message: OutboxMessage): string {
+  if (message.kind === 'event') return `event ${message.event.type} ${message.event.id}`;
+  if (message.kind === 'job.schedule') return `job.schedule ${message.job.key} (${message.job.jobId})`;
+  return `${message.kind} ${message.key}`;
+}
+
+async function dispatchRecord(record: DynamoDBRecord, deps: InvocationDeps): Promise<void> {
+  if (!isOutboxInsert(record)) {
+    deps.stats.ignored++;
+    return;
+  }
+  const item = decodeOutboxImage(record.dynamodb?.NewImage as Parameters<typeof decodeOutboxImage>[0]);
+  const table = deps.config.outboxTable ?? tableNameFromStreamArn(record.eventSourceARN);
+  const results = await Promise.allSettled(
+    item.messages.map((m) => {
+      try {
+        return dispatchMessage(m, deps, table);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }),
+  );
+  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ message: messageRef(item.messages[i]!), error: r.reason as Error }] : []));
+  if (failures.length > 0) {
+    const error = new DispatchError(
+      `outbox item ${item.pk}/${item.sk}`,
+      `${failures.length} of ${item.messages.length} messages failed: ${failures.map((f) => `${f.message}: ${f.error.message}`).join('; ')}`,
+      { cause: failures.length === 1 ? failures[0]!.error : new AggregateError(failures.map((f) => f.error)) },
+    );
+    Object.assign(error, { failures });
+    throw error;
+  }
+}
+
+/**
+ * The outbox dispatcher: the handler of the outbox table's DynamoDB stream (event source mapping with
+ * `ReportBatchItemFailures`). For every INSERT of an outbox item it publishes the events with
+ * `PutEvents` and creates, updates or deletes the job schedules in EventBridge Scheduler; other records
+ * are ignored. Calls of the whole batch run in parallel up to `concurrency`; throttling and server
+ * errors are retried with jittered backoff while the invocation has time. A record whose messages
+ * could not all be delivered (or that cannot be decoded) is returned in `batchItemFailures`, logged with
+ * its sequence number, key and reason, and never fails its neighbours. Redelivery is safe: schedules
+ * have deterministic names, and events keep their ids.
+ *
+ * Configuration is read once, when the handler is created (cold start), and missing settings throw a
+ * `ConfigurationError` naming them.
+ *
+ * @example
+ * ```ts
+ * // functions/outbox-dispatcher.ts: everything from the environment (UOW_JOB_RUNNER_ARN, …)
+ * export const handler = outboxDispatcher();
+ *
+ * // or explicit
+ * export const handler = outboxDispatcher({
+ *   eventBusName: 'orders', jobRunnerArn, schedulerRoleArn, deadLetterQueueArn, concurrency: 16,
+ * });
+ * ```
+ */
+export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxDispatcherHandler {
+  assertKnownKeys(options, OPTION_KEYS, 'outboxDispatcher');
+  const config = resolveDispatcherConfig(options, options.env ?? process.env);
+  const logger: DispatcherLogger = options.logger ?? new Logger({ serviceName: 'outbox-dispatcher' });
+  const scheduler = options.clients?.scheduler ?? new SchedulerClient({ maxAttempts: 1 });
+  const eventBridge = options.clients?.eventBridge ?? new EventBridgeClient({ maxAttempts: 1 });
+  const dynamodb = options.clients?.dynamodb ?? new DynamoDBClient({ maxAttempts: 1 });
+
+  const handler = async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
+    const started = performance.now();
+    const stats = newStats();
+    const base = realRetryClock(context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis() : undefined);
+    const clock: RetryClock = { ...base, ...options.clock };
+    const caller = createCaller(config.concurrency, config.retry, clock, stats);
+    const deps: InvocationDeps = {
+      publisher: createEventPublisher(eventBridge, config.eventBusName, caller),
+      jobs: { store: createScheduleStore(scheduler, caller), records: createJobRecordReader(dynamodb, caller), config, stats },
+      config,
+      stats,
+      chains: new Map(),
+    };
+    const records = event.Records ?? [];
+    stats.records = records.length;
+
+    const recordHandler = async (record: DynamoDBRecord): Promise<void> => {
+      try {
+        await dispatchRecord(record, deps);
+      } catch (error) {
+        stats.failed++;
+        const key = record.dynamodb?.Keys;
+        logger.error(error instanceof MalformedOutboxItemError ? 'malformed outbox item' : 'outbox item not dispatched', {
+          sequenceNumber: record.dynamodb?.SequenceNumber,
+          eventID: record.eventID,
+          pk: key?.pk?.S,
+          sk: key?.sk?.S,
+          reason: (error as Error).message,
+          error: error as Error,
+        });
+        throw error;
+      }
+    };
+    const processor = new BatchProcessor(EventType.DynamoDBStreams);
+    const response = (await processPartialResponse(event, recordHandler, processor, {
+      ...(context ? { context } : {}),
+      processInParallel: config.concurrency > 1,
+      throwOnFullBatchFailure: false,
+    })) as DynamoDBBatchResponse;
+    logger.info('outbox batch dispatched', {
+      ...stats,
+      batchItemFailures: response.batchItemFailures.length,
+      peakConcurrency: caller.limiter.peak,
+      latencyMs: Math.round(performance.now() - started),
+    });
+    return response;
+  };
+  return Object.assign(handler, { config });
+}
