@@ -26,3 +26,12 @@ export { scheduleNameFor } from './jobs/schedule-name.js';
 export { JOB_STATUS, type JobRecord, type JobStatus } from './jobs/record.js';
 export type { CloudEvent, JobEnvelope, JobScheduleSpec, OutboxItem, OutboxMessage } from './outbox/messages.js';
 export { OUTBOX_SCHEMA, OUTBOX_STREAM_FILTER_PATTERN, OUTBOX_TABLE_DEFINITION, ENV } from './outbox/schema.js';
+export {
+  IDEMPOTENCY_DEFAULTS,
+  IDEMPOTENCY_RECORD,
+  RESPONSE_ENCODING,
+  idempotencyRecordKey,
+  type IdempotencyOptions,
+  type IdempotencyRecord,
+  type ResponseEncoding,
+} from './idempotency/index.js';

@@ -1,5 +1,8 @@
 import type { Context } from 'aws-lambda';
 import type { MiddlewareObj, Request } from '@middy/core';
+import { ConfigurationError } from '../errors.js';
+import { beginIdempotent, commitIdempotent, identifyInvocation, type RunningInvocation } from '../idempotency/idempotency.js';
+import { idempotencyProblems, resolveIdempotency, type IdempotencyOptions, type ResolvedIdempotency } from '../idempotency/options.js';
 import { commitUnitOfWork } from '../unit-of-work/commit.js';
 import { enterUnitOfWork } from '../unit-of-work/context.js';
 import { resolveOutboxTable, resolveSettings, validateOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
@@ -8,8 +11,16 @@ import { UnitOfWork, type LoggerLike } from '../unit-of-work/unit-of-work.js';
 /** The Lambda context as the handler sees it behind `unitOfWork()`: `context.uow` is its unit of work. */
 export type UnitOfWorkContext = Context & { uow: UnitOfWork };
 
-/** Options of the {@link unitOfWork} middleware. */
-export type UnitOfWorkMiddlewareOptions = UnitOfWorkOptions;
+/** Options of the {@link unitOfWork} middleware: the unit-of-work options plus `idempotency`. */
+export interface UnitOfWorkMiddlewareOptions<TEvent = any> extends UnitOfWorkOptions {
+  /**
+   * Exactly-once per key: a consistent read before the handler replays a committed response (the handler
+   * does not run); otherwise the idempotency record commits in the same TransactWriteItems as the handler's
+   * writes, events and jobs. See {@link IdempotencyOptions}. Not with `readOnly`.
+   * @default undefined (no idempotency)
+   */
+  readonly idempotency?: IdempotencyOptions<TEvent>;
+}
 
 const COMPONENT = 'unitOfWork(options)';
 
@@ -20,6 +31,11 @@ const COMPONENT = 'unitOfWork(options)';
  * callbacks. If the handler throws, everything is discarded and the handler's error propagates untouched.
  *
  * Options are validated here, when the middleware is created.
+ *
+ * With `idempotency`, use it right after `@middy/http-error-handler` and before every middleware that
+ * changes the response (serializers, CORS, headers) or parses the request (`@middy/http-json-body-parser`),
+ * so the stored response is the final one and a replay, which skips every later middleware, returns it as is:
+ * `.use(httpErrorHandler()).use(unitOfWork({ idempotency })).use(httpJsonBodyParser())`.
  *
  * @example
  * ```ts
@@ -34,26 +50,46 @@ const COMPONENT = 'unitOfWork(options)';
  *   });
  * ```
  */
-export function unitOfWork(options: UnitOfWorkMiddlewareOptions = {}): MiddlewareObj<unknown, unknown, Error, UnitOfWorkContext> {
-  const validated = validateOptions(options, COMPONENT);
+export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TEvent> = {}): MiddlewareObj<unknown, unknown, Error, UnitOfWorkContext> {
+  const validated = validateOptions(options, COMPONENT, ['idempotency']);
   resolveOutboxTable(validated, COMPONENT); // fail at creation, not at the first invocation
+  const idempotency = resolveIdempotencyOption(options);
   let logger: LoggerLike | undefined = validated.logger;
   const uowOf = new WeakMap<object, UnitOfWork>();
+  const idempotentOf = new WeakMap<object, RunningInvocation>();
 
-  const before = (request: Request<unknown, unknown, Error, UnitOfWorkContext>): void => {
+  const before = (request: Request<unknown, unknown, Error, UnitOfWorkContext>): void | Promise<void> => {
     const context = request.context as Partial<UnitOfWorkContext>;
     const uow = new UnitOfWork(resolveSettings(validated, COMPONENT, { correlationId: context.awsRequestId, logger }));
     uowOf.set(request, uow);
     (request.context as UnitOfWorkContext).uow = uow;
     // Synchronous on purpose: the ambient store must be set in middy's own async context so the handler inherits it.
     enterUnitOfWork(uow);
+    if (!idempotency) return;
+    const invocation = identifyInvocation(idempotency, uow, request.event, request.context);
+    if (!invocation) return;
+    return beginIdempotent(uow, invocation).then((outcome) => {
+      if (!outcome.replay) {
+        idempotentOf.set(request, outcome.invocation);
+        return;
+      }
+      uow.discard();
+      // earlyResponse (not a return value) so that a stored `undefined` is replayed too.
+      (request as { earlyResponse?: unknown }).earlyResponse = outcome.response;
+    });
   };
 
   const after = async (request: Request<unknown, unknown, Error, UnitOfWorkContext>): Promise<void> => {
     const uow = uowOf.get(request);
     if (!uow || uow.state !== 'open') return;
     if (!logger) logger = await loadLogger();
-    await commitUnitOfWork(uow);
+    const invocation = idempotentOf.get(request);
+    if (!invocation || !idempotency) {
+      await commitUnitOfWork(uow);
+      return;
+    }
+    const outcome = await commitIdempotent(uow, invocation, { response: request.response, storeResponse: idempotency.storeResponse, expiresAfter: idempotency.expiresAfter });
+    if (outcome.replayed) request.response = outcome.response;
   };
 
   const onError = (request: Request<unknown, unknown, Error, UnitOfWorkContext>): void => {
@@ -62,6 +98,14 @@ export function unitOfWork(options: UnitOfWorkMiddlewareOptions = {}): Middlewar
   };
 
   return { before, after, onError };
+}
+
+function resolveIdempotencyOption(options: UnitOfWorkMiddlewareOptions): ResolvedIdempotency | undefined {
+  if (options.idempotency === undefined) return undefined;
+  const problems = idempotencyProblems(options.idempotency);
+  if (options.readOnly) problems.push('"idempotency" cannot be used with readOnly: a read-only unit of work commits no record');
+  if (problems.length) throw new ConfigurationError(COMPONENT, problems.join('; '));
+  return resolveIdempotency(options.idempotency);
 }
 
 async function loadLogger(): Promise<LoggerLike> {
