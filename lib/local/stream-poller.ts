@@ -69,6 +69,8 @@ export interface StreamPollerOptions {
   readonly functionName?: string;
   /** `awsRegion` of the records. @default 'us-east-1' */
   readonly region?: string;
+  /** Start paused (call `resume()`), e.g. to commit several units of work before anything is dispatched. @default false */
+  readonly paused?: boolean;
 }
 
 /** One invocation of the handler. */
@@ -85,6 +87,9 @@ export interface StreamPoller {
   /** Resolves once every record written before the call has been handled (or sent to `onFailure`). */
   drain(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+  /** Stops invoking the handler until {@link StreamPoller.resume} (records keep accumulating in the stream). */
+  pause(): void;
+  resume(): void;
   readonly invocations: readonly StreamInvocation[];
   readonly failures: readonly StreamFailure[];
   /** The last error of the polling loop itself (e.g. the stream is gone), if any. */
@@ -128,6 +133,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const invocations: StreamInvocation[] = [];
   const failures: StreamFailure[] = [];
   let running = true;
+  let paused = options.paused ?? false;
   let lastPollError: unknown;
   let cycle = 0;
   let waiters: { since: number; resolve: () => void }[] = [];
@@ -228,6 +234,10 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
 
   const loop = (async () => {
     while (running) {
+      if (paused) {
+        await new Promise((resolve) => setTimeout(resolve, pollInterval));
+        continue;
+      }
       const started = ++cycle;
       let busy = true;
       try {
@@ -263,6 +273,12 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         };
         waiters.push({ since: cycle, resolve: done });
       });
+    },
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
     },
     async stop() {
       running = false;
