@@ -1,0 +1,258 @@
+/** The dispatcher's pure core: mapping, decisions, configuration, backoff and the limiter (no I/O). */
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { ConfigurationError } from '../../lib/errors.js';
+import {
+  backoffDelay,
+  chunkPutEvents,
+  createLimiter,
+  isRetryableError,
+  jobOfScheduleInput,
+  jobScheduleInputJson,
+  jobScheduleRequest,
+  mayRetry,
+  onExistingSchedule,
+  outboxDispatcher,
+  putEventsEntrySize,
+  resolveDispatcherConfig,
+  retrying,
+  scheduleExpressionOf,
+  skipCancel,
+  skipReschedule,
+  skipSchedule,
+  tableNameFromStreamArn,
+  toPutEventsEntry,
+  type RetryClock,
+} from '../../lib/dispatch/index.js';
+import { JOB_STATUS, type JobRecord, type JobStatus } from '../../lib/jobs/record.js';
+import type { CloudEvent, JobEnvelope, ScheduleJobMessage } from '../../lib/outbox/messages.js';
+
+const config = resolveDispatcherConfig(
+  { jobRunnerArn: 'arn:aws:lambda:eu-west-1:111122223333:function:runner', schedulerRoleArn: 'arn:aws:iam::111122223333:role/sched', deadLetterQueueArn: 'arn:aws:sqs:eu-west-1:111122223333:dlq' },
+  {},
+);
+const job: JobEnvelope = { jobId: 'j-1', key: 'expire-1', name: 'expire', version: 1, payload: { orderId: '1' }, scheduleName: 'expire-1' };
+const cloudEvent: CloudEvent = { specversion: '1.0', id: 'e-1', source: 'orders', type: 'OrderPlaced', time: '2026-11-22T10:00:00.123Z', datacontenttype: 'application/json', data: { a: 'é' } };
+
+describe('mapping to PutEvents', () => {
+  it('maps a CloudEvent to an entry: Source/DetailType from the event, Detail the envelope, Time the event time', () => {
+    expect(toPutEventsEntry(cloudEvent, 'orders-bus')).toEqual({
+      EventBusName: 'orders-bus',
+      Source: 'orders',
+      DetailType: 'OrderPlaced',
+      Detail: JSON.stringify(cloudEvent),
+      Time: new Date('2026-11-22T10:00:00.123Z'),
+    });
+  });
+
+  it('counts entry size as EventBridge does (UTF-8 bytes + 14 for Time)', () => {
+    const entry = toPutEventsEntry(cloudEvent, 'b');
+    expect(putEventsEntrySize(entry)).toBe(14 + 6 + 11 + Buffer.byteLength(JSON.stringify(cloudEvent)));
+  });
+
+  it('chunks keep order and never exceed 10 entries or 256 KB (unless one entry alone does)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 120_000 }), { maxLength: 60 }), (sizes) => {
+        const items = sizes.map((n, i) => ({ i, entry: { Source: 's', DetailType: 't', Detail: 'x'.repeat(n) } }));
+        const chunks = chunkPutEvents(items, (x) => x.entry);
+        expect(chunks.flat().map((x) => x.i)).toEqual(items.map((x) => x.i));
+        for (const chunk of chunks) {
+          expect(chunk.length).toBeLessThanOrEqual(10);
+          const bytes = chunk.reduce((n, x) => n + putEventsEntrySize(x.entry), 0);
+          if (chunk.length > 1) expect(bytes).toBeLessThanOrEqual(256 * 1024);
+        }
+      }),
+    );
+  });
+});
+
+describe('mapping to Scheduler', () => {
+  it('one-time: at(...) in UTC that deletes itself; recurring cron with its zone, rate without', () => {
+    expect(scheduleExpressionOf({ at: '2026-11-22T10:15:00Z' })).toEqual({ ScheduleExpression: 'at(2026-11-22T10:15:00)', ScheduleExpressionTimezone: 'UTC', ActionAfterCompletion: 'DELETE' });
+    expect(scheduleExpressionOf({ at: '2026-11-22T11:15:00.200+01:00' }).ScheduleExpression).toBe('at(2026-11-22T10:15:01)');
+    expect(scheduleExpressionOf({ cron: '0 8 * * ? *', timezone: 'Europe/Paris' })).toEqual({ ScheduleExpression: 'cron(0 8 * * ? *)', ScheduleExpressionTimezone: 'Europe/Paris', ActionAfterCompletion: 'NONE' });
+    expect(scheduleExpressionOf({ cron: '0 8 * * ? *' }).ScheduleExpressionTimezone).toBe('UTC');
+    expect(scheduleExpressionOf({ rate: '5 minutes' })).toEqual({ ScheduleExpression: 'rate(5 minutes)', ActionAfterCompletion: 'NONE' });
+    expect(() => scheduleExpressionOf({})).toThrow(RangeError);
+  });
+
+  it('builds the whole CreateSchedule request', () => {
+    expect(jobScheduleRequest(job, { at: '2026-11-22T10:15:00Z' }, config)).toEqual({
+      Name: 'expire-1',
+      GroupName: 'default',
+      ScheduleExpression: 'at(2026-11-22T10:15:00)',
+      ScheduleExpressionTimezone: 'UTC',
+      ActionAfterCompletion: 'DELETE',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+      Description: 'job expire key expire-1 v1',
+      Target: {
+        Arn: 'arn:aws:lambda:eu-west-1:111122223333:function:runner',
+        RoleArn: 'arn:aws:iam::111122223333:role/sched',
+        Input: JSON.stringify({ ...job, scheduledTime: '<aws.scheduler.scheduled-time>', attemptNumber: '<aws.scheduler.attempt-number>', executionId: '<aws.scheduler.execution-id>' }),
+        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+        DeadLetterConfig: { Arn: 'arn:aws:sqs:eu-west-1:111122223333:dlq' },
+      },
+    });
+  });
+
+  it('leaves out a payload that would make Input exceed 8192 characters', () => {
+    const json = jobScheduleInputJson({ ...job, payload: 'p'.repeat(9000) });
+    expect(json.length).toBeLessThanOrEqual(8192);
+    expect(JSON.parse(json)).toMatchObject({ jobId: 'j-1', payloadOmitted: true });
+  });
+
+  it('reads job id and version back from a schedule Input', () => {
+    expect(jobOfScheduleInput(jobScheduleInputJson(job))).toEqual({ jobId: 'j-1', version: 1 });
+    expect(jobOfScheduleInput('{"other":1}')).toBeUndefined();
+    expect(jobOfScheduleInput('not json')).toBeUndefined();
+    expect(jobOfScheduleInput(undefined)).toBeUndefined();
+  });
+});
+
+describe('decisions on job records', () => {
+  const rec = (status: JobStatus, version = 1, jobId = 'j-1') => ({ jobId, version, jobStatus: status }) as JobRecord;
+  const msg: ScheduleJobMessage = { kind: 'job.schedule', job, schedule: { at: '2026-11-22T10:15:00Z' }, maxAttempts: 3 };
+
+  it('job.schedule goes ahead only for the same job, same version, SCHEDULED', () => {
+    expect(skipSchedule(rec(JOB_STATUS.SCHEDULED), msg)).toBeUndefined();
+    for (const s of [JOB_STATUS.CANCELLED, JOB_STATUS.SUCCEEDED, JOB_STATUS.DEAD, JOB_STATUS.RUNNING, JOB_STATUS.FAILED]) expect(skipSchedule(rec(s), msg)).toContain(s);
+    expect(skipSchedule(rec(JOB_STATUS.SCHEDULED, 2), msg)).toContain('superseded');
+    expect(skipSchedule(rec(JOB_STATUS.SCHEDULED, 1, 'j-2'), msg)).toContain('another job');
+    expect(skipSchedule(undefined, msg)).toContain('does not exist');
+  });
+
+  it('job.reschedule goes ahead at the same version when SCHEDULED or FAILED', () => {
+    const m = { kind: 'job.reschedule', key: 'k', scheduleName: 'k', version: 2, schedule: { at: '2026-11-22T10:15:00Z' } } as const;
+    expect(skipReschedule(rec(JOB_STATUS.SCHEDULED, 2), m)).toBeUndefined();
+    expect(skipReschedule(rec(JOB_STATUS.FAILED, 2), m)).toBeUndefined();
+    expect(skipReschedule(rec(JOB_STATUS.FAILED, 3), m)).toContain('superseded');
+    expect(skipReschedule(rec(JOB_STATUS.CANCELLED, 2), m)).toContain('CANCELLED');
+    expect(skipReschedule(rec(JOB_STATUS.RUNNING, 2), m)).toContain('RUNNING');
+  });
+
+  it('job.cancel deletes unless the key belongs to a live job again', () => {
+    const m = { kind: 'job.cancel', key: 'k', scheduleName: 'k' } as const;
+    expect(skipCancel(rec(JOB_STATUS.CANCELLED), m)).toBeUndefined();
+    expect(skipCancel(undefined, m)).toBeUndefined();
+    expect(skipCancel(rec(JOB_STATUS.SCHEDULED, 1, 'j-9'), m)).toContain('j-9');
+  });
+
+  it('an existing schedule is ours when it carries this job at this version or later', () => {
+    expect(onExistingSchedule({ jobId: 'j-1', version: 1 }, { jobId: 'j-1', version: 1 })).toBe('done');
+    expect(onExistingSchedule({ jobId: 'j-1', version: 2 }, { jobId: 'j-1', version: 1 })).toBe('done');
+    expect(onExistingSchedule({ jobId: 'j-1', version: 1 }, { jobId: 'j-1', version: 2 })).toBe('replace');
+    expect(onExistingSchedule({ jobId: 'j-0', version: 5 }, { jobId: 'j-1', version: 1 })).toBe('replace');
+    expect(onExistingSchedule(undefined, { jobId: 'j-1', version: 1 })).toBe('replace');
+  });
+});
+
+describe('configuration', () => {
+  it('names every missing setting with its environment variable', () => {
+    const error = (() => {
+      try {
+        resolveDispatcherConfig({}, {});
+      } catch (e) {
+        return e as ConfigurationError;
+      }
+      throw new Error('no error');
+    })();
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toContain('UOW_JOB_RUNNER_ARN');
+    expect(error.message).toContain('UOW_SCHEDULER_ROLE_ARN');
+    expect(error.missing).toHaveLength(2);
+  });
+
+  it('reads the environment, applies defaults, and checks values', () => {
+    const c = resolveDispatcherConfig(
+      {},
+      {
+        UOW_JOB_RUNNER_ARN: 'arn:aws:lambda:x:1:function:r',
+        UOW_SCHEDULER_ROLE_ARN: 'arn:aws:iam::1:role/r',
+        UOW_EVENT_BUS_NAME: 'orders',
+        UOW_SCHEDULE_GROUP: 'jobs',
+        UOW_DISPATCH_CONCURRENCY: '4',
+        UOW_SCHEDULE_MAX_RETRY_ATTEMPTS: '10',
+        UOW_OUTBOX_TABLE: 'outbox',
+      },
+    );
+    expect(c).toMatchObject({ eventBusName: 'orders', scheduleGroup: 'jobs', concurrency: 4, outboxTable: 'outbox', scheduleRetryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: 86400 } });
+    expect(() => resolveDispatcherConfig({ ...c, concurrency: 0 }, {})).toThrow(/concurrency .*UOW_DISPATCH_CONCURRENCY/);
+    expect(() => resolveDispatcherConfig({ ...c, scheduleGroup: 'bad group' }, {})).toThrow(/scheduleGroup/);
+    expect(() => resolveDispatcherConfig({ ...c, scheduleRetryPolicy: { maximumEventAgeInSeconds: 10 } }, {})).toThrow(/60-86400/);
+  });
+
+  it('rejects unknown options at creation', () => {
+    expect(() => outboxDispatcher({ jobRunnerArn: 'arn:a', schedulerRoleArn: 'arn:b', env: {}, eventBus: 'x' } as never)).toThrow(/unknown option "eventBus"/);
+  });
+
+  it('finds the table name in a stream ARN', () => {
+    expect(tableNameFromStreamArn('arn:aws:dynamodb:us-east-1:123:table/outbox-1/stream/2026-11-22T00:00:00.000')).toBe('outbox-1');
+    expect(tableNameFromStreamArn(undefined)).toBeUndefined();
+  });
+});
+
+describe('retries', () => {
+  const policy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1000, safetyMarginMs: 500 };
+
+  it('full-jitter backoff stays within [0, min(max, base × 2^(n-1))]', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.double({ min: 0, max: 0.9999, noNaN: true }), (n, r) => {
+        const d = backoffDelay(n, policy, () => r);
+        expect(d).toBeGreaterThanOrEqual(0);
+        expect(d).toBeLessThanOrEqual(Math.min(1000, 100 * 2 ** (n - 1)));
+      }),
+    );
+  });
+
+  it('stops when attempts or the invocation time run out', () => {
+    expect(mayRetry(1, 100, policy, 10_000)).toBe(true);
+    expect(mayRetry(5, 100, policy, 10_000)).toBe(false);
+    expect(mayRetry(1, 100, policy, 550)).toBe(false);
+  });
+
+  it('classifies throttling, 5xx and network errors as retryable, client errors not', () => {
+    expect(isRetryableError(Object.assign(new Error('x'), { name: 'ThrottlingException' }))).toBe(true);
+    expect(isRetryableError(Object.assign(new Error('x'), { name: 'Whatever', $metadata: { httpStatusCode: 503 } }))).toBe(true);
+    expect(isRetryableError(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(isRetryableError(Object.assign(new Error('x'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } }))).toBe(false);
+    expect(isRetryableError(Object.assign(new Error('x'), { name: 'ConflictException', $metadata: { httpStatusCode: 409 } }))).toBe(false);
+  });
+
+  it('retrying() sleeps between attempts and rethrows the last error', async () => {
+    const sleeps: number[] = [];
+    const clock: RetryClock = { remainingMs: () => 60_000, sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 };
+    let n = 0;
+    const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
+    await expect(retrying(async () => (++n < 3 ? Promise.reject(throttled) : 'ok'), policy, clock)).resolves.toBe('ok');
+    expect(sleeps).toEqual([50, 100]);
+    n = 0;
+    await expect(retrying(async () => Promise.reject(throttled), policy, clock)).rejects.toBe(throttled);
+    const permanent = new Error('no');
+    await expect(retrying(async () => Promise.reject(permanent), policy, clock)).rejects.toBe(permanent);
+  });
+});
+
+describe('limiter', () => {
+  it('never runs more than its limit at once and starts waiting calls in order', async () => {
+    const limit = createLimiter(3);
+    let active = 0;
+    let peak = 0;
+    const started: number[] = [];
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        limit.run(async () => {
+          started.push(i);
+          active++;
+          peak = Math.max(peak, active);
+          await new Promise((r) => setTimeout(r, 2 + (i % 3)));
+          active--;
+        }),
+      ),
+    );
+    expect(peak).toBe(3);
+    expect(limit.peak).toBe(3);
+    expect(started).toEqual([...started].sort((a, b) => a - b));
+    expect(() => createLimiter(0)).toThrow(RangeError);
+  });
+});
