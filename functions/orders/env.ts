@@ -38,6 +38,8 @@ export interface Order {
   readonly status: 'PENDING' | 'PAID' | 'EXPIRED';
   readonly version: number;
   readonly createdAt: string;
+  /** When the expiry job is due, unless the order is paid first. */
+  readonly expiresAt: string;
   readonly paidAt?: string;
   readonly expiredAt?: string;
 }

@@ -35,14 +35,36 @@ export function httpHandler<TBody>(handler: OrdersHandler<TBody>, options: HttpH
   const { outboxTable } = ordersConfig();
   const stack = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, UnitOfWorkContext>()
     .use(injectLambdaContext(logger))
-    .use(httpErrorHandler({ logger: (error: unknown) => logger.warn('request failed', { error }) }));
+    .use(httpErrorHandler({
+      logger: (error: unknown) => {
+        const status = (error as { statusCode?: number })?.statusCode ?? 500;
+        if (status >= 500) logger.error('request failed', { error });
+        else logger.info('request rejected', { statusCode: status, message: (error as Error)?.message });
+      },
+    }));
   if (options.bodySchema) {
+    stack.use(validationDetails());
     stack.use(httpJsonBodyParser({ disableContentTypeError: false }));
     stack.use(validator({ eventSchema: transpileSchema({ type: 'object', required: ['body'], properties: { body: options.bodySchema } }) }));
   }
   return stack
     .use(unitOfWork({ outboxTable, client: ordersClient(), source: 'orders', readOnly: options.readOnly ?? false, logger }))
     .handler(handler as never);
+}
+
+/**
+ * Puts what is wrong into the message of `@middy/validator`'s 400 ("Event object failed validation"), so the
+ * caller reads e.g. `body/items/0/quantity must be >= 1`. Runs before the error handler renders it.
+ */
+function validationDetails() {
+  return {
+    onError: (request: { error?: unknown }): void => {
+      const error = request.error as { statusCode?: number; message: string; cause?: { data?: { instancePath?: string; message?: string }[] } } | undefined;
+      const details = error?.statusCode === 400 ? error.cause?.data : undefined;
+      if (!Array.isArray(details) || details.length === 0) return;
+      error!.message = `Invalid request: ${details.map((d) => `${(d.instancePath ?? '').replace(/^\//, '') || 'event'} ${d.message ?? 'is invalid'}`).join('; ')}`;
+    },
+  };
 }
 
 /** A JSON response. */

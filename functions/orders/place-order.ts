@@ -35,6 +35,7 @@ const bodySchema = {
 export const handler = httpHandler<PlaceOrderBody>(async (event, { uow }) => {
   const { ordersTable, expiryDelaySeconds } = ordersConfig();
   const orderId = randomUUID();
+  const now = Date.now();
   const total = Math.round(event.body.items.reduce((sum, i) => sum + i.quantity * i.unitPrice, 0) * 100) / 100;
   const order: Order = {
     pk: orderId,
@@ -44,10 +45,11 @@ export const handler = httpHandler<PlaceOrderBody>(async (event, { uow }) => {
     total,
     status: 'PENDING',
     version: 1,
-    createdAt: new Date().toISOString(),
+    createdAt: new Date(now).toISOString(),
+    expiresAt: new Date(Math.floor((now + expiryDelaySeconds * 1000) / 1000) * 1000 + 1000).toISOString(), // whole second, strictly in the future
   };
   uow.put({ TableName: ordersTable, Item: order, ConditionExpression: 'attribute_not_exists(pk)', label: `create order ${orderId}` });
   uow.publish({ type: 'OrderPlaced', subject: orderId, data: { orderId, customerId: order.customerId, total } });
-  uow.schedule({ job: 'expire-unpaid-order', key: expiryJobKey(orderId), payload: { orderId }, delay: expiryDelaySeconds });
+  uow.schedule({ job: 'expire-unpaid-order', key: expiryJobKey(orderId), payload: { orderId }, at: order.expiresAt });
   return json(201, order);
 }, { bodySchema });

@@ -1,0 +1,57 @@
+/**
+ * `npm start`: runs the example orders service locally and prints a timeline of what happens.
+ *
+ *   npm start                         # port 3000, orders expire after 30 s, data in memory
+ *   npm start -- --port 4000 --expiry-seconds 900 --data .local-data
+ */
+import { parseArgs } from 'node:util';
+import { startOrdersService } from './orders-local.js';
+import { consoleTimeline } from './timeline.js';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: process.env.PORT ?? '3000' },
+    'expiry-seconds': { type: 'string', default: '30' },
+    data: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log('npm start -- [--port 3000] [--expiry-seconds 30] [--data <folder to keep DynamoDB data>]');
+  process.exit(0);
+}
+const port = Number(values.port);
+const expirySeconds = Number(values['expiry-seconds']);
+if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${values.port} is not a port number`);
+if (!Number.isFinite(expirySeconds) || expirySeconds < 0) throw new Error(`--expiry-seconds ${values['expiry-seconds']} is not a number of seconds`);
+
+const timeline = consoleTimeline();
+timeline('INFO', 'starting the orders service locally…');
+let service: Awaited<ReturnType<typeof startOrdersService>>;
+try {
+  service = await startOrdersService({ port, expirySeconds, dataPath: values.data, timeline });
+} catch (error) {
+  console.error(`\nCould not start: ${(error as Error).message}`);
+  process.exit(1);
+}
+const u = service.url;
+console.log(`
+  Orders service on ${u}   (unpaid orders expire after ${expirySeconds} s; Ctrl-C stops everything)
+
+  curl -s -X POST ${u}/orders -H 'content-type: application/json' -d '{"customerId":"c-1","items":[{"sku":"book","quantity":2,"unitPrice":12.5}]}'
+  curl -s ${u}/orders/<id>
+  curl -s -X POST ${u}/orders/<id>/pay -H 'content-type: application/json' -d '{"paymentReference":"pay-1"}'
+  npm run demo          # drives all of it and explains each step
+`);
+
+let stopping = false;
+const shutdown = async (signal: string): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  timeline('INFO', `${signal}: stopping the HTTP API, poller, endpoints and DynamoDB Local…`);
+  await service.stop();
+  timeline('INFO', 'stopped; nothing left running');
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
