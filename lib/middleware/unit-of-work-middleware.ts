@@ -32,10 +32,11 @@ const COMPONENT = 'unitOfWork(options)';
  *
  * Options are validated here, when the middleware is created.
  *
- * With `idempotency`, use it right after `@middy/http-error-handler` and before every middleware that
- * changes the response (serializers, CORS, headers) or parses the request (`@middy/http-json-body-parser`),
- * so the stored response is the final one and a replay, which skips every later middleware, returns it as is:
- * `.use(httpErrorHandler()).use(unitOfWork({ idempotency })).use(httpJsonBodyParser())`.
+ * With `idempotency`: `@middy/http-error-handler` first; request parsers and validators
+ * (`@middy/http-json-body-parser`) before `unitOfWork`, so the key and payload functions see the parsed
+ * event and bad requests cost no read; every middleware whose `after` changes the response (serializers,
+ * CORS, headers) after it, so the stored response is the final one (a replay returns early and skips them):
+ * `.use(httpErrorHandler()).use(httpJsonBodyParser()).use(unitOfWork({ idempotency })).use(httpResponseSerializer(…))`.
  *
  * @example
  * ```ts

@@ -34,8 +34,8 @@ describe('idempotent handler → dispatcher → local Scheduler and EventBridge'
     let runs = 0;
     const handler = middy<any, any, Error, UnitOfWorkContext>()
       .use(httpErrorHandler({ logger: false }))
-      .use(unitOfWork({ outboxTable: stack.tableName, client: stack.doc, source: 'orders', logger: stack.logger, idempotency: { key: (e) => e.headers['idempotency-key'] } }))
       .use(httpJsonBodyParser())
+      .use(unitOfWork({ outboxTable: stack.tableName, client: stack.doc, source: 'orders', logger: stack.logger, idempotency: { key: (e) => e.headers['idempotency-key'] } }))
       .handler(async (event, { uow }) => {
         runs++;
         const { orderId } = event.body;

@@ -64,15 +64,15 @@ function countGets(client: DynamoDBDocumentClient): { count: number } {
 
 /**
  * The order service handler through a real middy stack, in the documented order: http-error-handler,
- * then unitOfWork with idempotency, then http-json-body-parser. Each run creates the order (conditional
+ * http-json-body-parser (the payload hashed is the parsed body), then unitOfWork with idempotency. Each run creates the order (conditional
  * put), publishes OrderPlaced and schedules its expiry, and answers with a per-run id.
  */
 function orderHandler(opts: { client?: DynamoDBDocumentClient; idempotency?: Partial<IdempotencyOptions>; fail?: () => boolean; conditional?: boolean } = {}) {
   const runs: string[] = [];
   const handler = middy<any, any, Error, UnitOfWorkContext>()
     .use(httpErrorHandler({ logger: false }))
-    .use(unitOfWork({ outboxTable: outbox, client: opts.client ?? doc, source: 'orders', logger: silent, idempotency: { key: byHeader, ...opts.idempotency } }))
     .use(httpJsonBodyParser())
+    .use(unitOfWork({ outboxTable: outbox, client: opts.client ?? doc, source: 'orders', logger: silent, idempotency: { key: byHeader, ...opts.idempotency } }))
     .handler(async (event, { uow }) => {
       const run = randomUUID();
       runs.push(run);
@@ -320,7 +320,7 @@ describe('unitOfWork({ idempotency }) on DynamoDB Local', () => {
     expect(await getItem(doc, orders, { pk: `${id}-3` })).toBeDefined();
   });
 
-  it('stores the final response of the inner after-middlewares, so a replay is identical to the first answer', async () => {
+  it('with the body parser after it: stores the final response of the inner after-middlewares, so a replay is identical', async () => {
     let runs = 0;
     const handler = middy<any, any, Error, UnitOfWorkContext>()
       .use(httpErrorHandler({ logger: false }))
