@@ -8,6 +8,8 @@ type Bench = (endpoint: string) => Promise<unknown>;
 
 const benches: Record<string, () => Promise<Bench>> = {
   'unit-of-work': async () => (await import('./unit-of-work.js')).runUnitOfWorkBench,
+  dispatch: async () => (await import('./dispatch.js')).runDispatchBench,
+  idempotency: async () => (await import('./idempotency.js')).runIdempotencyBench,
 };
 
 async function main(): Promise<void> {
