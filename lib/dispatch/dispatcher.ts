@@ -143,6 +143,7 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
 
   const handler = async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
     const started = performance.now();
+    if (!options.logger && context) (logger as Logger).addContext(context);
     const stats = newStats();
     const base = realRetryClock(context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis() : undefined);
     const clock: RetryClock = { ...base, ...options.clock };
@@ -169,6 +170,7 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
           pk: key?.pk?.S,
           sk: key?.sk?.S,
           reason: (error as Error).message,
+          ...((error as { failures?: { message: string }[] }).failures ? { failedMessages: (error as { failures: { message: string }[] }).failures.map((f) => f.message) } : {}),
           error: error as Error,
         });
         throw error;
@@ -186,7 +188,7 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
       peakConcurrency: caller.limiter.peak,
       latencyMs: Math.round(performance.now() - started),
     });
-    return response;
+    return { batchItemFailures: [...response.batchItemFailures] }; // a fresh object: Powertools reuses its default response
   };
   return Object.assign(handler, { config });
 }

@@ -88,11 +88,14 @@ const notFound = (what: string): LocalServiceError => new LocalServiceError('Res
 
 /** The local Scheduler's state and its firing engine. */
 export class SchedulerStore {
+  /** Schedule groups by name. */
   readonly groups = new Map<string, { arn: string; createdAt: number }>();
   private readonly schedules = new Map<string, Stored>();
   private readonly targets = new Map<string, LocalTarget>();
   private retries: Retry[] = [];
+  /** Every delivery, in order. */
   readonly deliveries: Delivery[] = [];
+  /** Every message sent to a dead-letter queue, in order. */
   readonly deadLetters: DeadLetter[] = [];
 
   constructor(private readonly options: SchedulerStoreOptions) {
@@ -103,6 +106,7 @@ export class SchedulerStore {
     return `arn:aws:scheduler:${this.options.region}:${this.options.accountId}:${kind}/${path}`;
   }
 
+  /** Creates a schedule group; ConflictException when it exists. Returns its ARN. */
   createGroup(name: string): string {
     if (this.groups.has(name)) throw new LocalServiceError('ConflictException', `Schedule group ${name} already exists.`, 409);
     const arn = this.arnOf('schedule-group', name);
@@ -110,12 +114,14 @@ export class SchedulerStore {
     return arn;
   }
 
+  /** Deletes a group and its schedules (not `default`). */
   deleteGroup(name: string): void {
     if (name === 'default') throw new LocalServiceError('ValidationException', 'The default schedule group cannot be deleted.', 400);
     if (!this.groups.delete(name)) throw notFound(`Schedule group ${name}`);
     for (const [k, s] of this.schedules) if (s.group === name) this.schedules.delete(k);
   }
 
+  /** ResourceNotFoundException unless the group exists. */
   requireGroup(name: string): void {
     if (!this.groups.has(name)) throw notFound(`Schedule group ${name}`);
   }
@@ -137,6 +143,7 @@ export class SchedulerStore {
     });
   }
 
+  /** CreateSchedule: ConflictException when the name is taken in the group. Returns the schedule ARN. */
   create(name: string, group: string, def: ScheduleDefinition, expression: ScheduleExpression): string {
     this.requireGroup(group);
     const key = `${group}/${name}`;
@@ -148,6 +155,7 @@ export class SchedulerStore {
     return s.arn;
   }
 
+  /** UpdateSchedule: replaces the whole definition; the schedule starts over from now. */
   update(name: string, group: string, def: ScheduleDefinition, expression: ScheduleExpression): string {
     const s = this.stored(name, group);
     const now = this.options.clock.now();
@@ -156,20 +164,24 @@ export class SchedulerStore {
     return s.arn;
   }
 
+  /** DeleteSchedule: ResourceNotFoundException when it does not exist. */
   delete(name: string, group: string): void {
     this.stored(name, group);
     this.schedules.delete(`${group}/${name}`);
   }
 
+  /** GetSchedule: ResourceNotFoundException when it does not exist. */
   get(name: string, group: string): LocalSchedule {
     return this.view(this.stored(name, group));
   }
 
+  /** The schedule, or `undefined` (no error). */
   find(name: string, group = 'default'): LocalSchedule | undefined {
     const s = this.schedules.get(`${group}/${name}`);
     return s ? this.view(s) : undefined;
   }
 
+  /** Schedules of one group (or all), sorted by group and name. */
   list(group?: string): LocalSchedule[] {
     return [...this.schedules.values()]
       .filter((s) => group === undefined || s.group === group)
@@ -190,6 +202,7 @@ export class SchedulerStore {
     };
   }
 
+  /** Makes `target` the handler of deliveries to `arn`; returns the function that unregisters it. */
   registerTarget(arn: string, target: LocalTarget): () => void {
     this.targets.set(arn, target);
     return () => {

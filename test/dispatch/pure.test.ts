@@ -186,6 +186,24 @@ describe('configuration', () => {
     expect(() => outboxDispatcher({ jobRunnerArn: 'arn:a', schedulerRoleArn: 'arn:b', env: {}, eventBus: 'x' } as never)).toThrow(/unknown option "eventBus"/);
   });
 
+  it('the Lambda entry point builds its handler from the environment at cold start', async () => {
+    const names = ['UOW_JOB_RUNNER_ARN', 'UOW_SCHEDULER_ROLE_ARN', 'UOW_EVENT_BUS_NAME', 'UOW_SCHEDULE_GROUP'] as const;
+    const saved = names.map((k) => [k, process.env[k]] as const);
+    Object.assign(process.env, {
+      UOW_JOB_RUNNER_ARN: 'arn:aws:lambda:us-east-1:111122223333:function:runner',
+      UOW_SCHEDULER_ROLE_ARN: 'arn:aws:iam::111122223333:role/sched',
+      UOW_EVENT_BUS_NAME: 'orders',
+      UOW_SCHEDULE_GROUP: 'orders-jobs',
+    });
+    try {
+      const { handler } = await import('../../functions/outbox-dispatcher.js');
+      expect(handler.config).toMatchObject({ eventBusName: 'orders', scheduleGroup: 'orders-jobs', jobRunnerArn: 'arn:aws:lambda:us-east-1:111122223333:function:runner', concurrency: 16 });
+    } finally {
+      for (const [k, v] of saved) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
   it('finds the table name in a stream ARN', () => {
     expect(tableNameFromStreamArn('arn:aws:dynamodb:us-east-1:123:table/outbox-1/stream/2026-11-22T00:00:00.000')).toBe('outbox-1');
     expect(tableNameFromStreamArn(undefined)).toBeUndefined();
