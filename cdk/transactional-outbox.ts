@@ -123,9 +123,22 @@ export class TransactionalOutbox extends Construct {
    * outbox.grantWriter(placeOrder, ordersTable, customersTable);
    */
   grantWriter(grantee: iam.IGrantable, ...tables: dynamodb.ITable[]): iam.Grant {
+    this.configureFunction(grantee);
+    return grantCommit(grantee, this.table, tables);
+  }
+
+  /**
+   * Sets `UOW_OUTBOX_TABLE` (and `UOW_EVENT_SOURCE` when the construct has an `eventSource`) on a function
+   * of this app, granting nothing: for a handler in a read-only unit of work, which names the outbox table
+   * but never writes. {@link grantWriter} does this too.
+   *
+   * @example
+   * outbox.configureFunction(getOrder);
+   * ordersTable.grant(getOrder, 'dynamodb:GetItem');
+   */
+  configureFunction(grantee: iam.IGrantable): void {
     setEnvironment(grantee, ENV.outboxTable, this.table.tableName);
     if (this.eventSource !== undefined) setEnvironment(grantee, ENV.eventSource, this.eventSource);
-    return grantCommit(grantee, this.table, tables);
   }
 
   /**

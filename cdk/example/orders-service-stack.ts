@@ -8,7 +8,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ENV } from '../../lib/outbox/schema.js';
 import { FUNCTION_BUNDLING } from '../dispatcher.js';
 import { acknowledgeNode22Runtime, FunctionRole } from '../resources.js';
 import { TransactionalOutbox } from '../transactional-outbox.js';
@@ -102,7 +101,7 @@ export class OrdersServiceStack extends Stack {
     // Paying and expiring read the order first (consistent GetItem); the query handler only reads.
     for (const reader of [PayOrder, JobRunner, GetOrder]) this.ordersTable.grant(reader, 'dynamodb:GetItem');
     // GET runs in a read-only unit of work: it names the outbox table but may not write to it.
-    GetOrder.addEnvironment(ENV.outboxTable, this.outbox.table.tableName);
+    this.outbox.configureFunction(GetOrder);
 
     this.api = this.createApi(PlaceOrder, PayOrder, GetOrder);
 
