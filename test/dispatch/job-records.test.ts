@@ -1,0 +1,46 @@
+/**
+ * The batched job-record reader on paths DynamoDB Local never takes (UnprocessedKeys): aws-sdk-client-mock.
+ * Its normal path runs against DynamoDB Local in dispatcher.test.ts and e2e.test.ts.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createCaller, createJobRecordReader, newStats, type RetryClock } from '../../lib/dispatch/index.js';
+import { DispatchError } from '../../lib/errors.js';
+
+const ddb = mockClient(DynamoDBClient);
+afterEach(() => {
+  ddb.reset();
+});
+
+const clock: RetryClock = { remainingMs: () => 60_000, sleep: async () => undefined, random: () => 0.5 };
+const policy = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100, safetyMarginMs: 0 };
+const record = (key: string) => marshall({ pk: `job#${key}`, sk: 'job', jobId: `id-${key}`, jobKey: key, version: 1 });
+const keyOf = (key: string) => marshall({ pk: `job#${key}`, sk: 'job' });
+
+describe('job record reader', () => {
+  it('reads the keys asked for in one tick with one consistent BatchGetItem, and re-reads UnprocessedKeys', async () => {
+    ddb
+      .on(BatchGetItemCommand)
+      .resolvesOnce({ Responses: { t: [record('a')] }, UnprocessedKeys: { t: { Keys: [keyOf('b')] } } })
+      .resolvesOnce({ Responses: { t: [record('b')] } });
+    const reader = createJobRecordReader(new DynamoDBClient({ region: 'us-east-1' }), createCaller(4, policy, clock, newStats()));
+    const [a, b, missing, aAgain] = await Promise.all([reader.read('t', 'a'), reader.read('t', 'b'), reader.read('t', 'c'), reader.read('t', 'a')]);
+    expect(a).toMatchObject({ jobId: 'id-a' });
+    expect(aAgain).toMatchObject({ jobId: 'id-a' });
+    expect(b).toMatchObject({ jobId: 'id-b' });
+    expect(missing).toBeUndefined();
+    const calls = ddb.commandCalls(BatchGetItemCommand);
+    expect(calls).toHaveLength(2);
+    expect(calls[0]!.args[0].input.RequestItems!.t).toEqual({ Keys: [keyOf('a'), keyOf('b'), keyOf('c')], ConsistentRead: true });
+    expect(calls[1]!.args[0].input.RequestItems!.t!.Keys).toEqual([keyOf('b')]);
+  });
+
+  it('gives up on keys that stay unprocessed after its attempts', async () => {
+    ddb.on(BatchGetItemCommand).resolves({ Responses: { t: [] }, UnprocessedKeys: { t: { Keys: [keyOf('x')] } } });
+    const reader = createJobRecordReader(new DynamoDBClient({ region: 'us-east-1' }), createCaller(4, policy, clock, newStats()));
+    await expect(reader.read('t', 'x')).rejects.toBeInstanceOf(DispatchError);
+    expect(ddb.commandCalls(BatchGetItemCommand)).toHaveLength(3);
+  });
+});
