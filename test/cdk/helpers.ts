@@ -17,9 +17,12 @@ export function testContext(): Record<string, unknown> {
   return { ...context, 'aws:cdk:bundling-stacks': [] };
 }
 
-/** A new app with the cdk.json context and bundling skipped. */
+/**
+ * A new app with the cdk.json context and bundling skipped. CDK's built-in CloudFormation validation (seconds
+ * of WebAssembly per synthesis) is off here; test/cdk/nag.test.ts runs it, strictly, on the example stack.
+ */
 export function testApp(): App {
-  return new App({ context: testContext() });
+  return new App({ context: testContext(), builtinCloudFormationValidation: false });
 }
 
 /** A job runner like a user would write: its own role and log group, nodejs22.x (no cdk-nag finding). */
