@@ -177,12 +177,11 @@ describe('outboxDispatcher', () => {
     expect(handler.logger.entries.at(-1)!.attributes).toMatchObject({ jobsSkipped: 7, schedulesCreated: 0 });
   });
 
-  it('replaces a stale schedule found under the name (older version) but keeps a newer one', async () => {
+  it('replaces a stale schedule found under the name (an older version of the job)', async () => {
     const key = `stale-${uid()}`;
     const job = await putJob(key, { version: 2 });
     const handler = dispatcher();
     // a schedule of version 1 of the same job is still there
-    await handler({ Records: [record([scheduleMessage(key, { jobId: job.jobId, version: 1 })])] }, lambdaContext()).catch(() => undefined);
     await stack.clients.scheduler.send(
       new CreateScheduleCommand({
         Name: key, ScheduleExpression: 'at(2030-01-01T00:00:00)', FlexibleTimeWindow: { Mode: 'OFF' },
