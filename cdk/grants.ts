@@ -67,9 +67,9 @@ export function grantJobRunnerTable(grantee: iam.IGrantable, table: dynamodb.ITa
   return grant;
 }
 
-/** Grants the dispatcher `GetItem` on the outbox table: it reads job records (their current version) before acting on job messages. */
+/** Grants the dispatcher `GetItem` and `BatchGetItem` on the outbox table: it reads the job records of a batch (their status and version) before acting on job messages. */
 export function grantDispatcherTable(grantee: iam.IGrantable, table: dynamodb.ITable): iam.Grant {
-  const grant = iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [table.tableArn] });
+  const grant = iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resourceArns: [table.tableArn] });
   grantCustomerKey(grantee, table);
   return grant;
 }

@@ -22,8 +22,54 @@ export type {
   UowUpdateInput,
 } from './unit-of-work/types.js';
 export * from './errors.js';
-export { scheduleNameFor } from './jobs/schedule-name.js';
-export { JOB_STATUS, type JobRecord, type JobStatus } from './jobs/record.js';
+export {
+  defineJobs,
+  scheduleJob,
+  jobRunner,
+  getJob,
+  listJobs,
+  jobFailedEvent,
+  retryDelaySeconds,
+  scheduleNameFor,
+  DEFAULT_MAX_ATTEMPTS,
+  JOB_RUNNER_DEFAULTS,
+  JOB_STATUS,
+  SCHEDULER_CONTEXT,
+  TERMINAL_JOB_STATUSES,
+  type JobBackoff,
+  type JobContext,
+  type JobDefinitions,
+  type JobFailedData,
+  type JobHandler,
+  type JobPage,
+  type JobPayload,
+  type JobPayloads,
+  type JobReadOptions,
+  type JobRecord,
+  type JobRunInfo,
+  type JobRunOutcome,
+  type JobRunResult,
+  type JobRunnerContext,
+  type JobRunnerHandler,
+  type JobRunnerInput,
+  type JobRunnerOptions,
+  type JobScheduleInput,
+  type JobStatus,
+  type JobView,
+  type ListJobsOptions,
+} from './jobs/index.js';
+export {
+  outboxDispatcher,
+  resolveDispatcherConfig,
+  DISPATCHER_DEFAULTS,
+  type CallRetryOptions,
+  type DispatcherConfig,
+  type DispatcherLogger,
+  type DispatcherSettings,
+  type OutboxDispatcherHandler,
+  type OutboxDispatcherOptions,
+  type ScheduleRetryPolicy,
+} from './dispatch/index.js';
 export type { CloudEvent, JobEnvelope, JobScheduleSpec, OutboxItem, OutboxMessage } from './outbox/messages.js';
 export { OUTBOX_SCHEMA, OUTBOX_STREAM_FILTER_PATTERN, OUTBOX_TABLE_DEFINITION, ENV } from './outbox/schema.js';
 export {

@@ -11,6 +11,7 @@ import type { Construct } from 'constructs';
 import { FUNCTION_BUNDLING } from '../dispatcher.js';
 import { acknowledgeNode22Runtime, FunctionRole } from '../resources.js';
 import { TransactionalOutbox } from '../transactional-outbox.js';
+import { ORDERS_TABLE_DEFINITION } from '../../functions/orders/table.js';
 
 /** Environment variables the example handlers read besides the library's own (`UOW_*`). */
 export const ORDERS_ENV = {
@@ -53,8 +54,9 @@ export class OrdersServiceStack extends Stack {
     const entryFor = props.entryFor ?? ((path: string) => resolve(FUNCTIONS_DIR, path));
 
     this.ordersTable = new dynamodb.Table(this, 'Orders', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      // The same definition `npm start` creates locally.
+      partitionKey: { name: ORDERS_TABLE_DEFINITION.partitionKey.name, type: dynamodb.AttributeType[ORDERS_TABLE_DEFINITION.partitionKey.type === 'S' ? 'STRING' : 'NUMBER'] },
+      billingMode: dynamodb.BillingMode[ORDERS_TABLE_DEFINITION.billingMode],
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.DESTROY,

@@ -129,7 +129,7 @@ describe('TransactionalOutbox: the dispatcher', () => {
         [['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], [getAtt(table, 'StreamArn')]],
         [['dynamodb:ListStreams'], ['*']],
         [['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], [getAtt(outbox.streamDeadLetterQueue)]],
-        [['dynamodb:GetItem'], [getAtt(table)]],
+        [['dynamodb:GetItem', 'dynamodb:BatchGetItem'], [getAtt(table)]],
         [['events:PutEvents'], [defaultBusArn]],
         [['scheduler:CreateSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], [schedulesArn]],
         [['iam:PassRole'], [getAtt(outbox.schedulerRole)]],
