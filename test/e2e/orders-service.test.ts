@@ -31,7 +31,9 @@ async function http(method: string, path: string, body?: unknown): Promise<{ sta
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  let parsed: unknown = text;
+  try { parsed = JSON.parse(text); } catch { /* error messages are plain text */ }
+  return { status: response.status, body: parsed };
 }
 
 const placeOrder = () => http('POST', '/orders', { customerId: 'c-1', items: [{ sku: 'book', quantity: 2, unitPrice: 12.5 }] });
@@ -59,6 +61,7 @@ describe('the example orders service, end to end over HTTP', () => {
     expect((await http('GET', `/orders/${id}`)).body.status).toBe('EXPIRED');
     const late = await http('POST', `/orders/${id}/pay`, { paymentReference: 'late' });
     expect(late.status).toBe(409);
+    expect(late.body).toBe(`order ${id} is EXPIRED and cannot be paid`);
   });
 
   it('a paid order ⇒ OrderPaid, its schedule deleted, and it never expires', async () => {
