@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { UnknownJobError } from '../../lib/errors.js';
+import { currentUnitOfWork } from '../../lib/index.js';
 import { defineJobs, jobRunner, type JobContext } from '../../lib/jobs/index.js';
 import { createBusinessTable, createTestOutboxTable, getItem, lambdaContext, localClients, recordTransactions } from '../support/ddb.js';
 import { deliveryFor, inUnitOfWork, jobRecord, memoryLogger, messagesAbout } from '../support/jobs.js';
@@ -143,6 +144,29 @@ describe('job runner on DynamoDB Local: one run, and its status, commit together
     const result = await handler(await deliveryFor(doc, outbox, `self-${id}`));
     expect(result.outcome).toBe('dead');
     expect(result.error!.message).toContain(`cancelJob(self-${id})`);
+  });
+
+  it('runs the handler in its own unit of work, the ambient one, even when the runner is called inside another unit of work', async () => {
+    const id = randomUUID();
+    await inUnitOfWork(doc, outbox, (uow) => uow.schedule({ job: 'ambient', payload: { id }, delay: 60, key: `amb-${id}` }));
+    const seen: { same: boolean; outer: boolean }[] = [];
+    const { handler } = runnerWith({
+      ambient: (p: { id: string }, ctx: JobContext) => {
+        seen.push({ same: currentUnitOfWork() === ctx.uow, outer: ctx.uow === outerUow });
+        currentUnitOfWork().put({ TableName: counters, Item: { pk: p.id, via: 'ambient' } });
+      },
+    });
+    let outerUow: unknown;
+    const delivery = await deliveryFor(doc, outbox, `amb-${id}`);
+    const result = await inUnitOfWork(doc, outbox, async (outer) => {
+      outerUow = outer;
+      outer.put({ TableName: counters, Item: { pk: `${id}-outer` } });
+      return handler(delivery);
+    });
+    expect(result.outcome).toBe('succeeded');
+    expect(seen).toEqual([{ same: true, outer: false }]);
+    expect(await getItem(doc, counters, { pk: id })).toMatchObject({ via: 'ambient' });
+    expect(await getItem(doc, counters, { pk: `${id}-outer` })).toBeDefined();
   });
 
   it('rejects a delivery that is not a job input, and bad options when it is created', async () => {
