@@ -9,6 +9,7 @@ type Bench = (endpoint: string) => Promise<unknown>;
 const benches: Record<string, () => Promise<Bench>> = {
   'unit-of-work': async () => (await import('./unit-of-work.js')).runUnitOfWorkBench,
   dispatch: async () => (await import('./dispatch.js')).runDispatchBench,
+  jobs: async () => (await import('./jobs.js')).runJobBench,
   idempotency: async () => (await import('./idempotency.js')).runIdempotencyBench,
 };
 

@@ -6,8 +6,9 @@
  *   npm run demo -- --url http://127.0.0.1:4000
  */
 import { parseArgs } from 'node:util';
+import { readLocalState } from './local-state.js';
 
-const { values } = parseArgs({ options: { url: { type: 'string', default: process.env.ORDERS_URL ?? 'http://127.0.0.1:3000' } } });
+const { values } = parseArgs({ options: { url: { type: 'string', default: process.env.ORDERS_URL ?? readLocalState()?.url ?? 'http://127.0.0.1:3000' } } });
 const base = values.url!.replace(/\/$/, '');
 
 interface Reply {

@@ -6,8 +6,8 @@
  *   npm run jobs -- --key expire-<orderId>    # one job, every field
  *   npm run jobs -- --json                    # JSON lines instead of a table
  *
- * Where: `--endpoint` or `DYNAMODB_ENDPOINT` (default http://127.0.0.1:8000, the endpoint `npm start`
- * prints), `--table` or `UOW_OUTBOX_TABLE` (default `local-outbox`, the outbox table of `npm start`).
+ * Where: `--endpoint` or `DYNAMODB_ENDPOINT`, else the running `npm start` (its `.local-stack.json`), else
+ * http://127.0.0.1:8000; `--table` or `UOW_OUTBOX_TABLE`, else the running `npm start`'s, else `local-outbox`.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { getJob, listJobs, type JobView } from '../lib/jobs/read.js';
 import { JOB_STATUS, type JobStatus } from '../lib/jobs/record.js';
 import { LOCAL_AWS_CONFIG } from '../lib/local/dynamodb-local.js';
+import { readLocalState } from './local-state.js';
 
 /** Where `npm run jobs` looks when nothing is said. */
 export const LIST_JOBS_DEFAULTS = {
@@ -95,8 +96,9 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const endpoint = values.endpoint ?? process.env.DYNAMODB_ENDPOINT ?? LIST_JOBS_DEFAULTS.endpoint;
-  const table = values.table ?? process.env.UOW_OUTBOX_TABLE ?? LIST_JOBS_DEFAULTS.table;
+  const running = readLocalState();
+  const endpoint = values.endpoint ?? process.env.DYNAMODB_ENDPOINT ?? running?.dynamodbEndpoint ?? LIST_JOBS_DEFAULTS.endpoint;
+  const table = values.table ?? process.env.UOW_OUTBOX_TABLE ?? running?.outboxTable ?? LIST_JOBS_DEFAULTS.table;
   try {
     console.log(await listJobsCommand({
       endpoint, table, statuses: statuses.length ? (statuses as JobStatus[]) : all, key: values.key, json: values.json,

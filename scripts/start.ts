@@ -5,6 +5,7 @@
  *   npm start -- --port 4000 --expiry-seconds 900 --data .local-data
  */
 import { parseArgs } from 'node:util';
+import { removeLocalState, writeLocalState } from './local-state.js';
 import { startOrdersService } from './orders-local.js';
 import { consoleTimeline } from './timeline.js';
 
@@ -34,6 +35,7 @@ try {
   console.error(`\nCould not start: ${(error as Error).message}`);
   process.exit(1);
 }
+writeLocalState({ pid: process.pid, url: service.url, dynamodbEndpoint: service.dynamodbEndpoint, ordersTable: service.ordersTable, outboxTable: service.outboxTable });
 const u = service.url;
 console.log(`
   Orders service on ${u}   (unpaid orders expire after ${expirySeconds} s; Ctrl-C stops everything)
@@ -42,6 +44,7 @@ console.log(`
   curl -s ${u}/orders/<id>
   curl -s -X POST ${u}/orders/<id>/pay -H 'content-type: application/json' -d '{"paymentReference":"pay-1"}'
   npm run demo          # drives all of it and explains each step
+  npm run jobs          # lists the job records by status
 `);
 
 let stopping = false;
@@ -50,6 +53,7 @@ const shutdown = async (signal: string): Promise<void> => {
   stopping = true;
   timeline('INFO', `${signal}: stopping the HTTP API, poller, endpoints and DynamoDB Local…`);
   await service.stop();
+  removeLocalState();
   timeline('INFO', 'stopped; nothing left running');
   process.exit(0);
 };
