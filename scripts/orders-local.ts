@@ -4,6 +4,7 @@
  * the job runner, the local EventBridge, and an HTTP API serving the handlers of functions/orders.
  * Used by `npm start`, and by the end-to-end test with a manual clock.
  */
+import { createServer } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { LOCAL_AWS_CONFIG, startDynamoDBLocal, type DynamoDBLocal } from '../lib/local/dynamodb-local.js';
@@ -69,6 +70,18 @@ async function tableExists(client: DynamoDBClient, name: string): Promise<boolea
   }
 }
 
+/** Fails fast, before anything starts, when the HTTP port is taken. */
+async function assertPortFree(port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} on 127.0.0.1 is already in use: stop what listens there, or choose another port (npm start -- --port 4000)`) : error),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
 /** Logs calls of an SDK client on the timeline (after they answered). */
 function observe(client: { middlewareStack: any }, name: string, describe: (command: string, input: any, output: any, error?: any) => void): void {
   client.middlewareStack.add(
@@ -108,6 +121,7 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
   const stopAll = async (): Promise<void> => {
     while (stops.length) await stops.pop()!().catch((e) => say('ERROR', `while stopping: ${(e as Error).message}`));
   };
+  await assertPortFree(options.port ?? 3000);
   try {
     let ddb: DynamoDBLocal | undefined;
     let endpoint = options.dynamodbEndpoint;
