@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { localLambdaContext } from './stream-record.js';
 
 /** A Lambda handler behind an HTTP API (payload format 2.0). */
 export type HttpApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2 | undefined | void>;
@@ -43,24 +44,6 @@ function compile(path: string): { regex: RegExp; names: string[] } {
     return '([^/]+)';
   });
   return { regex: new RegExp(`^${pattern}$`), names };
-}
-
-function lambdaContext(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -144,7 +127,7 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
     }
     const match = route.regex.exec(path)!;
     const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(match[i + 1]!)]));
-    const context = lambdaContext(route.functionName ?? route.routeKey.replace(/[^a-zA-Z0-9]+/g, '-'), options.timeoutMs ?? 30000);
+    const context = localLambdaContext(route.functionName ?? route.routeKey.replace(/[^a-zA-Z0-9]+/g, '-'), 'us-east-1', randomUUID(), options.timeoutMs ?? 30000);
     let status: number;
     try {
       const event = toHttpApiEvent(req, await readBody(req), route.routeKey, params, req.headers.host ?? host);

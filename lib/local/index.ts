@@ -45,3 +45,4 @@ export { createFaults, type FaultControls, type Faults, type LatencySetting } fr
 export { LocalServiceError, startLocalServer, type ErrorStyle, type LocalRequest, type LocalResponse, type LocalServer } from './http.js';
 export { createMemoryLogger, type LogEntry, type MemoryLogger } from './memory-logger.js';
 export { LOCAL_ARNS, startLocalOutboxStack, type LocalOutboxStack, type LocalOutboxStackOptions } from './outbox-stack.js';
+export { startLocalHttpApi, toHttpApiEvent, type HttpApiHandler, type HttpApiRoute, type LocalHttpApi, type LocalHttpApiOptions } from './http-api.js';
