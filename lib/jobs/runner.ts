@@ -4,7 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConditionFailedError, InvalidOperationError, UnknownJobError } from '../errors.js';
 import { commitScope } from '../unit-of-work/commit.js';
 import { withUnitOfWork } from '../unit-of-work/context.js';
-import { loadDefaultLogger } from '../unit-of-work/settings.js';
+import { defaultLibraryLogger } from '../unit-of-work/settings.js';
 import type { LoggerLike } from '../unit-of-work/unit-of-work.js';
 import type { JobDefinitions, JobHandler, JobRunInfo } from './definitions.js';
 import { recordFailure } from './failure.js';
@@ -90,7 +90,7 @@ export function jobRunner<const TJobs extends JobDefinitions>(options: JobRunner
   const config = resolveJobRunnerOptions(options as JobRunnerOptions);
   let logger: LoggerLike | undefined = options.logger;
   return async (event, context) => {
-    logger ??= await loadDefaultLogger();
+    logger ??= defaultLibraryLogger();
     return runDelivery(config, parseDelivery(event), context, logger);
   };
 }

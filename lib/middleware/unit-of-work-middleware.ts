@@ -6,7 +6,7 @@ import { idempotencyProblems, resolveIdempotency, type IdempotencyOptions, type 
 import { commitUnitOfWork } from '../unit-of-work/commit.js';
 import { enterUnitOfWork } from '../unit-of-work/context.js';
 import { resolveOutboxTable, resolveSettings, validateOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
-import { UnitOfWork, type LoggerLike } from '../unit-of-work/unit-of-work.js';
+import { UnitOfWork } from '../unit-of-work/unit-of-work.js';
 
 /** The Lambda context as the handler sees it behind `unitOfWork()`: `context.uow` is its unit of work. */
 export type UnitOfWorkContext = Context & { uow: UnitOfWork };
@@ -55,13 +55,12 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
   const validated = validateOptions(options, COMPONENT, ['idempotency']);
   resolveOutboxTable(validated, COMPONENT); // fail at creation, not at the first invocation
   const idempotency = resolveIdempotencyOption(options);
-  let logger: LoggerLike | undefined = validated.logger;
   const uowOf = new WeakMap<object, UnitOfWork>();
   const idempotentOf = new WeakMap<object, RunningInvocation>();
 
   const before = (request: Request<unknown, unknown, Error, UnitOfWorkContext>): void | Promise<void> => {
     const context = request.context as Partial<UnitOfWorkContext>;
-    const uow = new UnitOfWork(resolveSettings(validated, COMPONENT, { correlationId: context.awsRequestId, logger }));
+    const uow = new UnitOfWork(resolveSettings(validated, COMPONENT, { correlationId: context.awsRequestId }));
     uowOf.set(request, uow);
     (request.context as UnitOfWorkContext).uow = uow;
     // Synchronous on purpose: the ambient store must be set in middy's own async context so the handler inherits it.
@@ -83,7 +82,6 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
   const after = async (request: Request<unknown, unknown, Error, UnitOfWorkContext>): Promise<void> => {
     const uow = uowOf.get(request);
     if (!uow || uow.state !== 'open') return;
-    if (!logger) logger = await loadLogger();
     const invocation = idempotentOf.get(request);
     if (!invocation || !idempotency) {
       await commitUnitOfWork(uow);
@@ -107,9 +105,4 @@ function resolveIdempotencyOption(options: UnitOfWorkMiddlewareOptions): Resolve
   if (options.readOnly) problems.push('"idempotency" cannot be used with readOnly: a read-only unit of work commits no record');
   if (problems.length) throw new ConfigurationError(COMPONENT, problems.join('; '));
   return resolveIdempotency(options.idempotency);
-}
-
-async function loadLogger(): Promise<LoggerLike> {
-  const { loadDefaultLogger } = await import('../unit-of-work/settings.js');
-  return loadDefaultLogger();
 }

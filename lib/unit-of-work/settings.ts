@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../errors.js';
@@ -46,16 +47,11 @@ function getDefaultClient(): DynamoDBDocumentClient {
   return defaultClient;
 }
 
-/** The default logger (Powertools), created on first use. */
-export async function loadDefaultLogger(): Promise<LoggerLike> {
-  if (!defaultLogger) {
-    const { Logger } = await import('@aws-lambda-powertools/logger');
-    defaultLogger = new Logger({ serviceName: 'lambda-unit-of-work' });
-  }
+/** The default logger (Powertools, service `lambda-unit-of-work`), created on first use. */
+export function defaultLibraryLogger(): LoggerLike {
+  defaultLogger ??= new Logger({ serviceName: 'lambda-unit-of-work' });
   return defaultLogger;
 }
-
-const consoleLogger: LoggerLike = console;
 
 /**
  * Validates options (unknown keys, types, ranges) and names every problem in one {@link ConfigurationError}.
@@ -103,7 +99,7 @@ export function resolveSettings(options: UnitOfWorkOptions, component: string, e
     retentionSeconds: options.retentionSeconds ?? DEFAULT_OUTBOX_RETENTION_SECONDS,
     tableKeys: options.tableKeys ?? {},
     maxConflictRetries: options.maxConflictRetries ?? 3,
-    logger: options.logger ?? extra.logger ?? defaultLogger ?? consoleLogger,
+    logger: options.logger ?? extra.logger ?? defaultLibraryLogger(),
     correlationId: extra.correlationId,
   };
 }

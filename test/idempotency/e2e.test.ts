@@ -32,12 +32,16 @@ afterAll(async () => {
 describe('idempotent handler → dispatcher → local Scheduler and EventBridge', () => {
   it('ten concurrent identical invocations make one order, one published event, one schedule and ten identical responses', async () => {
     let runs = 0;
+    // A barrier: every invocation has read "no record" and is inside the handler before any commits, so the race is real.
+    let allIn!: () => void;
+    const barrier = new Promise<void>((resolve) => (allIn = resolve));
     const handler = middy<any, any, Error, UnitOfWorkContext>()
       .use(httpErrorHandler({ logger: false }))
       .use(httpJsonBodyParser())
       .use(unitOfWork({ outboxTable: stack.tableName, client: stack.doc, source: 'orders', logger: stack.logger, idempotency: { key: (e) => e.headers['idempotency-key'] } }))
       .handler(async (event, { uow }) => {
-        runs++;
+        if (++runs === 10) allIn();
+        await barrier;
         const { orderId } = event.body;
         uow.put({ TableName: orders, Item: { pk: orderId, run: runs }, ConditionExpression: 'attribute_not_exists(pk)', label: 'create order' });
         const eventId = uow.publish({ type: 'OrderPlaced', data: { orderId } });
@@ -50,7 +54,7 @@ describe('idempotent handler → dispatcher → local Scheduler and EventBridge'
     const responses = await Promise.all(Array.from({ length: 10 }, () => handler(event(), lambdaContext())));
     await stack.drain();
 
-    expect(runs).toBeGreaterThan(1);
+    expect(runs).toBe(10);
     for (const response of responses) expect(response).toEqual(responses[0]);
     expect(responses[0].statusCode).toBe(201);
     const { eventId, jobId } = JSON.parse(responses[0].body);

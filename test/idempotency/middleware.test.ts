@@ -67,8 +67,11 @@ function countGets(client: DynamoDBDocumentClient): { count: number } {
  * http-json-body-parser (the payload hashed is the parsed body), then unitOfWork with idempotency. Each run creates the order (conditional
  * put), publishes OrderPlaced and schedules its expiry, and answers with a per-run id.
  */
-function orderHandler(opts: { client?: DynamoDBDocumentClient; idempotency?: Partial<IdempotencyOptions>; fail?: () => boolean; conditional?: boolean } = {}) {
+function orderHandler(opts: { client?: DynamoDBDocumentClient; idempotency?: Partial<IdempotencyOptions>; fail?: () => boolean; conditional?: boolean; barrier?: number } = {}) {
   const runs: string[] = [];
+  // With `barrier: n`, no run goes on until n runs are inside the handler: the duplicates really race, whatever the load.
+  let allIn!: () => void;
+  const barrier = new Promise<void>((resolve) => (allIn = resolve));
   const handler = middy<any, any, Error, UnitOfWorkContext>()
     .use(httpErrorHandler({ logger: false }))
     .use(httpJsonBodyParser())
@@ -76,6 +79,10 @@ function orderHandler(opts: { client?: DynamoDBDocumentClient; idempotency?: Par
     .handler(async (event, { uow }) => {
       const run = randomUUID();
       runs.push(run);
+      if (opts.barrier !== undefined) {
+        if (runs.length === opts.barrier) allIn();
+        await barrier;
+      }
       await new Promise((r) => setTimeout(r, 5));
       const { orderId, total } = event.body as { orderId: string; total: number };
       const pk = opts.conditional === false ? `${orderId}#${run}` : orderId;
@@ -112,15 +119,15 @@ describe('unitOfWork({ idempotency }) on DynamoDB Local', () => {
     const client = stripTokens ? withoutTokens() : doc;
     const sent = recordTransactions(client);
     const gets = countGets(client);
-    const { handler, runs } = orderHandler({ client, conditional });
+    const { handler, runs } = orderHandler({ client, conditional, barrier: 10 });
     const orderId = `o-${randomUUID()}`;
     const key = `k-${randomUUID()}`;
     const responses = await Promise.all(Array.from({ length: 10 }, () => handler(httpEvent(key, { orderId, total: 42 }), lambdaContext())));
     const reads = gets.count;
 
-    // The duplicates really raced: several handlers ran and several commits were sent.
-    expect(runs.length).toBeGreaterThan(1);
-    expect(sent.inputs.length).toBeGreaterThan(1);
+    // The duplicates really raced: all ten handlers ran and all ten commits were sent.
+    expect(runs.length).toBe(10);
+    expect(sent.inputs.length).toBe(10);
     const stored = await ordersFor(orderId);
     expect(stored).toHaveLength(1);
     const winner = stored[0]!.run as string;
