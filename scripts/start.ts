@@ -3,6 +3,7 @@
  *
  *   npm start                         # port 3000, orders expire after 30 s, data in memory
  *   npm start -- --port 4000 --expiry-seconds 900 --data .local-data
+ *   npm start -- --dynamodb-endpoint http://127.0.0.1:8000   # use a DynamoDB Local that already runs
  */
 import { parseArgs } from 'node:util';
 import { removeLocalState, writeLocalState } from './local-state.js';
@@ -14,11 +15,12 @@ const { values } = parseArgs({
     port: { type: 'string', default: process.env.PORT ?? '3000' },
     'expiry-seconds': { type: 'string', default: '30' },
     data: { type: 'string' },
+    'dynamodb-endpoint': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log('npm start -- [--port 3000] [--expiry-seconds 30] [--data <folder to keep DynamoDB data>]');
+  console.log('npm start -- [--port 3000] [--expiry-seconds 30] [--data <folder to keep DynamoDB data>] [--dynamodb-endpoint <a running DynamoDB Local>]');
   process.exit(0);
 }
 const port = Number(values.port);
@@ -30,7 +32,7 @@ const timeline = consoleTimeline();
 timeline('INFO', 'starting the orders service locally…');
 let service: Awaited<ReturnType<typeof startOrdersService>>;
 try {
-  service = await startOrdersService({ port, expirySeconds, dataPath: values.data, timeline });
+  service = await startOrdersService({ port, expirySeconds, dataPath: values.data, dynamodbEndpoint: values['dynamodb-endpoint'], timeline });
 } catch (error) {
   console.error(`\nCould not start: ${(error as Error).message}`);
   process.exit(1);

@@ -54,7 +54,7 @@ export async function freePort(): Promise<number> {
 }
 
 function assertJava(): void {
-  const probe = spawnSync('java', ['-version'], { stdio: 'ignore' });
+  const probe = spawnSync('java', ['-version'], { stdio: 'ignore', env: process.env });
   if (probe.error) {
     throw new Error(
       'DynamoDB Local needs Java 17 or later on the PATH: install it (Debian: `apt-get install openjdk-17-jre-headless`) and try again.',
