@@ -24,7 +24,7 @@ interface CancellationReason {
 }
 
 /** What to do with a failed TransactWriteItems. */
-export type CommitFailure = { readonly retry: true } | { readonly retry: false; readonly error: UnitOfWorkError };
+export type CommitFailure = { readonly retry: true; readonly reason: 'conflict' | 'throttled' } | { readonly retry: false; readonly error: UnitOfWorkError };
 
 /**
  * Maps an SDK error of TransactWriteItems to the library's typed errors, using the position of each
@@ -47,14 +47,15 @@ export function classifyCommitError(error: unknown, actions: readonly ActionRef[
         ),
       };
     }
-    const conflicts = reasons.map((r, i) => (r?.Code === 'TransactionConflict' ? i : -1)).filter((i) => i >= 0);
-    if (conflicts.length > 0) return { retry: true };
+    // Conflicts and throttling of single items are transient: retry the whole transaction (same token).
+    if (reasons.some((r) => r?.Code === 'TransactionConflict')) return { retry: true, reason: 'conflict' };
+    if (reasons.some((r) => r?.Code === 'ThrottlingError' || r?.Code === 'ProvisionedThroughputExceeded')) return { retry: true, reason: 'throttled' };
     const problems = reasons
       .map((r, i) => (r?.Code && r.Code !== 'None' ? `"${actions[i]?.label ?? `action #${i}`}": ${r.Code}${r.Message ? ` (${r.Message})` : ''}` : ''))
       .filter(Boolean);
     return { retry: false, error: new CommitFailedError(`The transaction was cancelled: ${problems.join('; ') || e.message}`, refs, { cause: error }) };
   }
-  if (e?.name === 'TransactionInProgressException') return { retry: true };
+  if (e?.name === 'TransactionInProgressException') return { retry: true, reason: 'conflict' };
   if (e?.name === 'ValidationException' && /multiple operations on one item/i.test(e.message ?? ''))
     return { retry: false, error: new InvalidOperationError('commit', `${e.message}: two buffered operations target the same item (declare the table's key attributes with the tableKeys option to catch this when the operation is buffered)`, { cause: error }) };
   if (e?.name === 'IdempotentParameterMismatchException')

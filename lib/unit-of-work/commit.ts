@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { ConditionFailedError, InvalidOperationError, TransactionConflictError } from '../errors.js';
+import { CommitFailedError, ConditionFailedError, InvalidOperationError, TransactionConflictError } from '../errors.js';
 import { classifyCommitError } from './commit-errors.js';
 import { buildTransaction, type BuiltTransaction } from './transaction.js';
 import type { LoggerLike, UnitOfWork } from './unit-of-work.js';
@@ -11,7 +11,7 @@ export const commitScope = new AsyncLocalStorage<true>();
 
 /** Options of one commit. */
 export interface CommitOptions {
-  /** Idempotency token of the TransactWriteItems call (DynamoDB remembers it 10 minutes). */
+  /** Idempotency token of the TransactWriteItems call (DynamoDB remembers it 10 minutes). @default the unit of work's id */
   readonly clientRequestToken?: string;
 }
 
@@ -31,8 +31,9 @@ export function conflictBackoffMs(attempt: number, baseMs = 20, capMs = 1000): n
 }
 
 /**
- * Sends a built transaction; a `TransactionConflict` is retried with jittered exponential backoff up to
- * `maxConflictRetries` times, then fails with {@link TransactionConflictError}. Other failures become the
+ * Sends a built transaction; a `TransactionConflict` (or `TransactionInProgress`, or a throttled item) is
+ * retried with jittered exponential backoff up to `maxConflictRetries` times, with the same token, then fails
+ * with {@link TransactionConflictError} (or `CommitFailedError` when throttled). Other failures become the
  * library's typed errors.
  */
 export async function sendTransaction(client: DynamoDBDocumentClient, built: BuiltTransaction, maxConflictRetries: number): Promise<number> {
@@ -45,6 +46,7 @@ export async function sendTransaction(client: DynamoDBDocumentClient, built: Bui
       if (!failure.retry) throw await withItemKey(client, built, failure.error);
       if (attempt >= maxConflictRetries) {
         const refs = built.actions.filter((a) => a.role !== 'outbox').map(({ label, table, key }) => ({ label, table, key }));
+        if (failure.reason === 'throttled') throw new CommitFailedError(`The transaction was still throttled after ${attempt + 1} attempts`, refs, { cause: error });
         throw new TransactionConflictError(attempt + 1, refs, { cause: error });
       }
       await sleep(conflictBackoffMs(attempt));
@@ -101,7 +103,10 @@ export async function commitUnitOfWork(uow: UnitOfWork, options: CommitOptions =
         now: new Date(),
         retentionSeconds: settings.retentionSeconds,
         correlationId: settings.correlationId,
-        clientRequestToken: options.clientRequestToken,
+        // One token per commit, the same on every attempt: a retry after TransactionInProgress (or an SDK retry
+        // after a lost response) can never apply the transaction twice. DynamoDB only remembers tokens of
+        // transactions that succeeded, so retrying a cancelled one with it is fine.
+        clientRequestToken: options.clientRequestToken ?? uow.id,
       });
       const attempts = await sendTransaction(settings.client(), built, settings.maxConflictRetries);
       result = { sent: true, actions: built.actions.length, attempts };

@@ -134,9 +134,11 @@ export class UnitOfWork {
     };
     const message: OutboxMessage = { kind: 'event', event };
     const json = JSON.stringify(message);
-    const bytes = Buffer.byteLength(json, 'utf8');
+    // As EventBridge counts a PutEvents entry: Time (14) + Source + DetailType + Detail (the envelope; the
+    // message JSON is `{"kind":"event","event":` + envelope + `}`).
+    const bytes = 14 + Buffer.byteLength(source, 'utf8') + Buffer.byteLength(input.type, 'utf8') + Buffer.byteLength(json, 'utf8') - 25;
     if (bytes > MAX_EVENT_BYTES)
-      throw new TransactionLimitError(`${op}: the event is ${bytes} bytes; EventBridge takes at most ${MAX_EVENT_BYTES} per event`, {
+      throw new TransactionLimitError(`${op}: the event's PutEvents entry would be ${bytes} bytes; EventBridge takes at most ${MAX_EVENT_BYTES} per entry`, {
         limit: 'itemBytes', actual: bytes, maximum: MAX_EVENT_BYTES, offenders: [{ label: op, table: this.settings.outboxTable, bytes }],
       });
     this.#checkActionCount(op, 0, true);

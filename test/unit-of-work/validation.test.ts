@@ -17,7 +17,8 @@ import { commitUnitOfWork } from '../../lib/unit-of-work/commit.js';
 import { resolveSettings } from '../../lib/unit-of-work/settings.js';
 import { encodeOutboxItems } from '../../lib/outbox/encode.js';
 import { decodeOutboxItem } from '../../lib/outbox/decode.js';
-import type { OutboxMessage } from '../../lib/outbox/messages.js';
+import type { CloudEvent, OutboxMessage } from '../../lib/outbox/messages.js';
+import { putEventsEntrySize, toPutEventsEntry } from '../../lib/dispatch/map.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -111,9 +112,23 @@ describe('limits, before DynamoDB is called', () => {
     expect(uow.state).toBe('failed');
   });
 
+  it("counts an event as the dispatcher's PutEvents entry: exactly 256 KB passes, one byte more is refused", () => {
+    const entryBytes = (uow: UnitOfWork): number => {
+      const m = uow.contents().messages.at(-1) as { event: CloudEvent };
+      return putEventsEntrySize(toPutEventsEntry(m.event, ''));
+    };
+    const probe = offlineUow().uow;
+    probe.publish({ type: 'Sized', data: 'p', source: 'com.example.orders' });
+    const padding = 1 + 262_144 - entryBytes(probe);
+    const fits = offlineUow().uow;
+    fits.publish({ type: 'Sized', data: 'p'.repeat(padding), source: 'com.example.orders' });
+    expect(entryBytes(fits)).toBe(262_144);
+    expectError(() => offlineUow().uow.publish({ type: 'Sized', data: 'p'.repeat(padding + 1), source: 'com.example.orders' }), TransactionLimitError, /publish\(Sized\): the event's PutEvents entry would be 262145 bytes/);
+  });
+
   it('refuses an event over 256 KB', () => {
     const { uow } = offlineUow();
-    expectError(() => uow.publish({ type: 'Huge', data: 'z'.repeat(300_000) }), TransactionLimitError, /publish\(Huge\): the event is \d+ bytes; EventBridge takes at most 262144/);
+    expectError(() => uow.publish({ type: 'Huge', data: 'z'.repeat(300_000) }), TransactionLimitError, /publish\(Huge\): the event's PutEvents entry would be \d+ bytes; EventBridge takes at most 262144/);
   });
 });
 
@@ -208,6 +223,33 @@ describe('transaction conflicts (aws-sdk-client-mock: DynamoDB Local serializes 
     const uow = new UnitOfWork(resolveSettings({ outboxTable: 'outbox-table', client: doc, logger: silent }, 'test'));
     uow.put({ TableName: 'orders', Item: { pk: '1' }, label: 'hot order' });
     await expect(commitUnitOfWork(uow)).resolves.toMatchObject({ sent: true, attempts: 3 });
+  });
+
+  it('sends every attempt with the same ClientRequestToken (the unit of work id), so a retry cannot apply twice', async () => {
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+    const mock = mockClient(doc);
+    const inProgress = Object.assign(new Error('in progress'), { name: 'TransactionInProgressException' });
+    mock.on(TransactWriteCommand).rejectsOnce(inProgress).rejectsOnce(conflict()).resolves({});
+    const uow = new UnitOfWork(resolveSettings({ outboxTable: 'outbox-table', client: doc, logger: silent }, 'test'));
+    uow.put({ TableName: 'orders', Item: { pk: '1' } });
+    await commitUnitOfWork(uow);
+    const tokens = mock.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.ClientRequestToken);
+    expect(tokens).toEqual([uow.id, uow.id, uow.id]);
+  });
+
+  it('retries items throttled inside the transaction, then names it', async () => {
+    const throttled = (): Error => Object.assign(new Error('Transaction cancelled'), { name: 'TransactionCanceledException', CancellationReasons: [{ Code: 'ThrottlingError' }] });
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+    const mock = mockClient(doc);
+    mock.on(TransactWriteCommand).rejectsOnce(throttled()).resolves({});
+    const uow = new UnitOfWork(resolveSettings({ outboxTable: 'outbox-table', client: doc, logger: silent }, 'test'));
+    uow.put({ TableName: 'orders', Item: { pk: '1' } });
+    await expect(commitUnitOfWork(uow)).resolves.toMatchObject({ attempts: 2 });
+    mock.reset();
+    mock.on(TransactWriteCommand).rejects(throttled());
+    const again = new UnitOfWork(resolveSettings({ outboxTable: 'outbox-table', client: doc, logger: silent, maxConflictRetries: 1 }, 'test'));
+    again.put({ TableName: 'orders', Item: { pk: '1' } });
+    await expect(commitUnitOfWork(again)).rejects.toThrow('The transaction was still throttled after 2 attempts');
   });
 
   it('gives up after maxConflictRetries with TransactionConflictError naming the operations', async () => {
