@@ -25,12 +25,20 @@ export interface UnitOfWorkMiddlewareOptions<TEvent = any> extends UnitOfWorkOpt
 const COMPONENT = 'unitOfWork(options)';
 
 /**
+ * What {@link unitOfWork} returns, for `.use()`: two middleware objects, a yield point (see below) and the
+ * unit of work itself (`before` opens, `after` commits, `onError` discards).
+ */
+export type UnitOfWorkMiddleware = MiddlewareObj<unknown, unknown, Error, UnitOfWorkContext>[];
+
+/**
  * Middy middleware that gives every invocation a unit of work on `context.uow` (and as the ambient one,
  * see `currentUnitOfWork()`). The handler only buffers; after it returns, the middleware commits
  * everything in one TransactWriteItems (writes, job records and outbox items), then runs the `onCommitted`
  * callbacks. If the handler throws, everything is discarded and the handler's error propagates untouched.
  *
- * Options are validated here, when the middleware is created.
+ * Options are validated here, when the middleware is created. It returns two middleware objects for `.use()`:
+ * a yield point that gives the request its own async context (so nothing ambient leaks into the caller), and
+ * the unit of work's `before`/`after`/`onError`.
  *
  * With `idempotency`: `@middy/http-error-handler` first; request parsers and validators
  * (`@middy/http-json-body-parser`) before `unitOfWork`, so the key and payload functions see the parsed
@@ -51,7 +59,7 @@ const COMPONENT = 'unitOfWork(options)';
  *   });
  * ```
  */
-export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TEvent> = {}): MiddlewareObj<unknown, unknown, Error, UnitOfWorkContext> {
+export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TEvent> = {}): UnitOfWorkMiddleware {
   const validated = validateOptions(options, COMPONENT, ['idempotency']);
   resolveOutboxTable(validated, COMPONENT); // fail at creation, not at the first invocation
   const idempotency = resolveIdempotencyOption(options);
@@ -63,7 +71,8 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
     const uow = new UnitOfWork(resolveSettings(validated, COMPONENT, { correlationId: context.awsRequestId }));
     uowOf.set(request, uow);
     (request.context as UnitOfWorkContext).uow = uow;
-    // Synchronous on purpose: the ambient store must be set in middy's own async context so the handler inherits it.
+    // Synchronous on purpose: the store is set in middy's own async context (see ownAsyncContext), which the
+    // handler and the later middlewares inherit, and which ends with the request.
     enterUnitOfWork(uow);
     if (!idempotency) return;
     const invocation = identifyInvocation(idempotency, uow, request.event, request.context);
@@ -96,8 +105,17 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
     // Returning nothing leaves request.error as it is: the handler's error propagates untouched.
   };
 
-  return { before, after, onError };
+  return [ownAsyncContext, { before, after, onError }];
 }
+
+/**
+ * Runs first and yields once, so that the rest of middy's request runs in an async context of its own. Middy
+ * calls the first `before` middlewares synchronously, in the frame of whoever called the handler; without
+ * this, setting the ambient unit of work there would also change the caller's context (a handler called inside
+ * another unit of work would replace it, and a unit of work left open by an early response would leak into
+ * the caller's later code). After one `await` in middy's request, nothing set here reaches the caller.
+ */
+const ownAsyncContext: UnitOfWorkMiddleware[number] = { before: () => Promise.resolve() };
 
 function resolveIdempotencyOption(options: UnitOfWorkMiddlewareOptions): ResolvedIdempotency | undefined {
   if (options.idempotency === undefined) return undefined;

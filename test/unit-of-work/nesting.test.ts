@@ -126,6 +126,38 @@ describe('propagation', () => {
   });
 });
 
+describe('the ambient unit of work never leaks into the caller', () => {
+  it('a wrapped handler called inside another unit of work leaves the caller its own', async () => {
+    const [outerId, innerId] = [uid('caller'), uid('callee')];
+    const inner = wrap(async (_e, { uow }) => {
+      expect(currentUnitOfWork()).toBe(uow);
+      uow.put({ TableName: orders, Item: { pk: innerId } });
+    });
+    await withUnitOfWork(async (outer) => {
+      outer.put({ TableName: orders, Item: { pk: outerId } });
+      await inner({}, lambdaContext());
+      expect(currentUnitOfWork()).toBe(outer);
+      await saveAudit(`${outerId}-after`);
+    }, { outboxTable: outbox, client: doc });
+    expect(await getItem(doc, orders, { pk: innerId })).toBeDefined();
+    expect(await getItem(doc, orders, { pk: outerId })).toBeDefined();
+    expect(await getItem(doc, orders, { pk: `${outerId}-after` })).toMatchObject({ kind: 'audit' });
+  });
+
+  it('a unit of work left open by a later middleware answering early does not reach the caller', async () => {
+    const earlyAnswer = { before: async () => 'from cache' };
+    const handler = middy<any, any, Error, UnitOfWorkContext>()
+      .use(unitOfWork({ outboxTable: outbox, client: doc, source: 'nest-test' }))
+      .use(earlyAnswer)
+      .handler(async () => 'from handler');
+    expect(await handler({}, lambdaContext())).toBe('from cache');
+    expect(() => currentUnitOfWork()).toThrow(NoUnitOfWorkError);
+    const id = uid('after-early');
+    await withUnitOfWork(async (uow) => uow.put({ TableName: orders, Item: { pk: id } }), { outboxTable: outbox, client: doc });
+    expect(await getItem(doc, orders, { pk: id })).toBeDefined();
+  });
+});
+
 describe('onCommitted', () => {
   it('runs once, in order, after the commit succeeded; a failing callback does not fail the invocation', async () => {
     const id = uid('cb');
