@@ -16,10 +16,11 @@ export const COMMIT_ACTIONS = [
 
 /**
  * What a commit needs on the outbox table: outbox items and new job records are Puts, cancel and
- * reschedule are Updates of a job record, and a duplicate job key is caught by a condition. Never a Delete:
- * outbox items and job records leave only through TTL.
+ * reschedule are Updates of a job record, and a duplicate job key is caught by a condition; `GetItem` is the
+ * one consistent read of the `idempotency` option (its records live in the outbox table). Never a Delete:
+ * outbox items, job records and idempotency records leave only through TTL.
  */
-export const OUTBOX_COMMIT_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'] as const;
+export const OUTBOX_COMMIT_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem'] as const;
 
 /** What a job runner needs on the table: read and claim its job record, commit its unit of work, list jobs by status. */
 export const JOB_RUNNER_ITEM_ACTIONS = [

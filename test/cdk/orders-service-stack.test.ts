@@ -20,7 +20,7 @@ const orders = stack.ordersTable;
 const outboxTable = stack.outbox.table;
 const logsOf = (roleId: string) => ({ 'Fn::GetAtt': [Object.keys(resources).find((id) => id.startsWith(`${roleId}Logs`))!, 'Arn'] });
 const writeActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
-const outboxWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
+const outboxWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem'];
 
 describe('the example orders service stack', () => {
   it('builds the handlers from functions/ (place, pay, get, job runner)', () => {

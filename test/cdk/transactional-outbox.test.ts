@@ -231,11 +231,11 @@ describe('TransactionalOutbox: dead-letter queues and alarms', () => {
 });
 
 describe('TransactionalOutbox.grantWriter', () => {
-  it('grants exactly the commit actions on the named table and the outbox table, no reads, no index', () => {
+  it('grants exactly the commit actions on the named table and the outbox table (plus the idempotency read), no index', () => {
     expect(permissionMap(template, logicalId(writer.role!))).toEqual(
       expectedPermissions([
         [['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'], [getAtt(orders)]],
-        [['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'], [getAtt(table)]],
+        [['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem'], [getAtt(table)]],
       ]),
     );
   });
