@@ -18,6 +18,11 @@ export interface DispatchStats {
   /** Deletes of schedules that were already gone. */
   schedulesAlreadyGone: number;
   jobsSkipped: number;
+  /**
+   * Job messages whose job record moved (newer reschedule, cancel, retry) while their schedule call was
+   * in flight, after which the dispatcher converged the schedule to the record's current state.
+   */
+  jobsReconciled: number;
   /** Calls retried after throttling or a server error. */
   retries: number;
   throttled: number;
@@ -38,6 +43,7 @@ export function newStats(): DispatchStats {
     schedulesAlreadyPresent: 0,
     schedulesAlreadyGone: 0,
     jobsSkipped: 0,
+    jobsReconciled: 0,
     retries: 0,
     throttled: 0,
   };

@@ -4,8 +4,9 @@
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { JOB_STATUS, type JobRecord } from '../jobs/record.js';
+import { isRecurring } from '../jobs/transitions.js';
 import type { CancelJobMessage, RescheduleJobMessage, ScheduleJobMessage } from '../outbox/messages.js';
-import { OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { OUTBOX_KEYS, OUTBOX_SCHEMA } from '../outbox/schema.js';
 
 /**
  * Whether a stream record is an INSERT of an outbox item (the only records the dispatcher acts on; the
@@ -13,6 +14,16 @@ import { OUTBOX_SCHEMA } from '../outbox/schema.js';
  */
 export function isOutboxInsert(record: DynamoDBRecord): boolean {
   return record.eventName === 'INSERT' && record.dynamodb?.NewImage?.[OUTBOX_SCHEMA.kindAttribute]?.S === OUTBOX_SCHEMA.outboxKind;
+}
+
+/**
+ * Whether a stream record is an INSERT of an outbox item that carries no `NewImage` (its key says
+ * `outbox#…`): the table's stream view type is `KEYS_ONLY` or `OLD_IMAGE`, so the messages cannot be read.
+ * The dispatcher reports such a record as failed instead of acknowledging it: its messages would be lost.
+ */
+export function isImagelessOutboxInsert(record: DynamoDBRecord): boolean {
+  const pk = record.dynamodb?.Keys?.[OUTBOX_SCHEMA.partitionKey]?.S;
+  return record.eventName === 'INSERT' && !record.dynamodb?.NewImage && typeof pk === 'string' && pk.startsWith(OUTBOX_KEYS.outboxPk(''));
 }
 
 /** `undefined`: go ahead; otherwise why the message no longer applies. */
@@ -58,4 +69,40 @@ export function skipCancel(record: JobRecord | undefined, _message: CancelJobMes
  */
 export function onExistingSchedule(existing: { jobId: string; version: number } | undefined, job: { jobId: string; version: number }): 'done' | 'replace' {
   return existing && existing.jobId === job.jobId && existing.version >= job.version ? 'done' : 'replace';
+}
+
+/**
+ * The schedule a job record calls for: `present` (this job id at this version, with the record's
+ * `schedule`) while the job is waiting for a delivery (SCHEDULED, FAILED with a retry due, or RUNNING
+ * for a recurring job whose later occurrences must keep coming); `absent` when there is no record or the
+ * job will never be delivered again (CANCELLED, SUCCEEDED, DEAD, or RUNNING for a one-time job whose
+ * schedule has fired).
+ */
+export type DesiredSchedule =
+  | { readonly present: true; readonly jobId: string; readonly version: number }
+  | { readonly present: false; readonly why: string };
+
+/** What {@link DesiredSchedule} `record` calls for. */
+export function desiredSchedule(record: JobRecord | undefined): DesiredSchedule {
+  if (!record) return { present: false, why: 'no job record' };
+  const s = record.jobStatus;
+  if (s === JOB_STATUS.SCHEDULED || s === JOB_STATUS.FAILED || (s === JOB_STATUS.RUNNING && isRecurring(record.schedule)))
+    return { present: true, jobId: record.jobId, version: record.version };
+  return { present: false, why: `the job is ${s}` };
+}
+
+/**
+ * Whether a schedule call based on `basis` is still right after the job record was read again as
+ * `current` (both call for no schedule, or for the same job at the same version). When not, the
+ * dispatcher applies `current` (the record moved while the call was in flight: a newer reschedule,
+ * a cancel, a retry).
+ */
+export function sameDesiredSchedule(basis: DesiredSchedule, current: DesiredSchedule): boolean {
+  if (!basis.present || !current.present) return basis.present === current.present;
+  return basis.jobId === current.jobId && basis.version === current.version;
+}
+
+/** Short description of a job record's state for logs and errors: `jobId v<version> STATUS` or `missing`. */
+export function describeJobRecord(record: JobRecord | undefined): string {
+  return record ? `${record.jobId} v${record.version} ${record.jobStatus}` : 'missing';
 }

@@ -17,7 +17,7 @@ import {
   type DispatcherLogger,
   type DispatcherSettings,
 } from './config.js';
-import { isOutboxInsert } from './decide.js';
+import { isImagelessOutboxInsert, isOutboxInsert } from './decide.js';
 import { createEventPublisher, type EventPublisher } from './eventbridge.js';
 import { createJobRecordReader } from './job-records.js';
 import { dispatchCancelJob, dispatchRescheduleJob, dispatchScheduleJob, type JobDispatchDeps } from './jobs.js';
@@ -82,6 +82,12 @@ function messageRef(message: OutboxMessage): string {
 }
 
 async function dispatchRecord(record: DynamoDBRecord, deps: InvocationDeps): Promise<void> {
+  if (isImagelessOutboxInsert(record))
+    throw new DispatchError(
+      `outbox item ${record.dynamodb?.Keys?.pk?.S ?? '?'}/${record.dynamodb?.Keys?.sk?.S ?? '?'}`,
+      `the stream record has no NewImage (StreamViewType ${record.dynamodb?.StreamViewType ?? 'unknown'}): its messages cannot be read; ` +
+        'set the outbox table stream view type to NEW_IMAGE (or NEW_AND_OLD_IMAGES)',
+    );
   if (!isOutboxInsert(record)) {
     deps.stats.ignored++;
     return;
@@ -113,7 +119,9 @@ async function dispatchRecord(record: DynamoDBRecord, deps: InvocationDeps): Pro
  * The outbox dispatcher: the handler of the outbox table's DynamoDB stream (event source mapping with
  * `ReportBatchItemFailures`). For every INSERT of an outbox item it publishes the events with
  * `PutEvents` and creates, updates or deletes the job schedules in EventBridge Scheduler; other records
- * are ignored. Calls of the whole batch run in parallel up to `concurrency`; throttling and server
+ * are ignored (an outbox INSERT without `NewImage`, a misconfigured stream, is reported failed). After
+ * each schedule call the job record is read again and the schedule converged to it if it moved meanwhile
+ * (a late call never leaves a stale schedule). Calls of the whole batch run in parallel up to `concurrency`; throttling and server
  * errors are retried with jittered backoff while the invocation has time. A record whose messages
  * could not all be delivered (or that cannot be decoded) is returned in `batchItemFailures`, logged with
  * its sequence number, key and reason, and never fails its neighbours. Redelivery is safe: schedules
@@ -150,7 +158,7 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
     const caller = createCaller(config.concurrency, config.retry, clock, stats);
     const deps: InvocationDeps = {
       publisher: createEventPublisher(eventBridge, config.eventBusName, caller),
-      jobs: { store: createScheduleStore(scheduler, caller), records: createJobRecordReader(dynamodb, caller), config, stats },
+      jobs: { store: createScheduleStore(scheduler, caller), records: createJobRecordReader(dynamodb, caller), config, stats, logger },
       config,
       stats,
       chains: new Map(),

@@ -22,11 +22,31 @@ export {
   toPutEventsEntry,
   type ScheduleExpressionFields,
 } from './map.js';
-export { isOutboxInsert, onExistingSchedule, skipCancel, skipReschedule, skipSchedule, type SkipReason } from './decide.js';
+export {
+  describeJobRecord,
+  desiredSchedule,
+  isImagelessOutboxInsert,
+  isOutboxInsert,
+  onExistingSchedule,
+  sameDesiredSchedule,
+  skipCancel,
+  skipReschedule,
+  skipSchedule,
+  type DesiredSchedule,
+  type SkipReason,
+} from './decide.js';
 export { backoffDelay, isRetryableError, isThrottlingError, mayRetry, realRetryClock, retrying, type BackoffPolicy, type RetryClock } from './retry.js';
 export { createLimiter, type Limiter } from './limiter.js';
 export { createCaller, newStats, type Caller, type DispatchStats } from './calls.js';
 export { createEventPublisher, type EventPublisher } from './eventbridge.js';
 export { createScheduleStore, type ScheduleStore } from './scheduler.js';
 export { createJobRecordReader, type JobRecordReader } from './job-records.js';
-export { dispatchCancelJob, dispatchRescheduleJob, dispatchScheduleJob, type JobDispatchDeps, type JobOutcome } from './jobs.js';
+export {
+  dispatchCancelJob,
+  dispatchRescheduleJob,
+  dispatchScheduleJob,
+  MAX_CONVERGENCE_ROUNDS,
+  type JobDispatchDeps,
+  type JobOutcome,
+  type ScheduleAction,
+} from './jobs.js';

@@ -6,6 +6,9 @@ import {
   backoffDelay,
   chunkPutEvents,
   createLimiter,
+  desiredSchedule,
+  isImagelessOutboxInsert,
+  isOutboxInsert,
   isRetryableError,
   jobOfScheduleInput,
   jobScheduleInputJson,
@@ -16,6 +19,7 @@ import {
   putEventsEntrySize,
   resolveDispatcherConfig,
   retrying,
+  sameDesiredSchedule,
   scheduleExpressionOf,
   skipCancel,
   skipReschedule,
@@ -144,6 +148,39 @@ describe('decisions on job records', () => {
     expect(onExistingSchedule({ jobId: 'j-1', version: 1 }, { jobId: 'j-1', version: 2 })).toBe('replace');
     expect(onExistingSchedule({ jobId: 'j-0', version: 5 }, { jobId: 'j-1', version: 1 })).toBe('replace');
     expect(onExistingSchedule(undefined, { jobId: 'j-1', version: 1 })).toBe('replace');
+  });
+
+  it('the schedule a record calls for: this job at this version while it waits for a delivery, none otherwise', () => {
+    const r = (status: JobStatus, schedule: JobRecord['schedule'], version = 1, jobId = 'j-1') => ({ ...rec(status, version, jobId), schedule }) as JobRecord;
+    const at = { at: '2026-11-22T10:15:00Z' };
+    const cron = { cron: '0 8 * * ? *' };
+    for (const s of [JOB_STATUS.SCHEDULED, JOB_STATUS.FAILED]) expect(desiredSchedule(r(s, at, 7))).toEqual({ present: true, jobId: 'j-1', version: 7 });
+    expect(desiredSchedule(r(JOB_STATUS.RUNNING, cron, 7))).toEqual({ present: true, jobId: 'j-1', version: 7 }); // later occurrences
+    expect(desiredSchedule(r(JOB_STATUS.RUNNING, at))).toMatchObject({ present: false }); // its one occurrence fired
+    for (const s of [JOB_STATUS.CANCELLED, JOB_STATUS.SUCCEEDED, JOB_STATUS.DEAD]) expect(desiredSchedule(r(s, cron))).toEqual({ present: false, why: `the job is ${s}` });
+    expect(desiredSchedule(undefined)).toEqual({ present: false, why: 'no job record' });
+  });
+
+  it('a call is still right when the record read after it calls for the same schedule (same job and version, or none)', () => {
+    const p = (version: number, jobId = 'j-1') => ({ present: true, jobId, version }) as const;
+    const none = (why: string) => ({ present: false, why }) as const;
+    expect(sameDesiredSchedule(p(1), p(1))).toBe(true);
+    expect(sameDesiredSchedule(none('a'), none('b'))).toBe(true); // CANCELLED then expired: still nothing
+    expect(sameDesiredSchedule(p(1), p(2))).toBe(false);
+    expect(sameDesiredSchedule(p(1), p(1, 'j-2'))).toBe(false);
+    expect(sameDesiredSchedule(p(1), none('x'))).toBe(false);
+    expect(sameDesiredSchedule(none('x'), p(1))).toBe(false);
+  });
+
+  it('an outbox INSERT without NewImage is told apart from records the dispatcher ignores', () => {
+    const rec2 = (eventName: 'INSERT' | 'MODIFY', pk: string, image: boolean) =>
+      ({ eventName, dynamodb: { Keys: { pk: { S: pk }, sk: { S: 'part#000' } }, ...(image ? { NewImage: { pk: { S: pk }, _kind: { S: 'outbox' } } } : {}) } }) as any;
+    expect(isImagelessOutboxInsert(rec2('INSERT', 'outbox#c1', false))).toBe(true);
+    expect(isImagelessOutboxInsert(rec2('INSERT', 'outbox#c1', true))).toBe(false);
+    expect(isOutboxInsert(rec2('INSERT', 'outbox#c1', true))).toBe(true);
+    expect(isImagelessOutboxInsert(rec2('MODIFY', 'outbox#c1', false))).toBe(false);
+    expect(isImagelessOutboxInsert(rec2('INSERT', 'job#k', false))).toBe(false);
+    expect(isImagelessOutboxInsert({ eventName: 'INSERT' } as any)).toBe(false);
   });
 });
 
