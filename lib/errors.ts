@@ -237,3 +237,27 @@ export class IdempotencyConflictError extends UnitOfWorkError {
     this.recordKey = recordKey;
   }
 }
+
+/**
+ * A job delivery found its job RUNNING under another runner's lease that has not expired yet. The job runner
+ * throws it instead of skipping, so that the delivery is retried (Lambda's asynchronous retries, then the
+ * runner's on-failure destination): if the run that holds the lease finishes, the retry finds the job done
+ * and skips; if it crashed, or its failure could not be recorded, a retry after `leaseUntil` reclaims the
+ * job, and a job whose retries all fall inside the lease ends in the on-failure destination, never silently.
+ */
+export class JobLeaseHeldError extends UnitOfWorkError {
+  /** The job key. */
+  readonly key: string;
+  /** When the other runner's lease expires (epoch milliseconds). */
+  readonly leaseUntil: number;
+  /** Always `true`: deliver the same event again (after `leaseUntil` it reclaims the job). */
+  readonly retryable = true;
+  constructor(key: string, leaseUntil: number) {
+    super(
+      `Job "${key}" is RUNNING under another runner's lease until ${new Date(leaseUntil).toISOString()}: ` +
+        'this delivery fails so that it is retried; a delivery after the lease finds the job done or reclaims it',
+    );
+    this.key = key;
+    this.leaseUntil = leaseUntil;
+  }
+}

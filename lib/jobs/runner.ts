@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { ConditionFailedError, InvalidOperationError, UnknownJobError } from '../errors.js';
+import { ConditionFailedError, InvalidOperationError, JobLeaseHeldError, UnknownJobError } from '../errors.js';
 import { commitScope } from '../unit-of-work/commit.js';
 import { withUnitOfWork } from '../unit-of-work/context.js';
 import { defaultLibraryLogger } from '../unit-of-work/settings.js';
@@ -12,7 +12,7 @@ import type { JobRunnerInput } from './input.js';
 import { resolveJobRunnerOptions, retryDelaySeconds, type JobRunnerOptions, type JobRunnerSettings } from './options.js';
 import type { JobRecord } from './record.js';
 import {
-  claimParams, errorSummary, failureOutcome, isRecurring, lostTransition, normalizeOccurrence, skipReason, successParams, type ClaimedJob,
+  claimParams, errorSummary, failureOutcome, heldLease, isRecurring, lostTransition, normalizeOccurrence, releaseParams, skipReason, successParams, type ClaimedJob,
 } from './transitions.js';
 
 /** How one delivery ended. */
@@ -70,12 +70,15 @@ function parseDelivery(event: unknown): Delivery {
 /**
  * The EventBridge Scheduler target handler that runs due jobs, each exactly once in effect:
  * 1. claims the job record (conditional on its version, status and occurrence) and takes a lease as long
- *    as the invocation's remaining time, so duplicate or concurrent deliveries do nothing;
+ *    as the invocation's remaining time, so duplicate or concurrent deliveries do nothing: a late one skips,
+ *    one that finds the run still under its lease throws {@link JobLeaseHeldError} so that Lambda retries it
+ *    (a run that crashed is reclaimed by a retry after its lease; none is left RUNNING silently);
  * 2. runs the job handler in its own unit of work (the ambient one), and commits its writes, events,
  *    follow-up jobs and cancellations together with the job's SUCCEEDED status in one TransactWriteItems,
  *    conditional on the lease: a job cancelled meanwhile, or reclaimed after its lease expired, commits nothing;
  * 3. on failure discards that unit of work and records the failure in a transaction of its own: FAILED with
  *    a retry (exponential backoff, through the outbox and the dispatcher), or DEAD and a `JobFailed` event.
+ *    Every failure after the claim goes this way (an unknown job name, a stored payload that is not JSON).
  *
  * @example
  * ```ts
@@ -106,23 +109,26 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
 
   const claimed = await claimJob(client, claim, d, nowMs, leaseUntil);
   if ('skip' in claimed) {
+    if (claimed.heldUntil !== undefined) {
+      // Not a skip: the run holding the lease may have crashed, or failed without a record. Throwing makes
+      // Lambda retry this delivery (then hand it to the on-failure destination): a retry after the lease reclaims.
+      logger.warn(`job ${d.key}: ${claimed.skip}; this delivery fails so that it is retried`, { ...base, executionId: d.executionId });
+      throw new JobLeaseHeldError(d.key, claimed.heldUntil);
+    }
     logger.info(`job ${d.key} skipped: ${claimed.skip}`, { ...base, executionId: d.executionId });
     return { ...base, outcome: 'skipped', reason: claimed.skip };
   }
+  // From here on the job is RUNNING under our lease: every exit records the outcome (or throws with the lease released).
   const record = claimed.record;
   const recurring = isRecurring(record.schedule);
-  const payload = JSON.parse(record.payload) as unknown;
   const correlationId = record.correlationId ?? context?.awsRequestId;
-  const info: JobRunInfo = {
-    jobId: record.jobId, key: record.jobKey, name: record.jobName, version: record.version, attempt: record.attempts, maxAttempts: record.maxAttempts,
-    schedule: record.schedule, recurring, scheduledTime: d.occurrence, executionId: d.executionId, ...(correlationId ? { correlationId } : {}),
-  };
   const run = { ...base, attempt: record.attempts };
+  let payload: unknown = record.payload; // the raw text until it parses: what a JobFailed event carries otherwise
 
-  const fail = async (error: unknown): Promise<JobRunResult> => {
+  const fail = async (error: unknown, permanent = false): Promise<JobRunResult> => {
     const failedAt = config.clock();
     const summary = errorSummary(error);
-    const outcome = failureOutcome(record, failedAt, retryDelaySeconds(record.attempts, config.backoff));
+    const outcome = failureOutcome(record, failedAt, retryDelaySeconds(record.attempts, config.backoff), permanent);
     try {
       await recordFailure(client, {
         claim, record, outcome, error: summary, payload, occurrence: d.occurrence, nowMs: failedAt, retentionSeconds: settings.retentionSeconds,
@@ -130,7 +136,14 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
       }, settings.maxConflictRetries);
     } catch (recordError) {
       if (recordError instanceof ConditionFailedError) return lost(recordError, summary);
-      logger.error(`job ${d.key}: the failure could not be recorded; the job stays RUNNING until its lease expires and a redelivery reclaims it`, { ...run, error: recordError, jobError: summary });
+      const released = await releaseLease(client, claim, summary, failedAt);
+      logger.error(
+        `job ${d.key}: the failure could not be recorded; ` +
+          (released
+            ? 'its lease was released (RUNNING, lastError set): the retry of this invocation reclaims it'
+            : `it stays RUNNING until its lease expires (${new Date(leaseUntil).toISOString()}); deliveries until then fail with JobLeaseHeldError and are retried`),
+        { ...run, error: recordError, jobError: summary },
+      );
       throw recordError;
     }
     if (outcome.status === 'FAILED') {
@@ -157,6 +170,15 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
 
   if (!recurring && record.attempts > record.maxAttempts)
     return fail(Object.assign(new Error(`attempt ${record.attempts - 1} did not finish before its lease expired (runner crashed or timed out) and no attempts are left`), { name: 'LeaseExpired' }));
+  try {
+    payload = JSON.parse(record.payload) as unknown;
+  } catch (error) {
+    return fail(new InvalidOperationError(`job ${record.jobKey}`, `the stored payload is not JSON (${errorSummary(error).message}); no retry can fix that`, { cause: error }), true);
+  }
+  const info: JobRunInfo = {
+    jobId: record.jobId, key: record.jobKey, name: record.jobName, version: record.version, attempt: record.attempts, maxAttempts: record.maxAttempts,
+    schedule: record.schedule, recurring, scheduledTime: d.occurrence, executionId: d.executionId, ...(correlationId ? { correlationId } : {}),
+  };
   const handler = config.jobs[d.name] as JobHandler<unknown> | undefined;
   if (!handler) return fail(new UnknownJobError(d.name, config.jobNames));
 
@@ -181,7 +203,19 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
   return { ...run, outcome: 'succeeded' };
 }
 
-async function claimJob(client: DynamoDBDocumentClient, claim: ClaimedJob, d: Delivery, nowMs: number, leaseUntil: number): Promise<{ record: JobRecord } | { skip: string }> {
+/** Ends our lease at once after a failure that could not be recorded (best effort: `true` when it was written). */
+async function releaseLease(client: DynamoDBDocumentClient, claim: ClaimedJob, error: { name: string; message: string }, nowMs: number): Promise<boolean> {
+  try {
+    await commitScope.run(true, () => client.send(new UpdateCommand(releaseParams(claim, error, nowMs) as never)));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function claimJob(
+  client: DynamoDBDocumentClient, claim: ClaimedJob, d: Delivery, nowMs: number, leaseUntil: number,
+): Promise<{ record: JobRecord } | { skip: string; heldUntil?: number }> {
   const params = claimParams({ table: claim.table, key: d.key, jobId: d.jobId, version: d.version, occurrence: d.occurrence, nowMs, leaseUntil, leaseToken: claim.leaseToken });
   try {
     // The library's own write: a guarded client lets it through even inside an ambient unit of work.
@@ -191,6 +225,8 @@ async function claimJob(client: DynamoDBDocumentClient, claim: ClaimedJob, d: De
     const e = error as { name?: string; Item?: Record<string, never> };
     if (e?.name !== 'ConditionalCheckFailedException') throw error;
     const current = e.Item ? (unmarshall(e.Item) as JobRecord) : undefined;
-    return { skip: skipReason(current, { jobId: d.jobId, version: d.version, occurrence: d.occurrence }, nowMs) };
+    const delivered = { jobId: d.jobId, version: d.version, occurrence: d.occurrence };
+    const heldUntil = heldLease(current, delivered, nowMs);
+    return { skip: skipReason(current, delivered, nowMs), ...(heldUntil !== undefined ? { heldUntil } : {}) };
   }
 }

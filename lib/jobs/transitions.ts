@@ -95,17 +95,44 @@ export function claimParams(c: ClaimInput): UpdateParams {
   };
 }
 
+/** What a delivery is compared with: the job, version and occurrence it was scheduled for. */
+export interface DeliveredJob {
+  readonly jobId: string;
+  readonly version: number;
+  readonly occurrence: string;
+}
+
+/**
+ * When another runner holds a live lease on the very run this delivery is for (this job and version; for a
+ * recurring job, this occurrence), its `leaseUntil`; otherwise `undefined`. Such a delivery is not skipped:
+ * the runner throws `JobLeaseHeldError` so that it is retried, and a retry after the lease reclaims a run
+ * that never finished (crashed, or its failure could not be recorded).
+ */
+export function heldLease(record: JobRecord | undefined, delivered: DeliveredJob, nowMs: number): number | undefined {
+  if (!record || record.jobId !== delivered.jobId || record.version !== delivered.version) return undefined;
+  if (record.jobStatus !== JOB_STATUS.RUNNING || typeof record.leaseUntil !== 'number' || record.leaseUntil < nowMs) return undefined;
+  if (isRecurring(record.schedule) && record.lastOccurrence !== delivered.occurrence) return undefined;
+  return record.leaseUntil;
+}
+
 /** Why a delivery does not run: the job record as it is, compared with the delivery. */
-export function skipReason(record: JobRecord | undefined, delivered: { jobId: string; version: number; occurrence: string }, nowMs: number): string {
+export function skipReason(record: JobRecord | undefined, delivered: DeliveredJob, nowMs: number): string {
   if (!record) return 'no job record (never committed, or expired after it finished)';
   if (record.jobId !== delivered.jobId) return `the key now belongs to another job (${record.jobId}, not ${delivered.jobId})`;
   if (record.jobStatus === JOB_STATUS.SUCCEEDED) return 'the job already SUCCEEDED';
   if (record.jobStatus === JOB_STATUS.CANCELLED) return 'the job was CANCELLED';
   if (record.jobStatus === JOB_STATUS.DEAD) return 'the job is DEAD (attempts exhausted)';
   if (record.version !== delivered.version) return `stale delivery: schedule version ${delivered.version}, job record version ${record.version}`;
-  if (record.jobStatus === JOB_STATUS.RUNNING && (record.leaseUntil ?? 0) >= nowMs)
-    return `the job is RUNNING under another runner's lease until ${new Date(record.leaseUntil ?? 0).toISOString()}`;
-  if (isRecurring(record.schedule) && record.lastOccurrence !== undefined && record.lastOccurrence >= delivered.occurrence)
+  const recurring = isRecurring(record.schedule);
+  if (recurring && record.lastOccurrence !== undefined && record.lastOccurrence > delivered.occurrence)
+    return `occurrence ${delivered.occurrence} already ran (last occurrence ${record.lastOccurrence})`;
+  if (record.jobStatus === JOB_STATUS.RUNNING && (record.leaseUntil ?? 0) >= nowMs) {
+    const until = new Date(record.leaseUntil ?? 0).toISOString();
+    if (recurring && record.lastOccurrence !== delivered.occurrence)
+      return `occurrence ${delivered.occurrence} overlaps occurrence ${record.lastOccurrence ?? '?'}, still RUNNING under another runner's lease until ${until} (one occurrence at a time)`;
+    return `the job is RUNNING under another runner's lease until ${until}`;
+  }
+  if (recurring && record.lastOccurrence !== undefined && record.lastOccurrence >= delivered.occurrence)
     return `occurrence ${delivered.occurrence} already ran (last occurrence ${record.lastOccurrence})`;
   return `the job record changed during the claim (${record.jobStatus}, version ${record.version})`;
 }
@@ -150,10 +177,15 @@ export function successParams(claim: ClaimedJob, recurring: boolean, nowMs: numb
   };
 }
 
-/** The recorded form of an error: its name and message (the message cut to 1,000 characters). */
+/** The recorded form of an error: its name and message (the message cut to 1,000 characters). Never throws. */
 export function errorSummary(error: unknown): { name: string; message: string } {
-  const name = error instanceof Error ? error.name || 'Error' : 'Error';
-  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+  const name = error instanceof Error ? String(error.name || 'Error') : 'Error';
+  let message: string;
+  try {
+    message = error instanceof Error ? String(error.message) : typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+  } catch {
+    message = Object.prototype.toString.call(error); // circular objects, BigInts: still a summary, never a throw
+  }
   return { name, message: (message ?? '').slice(0, 1000) };
 }
 
@@ -166,12 +198,18 @@ export type FailureOutcome =
 /**
  * What a failed attempt leads to: a one-time job with attempts left is FAILED and retried at `retryAt`
  * under a new version (`max(claimed + 1, now)`, so versions only grow and stay comparable with the
- * epoch-millisecond versions of cancel/reschedule); with none left it is DEAD. A recurring job is not
+ * epoch-millisecond versions of cancel/reschedule); with none left (or after a `permanent` failure) it is DEAD. A recurring job is not
  * retried: it goes back to SCHEDULED and its next occurrence runs as planned.
  */
-export function failureOutcome(record: Pick<JobRecord, 'attempts' | 'maxAttempts' | 'version' | 'schedule'>, nowMs: number, retryDelaySeconds: number): FailureOutcome {
+export function failureOutcome(
+  record: Pick<JobRecord, 'attempts' | 'maxAttempts' | 'version' | 'schedule'>,
+  nowMs: number,
+  retryDelaySeconds: number,
+  /** A failure no retry can fix (the stored payload is not JSON): a one-time job is DEAD at once. */
+  permanent = false,
+): FailureOutcome {
   if (isRecurring(record.schedule)) return { status: 'SCHEDULED' };
-  if (record.attempts >= record.maxAttempts) return { status: 'DEAD' };
+  if (permanent || !(record.attempts < record.maxAttempts)) return { status: 'DEAD' };
   const retryAt = new Date(Math.ceil((nowMs + retryDelaySeconds * 1000) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
   return { status: 'FAILED', retryAt, newVersion: Math.max(record.version + 1, nowMs) };
 }
@@ -201,6 +239,24 @@ export function failureParams(claim: ClaimedJob, outcome: FailureOutcome, error:
     UpdateExpression: `SET #status = :scheduled, ${common} REMOVE leaseUntil`,
     ExpressionAttributeNames: h.names,
     ExpressionAttributeValues: { ...base, ':scheduled': JOB_STATUS.SCHEDULED },
+  };
+}
+
+/**
+ * The fallback when the failure transaction could not be written (throttling, a persistent transaction
+ * conflict): the job stays RUNNING but its lease ends now, and `lastError` says why, so the very next
+ * delivery (Lambda's retry of this invocation) reclaims it instead of waiting for the lease. Conditional on
+ * the claim: if the failure transaction went through after all, or the job moved on, it changes nothing.
+ */
+export function releaseParams(claim: ClaimedJob, error: { name: string; message: string }, nowMs: number): UpdateParams {
+  const h = held(claim);
+  return {
+    TableName: claim.table,
+    Key: jobRecordKey(claim.key),
+    UpdateExpression: 'SET leaseUntil = :released, lastOutcome = :outcome, lastError = :error, #updated = :nowIso',
+    ConditionExpression: h.ConditionExpression,
+    ExpressionAttributeNames: h.names,
+    ExpressionAttributeValues: { ...h.values, ':released': nowMs - 1, ':outcome': JOB_STATUS.FAILED, ':error': error, ':nowIso': new Date(nowMs).toISOString() },
   };
 }
 

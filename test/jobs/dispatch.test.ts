@@ -134,12 +134,22 @@ describe('jobs through the dispatcher and the local Scheduler', () => {
     expect(await getItem(stack.doc, counters, { pk: id })).toMatchObject({ n: 1 });
   });
 
-  it('two concurrent deliveries of one occurrence ⇒ effects once', async () => {
+  it('two concurrent deliveries of one occurrence ⇒ effects once: the one during the run fails (JobLeaseHeldError), its retry skips', async () => {
     const key = `dup-${randomUUID()}`;
     const id = await scheduleCount(key, 60);
     const at = new Date(stack.scheduler.getSchedule(key)!.nextAt!);
-    const both = await Promise.all([stack.scheduler.fire(key, { scheduledTime: at }), stack.scheduler.fire(key, { scheduledTime: at, attemptNumber: 2 })]);
-    expect(both.map((d) => resultOf(d).outcome).sort()).toEqual(['skipped', 'succeeded']);
+    const hold = gate();
+    holds.set(key, hold.promise);
+    const first = stack.scheduler.fire(key, { scheduledTime: at });
+    while (runsOf(key).length === 0) await sleep(5);
+    const during = await stack.scheduler.fire(key, { scheduledTime: at, attemptNumber: 2 });
+    expect(during).toMatchObject({ outcome: 'failed', error: { name: 'JobLeaseHeldError' } }); // a retry is pending
+    hold.open();
+    expect(resultOf(await first).outcome).toBe('succeeded');
+    await stack.scheduler.advance(5_000); // the retry of the failed delivery (2 s later), before the schedule itself is due
+    expect(deliveriesOf(key).map((d) => d.outcome)).toEqual(['failed', 'succeeded', 'succeeded']);
+    expect(resultOf(deliveriesOf(key)[2])).toMatchObject({ outcome: 'skipped', reason: 'the job already SUCCEEDED' });
+    expect(runsOf(key)).toHaveLength(1);
     await stack.drain();
     expect(await getItem(stack.doc, counters, { pk: id })).toMatchObject({ n: 1 });
     expect(eventsAbout(id)).toHaveLength(1);

@@ -2,7 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import { defineJobs, retryDelaySeconds, scheduleJob, type JobContext, type JobPayloads } from '../../lib/jobs/index.js';
 import { JOB_RUNNER_DEFAULTS } from '../../lib/jobs/options.js';
 import type { JobRecord } from '../../lib/jobs/record.js';
-import { claimParams, errorSummary, failureOutcome, isRecurring, lostTransition, normalizeOccurrence, skipReason } from '../../lib/jobs/transitions.js';
+import { claimParams, errorSummary, failureOutcome, heldLease, isRecurring, lostTransition, normalizeOccurrence, releaseParams, skipReason } from '../../lib/jobs/transitions.js';
 import type { UnitOfWork } from '../../lib/unit-of-work/unit-of-work.js';
 
 const record = (over: Partial<JobRecord>): JobRecord =>
@@ -42,6 +42,42 @@ describe('job state machine (pure)', () => {
     expect(skipReason(record({ version: 7 }), d, now)).toBe('stale delivery: schedule version 1, job record version 7');
     expect(skipReason(record({ jobStatus: 'RUNNING', leaseUntil: now + 1 }), d, now)).toMatch(/RUNNING under another runner's lease until/);
     expect(skipReason(record({ schedule: { rate: '1 minute' }, lastOccurrence: d.occurrence }), d, now)).toMatch(/already ran/);
+  });
+
+  it('a live lease on the delivered run is "held" (the delivery throws, to be retried); anything else is a skip', () => {
+    const d = { jobId: 'j1', version: 1, occurrence: '2026-11-22T10:00:00Z' };
+    const now = 1_000_000;
+    expect(heldLease(record({ jobStatus: 'RUNNING', leaseUntil: now + 1 }), d, now)).toBe(now + 1);
+    expect(heldLease(record({ jobStatus: 'RUNNING', leaseUntil: now }), d, now)).toBe(now);
+    expect(heldLease(record({ jobStatus: 'RUNNING', leaseUntil: now - 1 }), d, now)).toBeUndefined(); // expired: the claim takes it
+    expect(heldLease(record({ jobStatus: 'SUCCEEDED', leaseUntil: now + 1 }), d, now)).toBeUndefined();
+    expect(heldLease(record({ jobStatus: 'RUNNING', leaseUntil: now + 1, version: 2 }), d, now)).toBeUndefined(); // stale delivery
+    expect(heldLease(record({ jobStatus: 'RUNNING', leaseUntil: now + 1, jobId: 'j2' }), d, now)).toBeUndefined();
+    expect(heldLease(undefined, d, now)).toBeUndefined();
+    const rate = { rate: '1 minute' };
+    expect(heldLease(record({ schedule: rate, jobStatus: 'RUNNING', leaseUntil: now + 1, lastOccurrence: d.occurrence }), d, now)).toBe(now + 1);
+    const earlier = record({ schedule: rate, jobStatus: 'RUNNING', leaseUntil: now + 1, lastOccurrence: '2026-11-22T09:59:00Z' });
+    expect(heldLease(earlier, d, now)).toBeUndefined(); // a recurring job runs one occurrence at a time: an overlapping one is skipped
+    expect(skipReason(earlier, d, now)).toMatch(/^occurrence 2026-11-22T10:00:00Z overlaps occurrence 2026-11-22T09:59:00Z, still RUNNING under another runner's lease until/);
+    const later = record({ schedule: rate, jobStatus: 'RUNNING', leaseUntil: now + 1, lastOccurrence: '2026-11-22T10:01:00Z' });
+    expect(heldLease(later, d, now)).toBeUndefined();
+    expect(skipReason(later, d, now)).toBe('occurrence 2026-11-22T10:00:00Z already ran (last occurrence 2026-11-22T10:01:00Z)');
+  });
+
+  it('a permanent failure is DEAD at once; an unrecordable one releases the lease under the claim; an error summary never throws', () => {
+    const now = Date.parse('2026-11-22T10:00:00Z');
+    expect(failureOutcome(record({ attempts: 1, maxAttempts: 3 }), now, 60, true)).toEqual({ status: 'DEAD' });
+    expect(failureOutcome(record({ attempts: 1, schedule: { cron: '0 8 * * ? *' } }), now, 60, true)).toEqual({ status: 'SCHEDULED' });
+    const p = releaseParams({ table: 't', key: 'k', version: 4, leaseToken: 'tok' }, { name: 'Error', message: 'boom' }, now);
+    expect(p.ConditionExpression).toBe('#status = :running AND #version = :claimedVersion AND leaseToken = :token');
+    expect(p.UpdateExpression).toContain('leaseUntil = :released');
+    expect(p.UpdateExpression).not.toContain('#status =');
+    expect(p.ExpressionAttributeValues).toMatchObject({ ':released': now - 1, ':claimedVersion': 4, ':token': 'tok', ':error': { name: 'Error', message: 'boom' } });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(errorSummary(circular)).toEqual({ name: 'Error', message: '[object Object]' });
+    expect(errorSummary(10n)).toEqual({ name: 'Error', message: '[object BigInt]' });
+    expect(errorSummary(new TypeError('x'.repeat(2000))).message).toHaveLength(1000);
   });
 
   it('tells a lost transition apart from its own commit that went through', () => {
