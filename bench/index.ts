@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: starts one DynamoDB Local and runs every benchmark against it; each prints ratios
- * measured in the same run. Pass names to run a subset: `npm run bench -- unit-of-work dispatch`.
+ * `npm run bench`: runs every benchmark, each on a DynamoDB Local of its own started for it; each prints
+ * ratios measured in the same run. Pass names to run a subset: `npm run bench -- unit-of-work dispatch`.
  */
 import { startDynamoDBLocal } from '../lib/local/dynamodb-local.js';
 
@@ -18,12 +18,15 @@ async function main(): Promise<void> {
   const names = wanted.length ? wanted : Object.keys(benches);
   const unknown = names.filter((n) => !benches[n]);
   if (unknown.length) throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
-  const ddb = await startDynamoDBLocal();
-  try {
-    console.log(`# lambda-unit-of-work benchmarks (${new Date().toISOString()}, Node ${process.version}, DynamoDB Local ${ddb.endpoint})`);
-    for (const name of names) await (await benches[name]!())(ddb.endpoint);
-  } finally {
-    await ddb.stop();
+  console.log(`# lambda-unit-of-work benchmarks (${new Date().toISOString()}, Node ${process.version}, DynamoDB Local 3.3.1 in memory)`);
+  // A fresh DynamoDB Local per benchmark: one left full of streamed tables by the previous benchmark is slower.
+  for (const name of names) {
+    const ddb = await startDynamoDBLocal();
+    try {
+      await (await benches[name]!())(ddb.endpoint);
+    } finally {
+      await ddb.stop();
+    }
   }
 }
 
