@@ -8,7 +8,7 @@ import { OUTBOX_SCHEMA } from '../outbox/schema.js';
 import { cancelJobParams, newJobRecord, putJobRecordParams, rescheduleJobParams } from './job-writes.js';
 import { normalizeSchedule } from './schedule.js';
 import { assertJsonSerializable } from './serializable.js';
-import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, itemSize } from './size.js';
+import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, itemSize, utf8Length } from './size.js';
 import type { PendingCounts, PublishInput, ScheduleInput, ScheduleWhen, ScheduledJob, UowConditionCheckInput, UowDeleteInput, UowPutInput, UowUpdateInput, WriteKind } from './types.js';
 import { duplicateItemError, itemIdentity, keyFromItem, validateWriteInput, type BufferedWrite, type WriteRole } from './writes.js';
 
@@ -136,7 +136,7 @@ export class UnitOfWork {
     const json = JSON.stringify(message);
     // As EventBridge counts a PutEvents entry: Time (14) + Source + DetailType + Detail (the envelope; the
     // message JSON is `{"kind":"event","event":` + envelope + `}`).
-    const bytes = 14 + Buffer.byteLength(source, 'utf8') + Buffer.byteLength(input.type, 'utf8') + Buffer.byteLength(json, 'utf8') - 25;
+    const bytes = 14 + utf8Length(source) + utf8Length(input.type) + utf8Length(json) - 25;
     if (bytes > MAX_EVENT_BYTES)
       throw new TransactionLimitError(`${op}: the event's PutEvents entry would be ${bytes} bytes; EventBridge takes at most ${MAX_EVENT_BYTES} per entry`, {
         limit: 'itemBytes', actual: bytes, maximum: MAX_EVENT_BYTES, offenders: [{ label: op, table: this.settings.outboxTable, bytes }],
