@@ -8,15 +8,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { MAX_CONVERGENCE_ROUNDS, outboxDispatcher } from '../../lib/dispatch/index.js';
 import { JOB_STATUS } from '../../lib/jobs/record.js';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
 import { createMemoryLogger } from '../../lib/local/memory-logger.js';
-import { encodeOutboxItems } from '../../lib/outbox/encode.js';
 import type { JobScheduleSpec, OutboxMessage } from '../../lib/outbox/messages.js';
 import { lambdaContext } from '../support/ddb.js';
+import { outboxStreamRecord } from '../support/stream-records.js';
 import { LOCAL_ARNS, startTestStack, type TestStack } from '../support/local-stack.js';
 
 let stack: TestStack;
@@ -35,18 +34,8 @@ beforeEach(() => {
 const uid = (): string => Math.random().toString(36).slice(2, 10);
 
 /** A stream record of an outbox item carrying `messages` (each commit writes its own item, with its own pk). */
-function record(messages: OutboxMessage[]): DynamoDBRecord {
-  const [item] = encodeOutboxItems({ commitId: uid(), messages, now: new Date(), retentionSeconds: 3600 });
-  const image = marshall(item!) as any;
-  return {
-    eventID: uid(),
-    eventName: 'INSERT',
-    eventVersion: '1.1',
-    eventSource: 'aws:dynamodb',
-    awsRegion: 'us-east-1',
-    eventSourceARN: stack.streamArn,
-    dynamodb: { Keys: { pk: image.pk, sk: image.sk }, NewImage: image, SequenceNumber: String(seq++).padStart(21, '0'), StreamViewType: 'NEW_IMAGE' },
-  };
+function record(messages: OutboxMessage[], overrides: Partial<DynamoDBRecord> = {}): DynamoDBRecord {
+  return outboxStreamRecord(stack.streamArn, messages, String(seq++).padStart(21, '0'), overrides);
 }
 
 /** Writes the job record as a committed `uow.schedule` would. */

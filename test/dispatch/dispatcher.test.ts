@@ -5,14 +5,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { outboxDispatcher } from '../../lib/dispatch/index.js';
 import { JOB_STATUS, type JobStatus } from '../../lib/jobs/record.js';
 import { createMemoryLogger } from '../../lib/local/memory-logger.js';
-import { encodeOutboxItems } from '../../lib/outbox/encode.js';
 import type { CloudEvent, OutboxMessage } from '../../lib/outbox/messages.js';
 import { lambdaContext } from '../support/ddb.js';
+import { outboxStreamRecord } from '../support/stream-records.js';
 import { LOCAL_ARNS, startTestStack, type TestStack } from '../support/local-stack.js';
 
 let stack: TestStack;
@@ -37,18 +36,7 @@ function event(type: string, data: unknown = {}): CloudEvent {
 
 /** A stream record of the outbox item that carries `messages` (not written to the table: the poller stays out). */
 function record(messages: OutboxMessage[], overrides: Partial<DynamoDBRecord> = {}): DynamoDBRecord {
-  const [item] = encodeOutboxItems({ commitId: uid(), messages, now: new Date(), retentionSeconds: 3600 });
-  const image = marshall(item!) as any;
-  return {
-    eventID: uid(),
-    eventName: 'INSERT',
-    eventVersion: '1.1',
-    eventSource: 'aws:dynamodb',
-    awsRegion: 'us-east-1',
-    eventSourceARN: stack.streamArn,
-    dynamodb: { Keys: { pk: image.pk, sk: image.sk }, NewImage: image, SequenceNumber: String(seq++), StreamViewType: 'NEW_IMAGE' },
-    ...overrides,
-  };
+  return outboxStreamRecord(stack.streamArn, messages, String(seq++), overrides);
 }
 
 async function putJob(key: string, o: { status?: JobStatus; version?: number; jobId?: string; payload?: unknown } = {}): Promise<{ jobId: string; version: number }> {
