@@ -16,11 +16,12 @@ const { values } = parseArgs({
     'expiry-seconds': { type: 'string', default: '30' },
     data: { type: 'string' },
     'dynamodb-endpoint': { type: 'string' },
+    'table-prefix': { type: 'string', default: 'local' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log('npm start -- [--port 3000] [--expiry-seconds 30] [--data <folder to keep DynamoDB data>] [--dynamodb-endpoint <a running DynamoDB Local>]');
+  console.log('npm start -- [--port 3000] [--expiry-seconds 30] [--data <folder to keep DynamoDB data>] [--dynamodb-endpoint <a running DynamoDB Local>] [--table-prefix local]');
   process.exit(0);
 }
 const port = Number(values.port);
@@ -32,7 +33,7 @@ const timeline = consoleTimeline();
 timeline('INFO', 'starting the orders service locally…');
 let service: Awaited<ReturnType<typeof startOrdersService>>;
 try {
-  service = await startOrdersService({ port, expirySeconds, dataPath: values.data, dynamodbEndpoint: values['dynamodb-endpoint'], timeline });
+  service = await startOrdersService({ port, expirySeconds, dataPath: values.data, dynamodbEndpoint: values['dynamodb-endpoint'], tablePrefix: values['table-prefix'], timeline });
 } catch (error) {
   console.error(`\nCould not start: ${(error as Error).message}`);
   process.exit(1);

@@ -28,13 +28,15 @@ function start(args: string[], stateFile: string) {
 describe('npm start', () => {
   it('serves the API, records where it runs, and stops everything on Ctrl-C', async () => {
     const stateFile = join(mkdtempSync(join(tmpdir(), 'uow-start-')), 'state.json');
-    const run = start(['--port', '0', '--expiry-seconds', '600'], stateFile);
+    const prefix = `start-${Date.now().toString(36)}`;
+    const run = start(['--port', '0', '--expiry-seconds', '600', '--table-prefix', prefix], stateFile);
     await run.waitFor('Orders service on');
     const state = JSON.parse(readFileSync(stateFile, 'utf8'));
     const placed = await fetch(`${state.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'c', items: [{ sku: 'a', quantity: 1, unitPrice: 2 }] }) });
     expect(placed.status).toBe(201);
     await run.waitFor('SCHEDULE created expire-');
-    expect(run.output()).toMatch(/COMMIT +3 actions \| writes: put local-orders\/.* \| events: OrderPlaced \| jobs: schedule expire-unpaid-order/);
+    expect(state).toMatchObject({ ordersTable: `${prefix}-orders`, outboxTable: `${prefix}-outbox` });
+    expect(run.output()).toMatch(new RegExp(`COMMIT +3 actions \\| writes: put ${prefix}-orders/.* \\| events: OrderPlaced \\| jobs: schedule expire-unpaid-order`));
     expect(run.output()).toMatch(/EVENT +published OrderPlaced from orders/);
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
