@@ -16,9 +16,9 @@ import { startLocalEventBridge } from '../lib/local/eventbridge-endpoint.js';
 import { LOCAL_ARNS } from '../lib/local/outbox-stack.js';
 import { createOutboxTable } from '../lib/local/outbox-table.js';
 import { startLocalScheduler } from '../lib/local/scheduler-endpoint.js';
-import { encodeOutboxItems } from '../lib/outbox/encode.js';
 import type { OutboxMessage } from '../lib/outbox/messages.js';
 import { fmt, median, timeMs } from './stats.js';
+import { outboxStreamRecord } from '../test/support/stream-records.js';
 
 /** Settings of {@link runDispatchBench}. */
 export interface DispatchBenchOptions {
@@ -69,16 +69,7 @@ async function prepareBatch(client: DynamoDBClient, table: string, streamArn: st
       { kind: 'job.schedule', job: { jobId, key, name: 'expire', version: 1, payload: { i }, scheduleName: key }, schedule: { at }, maxAttempts: 3 },
       event('OrderNoted'),
     ];
-    const image = marshall(encodeOutboxItems({ commitId: `${run}-${i}`, messages, now, retentionSeconds: 3600 })[0]!) as NonNullable<DynamoDBRecord['dynamodb']>['NewImage'];
-    records.push({
-      eventID: randomUUID(),
-      eventName: 'INSERT',
-      eventVersion: '1.1',
-      eventSource: 'aws:dynamodb',
-      awsRegion: 'us-east-1',
-      eventSourceARN: streamArn,
-      dynamodb: { Keys: { pk: image!.pk!, sk: image!.sk! }, NewImage: image, SequenceNumber: String(1_000_000 + i), StreamViewType: 'NEW_IMAGE' },
-    });
+    records.push(outboxStreamRecord(streamArn, messages, String(1_000_000 + i)));
   }
   for (let i = 0; i < jobs.length; i += 25)
     await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: jobs.slice(i, i + 25).map((Item) => ({ PutRequest: { Item: marshall(Item) } })) } }));
