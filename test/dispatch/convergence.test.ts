@@ -9,14 +9,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { MAX_CONVERGENCE_ROUNDS, outboxDispatcher } from '../../lib/dispatch/index.js';
+import { MAX_CONVERGENCE_ROUNDS } from '../../lib/dispatch/index.js';
 import { JOB_STATUS } from '../../lib/jobs/record.js';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
-import { createMemoryLogger } from '../../lib/local/memory-logger.js';
 import type { JobScheduleSpec, OutboxMessage } from '../../lib/outbox/messages.js';
 import { lambdaContext } from '../support/ddb.js';
 import { outboxStreamRecord } from '../support/stream-records.js';
-import { LOCAL_ARNS, startTestStack, type TestStack } from '../support/local-stack.js';
+import { LOCAL_ARNS, startTestStack, testDispatcher, type TestStack } from '../support/local-stack.js';
 
 let stack: TestStack;
 let seq = 1;
@@ -104,17 +103,7 @@ function holdingClient(match: (command: string, input: any) => boolean) {
 }
 
 function dispatcher(scheduler: SchedulerClient = stack.clients.scheduler) {
-  const logger = createMemoryLogger();
-  const handler = outboxDispatcher({
-    jobRunnerArn: LOCAL_ARNS.jobRunner,
-    schedulerRoleArn: LOCAL_ARNS.schedulerRole,
-    outboxTable: stack.tableName,
-    env: {},
-    clients: { dynamodb: stack.clients.dynamodb, scheduler, eventBridge: stack.clients.eventBridge },
-    logger,
-    clock: { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) },
-  });
-  return Object.assign(handler, { logger });
+  return testDispatcher(stack, { clients: { dynamodb: stack.clients.dynamodb, scheduler, eventBridge: stack.clients.eventBridge } });
 }
 
 const callsFor = (name: string) => stack.scheduler.calls.filter((c) => c.name === name).map((c) => `${c.operation}:${c.outcome}`);

@@ -8,11 +8,10 @@ import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { outboxDispatcher } from '../../lib/dispatch/index.js';
 import { JOB_STATUS, type JobStatus } from '../../lib/jobs/record.js';
-import { createMemoryLogger } from '../../lib/local/memory-logger.js';
 import type { CloudEvent, OutboxMessage } from '../../lib/outbox/messages.js';
 import { lambdaContext } from '../support/ddb.js';
 import { outboxStreamRecord } from '../support/stream-records.js';
-import { LOCAL_ARNS, startTestStack, type TestStack } from '../support/local-stack.js';
+import { LOCAL_ARNS, startTestStack, testDispatcher, type TestStack } from '../support/local-stack.js';
 
 let stack: TestStack;
 let seq = 1000;
@@ -60,18 +59,7 @@ function scheduleMessage(key: string, job: { jobId: string; version: number }, a
 }
 
 function dispatcher(options: Parameters<typeof outboxDispatcher>[0] = {}) {
-  const logger = createMemoryLogger();
-  const handler = outboxDispatcher({
-    jobRunnerArn: LOCAL_ARNS.jobRunner,
-    schedulerRoleArn: LOCAL_ARNS.schedulerRole,
-    outboxTable: stack.tableName,
-    env: {},
-    clients: { dynamodb: stack.clients.dynamodb, scheduler: stack.clients.scheduler, eventBridge: stack.clients.eventBridge },
-    logger,
-    clock: { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) },
-    ...options,
-  });
-  return Object.assign(handler, { logger });
+  return testDispatcher(stack, options);
 }
 
 const callsFor = (name: string) => stack.scheduler.calls.filter((c) => c.name === name).map((c) => `${c.operation}:${c.outcome}`);

@@ -22,6 +22,7 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_ARNS, startLocalOutboxStack, type LocalOutboxStack, type LocalOutboxStackOptions } from '../../lib/local/outbox-stack.js';
 import { createMemoryLogger, type MemoryLogger } from '../../lib/local/memory-logger.js';
+import { outboxDispatcher } from '../../lib/dispatch/dispatcher.js';
 
 export { LOCAL_ARNS };
 
@@ -60,4 +61,23 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   });
   const doc = DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   return Object.assign(stack, { doc, logger });
+}
+
+/**
+ * An outbox dispatcher wired to a test stack's clients and table, with an in-memory logger (on `.logger`)
+ * and retry sleeps capped at 5 ms. `options` override anything (a held Scheduler client, concurrency, …).
+ */
+export function testDispatcher(stack: TestStack, options: Parameters<typeof outboxDispatcher>[0] = {}) {
+  const logger = createMemoryLogger();
+  const handler = outboxDispatcher({
+    jobRunnerArn: LOCAL_ARNS.jobRunner,
+    schedulerRoleArn: LOCAL_ARNS.schedulerRole,
+    outboxTable: stack.tableName,
+    env: {},
+    clients: { dynamodb: stack.clients.dynamodb, scheduler: stack.clients.scheduler, eventBridge: stack.clients.eventBridge },
+    logger,
+    clock: { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) },
+    ...options,
+  });
+  return Object.assign(handler, { logger });
 }
