@@ -36,11 +36,6 @@ export function enterUnitOfWork(uow: UnitOfWork): void {
   ambient.enterWith(uow);
 }
 
-/** @internal Runs `fn` with `uow` as the ambient unit of work. */
-export function runInUnitOfWork<T>(uow: UnitOfWork, fn: () => T): T {
-  return ambient.run(uow, fn);
-}
-
 /** How `withUnitOfWork` relates to an ambient unit of work. */
 export const PROPAGATION = {
   /** Join the ambient unit of work; open (and commit) a new one when there is none. */
