@@ -8,6 +8,7 @@ import { UnitOfWorkError } from '../lib/errors.js';
  * // TransactionalOutbox(Outbox): retryAttempts must be an integer from 0 to 10000 (got -1); …
  */
 export class TransactionalOutboxError extends UnitOfWorkError {
+  override readonly name = 'TransactionalOutboxError' as const;
   /** The id of the construct whose props are invalid. */
   readonly constructId: string;
   constructor(constructId: string, message: string) {

@@ -13,20 +13,37 @@ export interface OperationRef {
   readonly key?: Record<string, unknown>;
 }
 
-/** Base class of every error of lambda-unit-of-work. */
+/** The brand every error of lambda-unit-of-work carries; `Symbol.for` so it survives duplicate package copies. */
+export const UNIT_OF_WORK_ERROR_BRAND: unique symbol = Symbol.for('lambda-unit-of-work.error') as never;
+
+/**
+ * Whether `value` is an error of lambda-unit-of-work, also when it comes from another copy of the package
+ * (where `instanceof` fails).
+ */
+export function isUnitOfWorkError(value: unknown): value is UnitOfWorkError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[UNIT_OF_WORK_ERROR_BRAND] === true;
+}
+
+/**
+ * Base class of every error of lambda-unit-of-work. Every subclass declares its `name` as a literal, so
+ * names survive minified bundles (they are stored in job records and `JobFailed` events).
+ */
 export class UnitOfWorkError extends Error {
+  override readonly name: string = 'UnitOfWorkError';
+  /** Brand checked by {@link isUnitOfWorkError}. */
+  readonly [UNIT_OF_WORK_ERROR_BRAND] = true as const;
   /** HTTP status for `@middy/http-error-handler`; 500 unless a subclass says otherwise. */
   readonly statusCode: number = 500;
   /** Whether `@middy/http-error-handler` may show the message to the caller. */
   readonly expose: boolean = false;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
   }
 }
 
 /** A condition of the transaction failed. DynamoDB's current item is attached when it returned one. */
 export class ConditionFailedError extends UnitOfWorkError {
+  override readonly name = 'ConditionFailedError' as const;
   override readonly statusCode = 409;
   override readonly expose = true;
   readonly label: string;
@@ -48,6 +65,7 @@ export class ConditionFailedError extends UnitOfWorkError {
 
 /** A job with this key already exists (its record's `attribute_not_exists` condition failed). */
 export class DuplicateJobError extends UnitOfWorkError {
+  override readonly name = 'DuplicateJobError' as const;
   override readonly statusCode = 409;
   override readonly expose = true;
   readonly key: string;
@@ -61,6 +79,7 @@ export class DuplicateJobError extends UnitOfWorkError {
 
 /** DynamoDB kept cancelling the transaction because of concurrent transactions on the same items. */
 export class TransactionConflictError extends UnitOfWorkError {
+  override readonly name = 'TransactionConflictError' as const;
   override readonly statusCode = 409;
   override readonly expose = true;
   readonly attempts: number;
@@ -75,6 +94,7 @@ export class TransactionConflictError extends UnitOfWorkError {
 
 /** The transaction would break a DynamoDB limit: 100 actions, 4 MB in all, 400 KB per item. */
 export class TransactionLimitError extends UnitOfWorkError {
+  override readonly name = 'TransactionLimitError' as const;
   readonly limit: 'actions' | 'transactionBytes' | 'itemBytes';
   readonly actual: number;
   readonly maximum: number;
@@ -94,6 +114,7 @@ export class TransactionLimitError extends UnitOfWorkError {
 
 /** An operation was rejected where it was called: bad input, two operations on one item, a bad schedule, … */
 export class InvalidOperationError extends UnitOfWorkError {
+  override readonly name = 'InvalidOperationError' as const;
   /** The operation (for example `publish(OrderPlaced)` or the write's label). */
   readonly operation: string;
   constructor(operation: string, message: string, options?: { cause?: unknown }) {
@@ -104,6 +125,7 @@ export class InvalidOperationError extends UnitOfWorkError {
 
 /** A write was buffered on a read-only unit of work. */
 export class ReadOnlyUnitOfWorkError extends UnitOfWorkError {
+  override readonly name = 'ReadOnlyUnitOfWorkError' as const;
   readonly operation: string;
   constructor(operation: string) {
     super(`${operation}: this unit of work is read-only`);
@@ -113,6 +135,7 @@ export class ReadOnlyUnitOfWorkError extends UnitOfWorkError {
 
 /** `currentUnitOfWork()` or `propagation: 'mandatory'` found no active unit of work. */
 export class NoUnitOfWorkError extends UnitOfWorkError {
+  override readonly name = 'NoUnitOfWorkError' as const;
   constructor(message = 'No unit of work is active here: wrap the handler with unitOfWork() or call withUnitOfWork()') {
     super(message);
   }
@@ -120,6 +143,7 @@ export class NoUnitOfWorkError extends UnitOfWorkError {
 
 /** A direct DynamoDB write was sent on a guarded client while a unit of work was active. */
 export class EscapedWriteError extends UnitOfWorkError {
+  override readonly name = 'EscapedWriteError' as const;
   /** The SDK command, e.g. `PutItemCommand`. */
   readonly command: string;
   readonly table?: string;
@@ -134,6 +158,7 @@ export class EscapedWriteError extends UnitOfWorkError {
 
 /** The commit failed for a reason the library does not map (the SDK error is the `cause`). */
 export class CommitFailedError extends UnitOfWorkError {
+  override readonly name = 'CommitFailedError' as const;
   readonly operations: readonly OperationRef[];
   constructor(message: string, operations: readonly OperationRef[], options?: { cause?: unknown }) {
     super(message, options);
@@ -151,6 +176,7 @@ export function formatKey(key: Record<string, unknown> | undefined): string {
 
 /** The outbox dispatcher could not deliver one message of an outbox item (after its retries). */
 export class DispatchError extends UnitOfWorkError {
+  override readonly name = 'DispatchError' as const;
   /** What failed, e.g. `CreateSchedule expire-order-42` or `PutEvents 0190…`. */
   readonly operation: string;
   constructor(operation: string, message: string, options?: { cause?: unknown }) {
@@ -164,6 +190,7 @@ export class DispatchError extends UnitOfWorkError {
  * The message names the component and every problem.
  */
 export class ConfigurationError extends UnitOfWorkError {
+  override readonly name = 'ConfigurationError' as const;
   /** What was being configured, e.g. `unitOfWork(options)` or `outboxDispatcher`. */
   readonly component: string;
   /** Each problem, e.g. `eventBusName (UOW_EVENT_BUS_NAME)` for a missing setting. */
@@ -178,6 +205,7 @@ export class ConfigurationError extends UnitOfWorkError {
 
 /** The job runner received a job whose name none of its job definitions has. */
 export class UnknownJobError extends UnitOfWorkError {
+  override readonly name = 'UnknownJobError' as const;
   /** The job name that was delivered. */
   readonly jobName: string;
   /** The job names the runner knows. */
@@ -194,6 +222,7 @@ export class UnknownJobError extends UnitOfWorkError {
  * written. HTTP 422, shown to the caller (the message names neither the key nor the payload).
  */
 export class IdempotencyPayloadMismatchError extends UnitOfWorkError {
+  override readonly name = 'IdempotencyPayloadMismatchError' as const;
   override readonly statusCode = 422;
   override readonly expose = true;
   /** Partition key of the idempotency record (`idem#<hash>`), for logs. */
@@ -209,6 +238,7 @@ export class IdempotencyPayloadMismatchError extends UnitOfWorkError {
  * committed. Return less, or store only a marker (`idempotency: { storeResponse: false }`).
  */
 export class IdempotencyResponseTooLargeError extends UnitOfWorkError {
+  override readonly name = 'IdempotencyResponseTooLargeError' as const;
   readonly bytes: number;
   readonly maximum: number;
   constructor(bytes: number, maximum: number) {
@@ -228,6 +258,7 @@ export class IdempotencyResponseTooLargeError extends UnitOfWorkError {
  * written; retrying later is safe. HTTP 409.
  */
 export class IdempotencyConflictError extends UnitOfWorkError {
+  override readonly name = 'IdempotencyConflictError' as const;
   override readonly statusCode = 409;
   override readonly expose = true;
   /** Partition key of the idempotency record (`idem#<hash>`). */
@@ -246,6 +277,7 @@ export class IdempotencyConflictError extends UnitOfWorkError {
  * job, and a job whose retries all fall inside the lease ends in the on-failure destination, never silently.
  */
 export class JobLeaseHeldError extends UnitOfWorkError {
+  override readonly name = 'JobLeaseHeldError' as const;
   /** The job key. */
   readonly key: string;
   /** When the other runner's lease expires (epoch milliseconds). */
