@@ -12,7 +12,7 @@ import type { Construct } from 'constructs';
 import { OUTBOX_STREAM_FILTER_PATTERN } from '../lib/outbox/schema.js';
 import { type DispatcherFunctionOptions, type ResolvedOutboxProps, TRANSACTIONAL_OUTBOX_DEFAULTS } from './props.js';
 import { acknowledgeWildcardResource } from './nag.js';
-import { acknowledgeNode22Runtime, FunctionRole } from './resources.js';
+import { acknowledgeNode22Runtime, enableActiveTracing, FunctionRole } from './resources.js';
 
 /**
  * The package's dispatcher entry, found relative to this file: `functions/outbox-dispatcher.ts` when
@@ -81,6 +81,7 @@ export function createDispatcher(scope: Construct, id: string, options: Dispatch
     bundling: { ...FUNCTION_BUNDLING, ...functionProps.bundling },
   });
   if (fn.runtime.runtimeEquals(lambda.Runtime.NODEJS_22_X)) acknowledgeNode22Runtime(fn);
+  if (settings.tracing && functionProps.tracing === undefined) enableActiveTracing(scope, `${id}Tracing`, fn);
   const streamArn = options.table.tableStreamArn!;
   // Stream records of this table only.
   options.table.grantStream(fn, 'dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator');
@@ -104,6 +105,7 @@ export function createDispatcher(scope: Construct, id: string, options: Dispatch
     maxRecordAge: settings.maxRecordAge,
     batchSize: settings.batchSize,
     maxBatchingWindow: settings.maxBatchingWindow,
+    parallelizationFactor: settings.parallelizationFactor,
     onFailure: new SqsDlq(options.deadLetterQueue),
   });
   // Lambda checks the role's stream permissions when it creates the mapping.
