@@ -5,7 +5,9 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { JOB_STATUS, type JobStatus } from '../lib/jobs/record.js';
 import { METRICS_DEFAULTS } from '../lib/metrics/names.js';
+import { OUTBOX_SCHEMA } from '../lib/outbox/schema.js';
 import { TransactionalOutboxError } from './errors.js';
 
 /** Defaults of {@link TransactionalOutboxProps}; every one is documented on its prop. */
@@ -97,6 +99,14 @@ export interface TransactionalOutboxProps {
    */
   readonly parallelizationFactor?: number;
   /**
+   * The job statuses the sparse, sharded job-status index holds (`UOW_JOB_INDEX_STATUSES` on the job runner
+   * and the functions `grantWriter` configures): `listJobs` queries these; others need a Scan. Each listed
+   * status costs one index write per transition into and out of it (docs/capacity.md): indexing SCHEDULED
+   * or RUNNING puts every job's every run through the index. Empty for no index writes at all.
+   * @default ['FAILED', 'DEAD']
+   */
+  readonly jobIndexStatuses?: readonly JobStatus[];
+  /**
    * X-Ray active tracing on the dispatcher and, when it is a function of this app with no tracing setting of
    * its own, on the job runner (their roles get `xray:PutTraceSegments` / `xray:PutTelemetryRecords` in a
    * policy of their own).
@@ -175,6 +185,7 @@ export interface ResolvedOutboxProps {
   readonly tracing: boolean;
   readonly metrics: { readonly enabled: boolean; readonly namespace: string; readonly service: string };
   readonly dashboard: boolean;
+  readonly jobIndexStatuses: readonly JobStatus[];
   readonly retryAttempts: number;
   readonly maxRecordAge: Duration;
   readonly iteratorAgeAlarmThreshold: Duration;
@@ -229,6 +240,9 @@ export function resolveProps(id: string, props: TransactionalOutboxProps): Resol
   if (service !== undefined && !Token.isUnresolved(service) && (service.trim() === '' || service.length > 1024)) {
     problems.push('metricsService must be 1 to 1024 characters, not blank (a CloudWatch dimension value)');
   }
+  const statuses = Object.values(JOB_STATUS) as string[];
+  const unknownStatuses = (props.jobIndexStatuses ?? []).filter((s) => !statuses.includes(s));
+  if (unknownStatuses.length) problems.push(`jobIndexStatuses: unknown status ${unknownStatuses.join(', ')} (use ${statuses.join(', ')})`);
   if (!props.jobRunner) problems.push('jobRunner is required: the function job schedules invoke');
   if (problems.length > 0) throw new TransactionalOutboxError(id, problems.join('; '));
 
@@ -246,6 +260,7 @@ export function resolveProps(id: string, props: TransactionalOutboxProps): Resol
       service: props.metricsService ?? props.eventSource ?? id,
     },
     dashboard: props.dashboard ?? true,
+    jobIndexStatuses: [...new Set(props.jobIndexStatuses ?? OUTBOX_SCHEMA.jobStatusIndex.defaultStatuses)],
     retryAttempts: props.retryAttempts ?? d.retryAttempts,
     maxRecordAge: props.maxRecordAge ?? Duration.seconds(d.maxRecordAgeSeconds),
     iteratorAgeAlarmThreshold: props.iteratorAgeAlarmThreshold ?? Duration.seconds(d.iteratorAgeAlarmSeconds),

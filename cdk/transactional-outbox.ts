@@ -64,12 +64,14 @@ export class TransactionalOutbox extends Construct {
 
   private readonly eventSource?: string;
   private readonly metrics: ResolvedOutboxProps['metrics'];
+  private readonly jobIndexStatuses: ResolvedOutboxProps['jobIndexStatuses'];
 
   constructor(scope: Construct, id: string, props: TransactionalOutboxProps) {
     super(scope, id);
     const settings = resolveProps(id, props);
     this.eventSource = props.eventSource;
     this.metrics = settings.metrics;
+    this.jobIndexStatuses = settings.jobIndexStatuses;
     this.table = props.table ?? createOutboxTable(this, 'Table', settings.removalPolicy);
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     this.streamDeadLetterQueue = createDeadLetterQueue(this, 'StreamDeadLetterQueue', 'outbox stream batches that could not be dispatched');
@@ -137,6 +139,12 @@ export class TransactionalOutbox extends Construct {
     }
   }
 
+  /** What every function writing job records must agree on: the indexed job statuses, and the metrics settings. */
+  private jobWriterEnvironment(): Record<string, string> {
+    const statuses = this.jobIndexStatuses.length ? this.jobIndexStatuses.join(',') : 'NONE';
+    return { [ENV.jobIndexStatuses]: statuses, ...this.metricsEnvironment() };
+  }
+
   /** The metrics settings of lib/metrics/names.ts as environment variables (none when metrics are off). */
   private metricsEnvironment(): Record<string, string> {
     if (!this.metrics.enabled) return {};
@@ -174,7 +182,7 @@ export class TransactionalOutbox extends Construct {
   configureFunction(grantee: iam.IGrantable): void {
     setEnvironment(grantee, ENV.outboxTable, this.table.tableName);
     if (this.eventSource !== undefined) setEnvironment(grantee, ENV.eventSource, this.eventSource);
-    for (const [name, value] of Object.entries(this.metricsEnvironment())) setEnvironment(grantee, name, value);
+    for (const [name, value] of Object.entries(this.jobWriterEnvironment())) setEnvironment(grantee, name, value);
   }
 
   /**
@@ -186,7 +194,7 @@ export class TransactionalOutbox extends Construct {
    */
   grantJobRunner(grantee: iam.IGrantable): iam.Grant {
     setEnvironment(grantee, ENV.outboxTable, this.table.tableName);
-    for (const [name, value] of Object.entries(this.metricsEnvironment())) setEnvironment(grantee, name, value);
+    for (const [name, value] of Object.entries(this.jobWriterEnvironment())) setEnvironment(grantee, name, value);
     return grantJobRunnerTable(grantee, this.table);
   }
 

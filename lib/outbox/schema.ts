@@ -18,11 +18,22 @@ export const OUTBOX_SCHEMA = {
   outboxKind: 'outbox',
   /** Value of {@link OUTBOX_SCHEMA.kindAttribute} on job records. */
   jobKind: 'job',
-  /** Sparse index of job records by status, for `listJobs`. */
+  /**
+   * Sparse, sharded index of job records by status, for `listJobs` (lib/jobs/status-index.ts writes its
+   * attributes). Only the statuses listed in `UOW_JOB_INDEX_STATUSES` (default {@link defaultStatuses}) are
+   * in it, each spread over {@link shards} partition keys `<status>#<shard>`; keys only are projected
+   * (`listJobs` reads the records themselves, consistently).
+   */
   jobStatusIndex: {
-    name: 'jobs-by-status',
-    partitionKey: 'jobStatus',
-    sortKey: 'jobUpdatedAt',
+    name: 'jobs-by-status-shard',
+    /** `<status>#<shard>`. */
+    partitionKey: 'jobIndexPk',
+    /** `<ISO time of the change>#<job key>`. */
+    sortKey: 'jobIndexSk',
+    /** Partition keys per status: each takes 1,000 write units/s, so one status carries 16,000 index writes/s. */
+    shards: 16,
+    /** The statuses indexed when `UOW_JOB_INDEX_STATUSES` is not set: what an operator must act on. */
+    defaultStatuses: ['FAILED', 'DEAD'],
   },
 } as const;
 
@@ -45,8 +56,8 @@ export const OUTBOX_TABLE_DEFINITION = {
     { name: OUTBOX_SCHEMA.jobStatusIndex.sortKey, type: 'S' },
   ],
   ttlAttribute: OUTBOX_SCHEMA.ttlAttribute,
-  /** Projection of the {@link OUTBOX_SCHEMA.jobStatusIndex} GSI. */
-  jobStatusIndexProjection: 'ALL',
+  /** Projection of the {@link OUTBOX_SCHEMA.jobStatusIndex} GSI: keys only (one write unit per index write). */
+  jobStatusIndexProjection: 'KEYS_ONLY',
 } as const;
 
 /**
@@ -74,6 +85,8 @@ export const ENV = {
   jobRunnerArn: 'UOW_JOB_RUNNER_ARN',
   schedulerRoleArn: 'UOW_SCHEDULER_ROLE_ARN',
   jobDeadLetterQueueArn: 'UOW_JOB_DLQ_ARN',
+  /** Job statuses the job-status index holds, comma-separated (`NONE` for none). @default FAILED,DEAD */
+  jobIndexStatuses: 'UOW_JOB_INDEX_STATUSES',
   /** Outbox dispatcher: calls to Scheduler/EventBridge in flight at once (1 = records one by one, in order). */
   dispatchConcurrency: 'UOW_DISPATCH_CONCURRENCY',
   /** Scheduler target retry policy: `MaximumRetryAttempts` (0–185) of the job schedules the dispatcher creates. */

@@ -1,6 +1,7 @@
 import { JOB_STATUS, jobRecordKey, type JobRecord } from '../jobs/record.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { jobIndexAttributes, withJobIndex } from '../jobs/status-index.js';
 
 /** What a new job record needs. */
 export interface NewJob {
@@ -34,6 +35,7 @@ export function newJobRecord(job: NewJob): JobRecord {
     jobUpdatedAt: job.nowIso,
     ...(job.schedule.at ? { nextRunAt: job.schedule.at } : {}),
     ...(job.correlationId ? { correlationId: job.correlationId } : {}),
+    ...jobIndexAttributes(JOB_STATUS.SCHEDULED, job.key, job.nowIso),
   } as JobRecord;
 }
 
@@ -49,7 +51,7 @@ export function putJobRecordParams(table: string, record: JobRecord): Record<str
 
 /** Update that cancels a job that is still SCHEDULED, FAILED or RUNNING; sets its TTL. */
 export function cancelJobParams(table: string, key: string, version: number, nowIso: string, ttl: number): Record<string, unknown> {
-  return {
+  return withJobIndex({
     TableName: table,
     Key: jobRecordKey(key),
     UpdateExpression: 'SET #status = :cancelled, #version = :version, #updated = :now, #ttl = :ttl REMOVE leaseUntil',
@@ -64,12 +66,12 @@ export function cancelJobParams(table: string, key: string, version: number, now
       ':now': nowIso,
       ':ttl': ttl,
     },
-  };
+  }, JOB_STATUS.CANCELLED, key, nowIso);
 }
 
 /** Update that moves a SCHEDULED or FAILED job to a new schedule and version. */
 export function rescheduleJobParams(table: string, key: string, version: number, schedule: JobScheduleSpec, nowIso: string): Record<string, unknown> {
-  return {
+  return withJobIndex({
     TableName: table,
     Key: jobRecordKey(key),
     UpdateExpression: schedule.at
@@ -85,5 +87,5 @@ export function rescheduleJobParams(table: string, key: string, version: number,
       ':now': nowIso,
       ...(schedule.at ? { ':next': schedule.at } : {}),
     },
-  };
+  }, JOB_STATUS.SCHEDULED, key, nowIso);
 }
