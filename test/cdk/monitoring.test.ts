@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { libraryMetric } from '../../cdk/monitoring.js';
 import { TransactionalOutbox, type TransactionalOutboxProps } from '../../cdk/index.js';
 import { JOB_RUN_OUTCOMES, METRIC_DIMENSIONS, METRICS, METRICS_DEFAULTS, METRICS_ENV } from '../../lib/metrics/names.js';
-import { OUTBOX_SCHEMA } from '../../lib/outbox/schema.js';
+import { ENV, OUTBOX_SCHEMA } from '../../lib/outbox/schema.js';
 import { environmentOf, FIXTURE_ENTRY, logicalId, ref, testApp, testRunner } from './helpers.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
@@ -113,6 +113,15 @@ describe('TransactionalOutbox: metrics settings', () => {
     expect(() => libraryMetric(settings, METRICS.jobsDead, { statistic: 'Sum', dimensions: { outcome: 'dead' } })).toThrow(
       'metric JobsDead has dimensions service, not outcome,service',
     );
+  });
+});
+
+describe('TransactionalOutbox: indexed job statuses', () => {
+  it('tells the runner and the writers which statuses the job-status index holds (NONE for none)', () => {
+    const some = synth({ jobIndexStatuses: ['RUNNING', 'DEAD', 'DEAD'] }, 'SomeStatuses');
+    expect(environmentOf(some.template, logicalId(some.runner))[ENV.jobIndexStatuses]).toBe('RUNNING,DEAD');
+    const none = synth({ jobIndexStatuses: [] }, 'NoStatuses');
+    expect(environmentOf(none.template, logicalId(none.runner))[ENV.jobIndexStatuses]).toBe('NONE');
   });
 });
 

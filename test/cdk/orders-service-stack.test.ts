@@ -69,7 +69,7 @@ describe('the example orders service stack', () => {
       expect(resources[logicalId(fn.role!)]!.Properties.ManagedPolicyArns).toBeUndefined();
     }
     const writerEnv = { NODE_OPTIONS: '--enable-source-maps', [ORDERS_ENV.ordersTable]: ref(orders), [ENV.outboxTable]: ref(outboxTable), [ENV.eventSource]: 'orders',
-      [METRICS_ENV.enabled]: 'on', [METRICS_ENV.namespace]: METRICS_DEFAULTS.namespace, [METRICS_ENV.service]: 'orders' };
+      [ENV.jobIndexStatuses]: 'FAILED,DEAD', [METRICS_ENV.enabled]: 'on', [METRICS_ENV.namespace]: METRICS_DEFAULTS.namespace, [METRICS_ENV.service]: 'orders' };
     expect(environmentOf(template, logicalId(PlaceOrder))).toEqual(writerEnv);
     expect(environmentOf(template, logicalId(PayOrder))).toEqual(writerEnv);
     expect(environmentOf(template, logicalId(JobRunner))).toEqual(writerEnv);

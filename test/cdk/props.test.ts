@@ -110,6 +110,7 @@ describe('TransactionalOutbox props validation', () => {
       'metricsNamespace must be 1 to 255 of 0-9 A-Z a-z . - _ / # : and space, not starting with "AWS/" (got "AWS/Lambda")',
     ],
     [{ metricsNamespace: 'a,b' }, 'metricsNamespace must be 1 to 255 of 0-9 A-Z a-z . - _ / # : and space, not starting with "AWS/" (got "a,b")'],
+    [{ jobIndexStatuses: ['DEAD', 'DONE'] }, 'jobIndexStatuses: unknown status DONE (use SCHEDULED, RUNNING, SUCCEEDED, FAILED, DEAD, CANCELLED)'],
     [{ metricsService: ' ' }, 'metricsService must be 1 to 1024 characters, not blank (a CloudWatch dimension value)'],
     [{ retryAttempts: -1 }, 'retryAttempts must be an integer from 0 to 10000 (never infinite: a poison record would block the shard) (got -1)'],
     [{ maxRecordAge: Duration.seconds(30) }, 'maxRecordAge must be from 60 to 604800 seconds (got 30)'],

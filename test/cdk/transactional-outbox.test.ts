@@ -37,6 +37,7 @@ const defaultBusArn = {
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default']],
 };
 const indexArn = { 'Fn::Join': ['', [getAtt(table), `/index/${OUTBOX_SCHEMA.jobStatusIndex.name}`]] };
+const jobWriterEnv = { [ENV.jobIndexStatuses]: 'FAILED,DEAD' };
 const metricsEnv = { [METRICS_ENV.enabled]: 'on', [METRICS_ENV.namespace]: METRICS_DEFAULTS.namespace, [METRICS_ENV.service]: 'orders' };
 const xray: [string[], unknown[]] = [['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], ['*']];
 const mappings = () => Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
@@ -66,6 +67,12 @@ describe('TransactionalOutbox: the outbox/jobs table', () => {
         Projection: { ProjectionType: OUTBOX_TABLE_DEFINITION.jobStatusIndexProjection },
       },
     ]);
+    // The spread design, literally: a sharded `<status>#<shard>` key, keys only, never the job status itself.
+    expect(props.GlobalSecondaryIndexes[0]).toEqual({
+      IndexName: 'jobs-by-status-shard',
+      KeySchema: [{ AttributeName: 'jobIndexPk', KeyType: 'HASH' }, { AttributeName: 'jobIndexSk', KeyType: 'RANGE' }],
+      Projection: { ProjectionType: 'KEYS_ONLY' },
+    });
     expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     expect(props.SSESpecification).toEqual({ SSEEnabled: true });
     expect(resources[tableId]!.DeletionPolicy).toBe('Retain');
@@ -184,13 +191,16 @@ describe('TransactionalOutbox: job scheduling', () => {
     expect(permissionMap(template, logicalId(runner.role!))).toEqual(
       expectedPermissions([
         [['logs:CreateLogStream', 'logs:PutLogEvents'], [{ 'Fn::GetAtt': [runnerRoleLogs, 'Arn'] }]],
-        [['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'], [getAtt(table)]],
+        [
+          ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
+          [getAtt(table)],
+        ],
         [['dynamodb:Query'], [indexArn]],
         [['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], [getAtt(outbox.jobDeadLetterQueue)]],
         xray,
       ]),
     );
-    expect(environmentOf(template, logicalId(runner))).toEqual({ [ENV.outboxTable]: ref(table), ...metricsEnv });
+    expect(environmentOf(template, logicalId(runner))).toEqual({ [ENV.outboxTable]: ref(table), ...jobWriterEnv, ...metricsEnv });
   });
 
   it('sends the runner’s failed asynchronous invocations to the job dead-letter queue after bounded retries', () => {
@@ -250,8 +260,13 @@ describe('TransactionalOutbox.grantWriter', () => {
     );
   });
 
-  it('sets UOW_OUTBOX_TABLE, UOW_EVENT_SOURCE and the metrics settings on the function', () => {
-    expect(environmentOf(template, logicalId(writer))).toEqual({ [ENV.outboxTable]: ref(table), [ENV.eventSource]: 'orders', ...metricsEnv });
+  it('sets UOW_OUTBOX_TABLE, UOW_EVENT_SOURCE, the indexed job statuses and the metrics settings on the function', () => {
+    expect(environmentOf(template, logicalId(writer))).toEqual({
+      [ENV.outboxTable]: ref(table),
+      [ENV.eventSource]: 'orders',
+      ...jobWriterEnv,
+      ...metricsEnv,
+    });
   });
 });
 
