@@ -107,6 +107,15 @@ export interface TransactionalOutboxProps {
    */
   readonly jobIndexStatuses?: readonly JobStatus[];
   /**
+   * The table is (or will be) a DynamoDB global table: every replica's stream carries every write, so the
+   * dispatcher of each region only takes the outbox items committed in its own region (the `_region` the library
+   * stamps from `AWS_REGION`; `originRegionFilterPattern`). Without it each region would publish every event and
+   * create every schedule. Turn it on once no item written by a version that did not stamp the region is still
+   * waiting to be dispatched: such items do not pass the filter. See docs/deploy.md, "Global tables".
+   * @default false
+   */
+  readonly globalTable?: boolean;
+  /**
    * X-Ray active tracing on the dispatcher and, when it is a function of this app with no tracing setting of
    * its own, on the job runner (their roles get `xray:PutTraceSegments` / `xray:PutTelemetryRecords` in a
    * policy of their own).
@@ -185,6 +194,7 @@ export interface ResolvedOutboxProps {
   readonly tracing: boolean;
   readonly metrics: { readonly enabled: boolean; readonly namespace: string; readonly service: string };
   readonly dashboard: boolean;
+  readonly globalTable: boolean;
   readonly jobIndexStatuses: readonly JobStatus[];
   readonly retryAttempts: number;
   readonly maxRecordAge: Duration;
@@ -260,6 +270,7 @@ export function resolveProps(id: string, props: TransactionalOutboxProps): Resol
       service: props.metricsService ?? props.eventSource ?? id,
     },
     dashboard: props.dashboard ?? true,
+    globalTable: props.globalTable ?? false,
     jobIndexStatuses: [...new Set(props.jobIndexStatuses ?? OUTBOX_SCHEMA.jobStatusIndex.defaultStatuses)],
     retryAttempts: props.retryAttempts ?? d.retryAttempts,
     maxRecordAge: props.maxRecordAge ?? Duration.seconds(d.maxRecordAgeSeconds),

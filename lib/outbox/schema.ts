@@ -19,6 +19,11 @@ export const OUTBOX_SCHEMA = {
   /** Value of {@link OUTBOX_SCHEMA.kindAttribute} on job records. */
   jobKind: 'job',
   /**
+   * The region that wrote an outbox item or job record (`AWS_REGION` of the writer): with global tables every
+   * replica's stream carries every write, and the construct's `globalTable` filter lets only the origin dispatch.
+   */
+  regionAttribute: '_region',
+  /**
    * Sparse, sharded index of job records by status, for `listJobs` (lib/jobs/status-index.ts writes its
    * attributes). Only the statuses listed in `UOW_JOB_INDEX_STATUSES` (default {@link defaultStatuses}) are
    * in it, each spread over {@link shards} partition keys `<status>#<shard>`; keys only are projected
@@ -72,6 +77,27 @@ export const OUTBOX_STREAM_FILTER_PATTERN = {
     },
   },
 } as const;
+
+/**
+ * The stream filter of one region of a global table: {@link OUTBOX_STREAM_FILTER_PATTERN} and the item's
+ * {@link OUTBOX_SCHEMA.regionAttribute} equal to `region`, so a replica dispatches only what was committed in its
+ * own region (replicated items are the origin's to publish and schedule). Items without the attribute (written
+ * outside Lambda, or before the library stamped it) do not pass.
+ */
+export function originRegionFilterPattern(region: string) {
+  return {
+    ...OUTBOX_STREAM_FILTER_PATTERN,
+    dynamodb: {
+      NewImage: { ...OUTBOX_STREAM_FILTER_PATTERN.dynamodb.NewImage, [OUTBOX_SCHEMA.regionAttribute]: { S: [region] } },
+    },
+  };
+}
+
+/** The writing region as an item attribute (`AWS_REGION`, always set in Lambda), or nothing when it is unknown. */
+export function originRegionAttribute(env: Record<string, string | undefined> = process.env): Record<string, string> {
+  const region = env.AWS_REGION;
+  return region ? { [OUTBOX_SCHEMA.regionAttribute]: region } : {};
+}
 
 /** Default outbox-item retention: 7 days. */
 export const DEFAULT_OUTBOX_RETENTION_SECONDS = 7 * 24 * 60 * 60;

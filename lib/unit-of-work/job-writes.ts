@@ -1,6 +1,6 @@
 import { JOB_STATUS, jobRecordKey, type JobRecord } from '../jobs/record.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
-import { OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { OUTBOX_SCHEMA, originRegionAttribute } from '../outbox/schema.js';
 import { jobIndexAttributes, withJobIndex } from '../jobs/status-index.js';
 
 /** What a new job record needs. */
@@ -21,6 +21,7 @@ export function newJobRecord(job: NewJob): JobRecord {
   return {
     ...jobRecordKey(job.key),
     [OUTBOX_SCHEMA.kindAttribute]: OUTBOX_SCHEMA.jobKind,
+    ...originRegionAttribute(),
     jobId: job.jobId,
     jobKey: job.key,
     jobName: job.name,
