@@ -48,24 +48,25 @@ describe('the job-status index holds only the listed statuses (default FAILED an
   it('keeps a SCHEDULED, RUNNING or SUCCEEDED job out of it, adds it when FAILED or DEAD and removes it when it leaves', async () => {
     expect(indexedJobStatuses()).toEqual(['FAILED', 'DEAD']);
     const key = `flaky-${randomUUID()}`;
-    const good = `good-${randomUUID()}`;
+    const doomed = `doomed-${randomUUID()}`;
     await inUnitOfWork(doc, outbox, (uow) => {
       uow.schedule({ job: 'flaky', payload: {}, delay: 60, key, maxAttempts: 2 });
-      uow.schedule({ job: 'ok', payload: {}, delay: 60, key: good });
+      uow.schedule({ job: 'broken', payload: {}, delay: 60, key: doomed, maxAttempts: 1 });
     });
     expect(await indexEntries(outbox, key)).toEqual([]);
+    let calls = 0;
     const runner = jobRunner({
-      jobs: { flaky: () => { throw new Error('down'); }, ok: () => undefined },
+      jobs: { flaky: () => { if (calls++ === 0) throw new Error('down'); }, broken: () => { throw new Error('gone'); } },
       outboxTable: outbox, client: doc, source: 'index', logger: memoryLogger(),
     });
-    await runner(await deliveryFor(doc, outbox, good));
-    expect(await indexEntries(outbox, good)).toEqual([]); // SUCCEEDED: not indexed
     await runner(await deliveryFor(doc, outbox, key));
     expect(await indexEntries(outbox, key)).toEqual([`FAILED#${jobIndexShard(key)} ${key}`]);
-    await runner(await deliveryFor(doc, outbox, key)); // the retry: RUNNING (out of the index), then DEAD
-    expect(await indexEntries(outbox, key)).toEqual([`DEAD#${jobIndexShard(key)} ${key}`]);
+    await runner(await deliveryFor(doc, outbox, key)); // the retry: RUNNING (out of the index), then SUCCEEDED
+    expect(await indexEntries(outbox, key)).toEqual([]);
+    await runner(await deliveryFor(doc, outbox, doomed));
+    expect(await indexEntries(outbox, doomed)).toEqual([`DEAD#${jobIndexShard(doomed)} ${doomed}`]);
     await sleep(50);
-    expect((await listJobs('DEAD', { outboxTable: outbox, client: doc })).jobs.map((j) => j.key)).toContain(key);
+    expect((await listJobs('DEAD', { outboxTable: outbox, client: doc })).jobs.map((j) => j.key)).toContain(doomed);
   });
 
   it('indexes what UOW_JOB_INDEX_STATUSES lists, and nothing with NONE', async () => {
