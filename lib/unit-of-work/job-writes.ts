@@ -96,7 +96,7 @@ export function rescheduleJobParams(table: string, key: string, version: number,
  * `schedule.at`, its TTL removed (`lastError` stays for the record). Conditional on DEAD and an older version.
  */
 export function reviveJobParams(table: string, key: string, version: number, schedule: { at: string }, nowIso: string): Record<string, unknown> {
-  return {
+  return withJobIndex({
     TableName: table,
     Key: jobRecordKey(key),
     UpdateExpression:
@@ -109,5 +109,5 @@ export function reviveJobParams(table: string, key: string, version: number, sch
     ExpressionAttributeValues: {
       ':scheduled': JOB_STATUS.SCHEDULED, ':dead': JOB_STATUS.DEAD, ':version': version, ':schedule': schedule, ':now': nowIso, ':next': schedule.at, ':zero': 0,
     },
-  };
+  }, JOB_STATUS.SCHEDULED, key, nowIso);
 }

@@ -2,6 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
+import { retryJob } from '../../lib/jobs/admin.js';
 import { jobRunner, listJobs } from '../../lib/jobs/index.js';
 import { JOB_STATUS, jobRecordKey, type JobStatus } from '../../lib/jobs/record.js';
 import { indexedJobStatuses, jobIndexAttributes, jobIndexShard } from '../../lib/jobs/status-index.js';
@@ -67,6 +68,8 @@ describe('the job-status index holds only the listed statuses (default FAILED an
     expect(await indexEntries(outbox, doomed)).toEqual([`DEAD#${jobIndexShard(doomed)} ${doomed}`]);
     await sleep(50);
     expect((await listJobs('DEAD', { outboxTable: outbox, client: doc })).jobs.map((j) => j.key)).toContain(doomed);
+    await retryJob(doomed, { outboxTable: outbox, client: doc }); // revived: SCHEDULED again, out of the index
+    expect(await indexEntries(outbox, doomed)).toEqual([]);
   });
 
   it('indexes what UOW_JOB_INDEX_STATUSES lists, and nothing with NONE', async () => {
