@@ -50,7 +50,9 @@ export type UnitOfWorkMiddleware = MiddlewareObj<unknown, unknown, Error, UnitOf
  * With `idempotency`: `@middy/http-error-handler` first; request parsers and validators
  * (`@middy/http-json-body-parser`) before `unitOfWork`, so the key and payload functions see the parsed
  * event and bad requests cost no read; every middleware whose `after` changes the response (serializers,
- * CORS, headers) after it, so the stored response is the final one (a replay returns early and skips them):
+ * CORS, headers) after it, so the stored response is the final one (a replay returns early and skips them);
+ * response validators (`@middy/validator` with `responseSchema`) after it too, so they run before the commit
+ * (see docs/failure-semantics.md; a failure after the commit becomes `FailedAfterCommitError`):
  * `.use(httpErrorHandler()).use(httpJsonBodyParser()).use(unitOfWork({ idempotency })).use(httpResponseSerializer(…))`.
  *
  * @example
