@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   jobs: async () => (await import('./jobs.js')).runJobBench,
   idempotency: async () => (await import('./idempotency.js')).runIdempotencyBench,
   capacity: async () => (await import('./capacity.js')).runCapacityBench,
+  guard: async () => (await import('./guard.js')).runGuardBench,
 };
 
 async function main(): Promise<void> {
