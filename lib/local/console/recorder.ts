@@ -184,12 +184,13 @@ export class ConsoleRecorder {
       const action = SCHEDULE_CALLS[command as keyof typeof SCHEDULE_CALLS];
       if (!action) return;
       const version = parse(input.Target?.Input)?.version as number | undefined;
+      const gone = action !== 'created' && (error as Error | undefined)?.name === 'ResourceNotFoundException';
       const row = this.#commitOfSchedule(input.Name, action === 'deleted' ? ['cancel'] : action === 'created' ? ['schedule', 'reschedule'] : ['reschedule', 'schedule'], version);
       this.#follow(row ?? this.#commitOfSchedule(input.Name, ['schedule', 'reschedule', 'cancel']), {
         kind: 'schedule', at: new Date().toISOString(), action, name: input.Name,
         ...(input.ScheduleExpression ? { expression: input.ScheduleExpression } : {}),
         ...(version !== undefined ? { version } : {}),
-        ...(error ? { error: consoleError(error) } : {}),
+        ...(gone ? { gone } : error ? { error: consoleError(error) } : {}),
       });
     });
   }
@@ -229,7 +230,7 @@ export class ConsoleRecorder {
       const key = String(input.key ?? '?');
       const scheduleRow = this.#commitOfSchedule(context.scheduleName, ['schedule', 'reschedule'], input.version);
       const run = { runId: context.executionId, source: `job ${input.name ?? '?'} (${key})` };
-      const followUp = { kind: 'job-run' as const, at: new Date().toISOString(), runId: run.runId, job: String(input.name ?? '?'), key, attempt: context.attemptNumber };
+      const followUp = { kind: 'job-run' as const, at: new Date().toISOString(), runId: run.runId, job: String(input.name ?? '?'), key, delivery: context.attemptNumber };
       const state: { runId: string; source: string; commitId?: string } = { ...run };
       const row = this.#follow(scheduleRow, { ...followUp, outcome: 'running' });
       const settle = (fields: Partial<Extract<ConsoleFollowUp, { kind: 'job-run' }>>): void => {
@@ -238,8 +239,8 @@ export class ConsoleRecorder {
         this.#changed(row);
       };
       try {
-        const result = (await this.#run.run(state, () => target(event, context))) as { outcome?: string; reason?: string; error?: { name: string; message: string } } | undefined;
-        settle({ outcome: result?.outcome ?? 'done', ...(result?.reason ? { reason: result.reason } : {}), ...(result?.error ? { error: result.error } : {}) });
+        const result = (await this.#run.run(state, () => target(event, context))) as { outcome?: string; attempt?: number; reason?: string; error?: { name: string; message: string } } | undefined;
+        settle({ outcome: result?.outcome ?? 'done', ...(result?.attempt !== undefined ? { attempt: result.attempt } : {}), ...(result?.reason ? { reason: result.reason } : {}), ...(result?.error ? { error: result.error } : {}) });
         return result;
       } catch (error) {
         settle({ outcome: 'error', error: consoleError(error) });

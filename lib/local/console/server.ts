@@ -3,6 +3,7 @@
  * events, and a small JSON API over the {@link ConsoleRecorder} and the local stack. Loopback only; for
  * `npm start` and tests, never part of a Lambda bundle.
  */
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -120,10 +121,14 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
       return event;
     }
     if (method === 'POST' && resource === 'jobs' && id && action === 'run') return runNow(id);
-    if (method === 'POST' && resource === 'jobs' && id && action === 'cancel')
-      return cancelJobNow(id, { outboxTable: table, client: doc, correlationId: 'dev-console' }).then(() => ({ cancelled: true }), (e) => { throw refusal('cancel', e); });
-    if (method === 'POST' && resource === 'jobs' && id && action === 'retry')
-      return retryJob(id, { outboxTable: table, client: doc, correlationId: 'dev-console' }).catch((e) => { throw refusal('retry', e); });
+    if (method === 'POST' && resource === 'jobs' && id && (action === 'cancel' || action === 'retry')) {
+      // The commit's correlation id names the console as its source on the timeline.
+      const correlationId = `dev-console-${randomUUID()}`;
+      recorder.recordRequest({ routeKey: `dev console: ${action}`, requestId: correlationId });
+      const admin = { outboxTable: table, client: doc, correlationId };
+      if (action === 'cancel') return cancelJobNow(id, admin).then(() => ({ cancelled: true }), (e) => { throw refusal('cancel', e); });
+      return retryJob(id, admin).catch((e) => { throw refusal('retry', e); });
+    }
     throw new ConsoleHttpError(404, `${method} /api/${parts.join('/')} is not an operation of the dev console`);
   };
 

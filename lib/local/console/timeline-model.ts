@@ -42,6 +42,8 @@ export type ConsoleFollowUp =
       readonly name: string;
       readonly expression?: string;
       readonly version?: number;
+      /** UpdateSchedule/DeleteSchedule found no schedule (a one-time schedule deletes itself after it ran): not an error. */
+      readonly gone?: boolean;
       readonly error?: ConsoleError;
     }
   | {
@@ -50,7 +52,10 @@ export type ConsoleFollowUp =
       readonly runId: string;
       readonly job: string;
       readonly key: string;
-      readonly attempt: number;
+      /** The job's attempt (from the runner's answer). */
+      readonly attempt?: number;
+      /** The Scheduler's delivery attempt of this occurrence (1, then its retries). */
+      readonly delivery: number;
       /** `running` until the runner answers, then its outcome (`succeeded`, `failed`, `dead`, `skipped`, …). */
       readonly outcome: string;
       readonly reason?: string;

@@ -15,6 +15,8 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** The kind column of a list line, then a space. */
+const kind = (text) => [el('span', { class: 'kind' }, text), ' '];
 const time = (iso) => (iso ? iso.slice(11, 23) : '');
 const short = (s) => (s && s.length > 20 ? `${s.slice(0, 8)}…${s.slice(-6)}` : s);
 
@@ -57,17 +59,17 @@ function matches(row, f) {
 function followUp(f) {
   const cls = `follow ${f.kind}${f.error || f.outcome === 'dead' || f.outcome === 'error' || f.outcome === 'failed' ? ' error' : ''}`;
   if (f.kind === 'event')
-    return el('li', { class: cls }, el('span', { class: 'kind' }, 'event'), f.error ? 'NOT published ' : 'published ', el('b', {}, f.type), ' ',
+    return el('li', { class: cls }, kind('event'), f.error ? 'NOT published ' : 'published ', el('b', {}, f.type), ' ',
       idLink(f.id, `CloudEvent ${f.id}`, `/api/events/${encodeURIComponent(f.id)}`, 'event-id'),
       ` at ${time(f.at)}`, f.lagMs !== undefined ? ` (lag ${f.lagMs} ms)` : '', f.error ? ` — ${errorText(f.error)}` : '');
   if (f.kind === 'schedule')
-    return el('li', { class: cls }, el('span', { class: 'kind' }, 'schedule'), `${f.error ? 'failed to ' : ''}${f.error ? f.action.replace(/d$/, '') : f.action} `,
+    return el('li', { class: cls }, kind('schedule'), f.error ? `failed to ${f.action.replace(/d$/, '')} ` : f.gone ? `${f.action.replace(/d$/, '')}: already gone, ` : `${f.action} `,
       el('b', {}, f.name), f.expression ? ` ${f.expression}` : '', ` at ${time(f.at)}`, f.error ? ` — ${errorText(f.error)}` : '');
   if (f.kind === 'job-run')
-    return el('li', { class: cls }, el('span', { class: 'kind' }, 'job run'), `${f.job} `, jobLink(f.key), ` attempt ${f.attempt} → `, el('b', { class: 'outcome' }, f.outcome),
+    return el('li', { class: cls, 'data-key': f.key }, kind('job run'), `${f.job} `, jobLink(f.key), f.attempt !== undefined ? ` attempt ${f.attempt}` : '', f.delivery > 1 ? ` (delivery ${f.delivery})` : '', ' → ', el('b', { class: 'outcome' }, f.outcome),
       f.reason ? ` (${f.reason})` : '', f.commitId ? [' · its commit ', idLink(f.commitId, `outbox item of commit ${f.commitId}`, `/api/outbox/${f.commitId}`, 'commit-id')] : '',
       ` at ${time(f.at)}`, f.error ? ` — ${errorText(f.error)}` : '');
-  return el('li', { class: `${cls} error` }, el('span', { class: 'kind' }, 'dispatch'), `failed at ${time(f.at)} — ${errorText(f.error)}`);
+  return el('li', { class: `${cls} error` }, kind('dispatch'), `failed at ${time(f.at)} — ${errorText(f.error)}`);
 }
 
 function commitRow(row) {
@@ -83,9 +85,9 @@ function commitRow(row) {
       row.correlationId ? el('span', { class: 'label' }, `correlation ${short(row.correlationId)}`) : ''),
     row.error ? el('div', { class: 'error' }, errorText(row.error)) : '',
     el('ul', {},
-      row.writes.map((w) => el('li', { class: 'write' }, el('span', { class: 'kind' }, w.op), `${w.table} `, el('code', {}, w.key), ' ', el('span', { class: 'label' }, `“${w.label}”`))),
-      row.events.map((e) => el('li', { class: 'event' }, el('span', { class: 'kind' }, 'event'), el('b', {}, e.type), ' ', idLink(e.id, `CloudEvent ${e.id}`, `/api/events/${encodeURIComponent(e.id)}`, 'event-id'))),
-      row.jobs.map((j) => el('li', { class: 'job' }, el('span', { class: 'kind' }, j.kind), j.name ? `${j.name} ` : '', jobLink(j.key), j.when ? ` ${j.when}` : '')),
+      row.writes.map((w) => el('li', { class: 'write' }, kind(w.op), `${w.table} `, el('code', {}, w.key), ' ', el('span', { class: 'label' }, `“${w.label}”`))),
+      row.events.map((e) => el('li', { class: 'outbox-event' }, kind('event'), el('b', {}, e.type), ' ', idLink(e.id, `CloudEvent ${e.id}`, `/api/events/${encodeURIComponent(e.id)}`, 'event-id'))),
+      row.jobs.map((j) => el('li', { class: 'outbox-job', 'data-key': j.key }, kind(j.kind), j.name ? `${j.name} ` : '', jobLink(j.key), j.when ? ` ${j.when}` : '')),
       row.followed.map(followUp)));
 }
 
