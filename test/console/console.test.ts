@@ -52,6 +52,8 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
+  // `CONSOLE_SCREENSHOT=docs/console.png` refreshes the README's picture (the page after every test).
+  if (page && process.env.CONSOLE_SCREENSHOT) await page.screenshot({ path: process.env.CONSOLE_SCREENSHOT });
   await browser?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
   await devConsole?.stop();
@@ -106,7 +108,6 @@ describe('the dev console, in Chromium', () => {
     await ran.locator('.follow.event', { hasText: 'published OrderExpired' }).waitFor();
     expect(await ran.locator('li.write').allTextContents()).toEqual([expect.stringContaining(`job ${key} SUCCEEDED`), expect.stringContaining('expire unpaid order')]);
     await jobRow(key, 'SUCCEEDED').waitFor();
-    if (process.env.CONSOLE_SCREENSHOT) await page.screenshot({ path: process.env.CONSOLE_SCREENSHOT });
 
     // Raw records behind the ids, and the filters.
     await placed.locator('.head a.commit-id').click();
