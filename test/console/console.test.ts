@@ -161,7 +161,7 @@ describe('the dev console, in Chromium', () => {
     await page.locator('.follow.event', { hasText: 'published JobFailed' }).first().waitFor();
 
     failingOrders.delete(orderId);
-    expect(JSON.parse(await act(key, 'DEAD', 'retry'))).toMatchObject({ key, version: expect.any(Number) });
+    expect(JSON.parse(await act(key, 'DEAD', 'retry'))).toMatchObject({ action: 'retried', status: 'SCHEDULED', version: expect.any(Number) });
     await commitOf('dev console: retry', `pk=job#${key}`).locator('.follow.schedule', { hasText: `created ${key}` }).waitFor();
     await jobRow(key, 'SCHEDULED').waitFor();
     await act(key, 'SCHEDULED', 'run');
@@ -178,7 +178,7 @@ describe('the dev console, in Chromium', () => {
     const response = await fetch(`${devConsole.url}api/jobs/${encodeURIComponent(key)}/retry`, { method: 'POST' });
     expect(response.status).toBe(409);
     const { message } = (await response.json()) as { message: string };
-    expect(message).toBe('retry refused: the job is SCHEDULED; only a DEAD job can be retried');
+    expect(message).toBe('retry refused: the job is SCHEDULED; only a DEAD job can be retried (reschedule or cancel a pending one)');
     expect(message).not.toContain(service.outboxTable);
   });
 });

@@ -8,8 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionFailedError, InvalidOperationError } from '../../errors.js';
-import { cancelJobNow, retryJob } from '../../jobs/admin.js';
+import { ConditionFailedError, InvalidOperationError, JobNotFoundError } from '../../errors.js';
+import { cancelJob, retryJob } from '../../jobs/admin.js';
 import { getJob, listJobs, type JobView } from '../../jobs/read.js';
 import { JOB_STATUS, jobRecordKey } from '../../jobs/record.js';
 import { OUTBOX_KEYS } from '../../outbox/schema.js';
@@ -57,6 +57,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 /** Why an action was refused, without the operation prefix (it names the key). */
 function refusal(action: string, error: unknown): ConsoleHttpError {
+  if (error instanceof JobNotFoundError) return new ConsoleHttpError(404, `${action} refused: there is no job with this key`);
   if (error instanceof InvalidOperationError) return new ConsoleHttpError(409, `${action} refused: ${error.message.slice(error.operation.length + 2)}`);
   if (error instanceof ConditionFailedError) return new ConsoleHttpError(409, `${action} refused: the job changed meanwhile (a runner, a cancel or a retry); reload and try again`);
   return new ConsoleHttpError(500, `${action} failed: ${(error as Error)?.name ?? 'Error'}`);
@@ -65,7 +66,7 @@ function refusal(action: string, error: unknown): ConsoleHttpError {
 /**
  * Starts the dev console on loopback. Actions go through the library's own APIs: run now moves the local
  * Scheduler's clock to the job's schedule (`advanceToNext`), cancel is `uow.cancelJob` in a unit of work
- * (`cancelJobNow`), retry of a DEAD job is `retryJob`.
+ * (`cancelJob` of lib/jobs/admin.ts), retry of a DEAD job is `retryJob`.
  *
  * @example
  * ```ts
@@ -126,8 +127,8 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
       const correlationId = `dev-console-${randomUUID()}`;
       recorder.recordRequest({ routeKey: `dev console: ${action}`, requestId: correlationId });
       const admin = { outboxTable: table, client: doc, correlationId };
-      if (action === 'cancel') return cancelJobNow(id, admin).then(() => ({ cancelled: true }), (e) => { throw refusal('cancel', e); });
-      return retryJob(id, admin).catch((e) => { throw refusal('retry', e); });
+      const run = action === 'cancel' ? cancelJob(id, admin) : retryJob(id, admin);
+      return run.then((r) => ({ action: r.action, status: r.after?.status, version: r.after?.version }), (e) => { throw refusal(action, e); });
     }
     throw new ConsoleHttpError(404, `${method} /api/${parts.join('/')} is not an operation of the dev console`);
   };
