@@ -28,6 +28,7 @@ export interface CommitResult {
  * The `node:diagnostics_channel` on which every TransactWriteItems the library sends (units of work, job
  * failure transactions) is reported once it succeeded or finally failed, as a {@link CommitReport}. Nothing
  * is built when no one subscribes; local tools (the dev console) subscribe, Lambda code never needs to.
+ * Subscribers must not throw: Node reports a subscriber's error as an uncaught exception.
  */
 export const COMMIT_CHANNEL = 'lambda-unit-of-work:commit';
 
@@ -46,11 +47,7 @@ const commitChannel = channel(COMMIT_CHANNEL);
 
 function report(built: BuiltTransaction, attempts: number, error?: unknown): void {
   if (!commitChannel.hasSubscribers) return;
-  try {
-    commitChannel.publish({ input: built.input, actions: built.actions, attempts, ...(error !== undefined ? { error } : {}) } satisfies CommitReport);
-  } catch {
-    // a subscriber's error never changes the commit's outcome
-  }
+  commitChannel.publish({ input: built.input, actions: built.actions, attempts, ...(error !== undefined ? { error } : {}) } satisfies CommitReport);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -38,7 +38,14 @@ export class ConsoleRecorder {
   readonly #routes = new Map<string, string>();
   readonly #listeners = new Set<(row: ConsoleCommitRow) => void>();
   readonly #run = new AsyncLocalStorage<{ runId: string; source: string; commitId?: string }>();
-  readonly #onCommit = (message: unknown): void => this.recordCommit(message as CommitReport);
+  readonly #onCommit = (message: unknown): void => {
+    try {
+      this.recordCommit(message as CommitReport);
+    } catch (error) {
+      // Node would turn a channel subscriber's error into an uncaught exception: never let one out.
+      console.error('dev console: could not record a commit:', error);
+    }
+  };
   #seq = 0;
 
   constructor() {
