@@ -169,7 +169,15 @@ export class ConsoleRecorder {
 
   /** Records the dispatcher's EventBridge and Scheduler calls through SDK middlewares on the stack's clients. */
   attach(stack: Pick<LocalOutboxStack, 'clients'>): void {
-    const observe = (client: { middlewareStack: any }, name: string, record: (command: string, input: any, output: any, error?: unknown) => void): void => {
+    const observe = (client: { middlewareStack: any }, name: string, recordCall: (command: string, input: any, output: any, error?: unknown) => void): void => {
+      // Recording never changes the call's outcome.
+      const record = (command: string, input: any, output: any, error?: unknown): void => {
+        try {
+          recordCall(command, input, output, error);
+        } catch (e) {
+          console.error('dev console: could not record a call:', e);
+        }
+      };
       client.middlewareStack.add(
         (next: any, context: any) => async (args: any) => {
           try {
