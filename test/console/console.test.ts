@@ -25,7 +25,12 @@ let profile: string;
 /** Job commits of orders in here fail (an SDK middleware throwing before `next()`: nothing is written). */
 const failingOrders = new Set<string>();
 
-beforeAll(async () => {
+/** The whole setup, awaited by afterAll too: a setup that outlives beforeAll's timeout is still cleaned up. */
+let starting: Promise<void> | undefined;
+
+beforeAll(() => (starting = start()), 90_000);
+
+async function start(): Promise<void> {
   if (!existsSync(CHROMIUM))
     throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's package (sudo apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium binary`);
   recorder = new ConsoleRecorder();
@@ -49,9 +54,10 @@ beforeAll(async () => {
   page = browser.pages()[0] ?? (await browser.newPage());
   await page.goto(devConsole.url);
   await page.locator('#live', { hasText: 'live' }).waitFor();
-}, 30_000);
+}
 
 afterAll(async () => {
+  await starting?.catch(() => undefined);
   // `CONSOLE_SCREENSHOT=docs/console.png` refreshes the README's picture (the page after every test).
   if (page && process.env.CONSOLE_SCREENSHOT) await page.screenshot({ path: process.env.CONSOLE_SCREENSHOT });
   await browser?.close();
@@ -128,7 +134,7 @@ describe('the dev console, in Chromium', () => {
     await page.fill('#filter-job', key);
     await expect(page.locator('article.commit').count()).resolves.toBe(2);
     await page.fill('#filter-job', '');
-  }, 30_000);
+  }, 60_000);
 
   it('cancels a job through a unit of work: CANCELLED, schedule deleted', async () => {
     const { orderId } = await placeOrder();
@@ -139,7 +145,7 @@ describe('the dev console, in Chromium', () => {
     await cancelled.locator('.follow.schedule', { hasText: `deleted ${key}` }).waitFor();
     expect(await cancelled.locator('li.outbox-job').textContent()).toMatch(/^cancel/);
     await jobRow(key, 'CANCELLED').waitFor();
-  }, 30_000);
+  }, 60_000);
 
   it('shows failed runs in red, and a DEAD job comes back with retry', async () => {
     const { orderId } = await placeOrder();
@@ -169,7 +175,7 @@ describe('the dev console, in Chromium', () => {
     await commitOf(`job expire-unpaid-order (${key})`, 'OrderExpired').locator('.follow.event', { hasText: 'published OrderExpired' }).waitFor();
     // The three failed runs rolled back: red, and nothing of theirs was published.
     expect(await commitOf(`job expire-unpaid-order (${key})`, 'rolled back').count()).toBe(3);
-  }, 30_000);
+  }, 60_000);
 
   it('refuses an action that does not apply, with a message naming neither table nor key', async () => {
     const { orderId } = await placeOrder();
