@@ -22,7 +22,7 @@ let devConsole: DevConsole;
 let browser: BrowserContext;
 let page: Page;
 let profile: string;
-/** Job commits of orders in here fail (an SDK middleware throwing before `next()`: nothing is written). */
+/** Job commits of orders in here fail (an SDK middleware refusing before `next()`: nothing is written). */
 const failingOrders = new Set<string>();
 
 /** The whole setup, awaited by afterAll too: a setup that outlives beforeAll's timeout is still cleaned up. */
@@ -43,7 +43,7 @@ async function start(): Promise<void> {
     (next: any, context: any) => async (args: any) => {
       const input = JSON.stringify(args.input ?? {});
       if (context.commandName === 'TransactWriteItemsCommand' && input.includes('EXPIRED') && [...failingOrders].some((id) => input.includes(id)))
-        throw Object.assign(new Error('injected: internal server error'), { name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 } });
+        throw Object.assign(new Error('injected: refused'), { name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
       return next(args);
     },
     { step: 'initialize', name: 'console-test-faults' },
