@@ -10,6 +10,9 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { LOCAL_AWS_CONFIG, startDynamoDBLocal, type DynamoDBLocal } from '../lib/local/dynamodb-local.js';
 import { startLocalHttpApi, type LocalHttpApi } from '../lib/local/http-api.js';
 import { LOCAL_ARNS, startLocalOutboxStack, type LocalOutboxStack } from '../lib/local/outbox-stack.js';
+import type { LocalClock } from '../lib/local/clock.js';
+import type { ConsoleRecorder } from '../lib/local/console/recorder.js';
+import type { LocalTarget } from '../lib/local/scheduler-store.js';
 import { ORDERS_TABLE_DEFINITION } from '../functions/orders/table.js';
 import { describeCommit, type TimelineWriter } from './timeline.js';
 
@@ -25,8 +28,10 @@ export interface OrdersServiceOptions {
   readonly dynamodbEndpoint?: string;
   /** Table name prefix. @default 'local' */
   readonly tablePrefix?: string;
-  /** The Scheduler clock: real for `npm start`, manual for tests. @default 'real' */
-  readonly clock?: 'real' | 'manual';
+  /** The Scheduler clock: real for `npm start`, manual for tests, or your own (`shiftableClock()`). @default 'real' */
+  readonly clock?: 'real' | 'manual' | LocalClock;
+  /** Records commits, events, schedules and job runs for the dev console (lib/local/console). @default none */
+  readonly consoleRecorder?: ConsoleRecorder;
   /** Where the timeline goes. @default nowhere */
   readonly timeline?: TimelineWriter;
 }
@@ -141,11 +146,18 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       tableName: outboxTable,
       createTable: !outboxExists,
       scheduler: { clock: options.clock ?? 'real', tickMs: 500 },
-      poller: { pollIntervalMs: 100, onFailure: (f) => say('ERROR', `stream batch sent to the on-failure destination: ${f.error ?? 'retries exhausted'}`) },
+      poller: {
+        pollIntervalMs: 100,
+        onFailure: (f) => {
+          say('ERROR', `stream batch sent to the on-failure destination: ${f.error ?? 'retries exhausted'}`);
+          options.consoleRecorder?.recordStreamFailure(f);
+        },
+      },
     });
+    options.consoleRecorder?.attach(stack);
     stops.push(() => stack.stop());
     if (!outboxExists) say('INFO', `created table ${outboxTable} (stream NEW_IMAGE, TTL) and started the stream poller`);
-    say('INFO', `local Scheduler on ${stack.scheduler.endpoint} (${options.clock ?? 'real'} clock), local EventBridge on ${stack.eventBridge.endpoint}`);
+    say('INFO', `local Scheduler on ${stack.scheduler.endpoint} (${stack.scheduler.clock.mode} clock), local EventBridge on ${stack.eventBridge.endpoint}`);
 
     // The handlers read their configuration from the environment, as in Lambda.
     Object.assign(process.env, stack.env, {
@@ -179,7 +191,7 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
     });
 
     const { handler: jobRunner } = await import('../functions/job-runner.js');
-    stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, async (event, context) => {
+    const runJob: LocalTarget = async (event, context) => {
       const input = event as { name?: string; key?: string };
       say('JOB', `run ${input.name} (${input.key}) attempt ${context.attemptNumber}`);
       let result;
@@ -191,7 +203,8 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       }
       say('JOB', `${input.name} (${input.key}) → ${result.outcome}${result.reason ? `: ${result.reason}` : ''}${result.retryAt ? `, retry at ${result.retryAt}` : ''}`);
       return result;
-    });
+    };
+    stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, options.consoleRecorder ? options.consoleRecorder.wrapTarget(runJob) : runJob);
 
     // One after the other: jest's ESM loader trips over concurrent imports of shared modules.
     const place = await import('../functions/orders/place-order.js');
@@ -205,7 +218,10 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
         { method: 'POST', path: '/orders/{id}/pay', handler: pay.handler as unknown as Handler, functionName: 'pay-order' },
         { method: 'GET', path: '/orders/{id}', handler: get.handler as unknown as Handler, functionName: 'get-order' },
       ],
-      onRequest: ({ routeKey, status, ms }) => say('HTTP', `${routeKey} → ${status} (${ms} ms)`),
+      onRequest: ({ routeKey, status, ms, requestId }) => {
+        say('HTTP', `${routeKey} → ${status} (${ms} ms)`);
+        options.consoleRecorder?.recordRequest({ routeKey, requestId });
+      },
     });
     stops.push(() => api.stop());
     let stopped = false;
