@@ -17,7 +17,6 @@ export interface DispatchStats {
   schedulesAlreadyPresent: number;
   /** Deletes of schedules that were already gone. */
   schedulesAlreadyGone: number;
-  jobsSkipped: number;
   /**
    * Job messages whose job record moved (newer reschedule, cancel, retry) while their schedule call was
    * in flight, after which the dispatcher converged the schedule to the record's current state.
@@ -42,7 +41,6 @@ export function newStats(): DispatchStats {
     schedulesDeleted: 0,
     schedulesAlreadyPresent: 0,
     schedulesAlreadyGone: 0,
-    jobsSkipped: 0,
     jobsReconciled: 0,
     retries: 0,
     throttled: 0,

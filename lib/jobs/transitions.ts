@@ -197,8 +197,8 @@ export type FailureOutcome =
 
 /**
  * What a failed attempt leads to: a one-time job with attempts left is FAILED and retried at `retryAt`
- * under a new version (`max(claimed + 1, now)`, so versions only grow and stay comparable with the
- * epoch-millisecond versions of cancel/reschedule); with none left (or after a `permanent` failure) it is DEAD. A recurring job is not
+ * under version `claimed + 1` (the transition is conditional on the claimed version, so this is the version
+ * rule `version + 1` of every job change); with none left (or after a `permanent` failure) it is DEAD. A recurring job is not
  * retried: it goes back to SCHEDULED and its next occurrence runs as planned.
  */
 export function failureOutcome(
@@ -211,7 +211,7 @@ export function failureOutcome(
   if (isRecurring(record.schedule)) return { status: 'SCHEDULED' };
   if (permanent || !(record.attempts < record.maxAttempts)) return { status: 'DEAD' };
   const retryAt = new Date(Math.ceil((nowMs + retryDelaySeconds * 1000) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-  return { status: 'FAILED', retryAt, newVersion: Math.max(record.version + 1, nowMs) };
+  return { status: 'FAILED', retryAt, newVersion: record.version + 1 };
 }
 
 /** The failure transition of the job record (sent in its own transaction). Conditional on the claim. */
