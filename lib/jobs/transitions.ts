@@ -260,15 +260,25 @@ export function releaseParams(claim: ClaimedJob, error: { name: string; message:
   };
 }
 
+/** What a run's recorded transition says happened: the outcome the runner reports when its own answer was lost. */
+export type RecordedOutcome = 'succeeded' | 'failed' | 'dead';
+
 /**
  * How a lost transition (its condition failed) is explained, from the record as it is now: our commit
- * went through after all (a retried request), the job was cancelled, or another runner holds it.
+ * went through after all (a retried request, or an answer lost after DynamoDB applied it; `recorded` is
+ * then what the record says: SUCCEEDED, FAILED or DEAD), the job was cancelled, or another runner holds it.
  */
-export function lostTransition(record: Partial<JobRecord> | undefined, leaseToken: string): { outcome: 'already-committed' | 'cancelled' | 'lost'; reason: string } {
+export function lostTransition(
+  record: Partial<JobRecord> | undefined,
+  leaseToken: string,
+): { outcome: 'already-committed'; recorded: RecordedOutcome; reason: string } | { outcome: 'cancelled' | 'lost'; reason: string } {
   if (!record) return { outcome: 'lost', reason: 'the job record is gone' };
   if (record.jobStatus === JOB_STATUS.CANCELLED) return { outcome: 'cancelled', reason: 'the job was CANCELLED while it ran; its work was discarded' };
-  if (record.leaseToken === leaseToken && record.jobStatus !== JOB_STATUS.RUNNING && record.lastOutcome !== undefined)
-    return { outcome: 'already-committed', reason: `this run's transition is already recorded (${record.jobStatus})` };
+  if (record.leaseToken === leaseToken && record.jobStatus !== JOB_STATUS.RUNNING && record.lastOutcome !== undefined) {
+    const recorded: RecordedOutcome =
+      record.lastOutcome === JOB_STATUS.SUCCEEDED ? 'succeeded' : record.jobStatus === JOB_STATUS.DEAD ? 'dead' : 'failed';
+    return { outcome: 'already-committed', recorded, reason: `this run's transition is already recorded (${record.jobStatus}, ${record.lastOutcome})` };
+  }
   return {
     outcome: 'lost',
     reason: `the lease was lost (now ${record.jobStatus ?? '?'}, version ${record.version ?? '?'}, ${record.leaseToken === leaseToken ? 'same' : 'another'} lease); this run's work was discarded`,

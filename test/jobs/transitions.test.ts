@@ -80,7 +80,10 @@ describe('job state machine (pure)', () => {
   });
 
   it('tells a lost transition apart from its own commit that went through', () => {
-    expect(lostTransition(record({ jobStatus: 'SUCCEEDED', leaseToken: 't', lastOutcome: 'SUCCEEDED' }), 't').outcome).toBe('already-committed');
+    expect(lostTransition(record({ jobStatus: 'SUCCEEDED', leaseToken: 't', lastOutcome: 'SUCCEEDED' }), 't')).toMatchObject({ outcome: 'already-committed', recorded: 'succeeded' });
+    expect(lostTransition(record({ jobStatus: 'SCHEDULED', leaseToken: 't', lastOutcome: 'SUCCEEDED', schedule: { rate: '5 minutes' } }), 't')).toMatchObject({ recorded: 'succeeded' });
+    expect(lostTransition(record({ jobStatus: 'FAILED', leaseToken: 't', lastOutcome: 'FAILED' }), 't')).toMatchObject({ recorded: 'failed' });
+    expect(lostTransition(record({ jobStatus: 'DEAD', leaseToken: 't', lastOutcome: 'FAILED' }), 't')).toMatchObject({ recorded: 'dead' });
     expect(lostTransition(record({ jobStatus: 'CANCELLED', leaseToken: 't', lastOutcome: 'FAILED' }), 't').outcome).toBe('cancelled');
     expect(lostTransition(record({ jobStatus: 'RUNNING', leaseToken: 'other' }), 't')).toMatchObject({ outcome: 'lost', reason: expect.stringContaining('another lease') });
     expect(lostTransition(undefined, 't').outcome).toBe('lost');
