@@ -5,6 +5,7 @@ import { ConfigurationError } from '../../lib/errors.js';
 import {
   backoffDelay,
   chunkPutEvents,
+  createCaller,
   createLimiter,
   desiredSchedule,
   isImagelessOutboxInsert,
@@ -13,6 +14,7 @@ import {
   jobScheduleInputJson,
   jobScheduleRequest,
   mayRetry,
+  newStats,
   outboxDispatcher,
   putEventsEntrySize,
   resolveDispatcherConfig,
@@ -224,6 +226,19 @@ describe('configuration', () => {
 
 describe('retries', () => {
   const policy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1000, safetyMarginMs: 500 };
+
+  it('no call starts once the invocation has no time left (a timed-out invocation stops calling the endpoints)', async () => {
+    let left = 5000;
+    const caller = createCaller(4, policy, { remainingMs: () => left, sleep: async () => undefined, random: () => 0 }, newStats());
+    let sent = 0;
+    const send = async () => ++sent;
+    await expect(caller.call(send)).resolves.toBe(1);
+    left = 0;
+    await expect(caller.call(send)).rejects.toThrow('call: not started: the invocation has no time left (it timed out)');
+    left = -250;
+    await expect(caller.call(send)).rejects.toThrow(/not started/);
+    expect(sent).toBe(1);
+  });
 
   it('full-jitter backoff stays within [0, min(max, base × 2^(n-1))]', () => {
     fc.assert(
