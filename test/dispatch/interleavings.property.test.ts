@@ -23,7 +23,7 @@ import { LOCAL_ARNS, startTestStack, testDispatcher, type TestStack } from '../s
 import { outboxStreamRecord } from '../support/stream-records.js';
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 1717);
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 4);
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 6);
 const HOUR = 3_600_000;
 
 let stack: TestStack;
