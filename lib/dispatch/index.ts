@@ -12,7 +12,6 @@ export {
 } from './config.js';
 export {
   chunkPutEvents,
-  jobOfScheduleInput,
   jobScheduleInputJson,
   jobScheduleRequest,
   MAX_SCHEDULE_INPUT_CHARS,
@@ -27,13 +26,10 @@ export {
   desiredSchedule,
   isImagelessOutboxInsert,
   isOutboxInsert,
-  onExistingSchedule,
-  sameDesiredSchedule,
-  skipCancel,
-  skipReschedule,
-  skipSchedule,
+  sameSchedule,
+  scheduleFingerprint,
   type DesiredSchedule,
-  type SkipReason,
+  type ScheduleFields,
 } from './decide.js';
 export { backoffDelay, isRetryableError, isThrottlingError, mayRetry, realRetryClock, retrying, type BackoffPolicy, type RetryClock } from './retry.js';
 export { createLimiter, type Limiter } from './limiter.js';
@@ -46,6 +42,7 @@ export {
   dispatchRescheduleJob,
   dispatchScheduleJob,
   MAX_CONVERGENCE_ROUNDS,
+  scheduleRequestOfRecord,
   type JobDispatchDeps,
   type JobOutcome,
   type ScheduleAction,

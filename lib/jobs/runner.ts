@@ -161,8 +161,9 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
   const lost = (error: ConditionFailedError, jobError?: { name: string; message: string }): JobRunResult => {
     const why = lostTransition(error.item as Partial<JobRecord> | undefined, claim.leaseToken);
     if (why.outcome === 'already-committed') {
+      // The record, not this invocation's view of it: a success commit whose answer was lost reads SUCCEEDED here.
       logger.info(`job ${d.key}: ${why.reason}`, run);
-      return { ...run, outcome: jobError ? 'failed' : 'succeeded', ...(jobError ? { error: jobError } : {}) };
+      return { ...run, outcome: why.recorded, ...(why.recorded !== 'succeeded' && jobError ? { error: jobError } : {}) };
     }
     logger.warn(`job ${d.key}: ${why.reason}`, { ...run, ...(jobError ? { jobError } : {}) });
     return { ...run, outcome: why.outcome, reason: why.reason, ...(jobError ? { error: jobError } : {}) };

@@ -198,8 +198,8 @@ export type FailureOutcome =
 
 /**
  * What a failed attempt leads to: a one-time job with attempts left is FAILED and retried at `retryAt`
- * under a new version (`max(claimed + 1, now)`, so versions only grow and stay comparable with the
- * epoch-millisecond versions of cancel/reschedule); with none left (or after a `permanent` failure) it is DEAD. A recurring job is not
+ * under version `claimed + 1` (the transition is conditional on the claimed version, so this is the version
+ * rule `version + 1` of every job change); with none left (or after a `permanent` failure) it is DEAD. A recurring job is not
  * retried: it goes back to SCHEDULED and its next occurrence runs as planned.
  */
 export function failureOutcome(
@@ -212,7 +212,7 @@ export function failureOutcome(
   if (isRecurring(record.schedule)) return { status: 'SCHEDULED' };
   if (permanent || !(record.attempts < record.maxAttempts)) return { status: 'DEAD' };
   const retryAt = new Date(Math.ceil((nowMs + retryDelaySeconds * 1000) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-  return { status: 'FAILED', retryAt, newVersion: Math.max(record.version + 1, nowMs) };
+  return { status: 'FAILED', retryAt, newVersion: record.version + 1 };
 }
 
 /** The failure transition of the job record (sent in its own transaction). Conditional on the claim. */
@@ -262,15 +262,25 @@ export function releaseParams(claim: ClaimedJob, error: { name: string; message:
   };
 }
 
+/** What a run's recorded transition says happened: the outcome the runner reports when its own answer was lost. */
+export type RecordedOutcome = 'succeeded' | 'failed' | 'dead';
+
 /**
  * How a lost transition (its condition failed) is explained, from the record as it is now: our commit
- * went through after all (a retried request), the job was cancelled, or another runner holds it.
+ * went through after all (a retried request, or an answer lost after DynamoDB applied it; `recorded` is
+ * then what the record says: SUCCEEDED, FAILED or DEAD), the job was cancelled, or another runner holds it.
  */
-export function lostTransition(record: Partial<JobRecord> | undefined, leaseToken: string): { outcome: 'already-committed' | 'cancelled' | 'lost'; reason: string } {
+export function lostTransition(
+  record: Partial<JobRecord> | undefined,
+  leaseToken: string,
+): { outcome: 'already-committed'; recorded: RecordedOutcome; reason: string } | { outcome: 'cancelled' | 'lost'; reason: string } {
   if (!record) return { outcome: 'lost', reason: 'the job record is gone' };
   if (record.jobStatus === JOB_STATUS.CANCELLED) return { outcome: 'cancelled', reason: 'the job was CANCELLED while it ran; its work was discarded' };
-  if (record.leaseToken === leaseToken && record.jobStatus !== JOB_STATUS.RUNNING && record.lastOutcome !== undefined)
-    return { outcome: 'already-committed', reason: `this run's transition is already recorded (${record.jobStatus})` };
+  if (record.leaseToken === leaseToken && record.jobStatus !== JOB_STATUS.RUNNING && record.lastOutcome !== undefined) {
+    const recorded: RecordedOutcome =
+      record.lastOutcome === JOB_STATUS.SUCCEEDED ? 'succeeded' : record.jobStatus === JOB_STATUS.DEAD ? 'dead' : 'failed';
+    return { outcome: 'already-committed', recorded, reason: `this run's transition is already recorded (${record.jobStatus}, ${record.lastOutcome})` };
+  }
   return {
     outcome: 'lost',
     reason: `the lease was lost (now ${record.jobStatus ?? '?'}, version ${record.version ?? '?'}, ${record.leaseToken === leaseToken ? 'same' : 'another'} lease); this run's work was discarded`,

@@ -161,14 +161,25 @@ export async function startLocalScheduler(options: LocalSchedulerOptions = {}): 
         return { ScheduleArn: arn };
       }
       case 'UpdateSchedule': {
+        const group = groupOf(req.body.GroupName);
+        const token = typeof req.body.ClientToken === 'string' ? `update/${group}/${name}/${req.body.ClientToken}` : undefined;
         const { definition, expression } = validateDefinition(req.body);
-        return { ScheduleArn: store.update(name!, groupOf(req.body.GroupName), definition, expression) };
+        if (token && tokens.has(token)) return { ScheduleArn: tokens.get(token) }; // a retried request: applied once
+        const arn = store.update(name!, group, definition, expression);
+        if (token) tokens.set(token, arn);
+        return { ScheduleArn: arn };
       }
       case 'GetSchedule':
         return wire(store.get(name!, groupOf(req.query.get('groupName'))));
-      case 'DeleteSchedule':
-        store.delete(name!, groupOf(req.query.get('groupName')));
+      case 'DeleteSchedule': {
+        const group = groupOf(req.query.get('groupName'));
+        const clientToken = req.query.get('clientToken');
+        const token = clientToken ? `delete/${group}/${name}/${clientToken}` : undefined;
+        if (token && tokens.has(token)) return {}; // a retried request: success again, not ResourceNotFoundException
+        store.delete(name!, group);
+        if (token) tokens.set(token, '');
         return {};
+      }
       case 'ListSchedules': {
         const group = req.query.get('ScheduleGroup') ?? undefined;
         if (group !== undefined) store.requireGroup(group);

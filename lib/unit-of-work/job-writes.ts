@@ -50,40 +50,53 @@ export function putJobRecordParams(table: string, record: JobRecord): Record<str
   };
 }
 
-/** Update that cancels a job that is still SCHEDULED, FAILED or RUNNING; sets its TTL. */
-export function cancelJobParams(table: string, key: string, version: number, nowIso: string, ttl: number): Record<string, unknown> {
+/**
+ * The version rule of every commit that changes a job record: `version = version + 1`, computed by DynamoDB
+ * on the item itself. Writes to one item are serialized, so two commits never give a job the same version
+ * and a later commit never lowers it, whatever the writers' clocks say (no read, no clock, no refused commit).
+ * The condition requires a numeric version, so the increment can never start from a missing attribute.
+ * The dispatcher takes the version (and everything else) from the job record it reads, never from the
+ * message (see docs/jobs.md, "Versions").
+ */
+export const VERSION_INCREMENT = {
+  update: '#version = #version + :versionStep',
+  condition: 'attribute_type(#version, :numberType)',
+  values: { ':versionStep': 1, ':numberType': 'N' },
+} as const;
+
+/** Update that cancels a job that is still SCHEDULED, FAILED or RUNNING; sets its TTL; bumps its version. */
+export function cancelJobParams(table: string, key: string, nowIso: string, ttl: number): Record<string, unknown> {
   return withJobIndex({
     TableName: table,
     Key: jobRecordKey(key),
-    UpdateExpression: 'SET #status = :cancelled, #version = :version, #updated = :now, #ttl = :ttl REMOVE leaseUntil',
-    ConditionExpression: '#status IN (:scheduled, :failed, :running)',
+    UpdateExpression: `SET #status = :cancelled, ${VERSION_INCREMENT.update}, #updated = :now, #ttl = :ttl REMOVE leaseUntil`,
+    ConditionExpression: `#status IN (:scheduled, :failed, :running) AND ${VERSION_INCREMENT.condition}`,
     ExpressionAttributeNames: { '#status': 'jobStatus', '#version': 'version', '#updated': 'jobUpdatedAt', '#ttl': OUTBOX_SCHEMA.ttlAttribute },
     ExpressionAttributeValues: {
       ':cancelled': JOB_STATUS.CANCELLED,
       ':scheduled': JOB_STATUS.SCHEDULED,
       ':failed': JOB_STATUS.FAILED,
       ':running': JOB_STATUS.RUNNING,
-      ':version': version,
+      ...VERSION_INCREMENT.values,
       ':now': nowIso,
       ':ttl': ttl,
     },
   }, JOB_STATUS.CANCELLED, key, nowIso);
 }
 
-/** Update that moves a SCHEDULED or FAILED job to a new schedule and version. */
-export function rescheduleJobParams(table: string, key: string, version: number, schedule: JobScheduleSpec, nowIso: string): Record<string, unknown> {
+/** Update that moves a SCHEDULED or FAILED job to a new schedule; bumps its version ({@link VERSION_INCREMENT}). */
+export function rescheduleJobParams(table: string, key: string, schedule: JobScheduleSpec, nowIso: string): Record<string, unknown> {
+  const set = `SET #status = :scheduled, ${VERSION_INCREMENT.update}, #schedule = :schedule, #updated = :now`;
   return withJobIndex({
     TableName: table,
     Key: jobRecordKey(key),
-    UpdateExpression: schedule.at
-      ? 'SET #status = :scheduled, #version = :version, #schedule = :schedule, #updated = :now, nextRunAt = :next REMOVE leaseUntil'
-      : 'SET #status = :scheduled, #version = :version, #schedule = :schedule, #updated = :now REMOVE leaseUntil, nextRunAt',
-    ConditionExpression: '#status IN (:scheduled, :failed)',
+    UpdateExpression: schedule.at ? `${set}, nextRunAt = :next REMOVE leaseUntil` : `${set} REMOVE leaseUntil, nextRunAt`,
+    ConditionExpression: `#status IN (:scheduled, :failed) AND ${VERSION_INCREMENT.condition}`,
     ExpressionAttributeNames: { '#status': 'jobStatus', '#version': 'version', '#updated': 'jobUpdatedAt', '#schedule': 'schedule' },
     ExpressionAttributeValues: {
       ':scheduled': JOB_STATUS.SCHEDULED,
       ':failed': JOB_STATUS.FAILED,
-      ':version': version,
+      ...VERSION_INCREMENT.values,
       ':schedule': schedule,
       ':now': nowIso,
       ...(schedule.at ? { ':next': schedule.at } : {}),

@@ -238,7 +238,7 @@ export class UnitOfWork {
     const change = this.#jobChanges.get(key);
     if (change?.kind === 'cancel') return;
     const now = Date.now();
-    const params = cancelJobParams(this.settings.outboxTable, key, now, new Date(now).toISOString(), Math.floor(now / 1000) + this.settings.retentionSeconds);
+    const params = cancelJobParams(this.settings.outboxTable, key, new Date(now).toISOString(), Math.floor(now / 1000) + this.settings.retentionSeconds);
     const message: OutboxMessage = { kind: 'job.cancel', key, scheduleName: scheduleNameFor(key) };
     if (change) this.#drop(change.write, change.message);
     const write = this.#buffer('Update', params, op, 'jobChange', { jobKey: key });
@@ -272,8 +272,8 @@ export class UnitOfWork {
     const change = this.#jobChanges.get(key);
     if (change?.kind === 'cancel') throw new InvalidOperationError(op, 'the job is cancelled in this unit of work');
     if (change) this.#drop(change.write, change.message);
-    const write = this.#buffer('Update', rescheduleJobParams(this.settings.outboxTable, key, now, schedule, new Date(now).toISOString()), op, 'jobChange', { jobKey: key });
-    const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), version: now, schedule };
+    const write = this.#buffer('Update', rescheduleJobParams(this.settings.outboxTable, key, schedule, new Date(now).toISOString()), op, 'jobChange', { jobKey: key });
+    const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), schedule }; // the version is the record's
     const buffered = { message, json: JSON.stringify(message), jobKey: key };
     this.#messages.push(buffered);
     this.#jobChanges.set(key, { write, message: buffered, kind: 'reschedule' });
