@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { CommitFailedError, ConditionFailedError, InvalidOperationError, TransactionConflictError } from '../errors.js';
+import { CommitFailedError, InvalidOperationError, TransactionConflictError } from '../errors.js';
 import { classifyCommitError } from './commit-errors.js';
 import { buildTransaction, type BuiltTransaction } from './transaction.js';
 import type { LoggerLike, UnitOfWork } from './unit-of-work.js';
@@ -43,7 +42,7 @@ export async function sendTransaction(client: DynamoDBDocumentClient, built: Bui
       return attempt + 1;
     } catch (error) {
       const failure = classifyCommitError(error, built.actions, attempt + 1);
-      if (!failure.retry) throw await withItemKey(client, built, failure.error);
+      if (!failure.retry) throw failure.error;
       if (attempt >= maxConflictRetries) {
         const refs = built.actions.filter((a) => a.role !== 'outbox').map(({ label, table, key }) => ({ label, table, key }));
         if (failure.reason === 'throttled') throw new CommitFailedError(`The transaction was still throttled after ${attempt + 1} attempts`, refs, { cause: error });
@@ -51,23 +50,6 @@ export async function sendTransaction(client: DynamoDBDocumentClient, built: Bui
       }
       await sleep(conflictBackoffMs(attempt));
     }
-  }
-}
-
-/**
- * A failed Put on a table whose key attributes were not known has no key in its error: look the key
- * schema up (failure path only) so the error still names the item.
- */
-async function withItemKey(client: DynamoDBDocumentClient, built: BuiltTransaction, error: Error): Promise<Error> {
-  if (!(error instanceof ConditionFailedError) || error.key) return error;
-  const item = (built.input.TransactItems?.[error.index]?.Put?.Item ?? undefined) as Record<string, unknown> | undefined;
-  if (!item) return error;
-  try {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: error.table }));
-    const key = Object.fromEntries((Table?.KeySchema ?? []).map((k) => [k.AttributeName!, item[k.AttributeName!]]));
-    return new ConditionFailedError({ label: error.label, table: error.table, key, index: error.index, item: error.item }, { cause: error.cause });
-  } catch {
-    return error;
   }
 }
 

@@ -10,7 +10,7 @@ import { normalizeSchedule } from './schedule.js';
 import { assertJsonSerializable } from './serializable.js';
 import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, itemSize, utf8Length } from './size.js';
 import type { PendingCounts, PublishInput, ScheduleInput, ScheduleWhen, ScheduledJob, UowConditionCheckInput, UowDeleteInput, UowPutInput, UowUpdateInput, WriteKind } from './types.js';
-import { duplicateItemError, itemIdentity, keyFromItem, validateWriteInput, type BufferedWrite, type WriteRole } from './writes.js';
+import { duplicateItemError, itemIdentity, keyFromCondition, keyFromItem, validateKeyAttributes, validateWriteInput, type BufferedWrite, type WriteRole } from './writes.js';
 
 /** Where the library logs: Powertools `Logger` fits, so does `console`. */
 export interface LoggerLike {
@@ -277,7 +277,9 @@ export class UnitOfWork {
     const method = { Put: 'put', Update: 'update', Delete: 'delete', ConditionCheck: 'conditionCheck' }[kind];
     this.#assertWritable(typeof (input as { label?: unknown })?.label === 'string' ? (input as { label: string }).label : `${method}()`);
     const { params, label } = validateWriteInput(kind, input);
-    this.#buffer(kind, params, label, 'write', {});
+    validateKeyAttributes(label, kind, params, this.#keyNames.get(params.TableName as string));
+    const write = this.#buffer(kind, params, label, 'write', {});
+    if (!write.ref.key) write.ref = { ...write.ref, key: keyFromCondition(params) };
   }
 
   #buffer(kind: WriteKind, params: Record<string, unknown>, label: string, role: WriteRole, job: { jobKey?: string; jobName?: string }): BufferedWrite {
