@@ -40,11 +40,11 @@ function decimalParts(text: string): { digits: string; exponent: number } | unde
 /** Why a decimal text is not a storable DynamoDB number, or undefined when it is. */
 export function numberProblem(text: string): string | undefined {
   const parts = decimalParts(text);
-  if (!parts) return `"${text}" is not a decimal number`;
+  if (!parts) return 'not a decimal number';
   if (parts.digits === '') return undefined; // zero
-  if (parts.digits.length > MAX_NUMBER_DIGITS) return `${text} has ${parts.digits.length} significant digits; DynamoDB keeps at most ${MAX_NUMBER_DIGITS}`;
-  if (parts.exponent > MAX_EXPONENT) return `${text} is beyond DynamoDB's largest number (9.9999999999999999999999999999999999999E+125)`;
-  if (parts.exponent < MIN_EXPONENT) return `${text} is smaller than DynamoDB's smallest non-zero number (1E-130)`;
+  if (parts.digits.length > MAX_NUMBER_DIGITS) return `with ${parts.digits.length} significant digits; DynamoDB keeps at most ${MAX_NUMBER_DIGITS}`;
+  if (parts.exponent > MAX_EXPONENT) return "beyond DynamoDB's largest number (9.9999999999999999999999999999999999999E+125)";
+  if (parts.exponent < MIN_EXPONENT) return "smaller than DynamoDB's smallest non-zero number (1E-130)";
   return undefined;
 }
 
@@ -84,7 +84,7 @@ class Snapshot {
 
   number(text: string, path: string): void {
     const problem = numberProblem(text);
-    if (problem) this.fail(path, `is ${problem}`);
+    if (problem) this.fail(path, `is ${/^[\d.eE+-]+$/.test(text) ? text : JSON.stringify(text)}, ${problem}`);
   }
 
   value(value: unknown, path: string, depth: number): unknown {

@@ -64,15 +64,15 @@ const CASES: readonly Case[] = [
   ['private fields only', put({ pk: 'v', s: new Secretive() }), 'create order', 'Item.s is a Secretive instance'],
   ['boxed string', put({ pk: 'v', s: new String('x') }), 'create order', 'Item.s is a String instance'],
   ['RegExp', put({ pk: 'v', r: /x/ }), 'create order', 'Item.r is a RegExp instance'],
-  ['number below 1E-130', put({ pk: 'v', n: 1e-131 }), 'create order', 'Item.n is 1e-131 is smaller'],
-  ['denormal number', put({ pk: 'v', n: 5e-324 }), 'create order', 'Item.n is 5e-324 is smaller'],
+  ['number below 1E-130', put({ pk: 'v', n: 1e-131 }), 'create order', 'Item.n is 1e-131, smaller than'],
+  ['denormal number', put({ pk: 'v', n: 5e-324 }), 'create order', 'Item.n is 5e-324, smaller'],
   ['huge double', put({ pk: 'v', n: 1e300 }), 'create order', 'Item.n is 1e+300, beyond Number.MAX_SAFE_INTEGER'],
   ['imprecise integer', put({ pk: 'v', n: 2 ** 60 }), 'create order', 'Item.n is 1152921504606847000, beyond'],
-  ['bigint of 39 digits', put({ pk: 'v', n: 123456789012345678901234567890123456789n }), 'create order', 'Item.n is 123456789012345678901234567890123456789 has 39 significant digits'],
-  ['bigint beyond 1E+126', put({ pk: 'v', n: 10n ** 126n }), 'create order', "Item.n is 1000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 is beyond DynamoDB's largest"],
-  ['NumberValue of 39 digits', put({ pk: 'v', n: NumberValue.from('1.23456789012345678901234567890123456789') }), 'create order', 'Item.n is 1.23456789012345678901234567890123456789 has 39'],
-  ['NumberValue beyond range', put({ pk: 'v', n: NumberValue.from('1E+126') }), 'create order', 'Item.n is 1E+126 is beyond'],
-  ['NumberValue not a number', put({ pk: 'v', n: NumberValue.from('12abc') }), 'create order', 'Item.n is "12abc" is not a decimal number'],
+  ['bigint of 39 digits', put({ pk: 'v', n: 123456789012345678901234567890123456789n }), 'create order', 'Item.n is 123456789012345678901234567890123456789, with 39 significant digits'],
+  ['bigint beyond 1E+126', put({ pk: 'v', n: 10n ** 126n }), 'create order', `Item.n is 1${'0'.repeat(126)}, beyond DynamoDB's largest`],
+  ['NumberValue of 39 digits', put({ pk: 'v', n: NumberValue.from('1.23456789012345678901234567890123456789') }), 'create order', 'Item.n is 1.23456789012345678901234567890123456789, with 39'],
+  ['NumberValue beyond range', put({ pk: 'v', n: NumberValue.from('1E+126') }), 'create order', 'Item.n is 1E+126, beyond'],
+  ['NumberValue not a number', put({ pk: 'v', n: NumberValue.from('12abc') }), 'create order', 'Item.n is "12abc", not a decimal number'],
   ['empty set', put({ pk: 'v', tags: new Set() }), 'create order', 'Item.tags is an empty Set'],
   ['mixed set', put({ pk: 'v', tags: new Set(['a', 1]) }), 'create order', 'Item.tags mixes string and number'],
   ['set of objects', put({ pk: 'v', tags: new Set([{}]) }), 'create order', 'Item.tags<element 0> is a Object instance'],
@@ -190,5 +190,117 @@ describe(`bad inputs (${CASES.length} cases): refused at the call, offender name
     expect(error.message).toContain(path);
     expect(sent.inputs.length).toBe(before);
     expect(await Promise.all(tables.map((t) => scanAll(doc, t)))).toEqual(itemsBefore);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Properties: random JSON-ish values with one injected bad leaf are refused with its path; valid values
+// commit and read back unchanged; nothing (fc.anything) ever crashes with an untyped error.
+
+const SEED = 20261201;
+const identifierKey = fc.stringMatching(/^[a-z][a-zA-Z0-9_]{0,5}$/);
+const oddKey = fc.constantFrom('line items', 'x-y', '0', 'é');
+const memberKey = fc.oneof({ weight: 4, arbitrary: identifierKey }, { weight: 1, arbitrary: oddKey });
+const validLeaf = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.integer().map((n) => n / 1000), fc.boolean(), fc.constant(null));
+const validTree: fc.Arbitrary<unknown> = fc.letrec<{ node: unknown }>((tie) => ({
+  node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, validLeaf, fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(memberKey, tie('node'), { maxKeys: 3 })),
+})).node;
+type Step = { readonly index: number; readonly siblings: unknown[] } | { readonly key: string; readonly siblings: Record<string, unknown> };
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ index: fc.nat(2), siblings: fc.array(validTree, { minLength: 3, maxLength: 3 }) }),
+  fc.record({ key: memberKey, siblings: fc.dictionary(memberKey, validTree, { maxKeys: 2 }) }),
+);
+/** Builds a value holding `leaf` at the end of `steps`, and the path the library must name for it. */
+function inject(root: string, steps: readonly Step[], leaf: unknown): { value: unknown; path: string } {
+  let value = leaf;
+  for (const s of [...steps].reverse()) {
+    if ('index' in s) value = [...s.siblings.slice(0, s.index), value];
+    else value = { ...Object.fromEntries(Object.entries(s.siblings).filter(([k]) => k !== s.key)), [s.key]: value };
+  }
+  const path = steps.reduce((p, s) => ('index' in s ? `${p}[${s.index}]` : /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s.key) ? `${p}.${s.key}` : `${p}[${JSON.stringify(s.key)}]`), root);
+  return { value, path };
+}
+const ITEM_BAD_LEAVES: readonly [unknown, string][] = [
+  [Number.NaN, 'is NaN'], [Infinity, 'is Infinity'], [Symbol('s'), 'is a symbol'], [() => 1, 'is a function'], [new Date(0), 'is a Date'],
+  [undefined, 'is undefined'], [new Customer('c'), 'is a Customer instance'], [new Set(), 'is an empty Set'], [1e-200, 'is 1e-200, smaller'],
+];
+const JSON_BAD_LEAVES: readonly [unknown, string][] = [
+  [Number.NaN, 'is NaN'], [-Infinity, 'is -Infinity'], [Symbol('s'), 'is a symbol'], [() => 1, 'is a function'], [1n, 'is a BigInt'],
+  [new Map(), 'is a Map'], [new Secretive(), 'is a Secretive instance'],
+];
+
+describe('properties (fast-check, seeded)', () => {
+  it('an item with one bad leaf anywhere is refused at the call, naming its path; nothing is written', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 5 }), fc.constantFrom(...ITEM_BAD_LEAVES), async (steps, [leaf, problem]) => {
+        const { value, path } = inject('Item.v', steps, leaf);
+        const error = (await attempt((uow) => uow.put({ TableName: orders, Item: { pk: 'p', v: value }, label: 'random put' }))) as Error;
+        expect(error).toBeInstanceOf(InvalidOperationError);
+        expect(error.message).toContain(`random put: ${path} ${problem}`);
+      }),
+      { seed: SEED, numRuns: 60 },
+    );
+    expect(await scanAll(doc, outbox)).toEqual([]);
+  });
+
+  it('event data with one bad leaf anywhere is refused at the call, naming its path', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 5 }), fc.constantFrom(...JSON_BAD_LEAVES), async (steps, [leaf, problem]) => {
+        const { value, path } = inject('data', steps, leaf);
+        const caught = await attempt((uow) => uow.publish({ type: 'Random', data: value }));
+        expect(caught).toBeInstanceOf(InvalidOperationError);
+        expect((caught as Error).message).toContain(`publish(Random): data is not deliverable JSON: ${path} ${problem}`);
+      }),
+      { seed: SEED, numRuns: 100 },
+    );
+  });
+
+  it('valid items and event data commit and read back unchanged', async () => {
+    const attributeValue = fc.oneof(
+      validTree,
+      fc.uniqueArray(fc.string({ maxLength: 5 }), { minLength: 1, maxLength: 4 }).map((a) => new Set(a)),
+      fc.uniqueArray(fc.integer(), { minLength: 1, maxLength: 4 }).map((a) => new Set(a)),
+      fc.uint8Array({ maxLength: 8 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(identifierKey.filter((k) => k !== 'pk'), attributeValue, { maxKeys: 4 }), validTree, async (attributes, data) => {
+        const pk = `rt-${Math.random()}`;
+        const item = { ...attributes, pk };
+        const expected = structuredClone(item);
+        await withUnitOfWork(async (uow) => {
+          uow.put({ TableName: orders, Item: item, label: 'round trip' });
+          uow.publish({ type: 'RoundTrip', data });
+        }, { outboxTable: outbox, client: doc, source: 'p' });
+        const stored = (await scanAll(doc, orders)).find((i) => i.pk === pk);
+        expect(stored).toEqual(expected);
+        const outboxItems = await scanAll(doc, outbox);
+        const events = outboxItems.flatMap((o) => JSON.parse(o.messages as string) as { event?: { type: string; data: unknown } }[]);
+        expect(events.some((m) => m.event?.type === 'RoundTrip' && JSON.stringify(m.event.data) === JSON.stringify(data))).toBe(true);
+      }),
+      { seed: SEED, numRuns: 30 },
+    );
+  });
+
+  it('no input of any shape crashes with an untyped error; what is accepted commits', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true, withBoxedValues: true, withSparseArray: true }), fc.nat(5), async (value, where) => {
+        const pk = `any-${Math.random()}`;
+        const ops: ((uow: UnitOfWork) => unknown)[] = [
+          (uow) => uow.put({ TableName: orders, Item: { pk, v: value }, label: 'any put' }),
+          (uow) => uow.put({ TableName: orders, Item: value as never, label: 'any item' }),
+          (uow) => uow.update({ TableName: orders, Key: { pk }, UpdateExpression: 'SET v = :v', ExpressionAttributeValues: { ':v': value }, label: 'any update' }),
+          (uow) => uow.publish({ type: 'Any', data: value }),
+          (uow) => uow.schedule({ job: 'any', payload: value, delay: 60 }),
+          (uow) => uow.schedule({ job: 'any', payload: null, at: value as never }),
+        ];
+        let refused: unknown;
+        const outcome = await withUnitOfWork(async (uow) => {
+          try { ops[where]!(uow); } catch (error) { refused = error; }
+        }, { outboxTable: outbox, client: doc, source: 'p', tableKeys: { [orders]: ['pk'] } }).then(() => 'ok', (error: unknown) => error);
+        if (refused !== undefined) expect(refused).toBeInstanceOf(UnitOfWorkError);
+        expect(outcome).toBe('ok');
+      }),
+      { seed: SEED, numRuns: 120 },
+    );
   });
 });

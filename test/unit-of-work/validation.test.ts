@@ -136,8 +136,8 @@ describe('payloads and events', () => {
   const cyclic: any = { a: 1 };
   cyclic.self = cyclic;
   it.each([
-    ['a BigInt', { total: 10n }, /payload is not JSON-serializable: total is a BigInt/],
-    ['a cycle', cyclic, /self refers back to itself/],
+    ['a BigInt', { total: 10n }, /payload is not deliverable JSON: payload.total is a BigInt/],
+    ['a cycle', cyclic, /payload.self refers back to an object that contains it/],
     ['a function', { items: [{ fn: () => 1 }] }, /items\[0\]\.fn is a function/],
     ['undefined at top level', undefined, /payload is undefined/],
     ['a Map', { m: new Map() }, /m is a Map/],
@@ -149,7 +149,7 @@ describe('payloads and events', () => {
 
   it('rejects bad event data and an empty type', () => {
     const { uow } = offlineUow();
-    expectError(() => uow.publish({ type: 'OrderPlaced', data: { id: 1n } }), InvalidOperationError, /^publish\(OrderPlaced\): data is not JSON-serializable: id is a BigInt/);
+    expectError(() => uow.publish({ type: 'OrderPlaced', data: { id: 1n } }), InvalidOperationError, /^publish\(OrderPlaced\): data is not deliverable JSON: data.id is a BigInt/);
     expectError(() => uow.publish({ type: '', data: {} }), InvalidOperationError, /type must be a non-empty string/);
     uow.publish({ type: 'X', data: {}, id: 'same' });
     expectError(() => uow.publish({ type: 'Y', data: {}, id: 'same' }), InvalidOperationError, /^publish\(Y\): an event with id same is already published/);
