@@ -54,7 +54,8 @@ export function classifyCommitError(error: unknown, actions: readonly ActionRef[
     const problems = reasons
       .map((r, i) => (r?.Code && r.Code !== 'None' ? `"${actions[i]?.label ?? `action #${i}`}"${actions[i] ? ` (table ${actions[i]!.table})` : ''}: ${r.Code}${r.Message ? ` (${r.Message})` : ''}` : ''))
       .filter(Boolean);
-    return { retry: false, error: new CommitFailedError(`The transaction was cancelled: ${problems.join('; ') || e.message}`, refs, { cause: error }) };
+    const refused = actions.filter((a, i) => a.role !== 'outbox' && reasons[i]?.Code && reasons[i]?.Code !== 'None').map(({ label, table, key }) => ({ label, table, key }));
+    return { retry: false, error: new CommitFailedError(`The transaction was cancelled: ${problems.join('; ') || e.message}`, refused.length > 0 ? refused : refs, { cause: error }) };
   }
   if (e?.name === 'TransactionInProgressException') return { retry: true, reason: 'conflict' };
   if (e?.name === 'ValidationException' && /multiple operations on one item/i.test(e.message ?? ''))

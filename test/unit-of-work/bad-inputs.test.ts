@@ -304,3 +304,78 @@ describe('properties (fast-check, seeded)', () => {
     );
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// What commits is what was validated; DynamoDB's own refusals name the operation; an unkeyed Put's key.
+
+describe('snapshots, DynamoDB refusals and unknown keys', () => {
+  const opts = () => ({ outboxTable: outbox, client: doc, source: 'snap' });
+
+  it('a mutation after the call changes nothing that commits (item, expression values, event data)', async () => {
+    const pk = `snap-${Math.random()}`;
+    const item: Record<string, any> = { pk, total: 10, lines: [{ sku: 'a', qty: 1 }] };
+    const values: Record<string, any> = { ':n': { note: 'first' } };
+    const data: Record<string, any> = { orderId: pk, lines: ['a'] };
+    await withUnitOfWork(async (uow) => {
+      uow.put({ TableName: orders, Item: item, label: 'create order' });
+      uow.update({ TableName: unkeyed, Key: { pk, sk: 'x' }, UpdateExpression: 'SET n = :n', ExpressionAttributeValues: values, label: 'note' });
+      uow.publish({ type: 'Snap', data });
+      item.total = Number.NaN; // would be refused, and must not reach DynamoDB
+      item.lines[0].qty = 99;
+      item.blob = 'x'.repeat(500 * 1024); // would oversize the item
+      values[':n'].note = 'changed';
+      data.lines.push('changed');
+    }, opts());
+    expect((await scanAll(doc, orders)).find((i) => i.pk === pk)).toEqual({ pk, total: 10, lines: [{ sku: 'a', qty: 1 }] });
+    expect((await scanAll(doc, unkeyed)).find((i) => i.pk === pk)).toEqual({ pk, sk: 'x', n: { note: 'first' } });
+    const messages = (await scanAll(doc, outbox)).flatMap((o) => JSON.parse(o.messages as string) as { event?: { type: string; data: any } }[]);
+    expect(messages.find((m) => m.event?.type === 'Snap' && m.event.data.orderId === pk)?.event?.data).toEqual({ orderId: pk, lines: ['a'] });
+  });
+
+  it("DynamoDB's ValidationException on commit names the operation and its table", async () => {
+    const failure = withUnitOfWork(async (uow) => {
+      uow.put({ TableName: orders, Item: { pk: 42 }, label: 'numeric key' }); // the table's key is a string
+    }, opts());
+    await expect(failure).rejects.toMatchObject({ name: 'CommitFailedError', operations: [{ label: 'numeric key', table: orders }] });
+    await expect(failure).rejects.toThrow(`"numeric key" (table ${orders}): ValidationError`);
+  });
+
+  it('a ValidationException without a position names the operation its message points at', async () => {
+    const { doc: refusing } = localClients();
+    refusing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+        throw Object.assign(new Error(`One or more parameter values were invalid: Type mismatch for key pk in table ${unkeyed}`), { name: 'ValidationException', $fault: 'client' });
+      },
+      { step: 'finalizeRequest', name: 'validation-exception' },
+    );
+    const failure = withUnitOfWork(async (uow) => {
+      uow.put({ TableName: orders, Item: { pk: `ok-${Math.random()}` }, label: 'fine write' });
+      uow.update({ TableName: unkeyed, Key: { pk: 1, sk: 'x' }, UpdateExpression: 'SET a = :a', ExpressionAttributeValues: { ':a': 1 }, label: 'odd write' });
+    }, { ...opts(), client: refusing });
+    await expect(failure).rejects.toMatchObject({ name: 'CommitFailedError', operations: [{ label: 'odd write', table: unkeyed }] });
+    await expect(failure).rejects.toThrow(`DynamoDB refused "odd write" (table ${unkeyed}): ValidationException`);
+  });
+
+  it('a failed Put on a table of unknown key names its key from the condition, without DescribeTable', async () => {
+    const described: string[] = [];
+    const { doc: denied } = localClients();
+    denied.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DescribeTableCommand') {
+          described.push(context.commandName);
+          throw Object.assign(new Error('not authorized to perform dynamodb:DescribeTable'), { name: 'AccessDeniedException' });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'deny-describe-table' },
+    );
+    const pk = `dup-${Math.random()}`;
+    const create = (label: string) => withUnitOfWork(async (uow) => {
+      uow.put({ TableName: unkeyed, Item: { pk, sk: 'line', qty: 1 }, ConditionExpression: 'attribute_not_exists(#pk) AND attribute_not_exists(sk)', ExpressionAttributeNames: { '#pk': 'pk' }, label });
+    }, { ...opts(), client: denied });
+    await create('first line');
+    await expect(create('second line')).rejects.toMatchObject({ name: 'ConditionFailedError', label: 'second line', table: unkeyed, key: { pk, sk: 'line' } });
+    expect(described).toEqual([]);
+  });
+});
