@@ -9,6 +9,7 @@ import { cancelJobParams, newJobRecord, putJobRecordParams, rescheduleJobParams 
 import { normalizeSchedule } from './schedule.js';
 import { MAX_JOB_PAYLOAD_NESTING, validateEventInput } from './event-input.js';
 import { snapshotJson } from './serializable.js';
+import { displayValue } from './values.js';
 import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, itemSize, utf8Length } from './size.js';
 import type { PendingCounts, PublishInput, ScheduleInput, ScheduleWhen, ScheduledJob, UowConditionCheckInput, UowDeleteInput, UowPutInput, UowUpdateInput, WriteKind } from './types.js';
 import { duplicateItemError, itemIdentity, keyFromCondition, keyFromItem, validateKeyAttributes, validateWriteInput, type BufferedWrite, type WriteRole } from './writes.js';
@@ -158,7 +159,7 @@ export class UnitOfWork {
     const key = input.key ?? jobId;
     if (typeof key !== 'string' || key === '' || Buffer.byteLength(key) > 1024) throw new InvalidOperationError(op, 'key must be a string of 1 to 1024 bytes');
     const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 185) throw new InvalidOperationError(op, `maxAttempts ${maxAttempts} must be an integer from 1 to 185`);
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 185) throw new InvalidOperationError(op, `maxAttempts ${displayValue(maxAttempts)} must be an integer from 1 to 185`);
     if (this.#jobs.has(key) || this.#jobChanges.has(key)) throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
     const scheduleName = scheduleNameFor(key);
     const payloadJson = payload.json;
@@ -177,7 +178,7 @@ export class UnitOfWork {
    * deleted. A job scheduled in this same unit of work is simply dropped.
    */
   cancelJob(key: string): void {
-    const op = `cancelJob(${key})`;
+    const op = `cancelJob(${displayValue(key)})`;
     this.#assertWritable(op);
     if (typeof key !== 'string' || key === '') throw new InvalidOperationError(op, 'key must be a non-empty string');
     const own = this.#jobs.get(key);
@@ -204,7 +205,7 @@ export class UnitOfWork {
    * unless the job is SCHEDULED or FAILED. A job scheduled in this same unit of work just gets the new time.
    */
   rescheduleJob(key: string, when: ScheduleWhen): void {
-    const op = `rescheduleJob(${key})`;
+    const op = `rescheduleJob(${displayValue(key)})`;
     this.#assertWritable(op);
     if (typeof key !== 'string' || key === '') throw new InvalidOperationError(op, 'key must be a non-empty string');
     const now = Date.now();

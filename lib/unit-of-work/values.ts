@@ -202,3 +202,12 @@ export function snapshotAttributes(operation: string, map: Record<string, unknow
   const snapshot = new Snapshot(operation);
   return snapshot.value(map, root, -1) as Record<string, unknown>;
 }
+
+/** Renders any input for an error message without ever throwing (symbols, null-prototype objects, hostile toString). */
+export function displayValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === undefined || value === null) return String(value);
+  if (typeof value === 'symbol') return value.toString();
+  if (typeof value === 'function') return 'a function';
+  return Array.isArray(value) ? 'a list' : 'an object';
+}

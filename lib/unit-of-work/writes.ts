@@ -47,6 +47,10 @@ export function labelOf(kind: WriteKind, input: { label?: unknown; TableName?: u
  */
 export const LIBRARY_ONLY_KEYS: ReadonlySet<string> = new Set(['ToolboxItem']);
 
+/** DynamoDB's table names, and table ARNs (which TransactWriteItems also takes). */
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+const TABLE_ARN = /^arn:[\w-]+:dynamodb:[\w-]+:\d{12}:table\/[A-Za-z0-9_.-]{3,255}$/;
+
 const RETURN_VALUES_ON_FAILURE = new Set(['ALL_OLD', 'NONE']);
 
 /**
@@ -73,8 +77,8 @@ export function validateWriteInput(kind: WriteKind, input: unknown): { params: R
   }
   if (unknown)
     throw new InvalidOperationError(label, `${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not allowed in a transaction ${kind} (allowed: ${[...ALLOWED[kind]].join(', ')})`);
-  if (typeof params.TableName !== 'string' || params.TableName.length < 3 || params.TableName.length > 255)
-    throw new InvalidOperationError(label, 'TableName must be a table name (3 to 255 characters)');
+  if (typeof params.TableName !== 'string' || !(TABLE_NAME.test(params.TableName) || TABLE_ARN.test(params.TableName)))
+    throw new InvalidOperationError(label, "TableName must be a table name (3 to 255 of a-z, A-Z, 0-9, '_', '-', '.') or a table ARN");
   if (kind === WRITE_KINDS.put) {
     if (!isRecord(params.Item)) throw new InvalidOperationError(label, 'Item must be an object');
     params.Item = snapshotAttributes(label, params.Item, 'Item');
