@@ -1,5 +1,5 @@
 import { InvalidOperationError } from '../errors.js';
-import { memberPath } from './values.js';
+import { renderPath, type AttributePath } from './values.js';
 
 /** Largest signed 64-bit integer: PutEvents refuses JSON integers beyond it. */
 const INT64_MAX = 9223372036854775807n;
@@ -31,11 +31,11 @@ class JsonCopy {
     readonly options: JsonSnapshotOptions,
   ) {}
 
-  fail(path: string, problem: string): never {
-    throw new InvalidOperationError(this.operation, `${this.what} is not deliverable JSON: ${path} ${problem}`);
+  fail(path: AttributePath, problem: string): never {
+    throw new InvalidOperationError(this.operation, `${this.what} is not deliverable JSON: ${renderPath(path)} ${problem}`);
   }
 
-  read(obj: object, key: string | number, path: string): unknown {
+  read(obj: object, key: string | number, path: AttributePath): unknown {
     try {
       return (obj as Record<string | number, unknown>)[key];
     } catch (error) {
@@ -43,15 +43,15 @@ class JsonCopy {
     }
   }
 
-  number(value: number, path: string): number {
+  number(value: number, path: AttributePath): number {
     if (!Number.isFinite(value)) this.fail(path, `is ${value} (JSON would turn it into null)`);
-    if (this.options.int64 && Number.isInteger(value) && !/[e.]/.test(String(value)) && (BigInt(value) > INT64_MAX || BigInt(value) < -INT64_MAX - 1n))
+    if (this.options.int64 && Math.abs(value) > Number.MAX_SAFE_INTEGER && Number.isInteger(value) && !/[e.]/.test(String(value)) && (BigInt(value) > INT64_MAX || BigInt(value) < -INT64_MAX - 1n))
       this.fail(path, `is ${value}, an integer beyond 64 bits: EventBridge refuses it (send it as a string)`);
     return value;
   }
 
   /** Returns the JSON-equivalent copy; `undefined` means "left out", as JSON.stringify does for properties. */
-  value(value: unknown, path: string, depth: number): unknown {
+  value(value: unknown, path: AttributePath, depth: number): unknown {
     switch (typeof value) {
       case 'string':
       case 'boolean':
@@ -90,7 +90,7 @@ class JsonCopy {
       if (Array.isArray(obj)) {
         const out: unknown[] = [];
         for (let i = 0; i < obj.length; i++) {
-          const p = `${path}[${i}]`;
+          const p = { parent: path, member: i };
           const item = this.value(this.read(obj, i, p), p, depth + 1);
           if (item === undefined) this.fail(p, 'is undefined (JSON would turn it into null)');
           out.push(item);
@@ -101,7 +101,7 @@ class JsonCopy {
       if (proto !== Object.prototype && proto !== null) this.fail(path, `is ${kindOf(obj)} (JSON keeps only its own enumerable fields; pass a plain object)`);
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(obj)) {
-        const p = memberPath(path, k);
+        const p = { parent: path, member: k };
         const item = this.value(this.read(obj, k, p), p, depth + 1);
         if (item !== undefined) out[k] = item;
       }

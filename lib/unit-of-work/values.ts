@@ -19,11 +19,25 @@ const MAX_EXPONENT = 125;
 /** Longest attribute name, in UTF-8 bytes. */
 const MAX_NAME_BYTES = 65535;
 
+/** 10^38: a bigint strictly inside ±10^38 has at most 38 digits and is in range. */
+const BIGINT_38 = 10n ** 38n;
+
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** `parent.child` or `parent["odd key"]`: how error messages name a map member. */
 export function memberPath(parent: string, name: string): string {
   return IDENTIFIER.test(name) ? `${parent}.${name}` : `${parent}[${JSON.stringify(name)}]`;
+}
+
+/** An attribute path, built cheaply while walking and rendered only for an error message. */
+export type AttributePath = string | { readonly parent: AttributePath; readonly member: string | number; readonly element?: true };
+
+/** `Item.lines[2].price`: the text of an {@link AttributePath}. */
+export function renderPath(path: AttributePath): string {
+  if (typeof path === 'string') return path;
+  const parent = renderPath(path.parent);
+  if (path.element) return `${parent}<element ${path.member}>`;
+  return typeof path.member === 'number' ? `${parent}[${path.member}]` : memberPath(parent, path.member);
 }
 
 /** Digits and exponent of a decimal text, or undefined when it is not a decimal number. */
@@ -78,28 +92,29 @@ class Snapshot {
   readonly #stack = new Set<object>();
   constructor(readonly operation: string) {}
 
-  fail(path: string, problem: string): never {
-    throw new InvalidOperationError(this.operation, `${path} ${problem}`);
+  fail(path: AttributePath, problem: string): never {
+    throw new InvalidOperationError(this.operation, `${renderPath(path)} ${problem}`);
   }
 
-  number(text: string, path: string): void {
+  number(text: string, path: AttributePath): void {
     const problem = numberProblem(text);
     if (problem) this.fail(path, `is ${/^[\d.eE+-]+$/.test(text) ? text : JSON.stringify(text)}, ${problem}`);
   }
 
-  value(value: unknown, path: string, depth: number): unknown {
+  value(value: unknown, path: AttributePath, depth: number): unknown {
     switch (typeof value) {
       case 'string':
       case 'boolean':
         return value;
       case 'number':
         if (!Number.isFinite(value)) this.fail(path, `is ${value}; DynamoDB stores only finite numbers`);
-        if (!Number.isSafeInteger(value) && Math.abs(value) > Number.MAX_SAFE_INTEGER)
+        if (Math.abs(value) > Number.MAX_SAFE_INTEGER)
           this.fail(path, `is ${value}, beyond Number.MAX_SAFE_INTEGER: the SDK refuses imprecise numbers (use a BigInt or NumberValue)`);
-        this.number(String(value), path);
+        // A double has at most 17 significant digits and is below 1E+126 here: only underflow is possible.
+        if (value !== 0 && Math.abs(value) < 1e-130) this.number(String(value), path);
         return value;
       case 'bigint':
-        this.number(value.toString(), path);
+        if (value <= -BIGINT_38 || value >= BIGINT_38) this.number(value.toString(), path);
         return value;
       case 'undefined':
         return this.fail(path, 'is undefined; leave the attribute out or use null');
@@ -122,13 +137,20 @@ class Snapshot {
     if (depth >= MAX_ATTRIBUTE_NESTING) this.fail(path, `is nested deeper than DynamoDB's 32 levels (the item is the first)`);
     this.#stack.add(obj);
     try {
-      if (Array.isArray(obj)) return obj.map((v, i) => this.value(this.read(obj, i, `${path}[${i}]`), `${path}[${i}]`, depth + 1));
+      if (Array.isArray(obj)) {
+        const out: unknown[] = new Array(obj.length);
+        for (let i = 0; i < obj.length; i++) {
+          const p = { parent: path, member: i };
+          out[i] = this.value(this.read(obj, i, p), p, depth + 1);
+        }
+        return out;
+      }
       if (obj instanceof Set) return this.set(obj, path);
       if (obj instanceof Map) {
         const out: Record<string, unknown> = {};
         for (const [k, v] of obj) {
           if (typeof k !== 'string') this.fail(path, `is a Map with a ${typeof k} key; DynamoDB map keys are strings`);
-          out[this.name(k, path)] = this.value(v, memberPath(path, k), depth + 1);
+          out[this.name(k, path)] = this.value(v, { parent: path, member: k }, depth + 1);
         }
         return out;
       }
@@ -141,7 +163,7 @@ class Snapshot {
   }
 
   /** Reads a member, turning a throwing getter or proxy trap into a named error. */
-  read(obj: object, key: string | number, path: string): unknown {
+  read(obj: object, key: string | number, path: AttributePath): unknown {
     try {
       return (obj as Record<string | number, unknown>)[key];
     } catch (error) {
@@ -149,13 +171,14 @@ class Snapshot {
     }
   }
 
-  name(name: string, path: string): string {
+  name(name: string, path: AttributePath): string {
     if (name === '') this.fail(path, 'has an empty attribute name; DynamoDB refuses it');
-    if (Buffer.byteLength(name) > MAX_NAME_BYTES) this.fail(memberPath(path, name.slice(0, 20) + '…'), `is a name longer than ${MAX_NAME_BYTES} bytes`);
+    if (name.length > MAX_NAME_BYTES / 3 && Buffer.byteLength(name) > MAX_NAME_BYTES)
+      this.fail({ parent: path, member: `${name.slice(0, 20)}…` }, `is a name longer than ${MAX_NAME_BYTES} bytes`);
     return name;
   }
 
-  map(obj: Record<string, unknown>, path: string, depth: number): Record<string, unknown> {
+  map(obj: Record<string, unknown>, path: AttributePath, depth: number): Record<string, unknown> {
     let keys: string[];
     try {
       keys = Object.keys(obj);
@@ -164,20 +187,20 @@ class Snapshot {
     }
     const out: Record<string, unknown> = {};
     for (const k of keys) {
-      const p = memberPath(path, k);
+      const p = { parent: path, member: k };
       out[this.name(k, path)] = this.value(this.read(obj, k, p), p, depth + 1);
     }
     return out;
   }
 
-  set(set: Set<unknown>, path: string): Set<unknown> {
+  set(set: Set<unknown>, path: AttributePath): Set<unknown> {
     if (set.size === 0) this.fail(path, 'is an empty Set; DynamoDB refuses empty sets (leave the attribute out or REMOVE it)');
     const kinds = new Set<string>();
     const numbers = new Set<string>();
     const out = new Set<unknown>();
     let i = 0;
     for (const element of set) {
-      const p = `${path}<element ${i++}>`;
+      const p: AttributePath = { parent: path, member: i++, element: true };
       if (typeof element === 'string') kinds.add('string');
       else if (typeof element === 'number' || typeof element === 'bigint' || isNumberValue(element)) {
         kinds.add('number');
