@@ -5,7 +5,7 @@ import { DEFAULT_MAX_ATTEMPTS } from '../jobs/record.js';
 import { scheduleNameFor } from '../jobs/schedule-name.js';
 import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
-import { cancelJobParams, newJobRecord, putJobRecordParams, rescheduleJobParams } from './job-writes.js';
+import { cancelJobParams, newJobRecord, putJobRecordParams, rescheduleJobParams, reviveJobParams } from './job-writes.js';
 import { normalizeSchedule } from './schedule.js';
 import { MAX_JOB_PAYLOAD_NESTING, validateEventInput } from './event-input.js';
 import { snapshotJson } from './serializable.js';
@@ -27,6 +27,8 @@ export interface UnitOfWorkSettings {
   readonly outboxTable: string;
   /** Returns the client to commit with (created lazily). */
   readonly client: () => DynamoDBDocumentClient;
+  /** The `client` option as given (a `DynamoDBClient` or document client), to compare joining scopes' options. */
+  readonly clientOption?: object;
   readonly source?: string;
   readonly readOnly: boolean;
   readonly retentionSeconds: number;
@@ -34,6 +36,11 @@ export interface UnitOfWorkSettings {
   readonly maxConflictRetries: number;
   readonly logger: LoggerLike;
   readonly correlationId?: string;
+  /**
+   * Exactly-once unit of work (an idempotent invocation, a job run): a retry of the invocation must not
+   * commit anything twice, so `requiresNew` scopes inside it are refused unless they opt in.
+   */
+  readonly exactlyOnce?: boolean;
 }
 
 /** Largest EventBridge PutEvents entry. */
@@ -67,9 +74,13 @@ export class UnitOfWork {
   readonly #jobChanges = new Map<string, { write: BufferedWrite; message: BufferedMessage; kind: 'cancel' | 'reschedule' }>();
   readonly #eventIds = new Set<string>();
   readonly #onCommitted: (() => unknown)[] = [];
+  #rollbackOnly: { cause: unknown } | undefined;
+  #discardReason: string | undefined;
+  #exactlyOnce: boolean;
 
   constructor(settings: UnitOfWorkSettings) {
     this.settings = settings;
+    this.#exactlyOnce = settings.exactlyOnce ?? false;
     this.#keyNames.set(settings.outboxTable, [OUTBOX_SCHEMA.partitionKey, OUTBOX_SCHEMA.sortKey]);
     for (const [table, names] of Object.entries(settings.tableKeys)) this.#keyNames.set(table, names);
   }
@@ -86,6 +97,40 @@ export class UnitOfWork {
   get correlationId(): string | undefined {
     return this.settings.correlationId;
   }
+  /** True once a joined scope failed: the commit will throw `RollbackOnlyError` and write nothing. */
+  get rollbackOnly(): boolean {
+    return this.#rollbackOnly !== undefined;
+  }
+  /** @internal The error of the first joined scope that failed (the `cause` of `RollbackOnlyError`). */
+  get rollbackCause(): unknown {
+    return this.#rollbackOnly?.cause;
+  }
+  /** @internal True for an exactly-once unit of work (idempotent invocation, job run). */
+  get exactlyOnce(): boolean {
+    return this.#exactlyOnce;
+  }
+  /** @internal Marks the unit of work exactly-once (the idempotency path, once the invocation has a key). */
+  markExactlyOnce(): void {
+    this.#exactlyOnce = true;
+  }
+  /**
+   * @internal Marks the unit of work rollback-only (a joined scope threw): operations are still taken, but
+   * the commit throws `RollbackOnlyError` with this cause and writes nothing. The first cause is kept.
+   */
+  markRollbackOnly(cause: unknown): void {
+    this.#rollbackOnly ??= { cause };
+  }
+
+  /** @internal Adds the key attribute names of tables this unit of work does not know yet (a joining scope's `tableKeys`). */
+  declareTableKeys(tableKeys: Readonly<Record<string, readonly string[]>>): void {
+    for (const [table, names] of Object.entries(tableKeys)) {
+      if (this.#keyNames.has(table)) continue;
+      this.#keyNames.set(table, names);
+      for (const pending of this.#unkeyedPuts.get(table) ?? []) this.#claim(pending, keyFromItem(pending.ref.label, table, pending.params.Item as Record<string, unknown>, names));
+      this.#unkeyedPuts.delete(table);
+    }
+  }
+
   /** What is buffered so far. */
   get pending(): PendingCounts {
     return { writes: this.#writes.filter((w) => w.role === 'write').length, events: this.#eventIds.size, jobs: this.#jobs.size, jobChanges: this.#jobChanges.size };
@@ -232,6 +277,25 @@ export class UnitOfWork {
   }
 
   /**
+   * Revives a DEAD job when the unit of work commits: SCHEDULED again under a new version with its attempts
+   * counted from 0, due at `when.at`/`when.delay` (default: now); the dispatcher re-creates its schedule. The
+   * commit fails with `ConditionFailedError` unless the job is DEAD.
+   */
+  retryJob(key: string, when: Pick<ScheduleWhen, 'at' | 'delay'> = { delay: 0 }): void {
+    const op = `retryJob(${key})`;
+    this.#assertWritable(op);
+    if (typeof key !== 'string' || key === '') throw new InvalidOperationError(op, 'key must be a non-empty string');
+    if (this.#jobs.has(key) || this.#jobChanges.has(key)) throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
+    const now = Date.now();
+    const schedule = normalizeSchedule(when, now, op) as { at: string };
+    const write = this.#buffer('Update', reviveJobParams(this.settings.outboxTable, key, now, schedule, new Date(now).toISOString()), op, 'jobChange', { jobKey: key });
+    const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), version: now, schedule };
+    const buffered = { message, json: JSON.stringify(message), jobKey: key };
+    this.#messages.push(buffered);
+    this.#jobChanges.set(key, { write, message: buffered, kind: 'reschedule' });
+  }
+
+  /**
    * Registers best-effort work to run after the outermost commit succeeded, in registration order. It
    * never runs when the commit fails or the unit of work is discarded; if it throws, the error is logged
    * and the invocation still succeeds. Use the outbox (events, jobs) for work that must not be lost.
@@ -252,13 +316,19 @@ export class UnitOfWork {
     this.#state = to;
   }
 
-  /** Drops everything buffered; later operations throw. Called by the owner on error. */
-  discard(): void {
-    if (this.#state === 'open') this.#state = 'discarded';
+  /**
+   * Drops everything buffered; later operations throw. Called by the owner on error. `reason` (e.g. "the
+   * invocation timed out") is named in the errors of later operations.
+   */
+  discard(reason?: string): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'discarded';
+    this.#discardReason = reason;
   }
 
   #assertWritable(op: string): void {
-    if (this.#state !== 'open') throw new InvalidOperationError(op, `the unit of work is already ${this.#state}; an operation now would never be committed`);
+    if (this.#state !== 'open')
+      throw new InvalidOperationError(op, `the unit of work is already ${this.#state}${this.#discardReason ? ` (${this.#discardReason})` : ''}; an operation now would never be committed`);
     if (this.settings.readOnly) throw new ReadOnlyUnitOfWorkError(op);
   }
 
