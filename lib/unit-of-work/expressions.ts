@@ -43,10 +43,11 @@ function tokenize(operation: string, kind: ExpressionKind, text: string): Expres
     if (token.startsWith('#')) names.add(token);
     else if (token.startsWith(':')) values.add(token);
     else if (/^[A-Za-z_]/.test(token)) {
-      const isFunction = tokens[i + 1] === '(' && tokens[i - 1] !== '.';
-      if (isFunction) {
+      const isKeyword = tokens[i - 1] !== '.' && KEYWORDS[kind].has(token.toUpperCase());
+      if (isKeyword) return; // `AND (`, `IN (` are not calls
+      if (tokens[i + 1] === '(' && tokens[i - 1] !== '.') {
         if (!FUNCTIONS.has(token)) throw new InvalidOperationError(operation, `${kind} calls ${token}(), which is not a DynamoDB function (${[...FUNCTIONS].join(', ')})`);
-      } else if (!(tokens[i - 1] !== '.' && KEYWORDS[kind].has(token.toUpperCase())) && isReservedWord(token)) {
+      } else if (isReservedWord(token)) {
         throw new InvalidOperationError(
           operation,
           `${kind} uses the reserved word "${token}" as an attribute name; write #${token} and add "#${token}": "${token}" to ExpressionAttributeNames`,

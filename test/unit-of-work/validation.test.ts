@@ -265,3 +265,22 @@ describe('transaction conflicts (aws-sdk-client-mock: DynamoDB Local serializes 
     expect(mock.commandCalls(TransactWriteCommand)).toHaveLength(3);
   });
 });
+
+describe('expressions', () => {
+  it("keeps DynamoDB's 573 reserved words in one list, case-insensitive", async () => {
+    const { RESERVED_WORDS, isReservedWord } = await import('../../lib/unit-of-work/reserved-words.js');
+    expect(RESERVED_WORDS.size).toBe(573);
+    expect([isReservedWord('status'), isReservedWord('Name'), isReservedWord('TTL'), isReservedWord('orderId')]).toEqual([true, true, true, false]);
+  });
+
+  it('accepts keywords and functions where they belong, placeholders everywhere else', () => {
+    const { uow } = offlineUow();
+    expect(() => uow.update({
+      TableName: 'orders', Key: { pk: 'k1' }, label: 'full grammar',
+      UpdateExpression: 'SET #s = :s, a.b[0] = if_not_exists(a.b[0], :z), l = list_append(l, :l) REMOVE prev ADD n :one DELETE tags :t',
+      ConditionExpression: 'attribute_exists(pk) AND NOT begins_with(#s, :p) AND (n BETWEEN :z AND :one OR size(l) IN (:z, :one)) AND n <> :z',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':s': 'PAID', ':z': 0, ':l': ['x'], ':one': 1, ':t': new Set(['a']), ':p': 'C' },
+    })).not.toThrow();
+  });
+});
