@@ -1,8 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { channel } from 'node:diagnostics_channel';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { CommitFailedError, ConditionFailedError, InvalidOperationError, RollbackOnlyError, TransactionConflictError } from '../errors.js';
+import { CommitFailedError, InvalidOperationError, RollbackOnlyError, TransactionConflictError } from '../errors.js';
 import { classifyCommitError } from './commit-errors.js';
 import { outcomeUnknown, resolveLostAnswer, transactWriteCommand } from './commit-outcome.js';
 import { buildTransaction, type BuiltTransaction } from './transaction.js';
@@ -88,7 +87,7 @@ export async function sendTransaction(client: DynamoDBDocumentClient, built: Bui
       }
       const failure = classifyCommitError(error, built.actions, attempt + 1);
       const fail = (final: Error): Error => (report(built, sends, final), final);
-      if (!failure.retry) throw fail(await withItemKey(client, built, failure.error));
+      if (!failure.retry) throw fail(failure.error);
       if (attempt >= maxConflictRetries) {
         const refs = built.actions.filter((a) => a.role !== 'outbox').map(({ label, table, key }) => ({ label, table, key }));
         if (failure.reason === 'throttled') throw fail(new CommitFailedError(`The transaction was still throttled after ${attempt + 1} attempts`, refs, { cause: error }));
@@ -96,23 +95,6 @@ export async function sendTransaction(client: DynamoDBDocumentClient, built: Bui
       }
       await sleep(conflictBackoffMs(attempt));
     }
-  }
-}
-
-/**
- * A failed Put on a table whose key attributes were not known has no key in its error: look the key
- * schema up (failure path only) so the error still names the item.
- */
-async function withItemKey(client: DynamoDBDocumentClient, built: BuiltTransaction, error: Error): Promise<Error> {
-  if (!(error instanceof ConditionFailedError) || error.key) return error;
-  const item = (built.input.TransactItems?.[error.index]?.Put?.Item ?? undefined) as Record<string, unknown> | undefined;
-  if (!item) return error;
-  try {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: error.table }));
-    const key = Object.fromEntries((Table?.KeySchema ?? []).map((k) => [k.AttributeName!, item[k.AttributeName!]]));
-    return new ConditionFailedError({ label: error.label, table: error.table, key, index: error.index, item: error.item }, { cause: error.cause });
-  } catch {
-    return error;
   }
 }
 

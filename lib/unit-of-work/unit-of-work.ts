@@ -7,10 +7,12 @@ import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
 import { cancelJobParams, newJobRecord, putJobRecordParams, rescheduleJobParams, reviveJobParams } from './job-writes.js';
 import { normalizeSchedule } from './schedule.js';
-import { assertJsonSerializable } from './serializable.js';
+import { MAX_JOB_PAYLOAD_NESTING, validateEventInput } from './event-input.js';
+import { snapshotJson } from './serializable.js';
+import { displayValue } from './values.js';
 import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, itemSize, utf8Length } from './size.js';
 import type { PendingCounts, PublishInput, ScheduleInput, ScheduleWhen, ScheduledJob, UowConditionCheckInput, UowDeleteInput, UowPutInput, UowUpdateInput, WriteKind } from './types.js';
-import { duplicateItemError, itemIdentity, keyFromItem, validateWriteInput, type BufferedWrite, type WriteRole } from './writes.js';
+import { duplicateItemError, itemIdentity, keyFromCondition, keyFromItem, validateKeyAttributes, validateWriteInput, type BufferedWrite, type WriteRole } from './writes.js';
 
 /** Where the library logs: Powertools `Logger` fits, so does `console`. */
 export interface LoggerLike {
@@ -158,12 +160,7 @@ export class UnitOfWork {
   publish<TData>(input: PublishInput<TData>): string {
     const op = `publish(${typeof input?.type === 'string' && input.type ? input.type : '?'})`;
     this.#assertWritable(op);
-    if (typeof input !== 'object' || input === null) throw new InvalidOperationError(op, 'expects { type, data }');
-    if (typeof input.type !== 'string' || input.type.trim() === '') throw new InvalidOperationError(op, 'type must be a non-empty string');
-    assertJsonSerializable(input.data, op, 'data');
-    const source = input.source ?? this.settings.source;
-    if (typeof source !== 'string' || source === '') throw new InvalidOperationError(op, 'no event source: pass source, or set the unitOfWork({ source }) option');
-    if (input.id !== undefined && (typeof input.id !== 'string' || input.id === '')) throw new InvalidOperationError(op, 'id must be a non-empty string');
+    const { source, data } = validateEventInput(op, input, this.settings.source);
     const id = input.id ?? uuidv7();
     if (this.#eventIds.has(id)) throw new InvalidOperationError(op, `an event with id ${id} is already published in this unit of work`);
     const event: CloudEvent<TData> = {
@@ -175,7 +172,7 @@ export class UnitOfWork {
       datacontenttype: 'application/json',
       ...(input.subject !== undefined ? { subject: input.subject } : {}),
       ...(this.settings.correlationId ? { correlationid: this.settings.correlationId } : {}),
-      data: input.data,
+      data: data.value as TData,
     };
     const message: OutboxMessage = { kind: 'event', event };
     const json = JSON.stringify(message);
@@ -200,20 +197,20 @@ export class UnitOfWork {
     const op = `schedule(${typeof input?.job === 'string' && input.job ? input.job : '?'})`;
     this.#assertWritable(op);
     if (typeof input?.job !== 'string' || input.job.trim() === '') throw new InvalidOperationError(op, 'job must be a non-empty job name');
-    assertJsonSerializable(input.payload, op, 'payload');
+    const payload = snapshotJson(input.payload, op, 'payload', { maxNesting: MAX_JOB_PAYLOAD_NESTING });
     const now = Date.now();
     const schedule = normalizeSchedule(input, now, op);
     const jobId = uuidv7();
     const key = input.key ?? jobId;
     if (typeof key !== 'string' || key === '' || Buffer.byteLength(key) > 1024) throw new InvalidOperationError(op, 'key must be a string of 1 to 1024 bytes');
     const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 185) throw new InvalidOperationError(op, `maxAttempts ${maxAttempts} must be an integer from 1 to 185`);
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 185) throw new InvalidOperationError(op, `maxAttempts ${displayValue(maxAttempts)} must be an integer from 1 to 185`);
     if (this.#jobs.has(key) || this.#jobChanges.has(key)) throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
     const scheduleName = scheduleNameFor(key);
-    const payloadJson = JSON.stringify(input.payload);
+    const payloadJson = payload.json;
     const record = newJobRecord({ jobId, key, name: input.job, payloadJson, schedule, scheduleName, maxAttempts, nowIso: new Date(now).toISOString(), correlationId: this.settings.correlationId });
     const write = this.#buffer('Put', putJobRecordParams(this.settings.outboxTable, record), `${op} ${key}`, 'job', { jobKey: key, jobName: input.job });
-    const message: OutboxMessage = { kind: 'job.schedule', job: { jobId, key, name: input.job, version: 1, payload: input.payload, scheduleName }, schedule, maxAttempts };
+    const message: OutboxMessage = { kind: 'job.schedule', job: { jobId, key, name: input.job, version: 1, payload: payload.value, scheduleName }, schedule, maxAttempts };
     const buffered = { message, json: JSON.stringify(message), jobKey: key };
     this.#messages.push(buffered);
     this.#jobs.set(key, { write, message: buffered });
@@ -226,7 +223,7 @@ export class UnitOfWork {
    * deleted. A job scheduled in this same unit of work is simply dropped.
    */
   cancelJob(key: string): void {
-    const op = `cancelJob(${key})`;
+    const op = `cancelJob(${displayValue(key)})`;
     this.#assertWritable(op);
     if (typeof key !== 'string' || key === '') throw new InvalidOperationError(op, 'key must be a non-empty string');
     const own = this.#jobs.get(key);
@@ -253,7 +250,7 @@ export class UnitOfWork {
    * unless the job is SCHEDULED or FAILED. A job scheduled in this same unit of work just gets the new time.
    */
   rescheduleJob(key: string, when: ScheduleWhen): void {
-    const op = `rescheduleJob(${key})`;
+    const op = `rescheduleJob(${displayValue(key)})`;
     this.#assertWritable(op);
     if (typeof key !== 'string' || key === '') throw new InvalidOperationError(op, 'key must be a non-empty string');
     const now = Date.now();
@@ -347,7 +344,9 @@ export class UnitOfWork {
     const method = { Put: 'put', Update: 'update', Delete: 'delete', ConditionCheck: 'conditionCheck' }[kind];
     this.#assertWritable(typeof (input as { label?: unknown })?.label === 'string' ? (input as { label: string }).label : `${method}()`);
     const { params, label } = validateWriteInput(kind, input);
-    this.#buffer(kind, params, label, 'write', {});
+    validateKeyAttributes(label, kind, params, this.#keyNames.get(params.TableName as string));
+    const write = this.#buffer(kind, params, label, 'write', {});
+    if (!write.ref.key) write.ref = { ...write.ref, key: keyFromCondition(params) };
   }
 
   #buffer(kind: WriteKind, params: Record<string, unknown>, label: string, role: WriteRole, job: { jobKey?: string; jobName?: string }): BufferedWrite {
