@@ -25,6 +25,8 @@ export * from './errors.js';
 export {
   defineJobs,
   scheduleJob,
+  type DefineJobsOptions,
+  type JobPayloadSchemas,
   jobRunner,
   getJob,
   listJobs,
@@ -81,3 +83,16 @@ export {
   type IdempotencyRecord,
   type ResponseEncoding,
 } from './idempotency/index.js';
+export {
+  defineEvents,
+  toCloudEvent,
+  isStandardSchema,
+  type CatalogEvent,
+  type EventCatalog,
+  type EventOf,
+  type EventSchemas,
+  type SchemaInput,
+  type SchemaOutput,
+  type StandardSchemaV1,
+  type TypedPublishOptions,
+} from './events/index.js';
