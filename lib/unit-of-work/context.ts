@@ -55,6 +55,8 @@ export interface WithUnitOfWorkOptions extends UnitOfWorkOptions, CommitOptions 
   readonly propagation?: Propagation;
   /** Request id recorded on events and jobs of a new unit of work. */
   readonly correlationId?: string;
+  /** Id of the consumed event a new unit of work handles, recorded as `causationid` on its events. */
+  readonly causationId?: string;
 }
 
 /**
@@ -73,7 +75,7 @@ export interface WithUnitOfWorkOptions extends UnitOfWorkOptions, CommitOptions 
  */
 export async function withUnitOfWork<T>(fn: (uow: UnitOfWork) => T | Promise<T>, options: WithUnitOfWorkOptions = {}): Promise<T> {
   const component = 'withUnitOfWork(options)';
-  const { propagation = 'required', correlationId, clientRequestToken, ...uowOptions } = options;
+  const { propagation = 'required', correlationId, causationId, clientRequestToken, ...uowOptions } = options;
   if (!Object.values(PROPAGATION).includes(propagation)) throw new ConfigurationError(component, `propagation must be one of ${Object.values(PROPAGATION).join(', ')}`);
   validateOptions(uowOptions, component);
   const outer = activeUnitOfWork();
@@ -93,7 +95,7 @@ export async function withUnitOfWork<T>(fn: (uow: UnitOfWork) => T | Promise<T>,
       logger: uowOptions.logger ?? inherited?.logger,
     },
     component,
-    { correlationId: correlationId ?? inherited?.correlationId },
+    { correlationId: correlationId ?? inherited?.correlationId, causationId },
   );
   const uow = new UnitOfWork({ ...settings, client: client ? () => client : (inherited?.client ?? settings.client) });
   let result: T;

@@ -88,7 +88,7 @@ export function resolveOutboxTable(options: UnitOfWorkOptions, component: string
 }
 
 /** Builds the settings of a new unit of work from validated options. */
-export function resolveSettings(options: UnitOfWorkOptions, component: string, extra: { correlationId?: string; logger?: LoggerLike } = {}): UnitOfWorkSettings {
+export function resolveSettings(options: UnitOfWorkOptions, component: string, extra: { correlationId?: string; causationId?: string; logger?: LoggerLike } = {}): UnitOfWorkSettings {
   const outboxTable = resolveOutboxTable(options, component);
   const explicit = options.client ? toDocumentClient(options.client) : undefined;
   return {
@@ -101,5 +101,6 @@ export function resolveSettings(options: UnitOfWorkOptions, component: string, e
     maxConflictRetries: options.maxConflictRetries ?? 3,
     logger: options.logger ?? extra.logger ?? defaultLibraryLogger(),
     correlationId: extra.correlationId,
+    ...(extra.causationId ? { causationId: extra.causationId } : {}),
   };
 }

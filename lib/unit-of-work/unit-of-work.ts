@@ -32,6 +32,8 @@ export interface UnitOfWorkSettings {
   readonly maxConflictRetries: number;
   readonly logger: LoggerLike;
   readonly correlationId?: string;
+  /** Id of the consumed event being handled (the inbox sets it), recorded as `causationid` on events. */
+  readonly causationId?: string;
 }
 
 /** Largest EventBridge PutEvents entry. */
@@ -130,6 +132,7 @@ export class UnitOfWork {
       datacontenttype: 'application/json',
       ...(input.subject !== undefined ? { subject: input.subject } : {}),
       ...(this.settings.correlationId ? { correlationid: this.settings.correlationId } : {}),
+      ...(this.settings.causationId ? { causationid: this.settings.causationId } : {}),
       data: input.data,
     };
     const message: OutboxMessage = { kind: 'event', event };
