@@ -5,6 +5,7 @@ import { DEFAULT_MAX_ATTEMPTS } from '../jobs/record.js';
 import { scheduleNameFor } from '../jobs/schedule-name.js';
 import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { clientOverride } from './settings.js';
 import { cancelJobParams, newJobRecord, putJobRecordParams, rescheduleJobParams } from './job-writes.js';
 import { normalizeSchedule } from './schedule.js';
 import { assertJsonSerializable } from './serializable.js';
@@ -69,7 +70,8 @@ export class UnitOfWork {
   readonly #onCommitted: (() => unknown)[] = [];
 
   constructor(settings: UnitOfWorkSettings) {
-    this.settings = settings;
+    const override = clientOverride.getStore();
+    this.settings = override ? { ...settings, client: () => override } : settings;
     this.#keyNames.set(settings.outboxTable, [OUTBOX_SCHEMA.partitionKey, OUTBOX_SCHEMA.sortKey]);
     for (const [table, names] of Object.entries(settings.tableKeys)) this.#keyNames.set(table, names);
   }
