@@ -60,6 +60,7 @@ export {
   type JobView,
   type ListJobsOptions,
 } from './jobs/index.js';
+export { cancelJob, retryJob, type JobAdminOptions, type JobAdminResult, type RetryJobOptions } from './jobs/admin.js';
 export {
   outboxDispatcher,
   resolveDispatcherConfig,
