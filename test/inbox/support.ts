@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
+import { sqsRecordOf as toSqsRecord } from '../../lib/local/sqs-record.js';
 import type { CloudEvent } from '../../lib/outbox/messages.js';
 
 /** A CloudEvent as the dispatcher publishes it (detail of the EventBridge event). */
@@ -10,20 +11,7 @@ export function cloudEvent<T>(type: string, data: T, extra: Partial<CloudEvent> 
 /** What an SQS queue behind an EventBridge rule holds: the EventBridge event as JSON body. */
 export function sqsRecordOf(event: CloudEvent, options: { messageId?: string; groupId?: string } = {}): SQSRecord {
   const bridge = { version: '0', id: randomUUID(), 'detail-type': event.type, source: event.source, account: '123456789012', time: event.time, region: 'us-east-1', resources: [], detail: event };
-  return {
-    messageId: options.messageId ?? randomUUID(),
-    receiptHandle: randomUUID(),
-    body: JSON.stringify(bridge),
-    attributes: {
-      ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'events', ApproximateFirstReceiveTimestamp: String(Date.now()),
-      ...(options.groupId ? { MessageGroupId: options.groupId, MessageDeduplicationId: event.id, SequenceNumber: '1' } : {}),
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:orders-projection',
-    awsRegion: 'us-east-1',
-  } as SQSRecord;
+  return toSqsRecord(bridge, options);
 }
 
 /** Resolves once `parties` callers wait on it: forces concurrent duplicates past their dedup read together. */
