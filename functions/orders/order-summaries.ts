@@ -9,11 +9,9 @@ import { inboxConsumer, type InboxConsumerHandler, type LoggerLike } from '../..
 import { ordersClient, ordersConfig } from './env.js';
 import { orderEvents, type OrderEvent } from './events.js';
 
-/** Name of the consumer (part of its dedup keys). */
-export const ORDER_SUMMARIES = 'order-summaries';
+import { ORDER_SUMMARIES } from './order-summaries-rule.js';
 
-/** The events the projection consumes: the EventBridge rule pattern (CDK) and the local subscription. */
-export const ORDER_SUMMARIES_PATTERN = { source: ['orders'], 'detail-type': ['OrderPlaced', 'OrderPaid'] };
+export { ORDER_SUMMARIES, ORDER_SUMMARIES_PATTERN } from './order-summaries-rule.js';
 
 /** Key of the summary item of a customer's day (UTC date of the event), in the orders table. */
 export const orderSummaryKey = (customerId: string, day: string): { pk: string } => ({ pk: `summary#${customerId}#${day}` });
