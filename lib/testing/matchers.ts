@@ -44,6 +44,7 @@ function recording(received: unknown, matcher: string): UnitOfWorkRecording {
   if (received instanceof UnitOfWork) return recordingOf(received);
   const r = received as Partial<UnitOfWorkRecording> | null;
   if (r && typeof r === 'object' && r.uow instanceof UnitOfWork) return recordingOf(r.uow, r.transactions ?? []);
+  if (r && typeof r === 'object' && 'uow' in r && r.uow === undefined && Array.isArray(r.operations)) return r as UnitOfWorkRecording;
   throw new TypeError(`${matcher}: expected a UnitOfWork, createTestUnitOfWork() or runHandler() result, received ${typeof received}`);
 }
 

@@ -45,8 +45,9 @@ export interface RecordedJobChange {
  * once it is discarded or its commit failed.
  */
 export interface UnitOfWorkRecording {
-  readonly uow: UnitOfWork;
-  readonly state: UnitOfWorkState;
+  /** `undefined` when the handler returned before `unitOfWork()` opened one (`runHandler`). */
+  readonly uow: UnitOfWork | undefined;
+  readonly state: UnitOfWorkState | 'not opened';
   readonly committed: boolean;
   readonly operations: readonly RecordedOperation[];
   readonly events: readonly CloudEvent[];
@@ -84,9 +85,14 @@ export interface TestUnitOfWorkOptions extends Omit<UnitOfWorkOptions, 'client'>
 
 /** A real unit of work that commits into memory; its getters show what it holds now. */
 export interface TestUnitOfWork extends UnitOfWorkRecording {
+  /** The unit of work: pass it to the code under test. */
+  readonly uow: UnitOfWork;
   /** Commits in memory exactly as the middleware would (the transaction is built and checked, callbacks run). */
   commit(): Promise<CommitResult>;
 }
+
+/** The recording of a handler that returned before its unit of work was opened (a validator's 400, …). */
+const NOT_OPENED = { uow: undefined, state: 'not opened', committed: false, operations: [], events: [], jobs: [], jobChanges: [], transactions: [] } as const;
 
 const silent: LoggerLike = { debug() {}, info() {}, warn() {}, error() {} };
 const COMPONENT = 'createTestUnitOfWork(options)';
@@ -97,8 +103,7 @@ function liveRecording<T extends object>(target: T, uow: () => UnitOfWork | unde
       enumerable: true,
       get: () => {
         const u = uow();
-        if (!u) throw new Error('no unit of work was opened (is unitOfWork() among the handler\'s middlewares?)');
-        return recordingOf(u, transactions)[name];
+        return u ? recordingOf(u, transactions)[name] : NOT_OPENED[name];
       },
     });
   return target as T & UnitOfWorkRecording;
@@ -121,7 +126,7 @@ export function createTestUnitOfWork(options: TestUnitOfWorkOptions = {}): TestU
   const memory = createMemoryClient();
   const validated = validateOptions({ outboxTable: 'test-outbox', source: 'test', logger: silent, ...rest }, COMPONENT);
   const uow = new UnitOfWork(resolveSettings({ ...validated, client: memory.client }, COMPONENT, { correlationId }));
-  return liveRecording({ commit: () => commitUnitOfWork(uow) }, () => uow, memory.transactions);
+  return liveRecording({ commit: () => commitUnitOfWork(uow) }, () => uow, memory.transactions) as TestUnitOfWork;
 }
 
 /** What {@link runHandler} returns: the handler's result or error, and its unit of work's recording. */
