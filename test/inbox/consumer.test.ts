@@ -143,7 +143,7 @@ describe('inboxConsumer on DynamoDB Local: exactly-once handling of SQS records'
     expect(await handler(batch)).toEqual({ batchItemFailures: [] });
     expect(await handler(batch)).toEqual({ batchItemFailures: [] });
     expect(runs).toBe(1);
-    expect(lose).toBe(0); // the fault fired on the one commit
+    expect(lose).toBeLessThan(1); // the fault fired (the core may resend with the same token, or read back: either way once)
     expect(await count(id)).toBe(1);
   });
 
