@@ -2,8 +2,8 @@
  * lambda-unit-of-work: a unit of work for AWS Lambda handlers on DynamoDB. Writes, domain events and jobs
  * commit in one TransactWriteItems; the outbox dispatcher publishes and schedules only after the commit.
  *
- * Subpaths: `lambda-unit-of-work/local` (DynamoDB Local, local endpoints; dev and tests only) and
- * `lambda-unit-of-work/cdk` (the CDK construct).
+ * Subpaths: `lambda-unit-of-work/local` (DynamoDB Local, local endpoints; dev and tests only),
+ * `lambda-unit-of-work/testing` (unit tests without DynamoDB) and `lambda-unit-of-work/cdk` (the CDK construct).
  */
 export { discardOnTimeout, unitOfWork, type UnitOfWorkContext, type UnitOfWorkMiddleware, type UnitOfWorkMiddlewareOptions } from './middleware/unit-of-work-middleware.js';
 export { currentUnitOfWork, withUnitOfWork, PROPAGATION, type Propagation, type WithUnitOfWorkOptions } from './unit-of-work/context.js';
@@ -25,6 +25,8 @@ export * from './errors.js';
 export {
   defineJobs,
   scheduleJob,
+  type DefineJobsOptions,
+  type JobPayloadSchemas,
   jobRunner,
   getJob,
   listJobs,
@@ -82,3 +84,27 @@ export {
   type IdempotencyRecord,
   type ResponseEncoding,
 } from './idempotency/index.js';
+export {
+  defineEvents,
+  toCloudEvent,
+  isStandardSchema,
+  type CatalogEvent,
+  type EventCatalog,
+  type EventOf,
+  type EventSchemas,
+  type SchemaInput,
+  type SchemaOutput,
+  type StandardSchemaV1,
+  type TypedPublishOptions,
+} from './events/index.js';
+export {
+  inboxConsumer,
+  inboxRecordKey,
+  INBOX_RECORD,
+  type InboxConsumerHandler,
+  type InboxContext,
+  type InboxHandler,
+  type InboxOptions,
+  type InboxRecordType,
+  type InboxRecords,
+} from './inbox/index.js';

@@ -4,6 +4,7 @@
  * the job runner, the local EventBridge, and an HTTP API serving the handlers of functions/orders.
  * Used by `npm start`, and by the end-to-end test with a manual clock.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
@@ -205,6 +206,19 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       return result;
     };
     stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, options.consoleRecorder ? options.consoleRecorder.wrapTarget(runJob) : runJob);
+
+    // EventBridge rule → SQS → the order-summaries consumer: the local EventBridge delivers each matching event
+    // as a one-record SQS batch; a failed record is redelivered (same message id), as SQS would after its visibility timeout.
+    const summaries = await import('../functions/orders/order-summaries.js');
+    const { sqsRecordOf } = await import('../lib/local/sqs-record.js');
+    stack.eventBridge.subscribe(summaries.ORDER_SUMMARIES_PATTERN, async (envelope) => {
+      const messageId = randomUUID();
+      for (let receive = 1; receive <= 3; receive++) {
+        const response = await summaries.handler({ Records: [sqsRecordOf(envelope, { messageId, receiveCount: receive })] }, { awsRequestId: randomUUID() } as never);
+        if (response.batchItemFailures.length === 0) return say('INBOX', `${summaries.ORDER_SUMMARIES} took ${envelope['detail-type']} (id ${(envelope.detail as { id?: string })?.id})`);
+      }
+      say('ERROR', `${summaries.ORDER_SUMMARIES} failed ${envelope['detail-type']} 3 times (in AWS: to the queue's dead-letter queue)`);
+    });
 
     // One after the other: jest's ESM loader trips over concurrent imports of shared modules.
     const place = await import('../functions/orders/place-order.js');

@@ -4,14 +4,19 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { FUNCTION_BUNDLING } from '../dispatcher.js';
-import { acknowledgeNode22Runtime, FunctionRole } from '../resources.js';
+import { acknowledgeNode22Runtime, createDeadLetterQueue, FunctionRole } from '../resources.js';
 import { TransactionalOutbox } from '../transactional-outbox.js';
 import { ORDERS_TABLE_DEFINITION } from '../../functions/orders/table.js';
+import { ORDER_SUMMARIES_PATTERN } from '../../functions/orders/order-summaries-rule.js';
 
 /** Environment variables the example handlers read besides the library's own (`UOW_*`). */
 export const ORDERS_ENV = {
@@ -25,6 +30,7 @@ export const ORDERS_FUNCTIONS = {
   PayOrder: { entry: 'orders/pay-order.ts', description: 'POST /orders/{id}/pay: marks the order paid, cancels its expiry' },
   GetOrder: { entry: 'orders/get-order.ts', description: 'GET /orders/{id}: reads one order' },
   JobRunner: { entry: 'job-runner.ts', description: 'Runs the jobs of the orders service (expire-unpaid-order)' },
+  OrderSummaries: { entry: 'orders/order-summaries.ts', description: 'Inbox consumer: order-summaries projection of OrderPlaced/OrderPaid (EventBridge rule → SQS)' },
 } as const;
 
 /** Properties of {@link OrdersServiceStack}. */
@@ -48,6 +54,8 @@ export class OrdersServiceStack extends Stack {
   readonly outbox: TransactionalOutbox;
   readonly api: apigw.HttpApi;
   readonly functions: Record<keyof typeof ORDERS_FUNCTIONS, nodejs.NodejsFunction>;
+  /** The queue behind the EventBridge rule that feeds the order-summaries inbox consumer. */
+  readonly summariesQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: OrdersServiceStackProps = {}) {
     super(scope, id, { description: 'lambda-unit-of-work example: orders service', ...props });
@@ -88,8 +96,9 @@ export class OrdersServiceStack extends Stack {
       PayOrder: fn('PayOrder', Duration.seconds(10)),
       GetOrder: fn('GetOrder', Duration.seconds(10)),
       JobRunner: fn('JobRunner', Duration.seconds(60)),
+      OrderSummaries: fn('OrderSummaries', Duration.seconds(30)),
     };
-    const { PlaceOrder, PayOrder, GetOrder, JobRunner } = this.functions;
+    const { PlaceOrder, PayOrder, GetOrder, JobRunner, OrderSummaries } = this.functions;
 
     this.outbox = new TransactionalOutbox(this, 'Outbox', {
       jobRunner: JobRunner,
@@ -106,10 +115,31 @@ export class OrdersServiceStack extends Stack {
     this.outbox.configureFunction(GetOrder);
 
     this.api = this.createApi(PlaceOrder, PayOrder, GetOrder);
+    this.outbox.grantWriter(OrderSummaries, this.ordersTable);
+    this.summariesQueue = this.createSummariesFeed(OrderSummaries);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Base URL of the orders API' });
     new CfnOutput(this, 'OrdersTableName', { value: this.ordersTable.tableName });
     new CfnOutput(this, 'OutboxTableName', { value: this.outbox.table.tableName });
+  }
+
+  /** EventBridge rule (OrderPlaced, OrderPaid) → SQS (dead-letter queue after 5 receives) → the inbox consumer. */
+  private createSummariesFeed(consumer: lambda.IFunction): sqs.Queue {
+    const deadLetterQueue = createDeadLetterQueue(this, 'OrderSummariesDeadLetterQueue', 'order events the order-summaries projection could not take');
+    const queue = new sqs.Queue(this, 'OrderSummariesQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(6 * 30), // six times the consumer's timeout, as AWS advises
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 },
+    });
+    new events.Rule(this, 'OrderSummariesRule', {
+      description: 'Order events for the order-summaries projection',
+      eventBus: this.outbox.eventBus,
+      eventPattern: { source: ORDER_SUMMARIES_PATTERN.source, detailType: ORDER_SUMMARIES_PATTERN['detail-type'] },
+      targets: [new eventTargets.SqsQueue(queue)],
+    });
+    (consumer as nodejs.NodejsFunction).addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
+    return queue;
   }
 
   private createApi(placeOrder: lambda.IFunction, payOrder: lambda.IFunction, getOrder: lambda.IFunction): apigw.HttpApi {

@@ -4,6 +4,7 @@
  */
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { defineJobs, type JobContext } from '../../lib/jobs/index.js';
+import { orderEvents } from './events.js';
 
 /** What the expiry job reads of an order (`pk` is the order id; see `Order` in ./env.ts). */
 export interface ExpirableOrder {
@@ -26,7 +27,7 @@ export interface OrderJobDeps {
 }
 
 /** Event published when an unpaid order expires. */
-export const ORDER_EXPIRED = 'OrderExpired';
+export const ORDER_EXPIRED = 'OrderExpired' as const;
 
 /**
  * `expire-unpaid-order`: expires the order if it is still PENDING, and publishes `OrderExpired`. The
@@ -50,7 +51,7 @@ export function expireUnpaidOrder(deps: OrderJobDeps) {
       ExpressionAttributeValues: { ':expired': 'EXPIRED', ':pending': 'PENDING', ':version': order.version, ':next': order.version + 1, ':now': new Date().toISOString() },
       label: 'expire unpaid order',
     });
-    uow.publish({ type: ORDER_EXPIRED, subject: order.pk, data: { orderId: order.pk, expiredBy: job.key } });
+    orderEvents.publish(uow, ORDER_EXPIRED, { orderId: order.pk, expiredBy: job.key }, { subject: order.pk });
   };
 }
 

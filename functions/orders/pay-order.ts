@@ -1,6 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createError } from '@middy/util';
 import { expiryJobKey, ordersClient, ordersConfig, type Order } from './env.js';
+import { orderEvents } from './events.js';
 import { httpHandler, json } from './http.js';
 
 /** Body of `POST /orders/{id}/pay`. */
@@ -36,6 +37,6 @@ export const handler = httpHandler<PayOrderBody>(async (event, { uow }) => {
     label: `pay order ${orderId}`,
   });
   uow.cancelJob(expiryJobKey(orderId));
-  uow.publish({ type: 'OrderPaid', subject: orderId, data: { orderId, total: current.total, paymentReference: event.body.paymentReference } });
+  orderEvents.publish(uow, 'OrderPaid', { orderId, customerId: current.customerId, total: current.total, paymentReference: event.body.paymentReference }, { subject: orderId });
   return json(200, { ...current, status: 'PAID', version: current.version + 1, paidAt, paymentReference: event.body.paymentReference });
 }, { bodySchema });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expiryJobKey, ordersConfig, type Order } from './env.js';
+import { orderEvents } from './events.js';
 import { httpHandler, json } from './http.js';
 
 /** Body of `POST /orders`. */
@@ -49,7 +50,7 @@ export const handler = httpHandler<PlaceOrderBody>(async (event, { uow }) => {
     expiresAt: new Date(Math.floor((now + expiryDelaySeconds * 1000) / 1000) * 1000 + 1000).toISOString(), // whole second, strictly in the future
   };
   uow.put({ TableName: ordersTable, Item: order, ConditionExpression: 'attribute_not_exists(pk)', label: `create order ${orderId}` });
-  uow.publish({ type: 'OrderPlaced', subject: orderId, data: { orderId, customerId: order.customerId, total } });
+  orderEvents.publish(uow, 'OrderPlaced', { orderId, customerId: order.customerId, total }, { subject: orderId });
   uow.schedule({ job: 'expire-unpaid-order', key: expiryJobKey(orderId), payload: { orderId }, at: order.expiresAt });
   return json(201, order);
 }, { bodySchema });

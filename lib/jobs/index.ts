@@ -1,5 +1,5 @@
 /** Jobs: typed definitions, the job runner (EventBridge Scheduler target), and reading job state. */
-export { defineJobs, scheduleJob, type JobContext, type JobDefinitions, type JobHandler, type JobPayload, type JobPayloads, type JobRunInfo, type JobScheduleInput } from './definitions.js';
+export { defineJobs, scheduleJob, type DefineJobsOptions, type JobPayloadSchemas, type JobContext, type JobDefinitions, type JobHandler, type JobPayload, type JobPayloads, type JobRunInfo, type JobScheduleInput } from './definitions.js';
 export { jobRunner, type JobRunOutcome, type JobRunResult, type JobRunnerContext, type JobRunnerHandler } from './runner.js';
 export { JOB_RUNNER_DEFAULTS, retryDelaySeconds, type JobBackoff, type JobRunnerOptions } from './options.js';
 export { getJob, listJobs, toJobView, type JobPage, type JobReadOptions, type JobView, type ListJobsOptions } from './read.js';

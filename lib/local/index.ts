@@ -46,3 +46,4 @@ export { LocalServiceError, startLocalServer, type ErrorStyle, type LocalRequest
 export { createMemoryLogger, type LogEntry, type MemoryLogger } from './memory-logger.js';
 export { LOCAL_ARNS, startLocalOutboxStack, type LocalOutboxStack, type LocalOutboxStackOptions } from './outbox-stack.js';
 export { startLocalHttpApi, toHttpApiEvent, type HttpApiHandler, type HttpApiRoute, type LocalHttpApi, type LocalHttpApiOptions } from './http-api.js';
+export { sqsRecordOf, type SqsRecordOptions } from './sqs-record.js';

@@ -16,6 +16,8 @@ export interface CloudEvent<TData = unknown> {
   readonly subject?: string;
   /** Request id of the invocation that committed the event (extension attribute). */
   readonly correlationid?: string;
+  /** Id of the consumed event whose handling published this one (extension attribute; set by the inbox). */
+  readonly causationid?: string;
   readonly data: TData;
 }
 

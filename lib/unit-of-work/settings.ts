@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -33,6 +34,12 @@ export interface UnitOfWorkOptions {
 export const UNIT_OF_WORK_OPTION_KEYS = ['outboxTable', 'client', 'source', 'readOnly', 'retentionSeconds', 'tableKeys', 'maxConflictRetries', 'logger'] as const;
 
 let defaultClient: DynamoDBDocumentClient | undefined;
+
+/**
+ * @internal The client every unit of work opened in this async scope uses instead of its own (set by
+ * `lambda-unit-of-work/testing`'s `runHandler`, so a handler built with a real client commits in memory).
+ */
+export const clientOverride = new AsyncLocalStorage<DynamoDBDocumentClient>();
 let defaultLogger: LoggerLike | undefined;
 
 /** Wraps a client as a document client that drops `undefined` attributes. */
@@ -88,7 +95,7 @@ export function resolveOutboxTable(options: UnitOfWorkOptions, component: string
 }
 
 /** Builds the settings of a new unit of work from validated options. */
-export function resolveSettings(options: UnitOfWorkOptions, component: string, extra: { correlationId?: string; logger?: LoggerLike } = {}): UnitOfWorkSettings {
+export function resolveSettings(options: UnitOfWorkOptions, component: string, extra: { correlationId?: string; causationId?: string; logger?: LoggerLike } = {}): UnitOfWorkSettings {
   const outboxTable = resolveOutboxTable(options, component);
   const explicit = options.client ? toDocumentClient(options.client) : undefined;
   return {
@@ -102,5 +109,6 @@ export function resolveSettings(options: UnitOfWorkOptions, component: string, e
     maxConflictRetries: options.maxConflictRetries ?? 3,
     logger: options.logger ?? extra.logger ?? defaultLibraryLogger(),
     correlationId: extra.correlationId,
+    ...(extra.causationId ? { causationId: extra.causationId } : {}),
   };
 }

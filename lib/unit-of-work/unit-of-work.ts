@@ -5,6 +5,7 @@ import { DEFAULT_MAX_ATTEMPTS } from '../jobs/record.js';
 import { scheduleNameFor } from '../jobs/schedule-name.js';
 import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { clientOverride } from './settings.js';
 import { cancelJobParams, newJobRecord, putJobRecordParams, rescheduleJobParams, reviveJobParams } from './job-writes.js';
 import { normalizeSchedule } from './schedule.js';
 import { MAX_JOB_PAYLOAD_NESTING, validateEventInput } from './event-input.js';
@@ -36,6 +37,8 @@ export interface UnitOfWorkSettings {
   readonly maxConflictRetries: number;
   readonly logger: LoggerLike;
   readonly correlationId?: string;
+  /** Id of the consumed event being handled (the inbox sets it), recorded as `causationid` on events. */
+  readonly causationId?: string;
   /**
    * Exactly-once unit of work (an idempotent invocation, a job run): a retry of the invocation must not
    * commit anything twice, so `requiresNew` scopes inside it are refused unless they opt in.
@@ -79,7 +82,8 @@ export class UnitOfWork {
   #exactlyOnce: boolean;
 
   constructor(settings: UnitOfWorkSettings) {
-    this.settings = settings;
+    const override = clientOverride.getStore();
+    this.settings = override ? { ...settings, client: () => override } : settings;
     this.#exactlyOnce = settings.exactlyOnce ?? false;
     this.#keyNames.set(settings.outboxTable, [OUTBOX_SCHEMA.partitionKey, OUTBOX_SCHEMA.sortKey]);
     for (const [table, names] of Object.entries(settings.tableKeys)) this.#keyNames.set(table, names);
@@ -172,6 +176,7 @@ export class UnitOfWork {
       datacontenttype: 'application/json',
       ...(input.subject !== undefined ? { subject: input.subject } : {}),
       ...(this.settings.correlationId ? { correlationid: this.settings.correlationId } : {}),
+      ...(this.settings.causationId ? { causationid: this.settings.causationId } : {}),
       data: data.value as TData,
     };
     const message: OutboxMessage = { kind: 'event', event };

@@ -70,8 +70,8 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(acks.map((a) => a.id.replace(/^\w+::/, '').replace(/\[.*\]$/, '[…]')).sort()).toEqual(
       [
         ...Array(3).fill('AwsSolutions-APIG4'),
-        ...Array(5).fill('AwsSolutions-L1'),
-        ...Array(2).fill('AwsSolutions-SQS3'),
+        ...Array(6).fill('AwsSolutions-L1'),
+        ...Array(3).fill('AwsSolutions-SQS3'),
         // ListStreams and the schedules of the group; X-Ray on the dispatcher and on the job runner.
         ...Array(4).fill('AwsSolutions-IAM5[…]'),
       ].sort(),
