@@ -52,6 +52,8 @@ export interface SqsPoller {
   readonly invocations: readonly SqsInvocation[];
   /** Errors of the polling loop itself (receive/delete calls that failed), in order. */
   readonly pollErrors: readonly unknown[];
+  /** Batches received and not yet finished (being gathered, in the handler, or its deletes in flight). */
+  readonly inFlight: number;
   /**
    * Resolves once the queue holds no message that is visible or in flight (everything was handled, or moved
    * to the dead-letter queue). With a manual clock, advance it so failed messages become visible again.
@@ -109,6 +111,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   const pollErrors: unknown[] = [];
   const abort = new AbortController();
   let running = true;
+  let inFlight = 0;
   let queueArn: string | undefined;
 
   const arn = async (): Promise<string> => {
@@ -126,8 +129,12 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
           MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'],
         }),
         { abortSignal: abort.signal },
-      );
+      ).catch((error: unknown) => {
+        if (batch.length > 0) inFlight--; // what was gathered comes back after its visibility timeout
+        throw error;
+      });
       const got = out.Messages ?? [];
+      if (batch.length === 0 && got.length > 0) inFlight++; // held from the first receive on
       batch.push(...got);
       if (!running || batch.length === 0 || batch.length >= batchSize) break;
       if (got.length === 10) continue; // a full receive: more may be waiting
@@ -171,7 +178,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
       try {
         await arn();
         const messages = await gather();
-        if (messages.length > 0) await invoke(messages);
+        if (messages.length > 0) await invoke(messages).finally(() => inFlight--);
       } catch (error) {
         if (!running) break;
         pollErrors.push(error);
@@ -184,6 +191,9 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   return {
     invocations,
     pollErrors,
+    get inFlight() {
+      return inFlight;
+    },
     async drain(timeout = 10_000) {
       const until = Date.now() + timeout;
       for (;;) {
