@@ -58,6 +58,7 @@ export {
   type JobView,
   type ListJobsOptions,
 } from './jobs/index.js';
+export * from './redrive/index.js';
 export { cancelJob, retryJob, type JobAdminOptions, type JobAdminResult, type RetryJobOptions } from './jobs/admin.js';
 export {
   outboxDispatcher,
