@@ -89,22 +89,24 @@ export function rescheduleJobParams(table: string, key: string, version: number,
 }
 
 /**
- * Update that revives a DEAD job: SCHEDULED again under a new version, its attempts counted from 0, due at
- * `schedule.at`, its TTL removed (`lastError` stays for the record). Conditional on DEAD and an older version.
+ * Update that revives a DEAD job: SCHEDULED again under `version`, its attempts counted from 0, due at
+ * `schedule.at`, its TTL removed (`lastError` stays for the record). Conditional on DEAD and on the version the
+ * caller read (`seenVersion`), or, without one, on an older version than `version`.
  */
-export function reviveJobParams(table: string, key: string, version: number, schedule: { at: string }, nowIso: string): Record<string, unknown> {
+export function reviveJobParams(table: string, key: string, version: number, schedule: { at: string }, nowIso: string, seenVersion?: number): Record<string, unknown> {
   return {
     TableName: table,
     Key: jobRecordKey(key),
     UpdateExpression:
       'SET #status = :scheduled, #version = :version, #schedule = :schedule, #updated = :now, nextRunAt = :next, attempts = :zero ' +
       'REMOVE leaseUntil, #ttl',
-    ConditionExpression: '#status = :dead AND #version < :version',
+    ConditionExpression: seenVersion === undefined ? '#status = :dead AND #version < :version' : '#status = :dead AND #version = :seen',
     ExpressionAttributeNames: {
       '#status': 'jobStatus', '#version': 'version', '#updated': 'jobUpdatedAt', '#schedule': 'schedule', '#ttl': OUTBOX_SCHEMA.ttlAttribute,
     },
     ExpressionAttributeValues: {
       ':scheduled': JOB_STATUS.SCHEDULED, ':dead': JOB_STATUS.DEAD, ':version': version, ':schedule': schedule, ':now': nowIso, ':next': schedule.at, ':zero': 0,
+      ...(seenVersion === undefined ? {} : { ':seen': seenVersion }),
     },
   };
 }
