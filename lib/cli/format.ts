@@ -24,6 +24,6 @@ export function formatJobTable(jobs: readonly JobView[]): string {
 /** One line per message plus the totals of a redrive; `columns` picks what each message row shows. */
 export function formatRedriveSummary<T>(title: string, summary: RedriveSummary<T>, columns: readonly [string, (report: T) => string][]): string {
   const rows = [['MESSAGE', ...columns.map(([h]) => h)], ...summary.messages.map((m) => [String((m as { messageId?: string }).messageId ?? ''), ...columns.map(([, f]) => f(m))])];
-  const totals = `${title}${summary.dryRun ? ' (dry run: nothing changed)' : ''}: ${summary.received} messages, ${summary.deleted} deleted, ${summary.kept} kept in the queue`;
+  const totals = `${title}${summary.dryRun ? ' (dry run: nothing changed)' : ''}: ${summary.received} messages, ${summary.deleted} deleted, ${summary.kept} kept in the queue${summary.newer ? `, ${summary.newer} newer left for the next run` : ''}`;
   return summary.messages.length ? `${formatTable(rows)}\n${totals}` : totals;
 }

@@ -11,6 +11,11 @@ export interface DlqOptions {
   readonly maxMessages?: number;
   /** How long a message stays hidden while it is handled. @default 300 */
   readonly visibilityTimeoutSeconds?: number;
+  /**
+   * Messages sent after this time (epoch ms, their `SentTimestamp`) are left for the next run, so a redrive
+   * never chases its own output (a delivery it rescheduled that failed again while it ran). @default now
+   */
+  readonly sentBefore?: number;
 }
 
 /** What a redrive did, message by message. */
@@ -20,6 +25,8 @@ export interface RedriveSummary<TReport> {
   readonly deleted: number;
   /** Messages left in the queue (failed, kept on purpose, or a dry run); visible again at once. */
   readonly kept: number;
+  /** Messages that arrived after the redrive started, left untouched for the next run. */
+  readonly newer: number;
   readonly messages: readonly TReport[];
 }
 
@@ -32,12 +39,15 @@ export interface MessageDecision<TReport> {
 /**
  * Receives the queue's messages (each once, even if SQS hands one out twice), calls `handle` for each, deletes
  * those it says to delete (never on a dry run) and makes the others visible again at the end, so the next
- * redrive sees them. Stops at an empty receive or after `maxMessages`.
+ * redrive sees them. Messages sent after the redrive started are left alone (see `sentBefore`). Stops at an
+ * empty receive (or one with only newer messages) or after `maxMessages`.
  */
 export async function redriveQueue<TReport>(options: DlqOptions, handle: (message: Message) => Promise<MessageDecision<TReport>>): Promise<RedriveSummary<TReport>> {
   const dryRun = options.dryRun ?? false;
   const max = options.maxMessages ?? Number.POSITIVE_INFINITY;
+  const sentBefore = options.sentBefore ?? Date.now();
   const seen = new Set<string>();
+  const newer = new Map<string, Message>();
   const keep: Message[] = [];
   const reports: TReport[] = [];
   let deleted = 0;
@@ -46,9 +56,10 @@ export async function redriveQueue<TReport>(options: DlqOptions, handle: (messag
       QueueUrl: options.queueUrl, MaxNumberOfMessages: Math.min(10, max - seen.size), WaitTimeSeconds: 1,
       VisibilityTimeout: options.visibilityTimeoutSeconds ?? 300, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'],
     }));
-    const fresh = (out.Messages ?? []).filter((m) => !seen.has(m.MessageId!));
-    if (fresh.length === 0) break;
-    for (const message of fresh) {
+    const fresh = (out.Messages ?? []).filter((m) => !seen.has(m.MessageId!) && !newer.has(m.MessageId!));
+    for (const m of fresh) if (Number(m.Attributes?.SentTimestamp ?? 0) > sentBefore) newer.set(m.MessageId!, m);
+    if (fresh.every((m) => newer.has(m.MessageId!))) break;
+    for (const message of fresh.filter((m) => !newer.has(m.MessageId!))) {
       seen.add(message.MessageId!);
       const decision = await handle(message);
       reports.push(decision.report);
@@ -58,9 +69,10 @@ export async function redriveQueue<TReport>(options: DlqOptions, handle: (messag
       } else keep.push(message);
     }
   }
-  for (let i = 0; i < keep.length; i += 10)
+  const release = [...keep, ...newer.values()];
+  for (let i = 0; i < release.length; i += 10)
     await options.sqs.send(new ChangeMessageVisibilityBatchCommand({
-      QueueUrl: options.queueUrl, Entries: keep.slice(i, i + 10).map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+      QueueUrl: options.queueUrl, Entries: release.slice(i, i + 10).map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
     }));
-  return { dryRun, received: seen.size, deleted, kept: keep.length, messages: reports };
+  return { dryRun, received: seen.size, deleted, kept: keep.length, newer: newer.size, messages: reports };
 }

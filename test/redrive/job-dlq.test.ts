@@ -116,6 +116,23 @@ describe('redriveJobDlq', () => {
   });
 });
 
+it('a redrive never chases its own output: a dead letter that arrives while it runs is left for the next run', async () => {
+  const key = await deadLettered();
+  const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+  let calls = 0;
+  // a delivery that fails again and is dead-lettered again while the redrive runs (the runner is still down)
+  const failingRun = async (input: JobRunnerInput) => {
+    if (++calls <= 5) await sqsClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(input) }));
+    return { outcome: 'failed' };
+  };
+  await new Promise((r) => setTimeout(r, 5)); // SentTimestamp has ms resolution: the next message is newer
+  const summary = await redrive({ run: failingRun });
+  expect(calls).toBe(1);
+  expect(summary).toMatchObject({ received: 1, deleted: 1, newer: 1 });
+  expect(sqs.messages('job-dlq').filter((m) => JSON.parse(m.body).key === key)).toHaveLength(1);
+  await sqsClient.send(new (await import('@aws-sdk/client-sqs')).PurgeQueueCommand({ QueueUrl: queueUrl }));
+});
+
 describe('jobDlqAction (pure)', () => {
   const rec = (over: Record<string, unknown>) => ({ jobId: 'j', version: 3, jobStatus: 'SCHEDULED', schedule: { at: '2030-01-01T00:00:00Z' }, ...over }) as never;
   it('decides by the job record', () => {
