@@ -5,9 +5,9 @@
  * Subpaths: `lambda-unit-of-work/local` (DynamoDB Local, local endpoints; dev and tests only) and
  * `lambda-unit-of-work/cdk` (the CDK construct).
  */
-export { unitOfWork, type UnitOfWorkContext, type UnitOfWorkMiddleware, type UnitOfWorkMiddlewareOptions } from './middleware/unit-of-work-middleware.js';
+export { discardOnTimeout, unitOfWork, type UnitOfWorkContext, type UnitOfWorkMiddleware, type UnitOfWorkMiddlewareOptions } from './middleware/unit-of-work-middleware.js';
 export { currentUnitOfWork, withUnitOfWork, PROPAGATION, type Propagation, type WithUnitOfWorkOptions } from './unit-of-work/context.js';
-export { guardClient } from './unit-of-work/guard.js';
+export { guardAllClients, guardClient } from './unit-of-work/guard.js';
 export { UnitOfWork, type LoggerLike, type UnitOfWorkState } from './unit-of-work/unit-of-work.js';
 export type { UnitOfWorkOptions } from './unit-of-work/settings.js';
 export type {
