@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   dispatch: async () => (await import('./dispatch.js')).runDispatchBench,
   jobs: async () => (await import('./jobs.js')).runJobBench,
   idempotency: async () => (await import('./idempotency.js')).runIdempotencyBench,
+  capacity: async () => (await import('./capacity.js')).runCapacityBench,
   guard: async () => (await import('./guard.js')).runGuardBench,
 };
 

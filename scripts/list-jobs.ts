@@ -48,7 +48,9 @@ export async function listJobsCommand(command: ListJobsCommand): Promise<string>
       return job ? JSON.stringify(job, null, 2) : `no job with key "${command.key}" in ${command.table}`;
     }
     const jobs: JobView[] = [];
-    for (const status of command.statuses) jobs.push(...(await listJobs(status, { ...options, limit: command.limit ?? LIST_JOBS_DEFAULTS.limit })).jobs);
+    // Statuses the job-status index does not hold are scanned (fine for a local or small table).
+    const page = { ...options, scan: true, limit: command.limit ?? LIST_JOBS_DEFAULTS.limit };
+    for (const status of command.statuses) jobs.push(...(await listJobs(status, page)).jobs);
     if (command.json) return jobs.map((j) => JSON.stringify(j)).join('\n');
     return jobs.length ? formatJobTable(jobs) : `no ${command.statuses.join('/')} jobs in ${command.table}`;
   } finally {

@@ -1,5 +1,5 @@
 import type { OutboxMessage } from './messages.js';
-import { OUTBOX_KEYS, OUTBOX_SCHEMA } from './schema.js';
+import { OUTBOX_KEYS, OUTBOX_SCHEMA, originRegionAttribute } from './schema.js';
 
 /** Largest `messages` JSON text per outbox item: 400 KB minus room for the other attributes. */
 export const MAX_MESSAGES_BYTES_PER_ITEM = 400 * 1024 - 2 * 1024;
@@ -60,6 +60,7 @@ export function encodeOutboxItems(input: EncodeOutboxInput): Record<string, unkn
     [OUTBOX_SCHEMA.partitionKey]: OUTBOX_KEYS.outboxPk(input.commitId),
     [OUTBOX_SCHEMA.sortKey]: OUTBOX_KEYS.outboxSk(i + 1),
     [OUTBOX_SCHEMA.kindAttribute]: OUTBOX_SCHEMA.outboxKind,
+    ...originRegionAttribute(),
     commitId: input.commitId,
     part: i + 1,
     parts: groups.length,

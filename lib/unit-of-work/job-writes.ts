@@ -1,6 +1,7 @@
 import { JOB_STATUS, jobRecordKey, type JobRecord } from '../jobs/record.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
-import { OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { OUTBOX_SCHEMA, originRegionAttribute } from '../outbox/schema.js';
+import { jobIndexAttributes, withJobIndex } from '../jobs/status-index.js';
 
 /** What a new job record needs. */
 export interface NewJob {
@@ -20,6 +21,7 @@ export function newJobRecord(job: NewJob): JobRecord {
   return {
     ...jobRecordKey(job.key),
     [OUTBOX_SCHEMA.kindAttribute]: OUTBOX_SCHEMA.jobKind,
+    ...originRegionAttribute(),
     jobId: job.jobId,
     jobKey: job.key,
     jobName: job.name,
@@ -34,6 +36,7 @@ export function newJobRecord(job: NewJob): JobRecord {
     jobUpdatedAt: job.nowIso,
     ...(job.schedule.at ? { nextRunAt: job.schedule.at } : {}),
     ...(job.correlationId ? { correlationId: job.correlationId } : {}),
+    ...jobIndexAttributes(JOB_STATUS.SCHEDULED, job.key, job.nowIso),
   } as JobRecord;
 }
 
@@ -49,7 +52,7 @@ export function putJobRecordParams(table: string, record: JobRecord): Record<str
 
 /** Update that cancels a job that is still SCHEDULED, FAILED or RUNNING; sets its TTL. */
 export function cancelJobParams(table: string, key: string, version: number, nowIso: string, ttl: number): Record<string, unknown> {
-  return {
+  return withJobIndex({
     TableName: table,
     Key: jobRecordKey(key),
     UpdateExpression: 'SET #status = :cancelled, #version = :version, #updated = :now, #ttl = :ttl REMOVE leaseUntil',
@@ -64,12 +67,12 @@ export function cancelJobParams(table: string, key: string, version: number, now
       ':now': nowIso,
       ':ttl': ttl,
     },
-  };
+  }, JOB_STATUS.CANCELLED, key, nowIso);
 }
 
 /** Update that moves a SCHEDULED or FAILED job to a new schedule and version. */
 export function rescheduleJobParams(table: string, key: string, version: number, schedule: JobScheduleSpec, nowIso: string): Record<string, unknown> {
-  return {
+  return withJobIndex({
     TableName: table,
     Key: jobRecordKey(key),
     UpdateExpression: schedule.at
@@ -85,7 +88,7 @@ export function rescheduleJobParams(table: string, key: string, version: number,
       ':now': nowIso,
       ...(schedule.at ? { ':next': schedule.at } : {}),
     },
-  };
+  }, JOB_STATUS.SCHEDULED, key, nowIso);
 }
 
 /**
@@ -94,7 +97,7 @@ export function rescheduleJobParams(table: string, key: string, version: number,
  * caller read (`seenVersion`), or, without one, on an older version than `version`.
  */
 export function reviveJobParams(table: string, key: string, version: number, schedule: { at: string }, nowIso: string, seenVersion?: number): Record<string, unknown> {
-  return {
+  return withJobIndex({
     TableName: table,
     Key: jobRecordKey(key),
     UpdateExpression:
@@ -108,5 +111,5 @@ export function reviveJobParams(table: string, key: string, version: number, sch
       ':scheduled': JOB_STATUS.SCHEDULED, ':dead': JOB_STATUS.DEAD, ':version': version, ':schedule': schedule, ':now': nowIso, ':next': schedule.at, ':zero': 0,
       ...(seenVersion === undefined ? {} : { ':seen': seenVersion }),
     },
-  };
+  }, JOB_STATUS.SCHEDULED, key, nowIso);
 }

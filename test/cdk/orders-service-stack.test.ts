@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ORDERS_ENV, ORDERS_FUNCTIONS, OrdersServiceStack } from '../../cdk/example/orders-service-stack.js';
+import { METRICS_DEFAULTS, METRICS_ENV } from '../../lib/metrics/names.js';
 import { ENV } from '../../lib/outbox/schema.js';
 import { environmentOf, expectedPermissions, FIXTURE_ENTRY, getAtt, logicalId, permissionMap, ref, testApp } from './helpers.js';
 
@@ -67,7 +68,8 @@ describe('the example orders service stack', () => {
       expect(resources[logicalId(fn)]!.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
       expect(resources[logicalId(fn.role!)]!.Properties.ManagedPolicyArns).toBeUndefined();
     }
-    const writerEnv = { NODE_OPTIONS: '--enable-source-maps', [ORDERS_ENV.ordersTable]: ref(orders), [ENV.outboxTable]: ref(outboxTable), [ENV.eventSource]: 'orders' };
+    const writerEnv = { NODE_OPTIONS: '--enable-source-maps', [ORDERS_ENV.ordersTable]: ref(orders), [ENV.outboxTable]: ref(outboxTable), [ENV.eventSource]: 'orders',
+      [ENV.jobIndexStatuses]: 'FAILED,DEAD', [METRICS_ENV.enabled]: 'on', [METRICS_ENV.namespace]: METRICS_DEFAULTS.namespace, [METRICS_ENV.service]: 'orders' };
     expect(environmentOf(template, logicalId(PlaceOrder))).toEqual(writerEnv);
     expect(environmentOf(template, logicalId(PayOrder))).toEqual(writerEnv);
     expect(environmentOf(template, logicalId(JobRunner))).toEqual(writerEnv);

@@ -47,7 +47,7 @@ function poll(streamArn: string, handler: StreamPollerOptions['handler'], o: Par
 }
 
 describe('createOutboxTable', () => {
-  it('creates the table the construct deploys: keys, NEW_IMAGE stream, TTL and the jobs-by-status index', async () => {
+  it('creates the table the construct deploys: keys, NEW_IMAGE stream, TTL and the sharded job-status index', async () => {
     const { name, streamArn } = await table();
     const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
     expect(Table!.KeySchema).toEqual([
@@ -57,12 +57,12 @@ describe('createOutboxTable', () => {
     expect(Table!.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_IMAGE' });
     expect(Table!.LatestStreamArn).toBe(streamArn);
     expect(Table!.GlobalSecondaryIndexes![0]).toMatchObject({
-      IndexName: 'jobs-by-status',
+      IndexName: 'jobs-by-status-shard',
       KeySchema: [
-        { AttributeName: 'jobStatus', KeyType: 'HASH' },
-        { AttributeName: 'jobUpdatedAt', KeyType: 'RANGE' },
+        { AttributeName: 'jobIndexPk', KeyType: 'HASH' },
+        { AttributeName: 'jobIndexSk', KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: { ProjectionType: 'KEYS_ONLY' },
     });
     const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: name }));
     expect(ttl.TimeToLiveDescription).toMatchObject({ TimeToLiveStatus: 'ENABLED', AttributeName: 'ttl' });
