@@ -60,6 +60,8 @@ export {
   type JobView,
   type ListJobsOptions,
 } from './jobs/index.js';
+export * from './redrive/index.js';
+export { runCli, type CliIo } from './cli/main.js';
 export { cancelJob, retryJob, type JobAdminOptions, type JobAdminResult, type RetryJobOptions } from './jobs/admin.js';
 export {
   outboxDispatcher,

@@ -15,6 +15,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { getJob, listJobs, type JobView } from '../lib/jobs/read.js';
 import { JOB_STATUS, type JobStatus } from '../lib/jobs/record.js';
 import { LOCAL_AWS_CONFIG } from '../lib/local/dynamodb-local.js';
+import { formatJobTable } from '../lib/cli/format.js';
 import { readLocalState } from './local-state.js';
 
 /** Where `npm run jobs` looks when nothing is said. */
@@ -34,25 +35,8 @@ export interface ListJobsCommand {
   readonly limit?: number;
 }
 
-const when = (j: JobView): string => (j.status === 'SCHEDULED' || j.status === 'FAILED' ? (j.nextRunAt ?? j.schedule.cron ?? j.schedule.rate ?? '') : (j.lastRunAt ?? ''));
-
-/** Formats jobs as an aligned text table (pure). */
-export function formatJobTable(jobs: readonly JobView[]): string {
-  const rows = [
-    ['STATUS', 'KEY', 'NAME', 'ATTEMPTS', 'NEXT / LAST RUN', 'LAST OUTCOME', 'LAST ERROR'],
-    ...jobs.map((j) => [
-      j.status,
-      j.key,
-      j.name,
-      `${j.attempts}/${j.maxAttempts}`,
-      when(j),
-      j.lastOutcome ?? '',
-      j.lastError ? `${j.lastError.name}: ${j.lastError.message}`.slice(0, 80) : '',
-    ]),
-  ];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n');
-}
+/** Formats jobs as an aligned text table (pure; shared with the `lambda-unit-of-work jobs list` CLI). */
+export { formatJobTable };
 
 /** Runs the command and returns what it prints. */
 export async function listJobsCommand(command: ListJobsCommand): Promise<string> {

@@ -6,6 +6,7 @@
 import { manualClock, realClock, type LocalClock } from './clock.js';
 import { createFaults, type FaultControls, type LatencySetting } from './faults.js';
 import { LocalServiceError, startLocalServer, type LocalRequest } from './http.js';
+import type { LocalQuota } from './quota.js';
 import { SchedulerStore, type DeadLetter, type Delivery, type LocalSchedule, type LocalTarget } from './scheduler-store.js';
 import { checkName, validateDefinition } from './scheduler-validate.js';
 
@@ -35,6 +36,8 @@ export interface LocalSchedulerOptions {
   readonly retryBaseDelayMs?: number;
   /** Called with each message sent to a dead-letter queue. */
   readonly onDeadLetter?: (message: DeadLetter) => void;
+  /** A request quota (`tokenBucketQuota`): calls over it answer `ThrottlingException` (429), as the service does. */
+  readonly quota?: LocalQuota;
 }
 
 /** One API call the endpoint answered. */
@@ -132,6 +135,7 @@ export async function startLocalScheduler(options: LocalSchedulerOptions = {}): 
     const group = (req.body.GroupName as string | undefined) ?? req.query.get('groupName') ?? undefined;
     const call = { operation, ...(name ? { name } : {}), ...(group ? { group } : {}) };
     try {
+      options.quota?.admit(operation, 429);
       await faults.before(operation);
       const body = handle(operation, name, req);
       calls.push({ ...call, outcome: 'ok' });

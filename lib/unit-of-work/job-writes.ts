@@ -105,22 +105,25 @@ export function rescheduleJobParams(table: string, key: string, schedule: JobSch
 }
 
 /**
- * Update that revives a DEAD job: SCHEDULED again under a new version, its attempts counted from 0, due at
- * `schedule.at`, its TTL removed (`lastError` stays for the record). Conditional on DEAD and an older version.
+ * Update that revives a DEAD job: SCHEDULED again, its version bumped ({@link VERSION_INCREMENT}), its attempts
+ * counted from 0, due at `schedule.at`, its TTL removed (`lastError` stays for the record). Conditional on DEAD
+ * and, when given, on the version the caller read (`seenVersion`), so a job that changed meanwhile is refused.
  */
-export function reviveJobParams(table: string, key: string, version: number, schedule: { at: string }, nowIso: string): Record<string, unknown> {
+export function reviveJobParams(table: string, key: string, schedule: { at: string }, nowIso: string, seenVersion?: number): Record<string, unknown> {
   return withJobIndex({
     TableName: table,
     Key: jobRecordKey(key),
     UpdateExpression:
-      'SET #status = :scheduled, #version = :version, #schedule = :schedule, #updated = :now, nextRunAt = :next, attempts = :zero ' +
+      `SET #status = :scheduled, ${VERSION_INCREMENT.update}, #schedule = :schedule, #updated = :now, nextRunAt = :next, attempts = :zero ` +
       'REMOVE leaseUntil, #ttl',
-    ConditionExpression: '#status = :dead AND #version < :version',
+    ConditionExpression: `#status = :dead AND ${VERSION_INCREMENT.condition}${seenVersion === undefined ? '' : ' AND #version = :seen'}`,
     ExpressionAttributeNames: {
       '#status': 'jobStatus', '#version': 'version', '#updated': 'jobUpdatedAt', '#schedule': 'schedule', '#ttl': OUTBOX_SCHEMA.ttlAttribute,
     },
     ExpressionAttributeValues: {
-      ':scheduled': JOB_STATUS.SCHEDULED, ':dead': JOB_STATUS.DEAD, ':version': version, ':schedule': schedule, ':now': nowIso, ':next': schedule.at, ':zero': 0,
+      ':scheduled': JOB_STATUS.SCHEDULED, ':dead': JOB_STATUS.DEAD, ...VERSION_INCREMENT.values, ':schedule': schedule, ':now': nowIso,
+      ':next': schedule.at, ':zero': 0,
+      ...(seenVersion === undefined ? {} : { ':seen': seenVersion }),
     },
   }, JOB_STATUS.SCHEDULED, key, nowIso);
 }

@@ -284,17 +284,19 @@ export class UnitOfWork {
   /**
    * Revives a DEAD job when the unit of work commits: SCHEDULED again under a new version with its attempts
    * counted from 0, due at `when.at`/`when.delay` (default: now); the dispatcher re-creates its schedule. The
-   * commit fails with `ConditionFailedError` unless the job is DEAD.
+   * commit fails with `ConditionFailedError` unless the job is DEAD (and at `seenVersion`, when given); its version becomes the
+   * record's version + 1, whatever the clocks say.
    */
-  retryJob(key: string, when: Pick<ScheduleWhen, 'at' | 'delay'> = { delay: 0 }): void {
+  retryJob(key: string, when: Pick<ScheduleWhen, 'at' | 'delay'> = { delay: 0 }, seenVersion?: number): void {
     const op = `retryJob(${key})`;
     this.#assertWritable(op);
     if (typeof key !== 'string' || key === '') throw new InvalidOperationError(op, 'key must be a non-empty string');
     if (this.#jobs.has(key) || this.#jobChanges.has(key)) throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
     const now = Date.now();
     const schedule = normalizeSchedule(when, now, op) as { at: string };
-    const write = this.#buffer('Update', reviveJobParams(this.settings.outboxTable, key, now, schedule, new Date(now).toISOString()), op, 'jobChange', { jobKey: key });
-    const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), version: now, schedule };
+    const params = reviveJobParams(this.settings.outboxTable, key, schedule, new Date(now).toISOString(), seenVersion);
+    const write = this.#buffer('Update', params, op, 'jobChange', { jobKey: key });
+    const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), schedule };
     const buffered = { message, json: JSON.stringify(message), jobKey: key };
     this.#messages.push(buffered);
     this.#jobChanges.set(key, { write, message: buffered, kind: 'reschedule' });
