@@ -1,7 +1,7 @@
 /**
  * The example orders service, whole, on one machine: DynamoDB Local, the orders and outbox tables (from the
  * definitions the CDK stack uses), the stream poller feeding the outbox dispatcher, the local Scheduler firing
- * the job runner, the local EventBridge, and an HTTP API serving the handlers of functions/orders.
+ * the job runner, the local EventBridge, and an HTTP API serving the handlers of examples/orders/functions.
  * Used by `npm start`, and by the end-to-end test with a manual clock.
  */
 import { createServer } from 'node:net';
@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { LOCAL_AWS_CONFIG, startDynamoDBLocal, type DynamoDBLocal } from '../lib/local/dynamodb-local.js';
 import { startLocalHttpApi, type LocalHttpApi } from '../lib/local/http-api.js';
 import { LOCAL_ARNS, startLocalOutboxStack, type LocalOutboxStack } from '../lib/local/outbox-stack.js';
-import { ORDERS_TABLE_DEFINITION } from '../functions/orders/table.js';
+import { ORDERS_TABLE_DEFINITION } from '../examples/orders/functions/table.js';
 import { describeCommit, type TimelineWriter } from './timeline.js';
 
 /** Options of {@link startOrdersService}. */
@@ -157,7 +157,7 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CONFIG.credentials.secretAccessKey,
       UOW_EVENT_SOURCE: 'orders',
     });
-    const { ordersClient } = await import('../functions/orders/env.js');
+    const { ordersClient } = await import('../examples/orders/functions/env.js');
     observe(ordersClient(), 'commits', (command, input, _output, error) => {
       if (command !== 'TransactWriteItemsCommand') return;
       say(error ? 'ERROR' : 'COMMIT', `${error ? `rolled back (${error.name}) ` : ''}${describeCommit(input)}`);
@@ -178,7 +178,7 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       });
     });
 
-    const { handler: jobRunner } = await import('../functions/job-runner.js');
+    const { handler: jobRunner } = await import('../examples/orders/functions/job-runner.js');
     stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, async (event, context) => {
       const input = event as { name?: string; key?: string };
       say('JOB', `run ${input.name} (${input.key}) attempt ${context.attemptNumber}`);
@@ -194,9 +194,9 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
     });
 
     // One after the other: jest's ESM loader trips over concurrent imports of shared modules.
-    const place = await import('../functions/orders/place-order.js');
-    const pay = await import('../functions/orders/pay-order.js');
-    const get = await import('../functions/orders/get-order.js');
+    const place = await import('../examples/orders/functions/place-order.js');
+    const pay = await import('../examples/orders/functions/pay-order.js');
+    const get = await import('../examples/orders/functions/get-order.js');
     type Handler = (e: APIGatewayProxyEventV2, c: Context) => Promise<any>;
     const api: LocalHttpApi = await startLocalHttpApi({
       port: options.port ?? 3000,

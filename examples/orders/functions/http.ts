@@ -6,7 +6,7 @@ import { transpileSchema } from '@middy/validator/transpile';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { unitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
+import { unitOfWork, type UnitOfWorkContext } from '../../../lib/index.js';
 import { ordersClient, ordersConfig } from './env.js';
 
 /** The service's structured logger. */

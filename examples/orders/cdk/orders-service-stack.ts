@@ -8,10 +8,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { FUNCTION_BUNDLING } from '../dispatcher.js';
-import { acknowledgeNode22Runtime, FunctionRole } from '../resources.js';
-import { TransactionalOutbox } from '../transactional-outbox.js';
-import { ORDERS_TABLE_DEFINITION } from '../../functions/orders/table.js';
+import { FUNCTION_BUNDLING } from '../../../cdk/dispatcher.js';
+import { acknowledgeNode22Runtime, FunctionRole } from '../../../cdk/resources.js';
+import { TransactionalOutbox } from '../../../cdk/transactional-outbox.js';
+import { ORDERS_TABLE_DEFINITION } from '../functions/table.js';
 
 /** Environment variables the example handlers read besides the library's own (`UOW_*`). */
 export const ORDERS_ENV = {
@@ -19,24 +19,24 @@ export const ORDERS_ENV = {
   ordersTable: 'ORDERS_TABLE',
 } as const;
 
-/** The example handlers, by construct id: entry under `functions/` and what they do. */
+/** The example handlers, by construct id: entry under `examples/orders/functions/` and what they do. */
 export const ORDERS_FUNCTIONS = {
-  PlaceOrder: { entry: 'orders/place-order.ts', description: 'POST /orders: creates an order, publishes OrderPlaced, schedules its expiry' },
-  PayOrder: { entry: 'orders/pay-order.ts', description: 'POST /orders/{id}/pay: marks the order paid, cancels its expiry' },
-  GetOrder: { entry: 'orders/get-order.ts', description: 'GET /orders/{id}: reads one order' },
+  PlaceOrder: { entry: 'place-order.ts', description: 'POST /orders: creates an order, publishes OrderPlaced, schedules its expiry' },
+  PayOrder: { entry: 'pay-order.ts', description: 'POST /orders/{id}/pay: marks the order paid, cancels its expiry' },
+  GetOrder: { entry: 'get-order.ts', description: 'GET /orders/{id}: reads one order' },
   JobRunner: { entry: 'job-runner.ts', description: 'Runs the jobs of the orders service (expire-unpaid-order)' },
 } as const;
 
 /** Properties of {@link OrdersServiceStack}. */
 export interface OrdersServiceStackProps extends StackProps {
   /**
-   * Maps a handler's path under `functions/` to its entry file.
-   * @default - the file in this repository's `functions/` directory
+   * Maps a handler's path under `examples/orders/functions/` to its entry file.
+   * @default - the file in this repository's `examples/orders/functions/` directory
    */
   readonly entryFor?: (path: string) => string;
 }
 
-const FUNCTIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'functions');
+const FUNCTIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'functions');
 
 /**
  * The example orders service: an HTTP API (POST /orders, POST /orders/{id}/pay, GET /orders/{id}) on three
