@@ -58,7 +58,6 @@ async function bundle(name: string, source: string): Promise<{ file: string; raw
     format: 'esm',
     target: 'node22',
     minify: true,
-    keepNames: true,
     mainFields: ['module', 'main'],
     external: ['@aws-sdk/*'],
     logLevel: 'error',

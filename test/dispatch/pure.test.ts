@@ -2,32 +2,29 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { ConfigurationError } from '../../lib/errors.js';
+import { outboxDispatcher } from '../../lib/dispatch/index.js';
+import { resolveDispatcherConfig, tableNameFromStreamArn } from '../../lib/dispatch/config.js';
 import {
-  backoffDelay,
-  chunkPutEvents,
-  createLimiter,
   desiredSchedule,
   isImagelessOutboxInsert,
   isOutboxInsert,
-  isRetryableError,
-  jobOfScheduleInput,
-  jobScheduleInputJson,
-  jobScheduleRequest,
-  mayRetry,
   onExistingSchedule,
-  outboxDispatcher,
-  putEventsEntrySize,
-  resolveDispatcherConfig,
-  retrying,
   sameDesiredSchedule,
-  scheduleExpressionOf,
   skipCancel,
   skipReschedule,
   skipSchedule,
-  tableNameFromStreamArn,
+} from '../../lib/dispatch/decide.js';
+import { createLimiter } from '../../lib/dispatch/limiter.js';
+import {
+  chunkPutEvents,
+  jobOfScheduleInput,
+  jobScheduleInputJson,
+  jobScheduleRequest,
+  putEventsEntrySize,
+  scheduleExpressionOf,
   toPutEventsEntry,
-  type RetryClock,
-} from '../../lib/dispatch/index.js';
+} from '../../lib/dispatch/map.js';
+import { backoffDelay, isRetryableError, mayRetry, retrying, type RetryClock } from '../../lib/dispatch/retry.js';
 import { JOB_STATUS, type JobRecord, type JobStatus } from '../../lib/jobs/record.js';
 import type { CloudEvent, JobEnvelope, ScheduleJobMessage } from '../../lib/outbox/messages.js';
 
