@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../lib/uuidv7.js';
 import { unitOfWork, type UnitOfWorkContext } from '../lib/index.js';
 import { LOCAL_AWS_CONFIG } from '../lib/local/dynamodb-local.js';
 import { commitUnitOfWork } from '../lib/unit-of-work/commit.js';

@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../uuidv7.js';
 import { InvalidOperationError, ReadOnlyUnitOfWorkError, TransactionLimitError } from '../errors.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../jobs/record.js';
 import { scheduleNameFor } from '../jobs/schedule-name.js';
