@@ -293,3 +293,19 @@ export class JobLeaseHeldError extends UnitOfWorkError {
     this.leaseUntil = leaseUntil;
   }
 }
+
+/** An operator command (`retryJob`, `cancelJob`, the CLI) named a job key that has no job record. */
+export class JobNotFoundError extends UnitOfWorkError {
+  override readonly name = 'JobNotFoundError' as const;
+  override readonly statusCode = 404;
+  override readonly expose = true;
+  /** The operation, e.g. `retryJob`. */
+  readonly operation: string;
+  /** The job key (not in the message, which may be shown to an HTTP caller). */
+  readonly key: string;
+  constructor(operation: string, key: string) {
+    super(`${operation}: there is no job with this key (never committed, or removed by TTL after it finished)`);
+    this.operation = operation;
+    this.key = key;
+  }
+}

@@ -10,3 +10,4 @@ export { jobFailedEvent, type JobFailedData } from './failure.js';
 export { DEFAULT_MAX_ATTEMPTS, JOB_STATUS, TERMINAL_JOB_STATUSES, type JobRecord, type JobStatus } from './record.js';
 export { SCHEDULER_CONTEXT, type JobRunnerInput } from './input.js';
 export { scheduleNameFor } from './schedule-name.js';
+export { cancelJob, retryJob, type JobAdminOptions, type JobAdminResult, type RetryJobOptions } from './admin.js';

@@ -87,3 +87,24 @@ export function rescheduleJobParams(table: string, key: string, version: number,
     },
   };
 }
+
+/**
+ * Update that revives a DEAD job: SCHEDULED again under a new version, its attempts counted from 0, due at
+ * `schedule.at`, its TTL removed (`lastError` stays for the record). Conditional on DEAD and an older version.
+ */
+export function reviveJobParams(table: string, key: string, version: number, schedule: { at: string }, nowIso: string): Record<string, unknown> {
+  return {
+    TableName: table,
+    Key: jobRecordKey(key),
+    UpdateExpression:
+      'SET #status = :scheduled, #version = :version, #schedule = :schedule, #updated = :now, nextRunAt = :next, attempts = :zero ' +
+      'REMOVE leaseUntil, #ttl',
+    ConditionExpression: '#status = :dead AND #version < :version',
+    ExpressionAttributeNames: {
+      '#status': 'jobStatus', '#version': 'version', '#updated': 'jobUpdatedAt', '#schedule': 'schedule', '#ttl': OUTBOX_SCHEMA.ttlAttribute,
+    },
+    ExpressionAttributeValues: {
+      ':scheduled': JOB_STATUS.SCHEDULED, ':dead': JOB_STATUS.DEAD, ':version': version, ':schedule': schedule, ':now': nowIso, ':next': schedule.at, ':zero': 0,
+    },
+  };
+}

@@ -5,7 +5,7 @@ import { DEFAULT_MAX_ATTEMPTS } from '../jobs/record.js';
 import { scheduleNameFor } from '../jobs/schedule-name.js';
 import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
-import { cancelJobParams, newJobRecord, putJobRecordParams, rescheduleJobParams } from './job-writes.js';
+import { cancelJobParams, newJobRecord, putJobRecordParams, rescheduleJobParams, reviveJobParams } from './job-writes.js';
 import { normalizeSchedule } from './schedule.js';
 import { assertJsonSerializable } from './serializable.js';
 import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, itemSize, utf8Length } from './size.js';
@@ -236,6 +236,25 @@ export class UnitOfWork {
     if (change?.kind === 'cancel') throw new InvalidOperationError(op, 'the job is cancelled in this unit of work');
     if (change) this.#drop(change.write, change.message);
     const write = this.#buffer('Update', rescheduleJobParams(this.settings.outboxTable, key, now, schedule, new Date(now).toISOString()), op, 'jobChange', { jobKey: key });
+    const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), version: now, schedule };
+    const buffered = bufferMessage(message, key);
+    this.#messages.push(buffered);
+    this.#jobChanges.set(key, { write, message: buffered, kind: 'reschedule' });
+  }
+
+  /**
+   * Revives a DEAD job when the unit of work commits: SCHEDULED again under a new version with its attempts
+   * counted from 0, due at `when.at`/`when.delay` (default: now); the dispatcher re-creates its schedule. The
+   * commit fails with `ConditionFailedError` unless the job is DEAD.
+   */
+  retryJob(key: string, when: Pick<ScheduleWhen, 'at' | 'delay'> = { delay: 0 }): void {
+    const op = `retryJob(${key})`;
+    this.#assertWritable(op);
+    if (typeof key !== 'string' || key === '') throw new InvalidOperationError(op, 'key must be a non-empty string');
+    if (this.#jobs.has(key) || this.#jobChanges.has(key)) throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
+    const now = Date.now();
+    const schedule = normalizeSchedule(when, now, op) as { at: string };
+    const write = this.#buffer('Update', reviveJobParams(this.settings.outboxTable, key, now, schedule, new Date(now).toISOString()), op, 'jobChange', { jobKey: key });
     const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), version: now, schedule };
     const buffered = bufferMessage(message, key);
     this.#messages.push(buffered);

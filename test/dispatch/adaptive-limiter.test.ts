@@ -1,0 +1,125 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { createAdaptiveLimiter, serviceLimiter } from '../../lib/dispatch/adaptive-limiter.js';
+
+class Throttled extends Error {
+  override readonly name = 'ThrottlingException';
+}
+const isThrottle = (e: unknown): boolean => e instanceof Throttled;
+const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('createAdaptiveLimiter', () => {
+  it('halves the window once for a burst of throttles from calls started in one window', async () => {
+    const limiter = createAdaptiveLimiter({ max: 16, isThrottle });
+    const calls = Array.from({ length: 16 }, () =>
+      limiter.run(async () => {
+        await tick(1);
+        throw new Throttled();
+      }),
+    );
+    await Promise.allSettled(calls);
+    expect(limiter.cuts).toBe(1);
+    expect(limiter.limit).toBe(8);
+  });
+
+  it('after a cut, admits no more calls than the new window', async () => {
+    const limiter = createAdaptiveLimiter({ max: 8, isThrottle });
+    await Promise.allSettled(Array.from({ length: 8 }, () => limiter.run(async () => Promise.reject(new Throttled()))));
+    expect(limiter.limit).toBe(4);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started = 0;
+    const calls = Array.from({ length: 10 }, () =>
+      limiter.run(async () => {
+        started++;
+        await gate;
+      }),
+    );
+    await tick(5);
+    expect(started).toBe(4);
+    release();
+    await Promise.all(calls);
+    expect(started).toBe(10);
+  });
+
+  it('grows back additively: one window of successes adds about one slot', async () => {
+    const limiter = createAdaptiveLimiter({ max: 100, initial: 10, isThrottle });
+    for (let i = 0; i < 10; i++) await limiter.run(async () => undefined);
+    expect(limiter.limit).toBeGreaterThan(10.9);
+    expect(limiter.limit).toBeLessThan(11);
+  });
+
+  it('never lets more than floor(window) calls run and stays within [min, max] (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ throttle: fc.boolean(), delay: fc.integer({ min: 0, max: 2 }) }), { minLength: 1, maxLength: 60 }), async (plan) => {
+        const limiter = createAdaptiveLimiter({ max: 6, min: 1, isThrottle });
+        let inFlight = 0;
+        let violations = 0;
+        await Promise.allSettled(
+          plan.map((step) =>
+            limiter.run(async () => {
+              inFlight++;
+              if (inFlight > 6 || limiter.active > 6) violations++;
+              await tick(step.delay);
+              inFlight--;
+              if (step.throttle) throw new Throttled();
+            }),
+          ),
+        );
+        expect(violations).toBe(0);
+        expect(limiter.limit).toBeGreaterThanOrEqual(1);
+        expect(limiter.limit).toBeLessThanOrEqual(6);
+        expect(limiter.active).toBe(0);
+      }),
+      { seed: 1702, numRuns: 40 },
+    );
+  });
+
+  it('settles near the capacity of a server that throttles above 4 calls in flight', async () => {
+    const limiter = createAdaptiveLimiter({ max: 32, isThrottle });
+    let inFlight = 0;
+    let ok = 0;
+    let throttled = 0;
+    const call = async (): Promise<void> => {
+      inFlight++;
+      try {
+        await tick(1);
+        if (inFlight > 4) throw new Throttled();
+        ok++;
+      } finally {
+        inFlight--;
+      }
+    };
+    // 32 workers keep offering calls: 8× what the server takes.
+    const deadline = Date.now() + 600;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (Date.now() < deadline) {
+          try {
+            await limiter.run(call);
+          } catch {
+            throttled++;
+          }
+        }
+      }),
+    );
+    expect(ok).toBeGreaterThan(0);
+    // A fixed window of 32 would be throttled ~7 calls of 8; AIMD keeps the share of rejected calls low.
+    expect(throttled / (ok + throttled)).toBeLessThan(0.35);
+    expect(limiter.limit).toBeLessThanOrEqual(8);
+  });
+
+  it('refuses settings out of range', () => {
+    expect(() => createAdaptiveLimiter({ max: 0, isThrottle })).toThrow(/max must be an integer/);
+    expect(() => createAdaptiveLimiter({ max: 4, decrease: 1, isThrottle })).toThrow(/decrease must be in/);
+  });
+});
+
+describe('serviceLimiter', () => {
+  it('keeps one limiter per service for the container, a new one when max changes', () => {
+    const a = serviceLimiter('scheduler-test', { max: 8, isThrottle });
+    expect(serviceLimiter('scheduler-test', { max: 8, isThrottle })).toBe(a);
+    expect(serviceLimiter('events-test', { max: 8, isThrottle })).not.toBe(a);
+    expect(serviceLimiter('scheduler-test', { max: 9, isThrottle })).not.toBe(a);
+  });
+});
