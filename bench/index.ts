@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   jobs: async () => (await import('./jobs.js')).runJobBench,
   idempotency: async () => (await import('./idempotency.js')).runIdempotencyBench,
   bundle: async () => (await import('./bundle.js')).runBundleBench,
+  guard: async () => (await import('./guard.js')).runGuardBench,
 };
 
 /** Benchmarks that never call DynamoDB: no DynamoDB Local is started for them. */

@@ -41,7 +41,10 @@ export class UnitOfWorkError extends Error {
   }
 }
 
-/** A condition of the transaction failed. DynamoDB's current item is attached when it returned one. */
+/**
+ * A condition of the transaction failed. DynamoDB's current item is attached when it returned one. The
+ * message (HTTP 409, exposed) names the operation label only; `table`, `key` and `item` are fields.
+ */
 export class ConditionFailedError extends UnitOfWorkError {
   override readonly name = 'ConditionFailedError' as const;
   override readonly statusCode = 409;
@@ -54,7 +57,8 @@ export class ConditionFailedError extends UnitOfWorkError {
   /** Position of the failing action in the TransactWriteItems call. */
   readonly index: number;
   constructor(op: OperationRef & { index: number; item?: Record<string, unknown> }, options?: { cause?: unknown }) {
-    super(`Condition failed on "${op.label}" (table ${op.table}, key ${formatKey(op.key)})`, options);
+    // Exposed to HTTP callers: the label only; table, key and item stay on the error (and in logs).
+    super(`Condition failed on "${op.label}"`, options);
     this.label = op.label;
     this.table = op.table;
     this.key = op.key;
@@ -71,7 +75,8 @@ export class DuplicateJobError extends UnitOfWorkError {
   readonly key: string;
   readonly jobName: string;
   constructor(key: string, jobName: string, options?: { cause?: unknown }) {
-    super(`A job with key "${key}" already exists (job "${jobName}")`, options);
+    // Exposed to HTTP callers: the job name only; the key stays on the error (and in logs).
+    super(`A job with this key already exists (job "${jobName}")`, options);
     this.key = key;
     this.jobName = jobName;
   }
@@ -291,6 +296,89 @@ export class JobLeaseHeldError extends UnitOfWorkError {
     );
     this.key = key;
     this.leaseUntil = leaseUntil;
+  }
+}
+
+/**
+ * A scope that joined this unit of work (`withUnitOfWork` with `required` or `mandatory`) threw, so the unit
+ * of work is rollback-only: nothing of it commits, even when the caller caught the error and returned
+ * normally. The failed scope's error is the `cause`. Like any commit failure, nothing was written.
+ */
+export class RollbackOnlyError extends UnitOfWorkError {
+  override readonly name = 'RollbackOnlyError' as const;
+  /** Id of the unit of work that was not committed. */
+  readonly commitId: string;
+  constructor(commitId: string, options: { cause: unknown }) {
+    const cause = options.cause as { name?: unknown; message?: unknown } | undefined;
+    const what = cause && typeof cause === 'object' ? `${String(cause.name ?? 'Error')}: ${String(cause.message ?? '')}` : String(options.cause);
+    super(`Nothing was committed: a scope that joined this unit of work failed (${what}), which makes it rollback-only`, options);
+    this.commitId = commitId;
+  }
+}
+
+/**
+ * The commit was sent but its answer was lost (connection reset, timeout after send, a failure after the
+ * request left) and neither resending it with the same ClientRequestToken nor reading back its outbox item
+ * could tell whether it landed. It may or may not be written: look it up by `commitId` before retrying.
+ */
+export class CommitOutcomeUnknownError extends UnitOfWorkError {
+  override readonly name = 'CommitOutcomeUnknownError' as const;
+  /** The unit of work's id: its outbox items are `outbox#<commitId>`. */
+  readonly commitId: string;
+  constructor(commitId: string, options: { cause: unknown }) {
+    super(`The outcome of commit ${commitId} is unknown: the request was sent but no answer could be obtained; it may or may not have been written`, options);
+    this.commitId = commitId;
+  }
+}
+
+/**
+ * `withUnitOfWork({ propagation: 'requiresNew' })` was called inside an exactly-once unit of work (an
+ * idempotent invocation or a job run): its own commit would happen again on every retry of the invocation.
+ * Pass `commitsOnEveryAttempt: true` to accept that, or join the outer unit of work instead.
+ */
+export class RequiresNewRefusedError extends UnitOfWorkError {
+  override readonly name = 'RequiresNewRefusedError' as const;
+  constructor() {
+    super(
+      "withUnitOfWork({ propagation: 'requiresNew' }) inside an exactly-once unit of work (idempotent handler or job run) would commit on every attempt: " +
+        "join the outer unit of work, or pass { propagation: 'requiresNew', commitsOnEveryAttempt: true } to accept one commit per attempt",
+    );
+  }
+}
+
+/**
+ * A middleware used after `unitOfWork()` returned a response early from its `after` (or `before`), so Middy
+ * skipped the commit. Nothing buffered was committed; the invocation fails instead of answering as if it had.
+ */
+export class CommitSkippedError extends UnitOfWorkError {
+  override readonly name = 'CommitSkippedError' as const;
+  /** Id of the unit of work that was not committed. */
+  readonly commitId: string;
+  constructor(commitId: string) {
+    super(
+      'A middleware used after unitOfWork() returned a response early, so the unit of work was never committed: nothing was written. ' +
+        'Use early-returning middlewares (caches, short-circuits) before unitOfWork() in .use() order',
+    );
+    this.commitId = commitId;
+  }
+}
+
+/**
+ * A middleware whose `after` runs after the commit (used before `unitOfWork()` in `.use()` order) failed:
+ * the unit of work IS committed, but the caller gets an error. Usually a response validator in the wrong
+ * place: use `@middy/validator` with a `responseSchema` after `unitOfWork()`. The middleware's error is the `cause`.
+ */
+export class FailedAfterCommitError extends UnitOfWorkError {
+  override readonly name = 'FailedAfterCommitError' as const;
+  /** Id of the unit of work that was committed. */
+  readonly commitId: string;
+  constructor(commitId: string, options: { cause: unknown }) {
+    super(
+      `Commit ${commitId} was written, then a middleware that runs after the commit failed. Use response validators and other failing ` +
+        '`after` middlewares after unitOfWork() in .use() order, so they run before the commit',
+      options,
+    );
+    this.commitId = commitId;
   }
 }
 

@@ -4,7 +4,7 @@
  * commit (a concurrent duplicate won) turns into the winner's response.
  */
 import type { Context } from 'aws-lambda';
-import { CommitFailedError, ConditionFailedError, DuplicateJobError, IdempotencyConflictError, InvalidOperationError, TransactionConflictError } from '../errors.js';
+import { CommitFailedError, CommitOutcomeUnknownError, ConditionFailedError, DuplicateJobError, IdempotencyConflictError, InvalidOperationError, TransactionConflictError } from '../errors.js';
 import { commitUnitOfWork } from '../unit-of-work/commit.js';
 import type { UnitOfWork } from '../unit-of-work/unit-of-work.js';
 import type { ResolvedIdempotency } from './options.js';
@@ -64,7 +64,7 @@ export async function beginIdempotent(uow: UnitOfWork, invocation: IdempotentInv
   const nowMs = Date.now();
   const decision = decide(found, invocation.payloadHash, nowMs);
   if (decision.action === 'replay') return { replay: true, response: decodeResponse(decision.record, invocation.marker) };
-  return { replay: false, invocation: { ...invocation, token: clientRequestTokenFor(invocation.key.pk, decision.generation) } };
+  return { replay: false, invocation: { ...invocation, token: clientRequestTokenFor(invocation.table, invocation.key.pk, decision.generation) } };
 }
 
 /** Options of {@link commitIdempotent}. */
@@ -97,6 +97,8 @@ export async function commitIdempotent(uow: UnitOfWork, invocation: RunningInvoc
     return { response: options.response, replayed: false };
   } catch (error) {
     const winner = await findWinner(uow, invocation, error);
+    // A lost answer the commit could not resolve: the record says whether this very commit landed.
+    if (error instanceof CommitOutcomeUnknownError && winner?.commitId === uow.id) return { response: options.response, replayed: false };
     if (!winner) {
       if (isTokenMismatch(error))
         throw new IdempotencyConflictError(
@@ -122,7 +124,8 @@ async function findWinner(uow: UnitOfWork, invocation: RunningInvocation, error:
   const nowMs = Date.now();
   if (error instanceof ConditionFailedError && error.label === IDEMPOTENCY_RECORD.label && error.table === invocation.table && error.key?.pk === invocation.key.pk && isLive(error.item, nowMs))
     return error.item as unknown as IdempotencyRecord;
-  const mayHaveLost = error instanceof ConditionFailedError || error instanceof DuplicateJobError || error instanceof TransactionConflictError || isTokenMismatch(error);
+  const mayHaveLost =
+    error instanceof ConditionFailedError || error instanceof DuplicateJobError || error instanceof TransactionConflictError || error instanceof CommitOutcomeUnknownError || isTokenMismatch(error);
   if (!mayHaveLost) return undefined;
   const found = await readIdempotencyRecord(uow.settings.client(), invocation.table, invocation.key);
   return isLive(found, Date.now()) ? found : undefined;

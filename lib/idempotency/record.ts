@@ -106,12 +106,13 @@ export function defaultPayload(event: unknown): unknown {
 }
 
 /**
- * The commit's ClientRequestToken (≤ 36 characters), derived from the record key and the generation of
- * the record the invocation read, so concurrent duplicates send the same token and a retried call
- * replays, while a run after expiry gets a fresh one.
+ * The commit's ClientRequestToken (≤ 36 characters), derived from everything that identifies the record
+ * (its table and key) and the generation of the record the invocation read, so concurrent duplicates send
+ * the same token and a retried call replays, while a run after expiry, or the same key against another
+ * records table, gets a fresh one.
  */
-export function clientRequestTokenFor(pk: string, generation: string): string {
-  return `idem-${sha256(`${pk}\u0000${generation}`)}`.slice(0, IDEMPOTENCY_RECORD.maxTokenLength);
+export function clientRequestTokenFor(table: string, pk: string, generation: string): string {
+  return `idem-${sha256(`${table}\u0000${pk}\u0000${generation}`)}`.slice(0, IDEMPOTENCY_RECORD.maxTokenLength);
 }
 
 /** The generation of a read: the expiry of the (expired) record found, or a 10-minute time bucket when there was none. */

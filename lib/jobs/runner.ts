@@ -4,7 +4,7 @@ import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamod
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConditionFailedError, InvalidOperationError, JobLeaseHeldError, UnknownJobError } from '../errors.js';
 import { commitScope } from '../unit-of-work/commit.js';
-import { withUnitOfWork } from '../unit-of-work/context.js';
+import { EXACTLY_ONCE, withUnitOfWork } from '../unit-of-work/context.js';
 import type { LoggerLike } from '../unit-of-work/unit-of-work.js';
 import type { JobDefinitions, JobHandler, JobRunInfo } from './definitions.js';
 import { recordFailure } from './failure.js';
@@ -193,7 +193,7 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
         await handler(payload, { uow, job: info, logger });
         handlerReturned = true;
       },
-      { ...config.uowOptions, client, logger, propagation: 'requiresNew', ...(correlationId ? { correlationId } : {}) },
+      { ...config.uowOptions, client, logger, propagation: 'requiresNew', [EXACTLY_ONCE]: true, ...(correlationId ? { correlationId } : {}) },
     );
   } catch (error) {
     if (handlerReturned && error instanceof ConditionFailedError && error.label === successLabel) return lost(error);

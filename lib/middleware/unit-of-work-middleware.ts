@@ -1,10 +1,11 @@
 import type { Context } from 'aws-lambda';
 import type { MiddlewareObj, Request } from '@middy/core';
-import { ConfigurationError } from '../errors.js';
+import { CommitSkippedError, ConfigurationError, FailedAfterCommitError, isUnitOfWorkError } from '../errors.js';
 import type { RunningInvocation } from '../idempotency/idempotency.js';
 import { idempotencyProblems, resolveIdempotency, type IdempotencyOptions, type ResolvedIdempotency } from '../idempotency/options.js';
 import { commitUnitOfWork } from '../unit-of-work/commit.js';
-import { enterUnitOfWork } from '../unit-of-work/context.js';
+import { activeUnitOfWork, enterUnitOfWork } from '../unit-of-work/context.js';
+import { guardAllClients } from '../unit-of-work/guard.js';
 import { resolveOutboxTable, resolveSettings, validateOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
 import { UnitOfWork } from '../unit-of-work/unit-of-work.js';
 
@@ -20,6 +21,12 @@ export interface UnitOfWorkMiddlewareOptions<TEvent = any> extends UnitOfWorkOpt
    * @default undefined (no idempotency)
    */
   readonly idempotency?: IdempotencyOptions<TEvent>;
+  /**
+   * `'process'`: strict mode, calls `guardAllClients()` so that a direct write from ANY DynamoDB client of the
+   * process, inside a unit of work, throws `EscapedWriteError` (not only clients passed to `guardClient`).
+   * @default undefined (only clients passed to `guardClient` are guarded)
+   */
+  readonly guard?: 'process';
 }
 
 const COMPONENT = 'unitOfWork(options)';
@@ -43,7 +50,9 @@ export type UnitOfWorkMiddleware = MiddlewareObj<unknown, unknown, Error, UnitOf
  * With `idempotency`: `@middy/http-error-handler` first; request parsers and validators
  * (`@middy/http-json-body-parser`) before `unitOfWork`, so the key and payload functions see the parsed
  * event and bad requests cost no read; every middleware whose `after` changes the response (serializers,
- * CORS, headers) after it, so the stored response is the final one (a replay returns early and skips them):
+ * CORS, headers) after it, so the stored response is the final one (a replay returns early and skips them);
+ * response validators (`@middy/validator` with `responseSchema`) after it too, so they run before the commit
+ * (see docs/failure-semantics.md; a failure after the commit becomes `FailedAfterCommitError`):
  * `.use(httpErrorHandler()).use(httpJsonBodyParser()).use(unitOfWork({ idempotency })).use(httpResponseSerializer(…))`.
  *
  * @example
@@ -60,7 +69,9 @@ export type UnitOfWorkMiddleware = MiddlewareObj<unknown, unknown, Error, UnitOf
  * ```
  */
 export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TEvent> = {}): UnitOfWorkMiddleware {
-  const validated = validateOptions(options, COMPONENT, ['idempotency']);
+  const validated = validateOptions(options, COMPONENT, ['idempotency', 'guard']);
+  if (options.guard !== undefined && options.guard !== 'process') throw new ConfigurationError(COMPONENT, `"guard" must be 'process' (or left out), not ${JSON.stringify(options.guard)}`);
+  if (options.guard === 'process') guardAllClients();
   resolveOutboxTable(validated, COMPONENT); // fail at creation, not at the first invocation
   const idempotency = resolveIdempotencyOption(options);
   // Loaded only by a middleware that uses idempotency: the others never evaluate it.
@@ -76,10 +87,12 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
     // Synchronous on purpose: the store is set in middy's own async context (see ownAsyncContext), which the
     // handler and the later middlewares inherit, and which ends with the request.
     enterUnitOfWork(uow);
+    refuseSkippedCommit(request, uow);
     if (!idempotency || !idempotent) return;
     return idempotent.then(async ({ beginIdempotent, identifyInvocation }) => {
       const invocation = identifyInvocation(idempotency, uow, request.event, request.context);
       if (!invocation) return;
+      uow.markExactlyOnce();
       const outcome = await beginIdempotent(uow, invocation);
       if (!outcome.replay) {
         idempotentOf.set(request, outcome.invocation);
@@ -105,11 +118,65 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
   };
 
   const onError = (request: Request<unknown, unknown, Error, UnitOfWorkContext>): void => {
-    uowOf.get(request)?.discard();
+    const uow = uowOf.get(request);
+    if (uow?.state === 'committed' && !(isUnitOfWorkError(request.error) && request.error.name === 'FailedAfterCommitError')) {
+      // An `after` that runs after ours failed: the commit stands but the caller gets an error. Say so.
+      uow.settings.logger.error('a middleware failed after the unit of work committed', { commitId: uow.id, error: request.error });
+      request.error = new FailedAfterCommitError(uow.id, { cause: request.error });
+      return;
+    }
+    uow?.discard();
     // Returning nothing leaves request.error as it is: the handler's error propagates untouched.
   };
 
   return [ownAsyncContext, { before, after, onError }];
+}
+
+/**
+ * Middy answers early when a middleware's `before`/`after` returns a value, and skips every hook after it:
+ * one used after `unitOfWork()` would skip the commit and answer as if it had happened. Middy then assigns
+ * `request.response = request.earlyResponse`; this accessor sees that assignment while the unit of work is
+ * still open and fails the invocation with `CommitSkippedError` (nothing is committed) when anything was
+ * buffered or the invocation is idempotent; an empty unit of work is just discarded.
+ */
+function refuseSkippedCommit(request: Request<unknown, unknown, Error, UnitOfWorkContext>, uow: UnitOfWork): void {
+  let response = request.response;
+  Object.defineProperty(request, 'response', {
+    configurable: true,
+    enumerable: true,
+    get: () => response,
+    set: (value: unknown) => {
+      response = value;
+      const r = request as { earlyResponse?: unknown; error?: unknown };
+      if (uow.state !== 'open' || r.error !== undefined || !Object.hasOwn(r, 'earlyResponse') || r.earlyResponse !== value) return;
+      const { writes, messages } = uow.contents();
+      const empty = writes.length === 0 && messages.length === 0 && !uow.exactlyOnce && !uow.rollbackOnly;
+      uow.discard('a middleware after unitOfWork() answered early');
+      if (!empty) throw new CommitSkippedError(uow.id);
+    },
+  });
+}
+
+/**
+ * For Middy's `timeoutEarlyResponse`: when the invocation is about to time out, discards the ambient unit of
+ * work (nothing is committed, no idempotency record is stored, and later operations of the still-running
+ * handler throw), then answers with `response` (or throws what it throws). Without `response` it throws a
+ * `TimeoutError`, as Middy does by default.
+ *
+ * @example
+ * ```ts
+ * middy({ timeoutEarlyInMillis: 500, timeoutEarlyResponse: discardOnTimeout(() => ({ statusCode: 503 })) })
+ *   .use(unitOfWork({ outboxTable }))
+ *   .handler(handler);
+ * ```
+ */
+export function discardOnTimeout<T>(response?: () => T): () => T {
+  return () => {
+    // Middy calls it from a timer set inside the invocation, so the ambient unit of work is the invocation's.
+    activeUnitOfWork()?.discard('the invocation timed out early');
+    if (response) return response();
+    throw Object.assign(new Error('[AbortError]: The operation was aborted.'), { name: 'TimeoutError' });
+  };
 }
 
 /**

@@ -1,8 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { CommitFailedError, ConditionFailedError, InvalidOperationError, TransactionConflictError } from '../errors.js';
+import { CommitFailedError, ConditionFailedError, InvalidOperationError, RollbackOnlyError, TransactionConflictError } from '../errors.js';
 import { classifyCommitError } from './commit-errors.js';
+import { outcomeUnknown, resolveLostAnswer, transactWriteCommand } from './commit-outcome.js';
 import { buildTransaction, type BuiltTransaction } from './transaction.js';
 import type { LoggerLike, UnitOfWork } from './unit-of-work.js';
 
@@ -33,15 +34,27 @@ export function conflictBackoffMs(attempt: number, baseMs = 20, capMs = 1000): n
 /**
  * Sends a built transaction; a `TransactionConflict` (or `TransactionInProgress`, or a throttled item) is
  * retried with jittered exponential backoff up to `maxConflictRetries` times, with the same token, then fails
- * with {@link TransactionConflictError} (or `CommitFailedError` when throttled). Other failures become the
- * library's typed errors.
+ * with {@link TransactionConflictError} (or `CommitFailedError` when throttled). A lost answer is resolved
+ * before anything is reported (see `resolveLostAnswer`): it is success when the commit landed, and
+ * `CommitOutcomeUnknownError` only when that cannot be known. Other failures become the library's typed errors.
+ * Returns the number of sends.
  */
 export async function sendTransaction(client: DynamoDBDocumentClient, built: BuiltTransaction, maxConflictRetries: number): Promise<number> {
+  const send = (): Promise<unknown> => commitScope.run(true, () => client.send(transactWriteCommand(built)));
+  let sends = 0;
   for (let attempt = 0; ; attempt++) {
     try {
-      await commitScope.run(true, () => client.send(new TransactWriteCommand(built.input)));
-      return attempt + 1;
-    } catch (error) {
+      sends++;
+      await send();
+      return sends;
+    } catch (caught) {
+      let error = caught;
+      if (outcomeUnknown(error)) {
+        const outcome = await resolveLostAnswer(client, built, built.commitId, error, send);
+        sends += outcome.resends;
+        if (outcome.landed) return sends;
+        error = outcome.error;
+      }
       const failure = classifyCommitError(error, built.actions, attempt + 1);
       if (!failure.retry) throw await withItemKey(client, built, failure.error);
       if (attempt >= maxConflictRetries) {
@@ -84,15 +97,19 @@ async function runCallbacks(callbacks: readonly (() => unknown)[], logger: Logge
 /**
  * Commits a unit of work once: builds its TransactWriteItems (nothing is sent when nothing is buffered),
  * sends it, then runs its `onCommitted` callbacks. Any failure leaves the unit of work `failed` and
- * nothing written. Used by the middleware and `withUnitOfWork`; handlers never call it.
+ * nothing written; a rollback-only unit of work (a joined scope failed) throws `RollbackOnlyError` without
+ * sending. Logs one debug line per commit (commit id, labels, actions, attempts, latency, outcome). Used by
+ * the middleware and `withUnitOfWork`; handlers never call it.
  */
 export async function commitUnitOfWork(uow: UnitOfWork, options: CommitOptions = {}): Promise<CommitResult> {
   if (uow.state !== 'open') throw new InvalidOperationError('commit', `the unit of work is already ${uow.state}`);
   const { writes, messages, messageJson, messageBytes, callbacks } = uow.contents();
   const { settings } = uow;
+  const startedAt = performance.now();
   uow.transition('committing');
   let result: CommitResult = { sent: false, actions: 0, attempts: 0 };
   try {
+    if (uow.rollbackOnly) throw new RollbackOnlyError(uow.id, { cause: uow.rollbackCause });
     if (writes.length > 0 || messages.length > 0) {
       const built = buildTransaction({
         commitId: uow.id,
@@ -104,19 +121,41 @@ export async function commitUnitOfWork(uow: UnitOfWork, options: CommitOptions =
         now: new Date(),
         retentionSeconds: settings.retentionSeconds,
         correlationId: settings.correlationId,
-        // One token per commit, the same on every attempt: a retry after TransactionInProgress (or an SDK retry
-        // after a lost response) can never apply the transaction twice. DynamoDB only remembers tokens of
+        // One token per commit, the same on every attempt: a retry after TransactionInProgress (or a resend
+        // after a lost answer) can never apply the transaction twice. DynamoDB only remembers tokens of
         // transactions that succeeded, so retrying a cancelled one with it is fine.
         clientRequestToken: options.clientRequestToken ?? uow.id,
       });
+      result = { sent: false, actions: built.actions.length, attempts: 0 };
       const attempts = await sendTransaction(settings.client(), built, settings.maxConflictRetries);
       result = { sent: true, actions: built.actions.length, attempts };
     }
   } catch (error) {
     uow.transition('failed');
+    logCommit(uow, startedAt, result, error);
     throw error;
   }
   uow.transition('committed');
+  logCommit(uow, startedAt, result);
   await runCallbacks(callbacks, settings.logger);
   return result;
+}
+
+/**
+ * The one debug line of a commit, so commit tracing turns on by log level (`POWERTOOLS_LOG_LEVEL=DEBUG`).
+ * A failure also carries the error's name and the table/key/label fields its exposed message leaves out.
+ */
+function logCommit(uow: UnitOfWork, startedAt: number, result: CommitResult, error?: unknown): void {
+  const { writes } = uow.contents();
+  const e = error as { name?: string; message?: string; label?: string; table?: string; key?: unknown; operations?: unknown } | undefined;
+  uow.settings.logger.debug('unit of work commit', {
+    commitId: uow.id,
+    ...(uow.correlationId ? { correlationId: uow.correlationId } : {}),
+    outcome: error === undefined ? (result.sent ? 'committed' : 'nothing to commit') : 'failed',
+    labels: writes.map((w) => w.ref.label),
+    actions: result.actions,
+    attempts: result.attempts || ((error as { attempts?: number } | undefined)?.attempts ?? 0),
+    latencyMs: Math.round((performance.now() - startedAt) * 100) / 100,
+    ...(e ? { error: { name: e.name, message: e.message, label: e.label, table: e.table, key: e.key, operations: e.operations } } : {}),
+  });
 }

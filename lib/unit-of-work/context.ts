@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ConfigurationError, NoUnitOfWorkError } from '../errors.js';
+import { ConfigurationError, NoUnitOfWorkError, RequiresNewRefusedError } from '../errors.js';
 import { commitUnitOfWork, type CommitOptions } from './commit.js';
 import { resolveSettings, toDocumentClient, validateOptions, type UnitOfWorkOptions } from './settings.js';
 import { UnitOfWork } from './unit-of-work.js';
@@ -31,6 +31,11 @@ export function currentUnitOfWork(): UnitOfWork {
   return uow;
 }
 
+/** @internal The ambient unit of work in any state (the guard refuses writes until it is committed). */
+export function ambientUnitOfWork(): UnitOfWork | undefined {
+  return ambient.getStore();
+}
+
 /** @internal Makes `uow` the ambient unit of work for the rest of the current async context (middleware `before`). */
 export function enterUnitOfWork(uow: UnitOfWork): void {
   ambient.enterWith(uow);
@@ -49,12 +54,23 @@ export const PROPAGATION = {
 /** One of {@link PROPAGATION}. */
 export type Propagation = (typeof PROPAGATION)[keyof typeof PROPAGATION];
 
+/** @internal Option key (not enumerable by `Object.keys`) that makes a new unit of work exactly-once (the job runner sets it). */
+export const EXACTLY_ONCE: unique symbol = Symbol.for('lambda-unit-of-work.exactlyOnce') as never;
+
 /** Options of {@link withUnitOfWork}: the unit-of-work options plus `propagation`. */
 export interface WithUnitOfWorkOptions extends UnitOfWorkOptions, CommitOptions {
   /** @default 'required' */
   readonly propagation?: Propagation;
   /** Request id recorded on events and jobs of a new unit of work. */
   readonly correlationId?: string;
+  /**
+   * With `requiresNew` inside an exactly-once unit of work (an idempotent invocation or a job run): accept
+   * that this scope commits again on every attempt of the invocation. Without it such a scope throws
+   * `RequiresNewRefusedError`. @default false
+   */
+  readonly commitsOnEveryAttempt?: boolean;
+  /** @internal */
+  readonly [EXACTLY_ONCE]?: boolean;
 }
 
 /**
@@ -73,12 +89,18 @@ export interface WithUnitOfWorkOptions extends UnitOfWorkOptions, CommitOptions 
  */
 export async function withUnitOfWork<T>(fn: (uow: UnitOfWork) => T | Promise<T>, options: WithUnitOfWorkOptions = {}): Promise<T> {
   const component = 'withUnitOfWork(options)';
-  const { propagation = 'required', correlationId, clientRequestToken, ...uowOptions } = options;
+  const { propagation = 'required', correlationId, clientRequestToken, commitsOnEveryAttempt, ...uowOptions } = options;
   if (!Object.values(PROPAGATION).includes(propagation)) throw new ConfigurationError(component, `propagation must be one of ${Object.values(PROPAGATION).join(', ')}`);
+  if (commitsOnEveryAttempt !== undefined && typeof commitsOnEveryAttempt !== 'boolean') throw new ConfigurationError(component, '"commitsOnEveryAttempt" must be a boolean');
   validateOptions(uowOptions, component);
   const outer = activeUnitOfWork();
   if (propagation === 'mandatory' && !outer) throw new NoUnitOfWorkError(`withUnitOfWork({ propagation: 'mandatory' }) found no active unit of work`);
-  if (outer && propagation !== 'requiresNew') return ambient.run(outer, () => fn(outer));
+  if (outer && propagation !== 'requiresNew') {
+    assertJoinable(outer, { ...uowOptions, correlationId, clientRequestToken, commitsOnEveryAttempt }, component);
+    if (uowOptions.tableKeys) outer.declareTableKeys(uowOptions.tableKeys);
+    return joinScope(outer, fn);
+  }
+  if (outer?.exactlyOnce && commitsOnEveryAttempt !== true) throw new RequiresNewRefusedError();
 
   const inherited = outer?.settings;
   const client = uowOptions.client ? toDocumentClient(uowOptions.client) : undefined;
@@ -95,7 +117,12 @@ export async function withUnitOfWork<T>(fn: (uow: UnitOfWork) => T | Promise<T>,
     component,
     { correlationId: correlationId ?? inherited?.correlationId },
   );
-  const uow = new UnitOfWork({ ...settings, client: client ? () => client : (inherited?.client ?? settings.client) });
+  const uow = new UnitOfWork({
+    ...settings,
+    client: client ? () => client : (inherited?.client ?? settings.client),
+    clientOption: uowOptions.client ?? inherited?.clientOption,
+    exactlyOnce: options[EXACTLY_ONCE] === true,
+  });
   let result: T;
   try {
     result = await ambient.run(uow, () => fn(uow));
@@ -105,4 +132,42 @@ export async function withUnitOfWork<T>(fn: (uow: UnitOfWork) => T | Promise<T>,
   }
   await commitUnitOfWork(uow, { clientRequestToken });
   return result;
+}
+
+/** Runs a joining scope: if it throws, the unit of work it joined becomes rollback-only (and the error propagates). */
+async function joinScope<T>(outer: UnitOfWork, fn: (uow: UnitOfWork) => T | Promise<T>): Promise<T> {
+  try {
+    return await ambient.run(outer, () => fn(outer));
+  } catch (error) {
+    outer.markRollbackOnly(error);
+    throw error;
+  }
+}
+
+/**
+ * A joining scope commits nothing of its own, so an option that differs from the unit of work it joins would
+ * be silently ignored: refuse it at the call, naming the option. `tableKeys` must not contradict the joined ones.
+ */
+function assertJoinable(outer: UnitOfWork, given: Record<string, unknown>, component: string): void {
+  const s = outer.settings;
+  const problems: string[] = [];
+  const differs = (name: string, value: unknown, current: unknown, shown = String(current)): void => {
+    if (value !== undefined && value !== current) problems.push(`"${name}" (${String(value)}) contradicts the unit of work it joins (${shown})`);
+  };
+  differs('readOnly', given.readOnly, s.readOnly, s.readOnly ? 'read-only' : 'writable');
+  differs('outboxTable', given.outboxTable, s.outboxTable);
+  differs('source', given.source, s.source);
+  differs('retentionSeconds', given.retentionSeconds, s.retentionSeconds);
+  differs('maxConflictRetries', given.maxConflictRetries, s.maxConflictRetries);
+  differs('correlationId', given.correlationId, s.correlationId);
+  if (given.logger !== undefined && given.logger !== s.logger) problems.push('"logger" differs from the logger of the unit of work it joins');
+  if (given.client !== undefined && given.client !== s.clientOption && given.client !== s.client())
+    problems.push('"client" differs from the client of the unit of work it joins (it commits with its own)');
+  for (const [table, names] of Object.entries((given.tableKeys ?? {}) as Record<string, readonly string[]>)) {
+    const known = s.tableKeys[table];
+    if (known && known.join() !== names.join()) problems.push(`"tableKeys.${table}" (${names.join(', ')}) contradicts the joined unit of work (${known.join(', ')})`);
+  }
+  if (given.clientRequestToken !== undefined) problems.push('"clientRequestToken" has no effect on a joining scope: its owner commits');
+  if (given.commitsOnEveryAttempt !== undefined) problems.push('"commitsOnEveryAttempt" only applies to requiresNew');
+  if (problems.length) throw new ConfigurationError(component, `${problems.join('; ')}. Use propagation: 'requiresNew' for a unit of work of its own`);
 }

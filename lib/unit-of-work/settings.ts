@@ -94,6 +94,7 @@ export function resolveSettings(options: UnitOfWorkOptions, component: string, e
   return {
     outboxTable,
     client: explicit ? () => explicit : getDefaultClient,
+    ...(options.client ? { clientOption: options.client } : {}),
     source: options.source ?? process.env[ENV.eventSource] ?? process.env.AWS_LAMBDA_FUNCTION_NAME,
     readOnly: options.readOnly ?? false,
     retentionSeconds: options.retentionSeconds ?? DEFAULT_OUTBOX_RETENTION_SECONDS,

@@ -16,6 +16,8 @@ export interface ActionRef extends OperationRef {
 
 /** A TransactWriteItems input ready to send, with what each action is. */
 export interface BuiltTransaction {
+  /** The commit id its outbox items are keyed by. */
+  readonly commitId: string;
   readonly input: TransactWriteCommandInput;
   readonly actions: readonly ActionRef[];
   readonly outboxItems: number;
@@ -98,6 +100,7 @@ export function buildTransaction(input: BuildTransactionInput): BuiltTransaction
     );
   }
   return {
+    commitId: input.commitId,
     input: { TransactItems, ...(input.clientRequestToken ? { ClientRequestToken: input.clientRequestToken } : {}) },
     actions,
     outboxItems: items.length,

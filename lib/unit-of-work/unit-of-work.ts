@@ -25,6 +25,8 @@ export interface UnitOfWorkSettings {
   readonly outboxTable: string;
   /** Returns the client to commit with (created lazily). */
   readonly client: () => DynamoDBDocumentClient;
+  /** The `client` option as given (a `DynamoDBClient` or document client), to compare joining scopes' options. */
+  readonly clientOption?: object;
   readonly source?: string;
   readonly readOnly: boolean;
   readonly retentionSeconds: number;
@@ -32,6 +34,11 @@ export interface UnitOfWorkSettings {
   readonly maxConflictRetries: number;
   readonly logger: LoggerLike;
   readonly correlationId?: string;
+  /**
+   * Exactly-once unit of work (an idempotent invocation, a job run): a retry of the invocation must not
+   * commit anything twice, so `requiresNew` scopes inside it are refused unless they opt in.
+   */
+  readonly exactlyOnce?: boolean;
 }
 
 /** Largest EventBridge PutEvents entry. */
@@ -73,9 +80,13 @@ export class UnitOfWork {
   readonly #jobChanges = new Map<string, { write: BufferedWrite; message: BufferedMessage; kind: 'cancel' | 'reschedule' }>();
   readonly #eventIds = new Set<string>();
   readonly #onCommitted: (() => unknown)[] = [];
+  #rollbackOnly: { cause: unknown } | undefined;
+  #discardReason: string | undefined;
+  #exactlyOnce: boolean;
 
   constructor(settings: UnitOfWorkSettings) {
     this.settings = settings;
+    this.#exactlyOnce = settings.exactlyOnce ?? false;
     this.#keyNames.set(settings.outboxTable, [OUTBOX_SCHEMA.partitionKey, OUTBOX_SCHEMA.sortKey]);
     for (const [table, names] of Object.entries(settings.tableKeys)) this.#keyNames.set(table, names);
   }
@@ -92,6 +103,40 @@ export class UnitOfWork {
   get correlationId(): string | undefined {
     return this.settings.correlationId;
   }
+  /** True once a joined scope failed: the commit will throw `RollbackOnlyError` and write nothing. */
+  get rollbackOnly(): boolean {
+    return this.#rollbackOnly !== undefined;
+  }
+  /** @internal The error of the first joined scope that failed (the `cause` of `RollbackOnlyError`). */
+  get rollbackCause(): unknown {
+    return this.#rollbackOnly?.cause;
+  }
+  /** @internal True for an exactly-once unit of work (idempotent invocation, job run). */
+  get exactlyOnce(): boolean {
+    return this.#exactlyOnce;
+  }
+  /** @internal Marks the unit of work exactly-once (the idempotency path, once the invocation has a key). */
+  markExactlyOnce(): void {
+    this.#exactlyOnce = true;
+  }
+  /**
+   * @internal Marks the unit of work rollback-only (a joined scope threw): operations are still taken, but
+   * the commit throws `RollbackOnlyError` with this cause and writes nothing. The first cause is kept.
+   */
+  markRollbackOnly(cause: unknown): void {
+    this.#rollbackOnly ??= { cause };
+  }
+
+  /** @internal Adds the key attribute names of tables this unit of work does not know yet (a joining scope's `tableKeys`). */
+  declareTableKeys(tableKeys: Readonly<Record<string, readonly string[]>>): void {
+    for (const [table, names] of Object.entries(tableKeys)) {
+      if (this.#keyNames.has(table)) continue;
+      this.#keyNames.set(table, names);
+      for (const pending of this.#unkeyedPuts.get(table) ?? []) this.#claim(pending, keyFromItem(pending.ref.label, table, pending.params.Item as Record<string, unknown>, names));
+      this.#unkeyedPuts.delete(table);
+    }
+  }
+
   /** What is buffered so far. */
   get pending(): PendingCounts {
     return { writes: this.#writes.filter((w) => w.role === 'write').length, events: this.#eventIds.size, jobs: this.#jobs.size, jobChanges: this.#jobChanges.size };
@@ -295,13 +340,19 @@ export class UnitOfWork {
     this.#state = to;
   }
 
-  /** Drops everything buffered; later operations throw. Called by the owner on error. */
-  discard(): void {
-    if (this.#state === 'open') this.#state = 'discarded';
+  /**
+   * Drops everything buffered; later operations throw. Called by the owner on error. `reason` (e.g. "the
+   * invocation timed out") is named in the errors of later operations.
+   */
+  discard(reason?: string): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'discarded';
+    this.#discardReason = reason;
   }
 
   #assertWritable(op: string): void {
-    if (this.#state !== 'open') throw new InvalidOperationError(op, `the unit of work is already ${this.#state}; an operation now would never be committed`);
+    if (this.#state !== 'open')
+      throw new InvalidOperationError(op, `the unit of work is already ${this.#state}${this.#discardReason ? ` (${this.#discardReason})` : ''}; an operation now would never be committed`);
     if (this.settings.readOnly) throw new ReadOnlyUnitOfWorkError(op);
   }
 

@@ -61,13 +61,14 @@ describe('idempotency record (pure)', () => {
     expect(defaultPayload('x')).toBe('x');
   });
 
-  it('derives a ClientRequestToken of at most 36 characters from the key and the generation it read', () => {
-    const token = clientRequestTokenFor('idem#abc', 'b1');
+  it('derives a ClientRequestToken of at most 36 characters from the table, the key and the generation it read', () => {
+    const token = clientRequestTokenFor('records', 'idem#abc', 'b1');
     expect(token.length).toBeLessThanOrEqual(36);
     expect(token).toMatch(/^[\x21-\x7e]+$/);
-    expect(clientRequestTokenFor('idem#abc', 'b1')).toBe(token);
-    expect(clientRequestTokenFor('idem#abc', 'e123')).not.toBe(token);
-    expect(clientRequestTokenFor('idem#abd', 'b1')).not.toBe(token);
+    expect(clientRequestTokenFor('records', 'idem#abc', 'b1')).toBe(token);
+    expect(clientRequestTokenFor('records', 'idem#abc', 'e123')).not.toBe(token);
+    expect(clientRequestTokenFor('records', 'idem#abd', 'b1')).not.toBe(token);
+    expect(clientRequestTokenFor('other-records', 'idem#abc', 'b1')).not.toBe(token);
     expect(generationOf(undefined, NOW)).toBe(generationOf(undefined, NOW + 1000));
     expect(generationOf(build(), NOW)).toBe(`e${build().expiresAt}`);
   });
