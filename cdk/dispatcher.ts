@@ -28,7 +28,8 @@ export function defaultDispatcherEntry(): string {
 
 /**
  * Bundling of the package's functions: one ESM file for Node 22 with everything inlined, AWS SDK included
- * (the versions the tests ran, not the runtime's), minified, with a source map.
+ * (the versions the tests ran, not the runtime's), minified with names kept (class and function names stay
+ * readable in logs and stack traces; error names are literal anyway), with a source map.
  */
 export const FUNCTION_BUNDLING: nodejs.BundlingOptions = {
   format: nodejs.OutputFormat.ESM,
@@ -38,6 +39,7 @@ export const FUNCTION_BUNDLING: nodejs.BundlingOptions = {
   banner: "import { createRequire as __uowCreateRequire } from 'node:module'; const require = __uowCreateRequire(import.meta.url);",
   externalModules: [],
   minify: true,
+  keepNames: true,
   sourceMap: true,
   sourcesContent: false,
 };

@@ -1,7 +1,7 @@
 /**
  * The example orders service, whole, on one machine: DynamoDB Local, the orders and outbox tables (from the
  * definitions the CDK stack uses), the stream poller feeding the outbox dispatcher, the local Scheduler firing
- * the job runner, the local EventBridge, and an HTTP API serving the handlers of functions/orders.
+ * the job runner, the local EventBridge, and an HTTP API serving the handlers of examples/orders/functions.
  * Used by `npm start`, and by the end-to-end test with a manual clock.
  */
 import { randomUUID } from 'node:crypto';
@@ -14,7 +14,7 @@ import { LOCAL_ARNS, startLocalOutboxStack, type LocalOutboxStack } from '../lib
 import type { LocalClock } from '../lib/local/clock.js';
 import type { ConsoleRecorder } from '../lib/local/console/recorder.js';
 import type { LocalTarget } from '../lib/local/scheduler-store.js';
-import { ORDERS_TABLE_DEFINITION } from '../functions/orders/table.js';
+import { ORDERS_TABLE_DEFINITION } from '../examples/orders/functions/table.js';
 import { describeCommit, type TimelineWriter } from './timeline.js';
 
 /** Options of {@link startOrdersService}. */
@@ -170,7 +170,7 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CONFIG.credentials.secretAccessKey,
       UOW_EVENT_SOURCE: 'orders',
     });
-    const { ordersClient } = await import('../functions/orders/env.js');
+    const { ordersClient } = await import('../examples/orders/functions/env.js');
     observe(ordersClient(), 'commits', (command, input, _output, error) => {
       if (command !== 'TransactWriteItemsCommand') return;
       say(error ? 'ERROR' : 'COMMIT', `${error ? `rolled back (${error.name}) ` : ''}${describeCommit(input)}`);
@@ -191,7 +191,7 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       });
     });
 
-    const { handler: jobRunner } = await import('../functions/job-runner.js');
+    const { handler: jobRunner } = await import('../examples/orders/functions/job-runner.js');
     const runJob: LocalTarget = async (event, context) => {
       const input = event as { name?: string; key?: string };
       say('JOB', `run ${input.name} (${input.key}) attempt ${context.attemptNumber}`);
@@ -209,7 +209,7 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
 
     // EventBridge rule → SQS → the order-summaries consumer: the local EventBridge delivers each matching event
     // as a one-record SQS batch; a failed record is redelivered (same message id), as SQS would after its visibility timeout.
-    const summaries = await import('../functions/orders/order-summaries.js');
+    const summaries = await import('../examples/orders/functions/order-summaries.js');
     const { sqsRecordOf } = await import('../lib/local/sqs-record.js');
     stack.eventBridge.subscribe(summaries.ORDER_SUMMARIES_PATTERN, async (envelope) => {
       const messageId = randomUUID();
@@ -221,9 +221,9 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
     });
 
     // One after the other: jest's ESM loader trips over concurrent imports of shared modules.
-    const place = await import('../functions/orders/place-order.js');
-    const pay = await import('../functions/orders/pay-order.js');
-    const get = await import('../functions/orders/get-order.js');
+    const place = await import('../examples/orders/functions/place-order.js');
+    const pay = await import('../examples/orders/functions/pay-order.js');
+    const get = await import('../examples/orders/functions/get-order.js');
     type Handler = (e: APIGatewayProxyEventV2, c: Context) => Promise<any>;
     const api: LocalHttpApi = await startLocalHttpApi({
       port: options.port ?? 3000,

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConditionFailedError, InvalidOperationError, JobLeaseHeldError, UnknownJobError } from '../errors.js';
 import { commitScope } from '../unit-of-work/commit.js';
 import { EXACTLY_ONCE, withUnitOfWork } from '../unit-of-work/context.js';
-import { defaultLibraryLogger } from '../unit-of-work/settings.js';
 import type { LoggerLike } from '../unit-of-work/unit-of-work.js';
 import type { JobDefinitions, JobHandler, JobRunInfo } from './definitions.js';
 import { recordFailure } from './failure.js';
@@ -93,7 +93,7 @@ export function jobRunner<const TJobs extends JobDefinitions>(options: JobRunner
   const config = resolveJobRunnerOptions(options as JobRunnerOptions);
   let logger: LoggerLike | undefined = options.logger;
   return async (event, context) => {
-    logger ??= defaultLibraryLogger();
+    logger ??= new Logger({ serviceName: 'lambda-unit-of-work' });
     return runDelivery(config, parseDelivery(event), context, logger);
   };
 }

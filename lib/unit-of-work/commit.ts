@@ -117,7 +117,7 @@ async function runCallbacks(callbacks: readonly (() => unknown)[], logger: Logge
  */
 export async function commitUnitOfWork(uow: UnitOfWork, options: CommitOptions = {}): Promise<CommitResult> {
   if (uow.state !== 'open') throw new InvalidOperationError('commit', `the unit of work is already ${uow.state}`);
-  const { writes, messages, messageJson, callbacks } = uow.contents();
+  const { writes, messages, messageJson, messageBytes, callbacks } = uow.contents();
   const { settings } = uow;
   const startedAt = performance.now();
   uow.transition('committing');
@@ -131,6 +131,7 @@ export async function commitUnitOfWork(uow: UnitOfWork, options: CommitOptions =
         writes,
         messages,
         messageJson,
+        messageBytes,
         now: new Date(),
         retentionSeconds: settings.retentionSeconds,
         correlationId: settings.correlationId,

@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../errors.js';
 import { DEFAULT_OUTBOX_RETENTION_SECONDS, ENV } from '../outbox/schema.js';
+import { createJsonConsoleLogger } from './json-logger.js';
 import type { LoggerLike, UnitOfWorkSettings } from './unit-of-work.js';
 
 /** Options shared by the `unitOfWork()` middleware and `withUnitOfWork()`. */
@@ -26,7 +26,7 @@ export interface UnitOfWorkOptions {
   readonly tableKeys?: Readonly<Record<string, readonly string[]>>;
   /** Retries of a commit cancelled by a `TransactionConflict`, with jittered exponential backoff. @default 3 */
   readonly maxConflictRetries?: number;
-  /** Where the library logs (Powertools Logger or console). @default a Powertools Logger, service "lambda-unit-of-work" */
+  /** Where the library logs (Powertools Logger or console). @default JSON lines on the console, service "lambda-unit-of-work" (pass a Powertools Logger for its context) */
   readonly logger?: LoggerLike;
 }
 
@@ -54,9 +54,9 @@ function getDefaultClient(): DynamoDBDocumentClient {
   return defaultClient;
 }
 
-/** The default logger (Powertools, service `lambda-unit-of-work`), created on first use. */
+/** The default logger (JSON lines on the console, service `lambda-unit-of-work`), created on first use. */
 export function defaultLibraryLogger(): LoggerLike {
-  defaultLogger ??= new Logger({ serviceName: 'lambda-unit-of-work' });
+  defaultLogger ??= createJsonConsoleLogger('lambda-unit-of-work');
   return defaultLogger;
 }
 

@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../uuidv7.js';
 import { InvalidOperationError, ReadOnlyUnitOfWorkError, TransactionLimitError } from '../errors.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../jobs/record.js';
 import { scheduleNameFor } from '../jobs/schedule-name.js';
@@ -55,7 +55,15 @@ export type UnitOfWorkState = 'open' | 'committing' | 'committed' | 'discarded' 
 interface BufferedMessage {
   readonly message: OutboxMessage;
   readonly json: string;
+  /** UTF-8 bytes of `json`, measured once here and reused by the outbox encoding and the transaction's sizing. */
+  readonly bytes: number;
   readonly jobKey?: string;
+}
+
+/** A message serialized and measured once, when it is buffered. */
+function bufferMessage(message: OutboxMessage, jobKey?: string): BufferedMessage {
+  const json = JSON.stringify(message);
+  return { message, json, bytes: utf8Length(json), ...(jobKey === undefined ? {} : { jobKey }) };
 }
 
 /**
@@ -180,17 +188,17 @@ export class UnitOfWork {
       data: data.value as TData,
     };
     const message: OutboxMessage = { kind: 'event', event };
-    const json = JSON.stringify(message);
+    const buffered = bufferMessage(message);
     // As EventBridge counts a PutEvents entry: Time (14) + Source + DetailType + Detail (the envelope; the
     // message JSON is `{"kind":"event","event":` + envelope + `}`).
-    const bytes = 14 + utf8Length(source) + utf8Length(input.type) + utf8Length(json) - 25;
+    const bytes = 14 + utf8Length(source) + utf8Length(input.type) + buffered.bytes - 25;
     if (bytes > MAX_EVENT_BYTES)
       throw new TransactionLimitError(`${op}: the event's PutEvents entry would be ${bytes} bytes; EventBridge takes at most ${MAX_EVENT_BYTES} per entry`, {
         limit: 'itemBytes', actual: bytes, maximum: MAX_EVENT_BYTES, offenders: [{ label: op, table: this.settings.outboxTable, bytes }],
       });
     this.#checkActionCount(op, 0, true);
     this.#eventIds.add(id);
-    this.#messages.push({ message, json });
+    this.#messages.push(buffered);
     return id;
   }
 
@@ -216,7 +224,7 @@ export class UnitOfWork {
     const record = newJobRecord({ jobId, key, name: input.job, payloadJson, schedule, scheduleName, maxAttempts, nowIso: new Date(now).toISOString(), correlationId: this.settings.correlationId });
     const write = this.#buffer('Put', putJobRecordParams(this.settings.outboxTable, record), `${op} ${key}`, 'job', { jobKey: key, jobName: input.job });
     const message: OutboxMessage = { kind: 'job.schedule', job: { jobId, key, name: input.job, version: 1, payload: payload.value, scheduleName }, schedule, maxAttempts };
-    const buffered = { message, json: JSON.stringify(message), jobKey: key };
+    const buffered = bufferMessage(message, key);
     this.#messages.push(buffered);
     this.#jobs.set(key, { write, message: buffered });
     return { jobId, key, scheduleName };
@@ -244,7 +252,7 @@ export class UnitOfWork {
     const message: OutboxMessage = { kind: 'job.cancel', key, scheduleName: scheduleNameFor(key) };
     if (change) this.#drop(change.write, change.message);
     const write = this.#buffer('Update', params, op, 'jobChange', { jobKey: key });
-    const buffered = { message, json: JSON.stringify(message), jobKey: key };
+    const buffered = bufferMessage(message, key);
     this.#messages.push(buffered);
     this.#jobChanges.set(key, { write, message: buffered, kind: 'cancel' });
   }
@@ -266,7 +274,7 @@ export class UnitOfWork {
       const { nextRunAt: _n, ...rest } = item;
       own.write.params = { ...own.write.params, Item: { ...rest, schedule, ...(schedule.at ? { nextRunAt: schedule.at } : {}) } };
       const message = { ...(own.message.message as Extract<OutboxMessage, { kind: 'job.schedule' }>), schedule };
-      const replaced = { message, json: JSON.stringify(message), jobKey: key };
+      const replaced = bufferMessage(message, key);
       this.#messages[this.#messages.indexOf(own.message)] = replaced;
       own.message = replaced as BufferedMessage;
       return;
@@ -276,7 +284,7 @@ export class UnitOfWork {
     if (change) this.#drop(change.write, change.message);
     const write = this.#buffer('Update', rescheduleJobParams(this.settings.outboxTable, key, schedule, new Date(now).toISOString()), op, 'jobChange', { jobKey: key });
     const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), schedule }; // the version is the record's
-    const buffered = { message, json: JSON.stringify(message), jobKey: key };
+    const buffered = bufferMessage(message, key);
     this.#messages.push(buffered);
     this.#jobChanges.set(key, { write, message: buffered, kind: 'reschedule' });
   }
@@ -297,7 +305,7 @@ export class UnitOfWork {
     const params = reviveJobParams(this.settings.outboxTable, key, schedule, new Date(now).toISOString(), seenVersion);
     const write = this.#buffer('Update', params, op, 'jobChange', { jobKey: key });
     const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), schedule };
-    const buffered = { message, json: JSON.stringify(message), jobKey: key };
+    const buffered = bufferMessage(message, key);
     this.#messages.push(buffered);
     this.#jobChanges.set(key, { write, message: buffered, kind: 'reschedule' });
   }
@@ -314,8 +322,21 @@ export class UnitOfWork {
   }
 
   /** @internal What the commit sends. */
-  contents(): { writes: readonly BufferedWrite[]; messages: readonly OutboxMessage[]; messageJson: readonly string[]; callbacks: readonly (() => unknown)[] } {
-    return { writes: this.#writes, messages: this.#messages.map((m) => m.message), messageJson: this.#messages.map((m) => m.json), callbacks: this.#onCommitted };
+  contents(): {
+    writes: readonly BufferedWrite[];
+    messages: readonly OutboxMessage[];
+    messageJson: readonly string[];
+    messageBytes: readonly number[];
+    callbacks: readonly (() => unknown)[];
+  } {
+    const messages = this.#messages;
+    return {
+      writes: this.#writes,
+      messages: messages.map((m) => m.message),
+      messageJson: messages.map((m) => m.json),
+      messageBytes: messages.map((m) => m.bytes),
+      callbacks: this.#onCommitted,
+    };
   }
 
   /** @internal Moves the state machine; only the commit and discard paths call it. */

@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { OrdersServiceStack } from '../../cdk/example/orders-service-stack.js';
+import { OrdersServiceStack } from '../../examples/orders/cdk/orders-service-stack.js';
 import { TransactionalOutbox } from '../../cdk/index.js';
 import { FIXTURE_ENTRY, testContext, testRunner } from './helpers.js';
 
@@ -16,7 +16,7 @@ const outdirs: string[] = [];
 afterAll(() => outdirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 /**
- * An app checked by AwsSolutionsChecks, as cdk/app.ts sets it up, writing to a temporary directory. With
+ * An app checked by AwsSolutionsChecks, as examples/orders/cdk/app.ts sets it up, writing to a temporary directory. With
  * `cfnValidation`, CDK's built-in CloudFormation template validation runs too, strictly (warnings fail);
  * it costs seconds, so only the example stack pays for it.
  */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ORDERS_ENV, ORDERS_FUNCTIONS, OrdersServiceStack } from '../../cdk/example/orders-service-stack.js';
+import { ORDERS_ENV, ORDERS_FUNCTIONS, OrdersServiceStack } from '../../examples/orders/cdk/orders-service-stack.js';
 import { METRICS_DEFAULTS, METRICS_ENV } from '../../lib/metrics/names.js';
 import { ENV } from '../../lib/outbox/schema.js';
 import { environmentOf, expectedPermissions, FIXTURE_ENTRY, getAtt, logicalId, permissionMap, ref, testApp } from './helpers.js';
@@ -24,8 +24,8 @@ const writeActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Delet
 const outboxWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem'];
 
 describe('the example orders service stack', () => {
-  it('builds the handlers from functions/ (place, pay, get, job runner, order-summaries consumer)', () => {
-    expect(requested).toEqual(['orders/place-order.ts', 'orders/pay-order.ts', 'orders/get-order.ts', 'job-runner.ts', 'orders/order-summaries.ts']);
+  it('builds the handlers from examples/orders/functions/ (place, pay, get, job runner, order-summaries consumer)', () => {
+    expect(requested).toEqual(['place-order.ts', 'pay-order.ts', 'get-order.ts', 'job-runner.ts', 'order-summaries.ts']);
     expect(Object.values(ORDERS_FUNCTIONS).map((f) => f.entry)).toEqual(requested);
   });
 

@@ -38,7 +38,7 @@ async function start(): Promise<void> {
     port: 0, clock: 'manual', expirySeconds: 900, consoleRecorder: recorder,
     dynamodbEndpoint: process.env.DYNAMODB_ENDPOINT, tablePrefix: `console-${randomUUID().slice(0, 8)}`,
   });
-  const { ordersClient } = await import('../../functions/orders/env.js');
+  const { ordersClient } = await import('../../examples/orders/functions/env.js');
   ordersClient().middlewareStack.add(
     (next: any, context: any) => async (args: any) => {
       const input = JSON.stringify(args.input ?? {});

@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { MAX_CONVERGENCE_ROUNDS } from '../../lib/dispatch/index.js';
+import { MAX_CONVERGENCE_ROUNDS } from '../../lib/dispatch/jobs.js';
 import { JOB_STATUS } from '../../lib/jobs/record.js';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
 import type { JobScheduleSpec, OutboxMessage } from '../../lib/outbox/messages.js';

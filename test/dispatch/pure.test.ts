@@ -2,31 +2,14 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { ConfigurationError } from '../../lib/errors.js';
-import {
-  backoffDelay,
-  chunkPutEvents,
-  createCaller,
-  createLimiter,
-  desiredSchedule,
-  isImagelessOutboxInsert,
-  isOutboxInsert,
-  isRetryableError,
-  jobScheduleInputJson,
-  jobScheduleRequest,
-  mayRetry,
-  newStats,
-  outboxDispatcher,
-  putEventsEntrySize,
-  resolveDispatcherConfig,
-  retrying,
-  sameSchedule,
-  scheduleExpressionOf,
-  scheduleFingerprint,
-  scheduleRequestOfRecord,
-  tableNameFromStreamArn,
-  toPutEventsEntry,
-  type RetryClock,
-} from '../../lib/dispatch/index.js';
+import { createCaller, newStats } from '../../lib/dispatch/calls.js';
+import { resolveDispatcherConfig, tableNameFromStreamArn } from '../../lib/dispatch/config.js';
+import { desiredSchedule, isImagelessOutboxInsert, isOutboxInsert, sameSchedule, scheduleFingerprint } from '../../lib/dispatch/decide.js';
+import { outboxDispatcher } from '../../lib/dispatch/dispatcher.js';
+import { scheduleRequestOfRecord } from '../../lib/dispatch/jobs.js';
+import { createLimiter } from '../../lib/dispatch/limiter.js';
+import { chunkPutEvents, jobScheduleInputJson, jobScheduleRequest, putEventsEntrySize, scheduleExpressionOf, toPutEventsEntry } from '../../lib/dispatch/map.js';
+import { backoffDelay, isRetryableError, mayRetry, retrying, type RetryClock } from '../../lib/dispatch/retry.js';
 import { JOB_STATUS, type JobRecord, type JobStatus } from '../../lib/jobs/record.js';
 import type { CloudEvent, JobEnvelope } from '../../lib/outbox/messages.js';
 

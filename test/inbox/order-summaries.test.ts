@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
 import { startOrdersService, type OrdersService } from '../../scripts/orders-local.js';
-import { orderSummaryKey, type OrderSummary } from '../../functions/orders/order-summaries.js';
+import { orderSummaryKey, type OrderSummary } from '../../examples/orders/functions/order-summaries.js';
 
 let service: OrdersService;
 let doc: DynamoDBDocumentClient;
@@ -50,7 +50,7 @@ describe('example service: the order-summaries inbox consumer fed by the order e
 
     // EventBridge is at-least-once: deliver the OrderPaid event to the consumer again.
     const paid = service.stack.eventBridge.events.find((e) => e.detailType === 'OrderPaid' && (e.detail as any).data.orderId === a.body.orderId)!;
-    const { handler } = await import('../../functions/orders/order-summaries.js');
+    const { handler } = await import('../../examples/orders/functions/order-summaries.js');
     const { sqsRecordOf } = await import('../../lib/local/sqs-record.js');
     const envelope = { version: '0', id: randomUUID(), 'detail-type': paid.detailType, source: paid.source, account: '0', time: paid.time.toISOString(), region: 'us-east-1', resources: [], detail: paid.detail };
     const again = await Promise.all([handler({ Records: [sqsRecordOf(envelope)] }), handler({ Records: [sqsRecordOf(envelope)] })]);

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { getJob, jobRunner, listJobs, scheduleJob } from '../../lib/jobs/index.js';
-import { orderJobs, type OrderJobs } from '../../functions/orders/jobs.js';
+import { orderJobs, type OrderJobs } from '../../examples/orders/functions/jobs.js';
 import { createBusinessTable, createTestOutboxTable, getItem, localClients } from '../support/ddb.js';
 import { deliveryFor, inUnitOfWork, memoryLogger, messagesAbout, sleep } from '../support/jobs.js';
 
@@ -28,7 +28,7 @@ function runner() {
   return jobRunner({ jobs: orderJobs({ client: doc, ordersTable: orders }), outboxTable: outbox, client: doc, source: 'orders', logger: memoryLogger() });
 }
 
-describe('expire-unpaid-order (functions/orders/jobs.ts) through the runner', () => {
+describe('expire-unpaid-order (examples/orders/functions/jobs.ts) through the runner', () => {
   it('expires a PENDING order and publishes OrderExpired with the SUCCEEDED status', async () => {
     const orderId = randomUUID();
     const key = await placeOrder(orderId);

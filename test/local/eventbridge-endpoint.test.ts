@@ -1,7 +1,7 @@
 /** The local EventBridge PutEvents through the real EventBridgeClient. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { isRetryableError } from '../../lib/dispatch/index.js';
+import { isRetryableError } from '../../lib/dispatch/retry.js';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
 import { startLocalEventBridge, type EventBridgeEnvelope, type LocalEventBridge } from '../../lib/local/eventbridge-endpoint.js';
 

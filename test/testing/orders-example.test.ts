@@ -11,7 +11,7 @@ let placeOrder: (event: APIGatewayProxyEventV2, context: any) => Promise<any>;
 beforeAll(async () => {
   // What the stack sets; nothing listens here: the handler's client points nowhere and is never reached.
   Object.assign(process.env, { ORDERS_TABLE: 'unit-orders', UOW_OUTBOX_TABLE: 'unit-outbox', DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  ({ handler: placeOrder } = await import('../../functions/orders/place-order.js'));
+  ({ handler: placeOrder } = await import('../../examples/orders/functions/place-order.js'));
 });
 
 const post = (body: unknown): APIGatewayProxyEventV2 => ({

@@ -8,12 +8,12 @@ import {
   InvalidOperationError,
   TransactionConflictError,
   TransactionLimitError,
-  UnitOfWork,
-  scheduleNameFor,
   unitOfWork,
   withUnitOfWork,
 } from '../../lib/index.js';
+import { scheduleNameFor } from '../../lib/jobs/index.js';
 import { commitUnitOfWork } from '../../lib/unit-of-work/commit.js';
+import { UnitOfWork } from '../../lib/unit-of-work/unit-of-work.js';
 import { resolveSettings } from '../../lib/unit-of-work/settings.js';
 import { encodeOutboxItems } from '../../lib/outbox/encode.js';
 import { decodeOutboxItem } from '../../lib/outbox/decode.js';

@@ -3,7 +3,7 @@
  * where they are consumed (`orderEvents.parse`). A pure module: schemas only.
  */
 import { z } from 'zod';
-import { defineEvents, type EventOf } from '../../lib/index.js';
+import { defineEvents, type EventOf } from '../../../lib/index.js';
 
 /** Every event the orders service publishes, with the schema of its data. */
 export const orderEvents = defineEvents({

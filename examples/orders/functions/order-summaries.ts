@@ -5,7 +5,8 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSBatchResponse } from 'aws-lambda';
-import { inboxConsumer, type InboxConsumerHandler, type LoggerLike } from '../../lib/index.js';
+import { inboxConsumer, type InboxConsumerHandler } from '../../../lib/inbox/index.js';
+import type { LoggerLike } from '../../../lib/index.js';
 import { ordersClient, ordersConfig } from './env.js';
 import { orderEvents, type OrderEvent } from './events.js';
 

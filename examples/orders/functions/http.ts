@@ -6,7 +6,7 @@ import { transpileSchema } from '@middy/validator/transpile';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { unitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
+import { ConditionFailedError, unitOfWork, type UnitOfWorkContext } from '../../../lib/index.js';
 import { ordersClient, ordersConfig } from './env.js';
 
 /** The service's structured logger. */
@@ -41,15 +41,39 @@ export function httpHandler<TBody>(handler: OrdersHandler<TBody>, options: HttpH
         if (status >= 500) logger.error('request failed', { error });
         else logger.info('request rejected', { statusCode: status, message: (error as Error)?.message });
       },
-    }));
+      fallbackMessage: INTERNAL_ERROR_BODY,
+    }))
+    .use(jsonErrorBodies());
   if (options.bodySchema) {
     stack.use(validationDetails());
     stack.use(httpJsonBodyParser({ disableContentTypeError: false }));
-    stack.use(validator({ eventSchema: transpileSchema({ type: 'object', required: ['body'], properties: { body: options.bodySchema } }) }));
+    // No type coercion: "2" is not a quantity.
+    const eventSchema = transpileSchema({ type: 'object', required: ['body'], properties: { body: options.bodySchema } }, { coerceTypes: false });
+    stack.use(validator({ eventSchema }));
   }
   return stack
     .use(unitOfWork({ outboxTable, client: ordersClient(), source: 'orders', readOnly: options.readOnly ?? false, logger }))
     .handler(handler as never);
+}
+
+/** The body of every 5xx: nothing about the cause (it is logged). */
+const INTERNAL_ERROR_BODY = JSON.stringify({ message: 'Internal server error' });
+
+/**
+ * Every error body is JSON, `{ "message": … }`: a 4xx says what is wrong with the request; a failed condition
+ * says the order changed meanwhile (its own message names the table and key, which callers must not see);
+ * a 5xx says nothing more than {@link INTERNAL_ERROR_BODY}. Runs before `@middy/http-error-handler` renders it.
+ */
+function jsonErrorBodies() {
+  return {
+    onError: (request: { error?: unknown }): void => {
+      const error = request.error as { statusCode?: number; expose?: boolean; message: string } | undefined;
+      if (!error || typeof error !== 'object' || !error.statusCode || error.statusCode >= 500) return;
+      if (error.expose === false) return;
+      const message = error instanceof ConditionFailedError ? 'the order changed meanwhile; nothing was written' : error.message;
+      error.message = JSON.stringify({ message });
+    },
+  };
 }
 
 /**

@@ -5,10 +5,10 @@
  * `UOW_EVENT_SOURCE` (CloudEvents source of `OrderExpired` and `JobFailed`; default `orders`),
  * `DYNAMODB_ENDPOINT` (local runs only).
  */
-import { jobRunner } from '../lib/jobs/index.js';
-import { ENV } from '../lib/outbox/schema.js';
-import { ordersClient, ordersConfig } from './orders/env.js';
-import { orderJobs } from './orders/jobs.js';
+import { jobRunner } from '../../../lib/jobs/index.js';
+import { ENV } from '../../../lib/outbox/schema.js';
+import { ordersClient, ordersConfig } from './env.js';
+import { orderJobs } from './jobs.js';
 
 const { ordersTable, outboxTable } = ordersConfig();
 const client = ordersClient();

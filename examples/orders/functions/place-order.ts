@@ -23,7 +23,11 @@ const bodySchema = {
         type: 'object',
         required: ['sku', 'quantity', 'unitPrice'],
         additionalProperties: false,
-        properties: { sku: { type: 'string', minLength: 1 }, quantity: { type: 'integer', minimum: 1 }, unitPrice: { type: 'number', minimum: 0 } },
+        properties: {
+          sku: { type: 'string', minLength: 1, maxLength: 64 },
+          quantity: { type: 'integer', minimum: 1, maximum: 1000 },
+          unitPrice: { type: 'number', minimum: 0, maximum: 1_000_000 },
+        },
       },
     },
   },

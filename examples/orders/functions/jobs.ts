@@ -3,7 +3,7 @@
  * runner Lambda (functions/job-runner.ts) and the local runtime both build the jobs from their own clients.
  */
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { defineJobs, type JobContext } from '../../lib/jobs/index.js';
+import { defineJobs, type JobContext } from '../../../lib/jobs/index.js';
 import { orderEvents } from './events.js';
 
 /** What the expiry job reads of an order (`pk` is the order id; see `Order` in ./env.ts). */

@@ -12,11 +12,11 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { FUNCTION_BUNDLING } from '../dispatcher.js';
-import { acknowledgeNode22Runtime, createDeadLetterQueue, FunctionRole } from '../resources.js';
-import { TransactionalOutbox } from '../transactional-outbox.js';
-import { ORDERS_TABLE_DEFINITION } from '../../functions/orders/table.js';
-import { ORDER_SUMMARIES_PATTERN } from '../../functions/orders/order-summaries-rule.js';
+import { FUNCTION_BUNDLING } from '../../../cdk/dispatcher.js';
+import { acknowledgeNode22Runtime, createDeadLetterQueue, FunctionRole } from '../../../cdk/resources.js';
+import { TransactionalOutbox } from '../../../cdk/transactional-outbox.js';
+import { ORDERS_TABLE_DEFINITION } from '../functions/table.js';
+import { ORDER_SUMMARIES_PATTERN } from '../functions/order-summaries-rule.js';
 
 /** Environment variables the example handlers read besides the library's own (`UOW_*`). */
 export const ORDERS_ENV = {
@@ -24,11 +24,11 @@ export const ORDERS_ENV = {
   ordersTable: 'ORDERS_TABLE',
 } as const;
 
-/** The example handlers, by construct id: entry under `functions/` and what they do. */
+/** The example handlers, by construct id: entry under `examples/orders/functions/` and what they do. */
 export const ORDERS_FUNCTIONS = {
-  PlaceOrder: { entry: 'orders/place-order.ts', description: 'POST /orders: creates an order, publishes OrderPlaced, schedules its expiry' },
-  PayOrder: { entry: 'orders/pay-order.ts', description: 'POST /orders/{id}/pay: marks the order paid, cancels its expiry' },
-  GetOrder: { entry: 'orders/get-order.ts', description: 'GET /orders/{id}: reads one order' },
+  PlaceOrder: { entry: 'place-order.ts', description: 'POST /orders: creates an order, publishes OrderPlaced, schedules its expiry' },
+  PayOrder: { entry: 'pay-order.ts', description: 'POST /orders/{id}/pay: marks the order paid, cancels its expiry' },
+  GetOrder: { entry: 'get-order.ts', description: 'GET /orders/{id}: reads one order' },
   JobRunner: { entry: 'job-runner.ts', description: 'Runs the jobs of the orders service (expire-unpaid-order)' },
   OrderSummaries: { entry: 'orders/order-summaries.ts', description: 'Inbox consumer: order-summaries projection of OrderPlaced/OrderPaid (EventBridge rule → SQS)' },
 } as const;
@@ -36,13 +36,13 @@ export const ORDERS_FUNCTIONS = {
 /** Properties of {@link OrdersServiceStack}. */
 export interface OrdersServiceStackProps extends StackProps {
   /**
-   * Maps a handler's path under `functions/` to its entry file.
-   * @default - the file in this repository's `functions/` directory
+   * Maps a handler's path under `examples/orders/functions/` to its entry file.
+   * @default - the file in this repository's `examples/orders/functions/` directory
    */
   readonly entryFor?: (path: string) => string;
 }
 
-const FUNCTIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'functions');
+const FUNCTIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'functions');
 
 /**
  * The example orders service: an HTTP API (POST /orders, POST /orders/{id}/pay, GET /orders/{id}) on three

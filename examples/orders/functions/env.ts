@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { guardClient } from '../../lib/index.js';
+import { guardClient } from '../../../lib/index.js';
 
 /** Settings of the example orders service, from the environment the stack (or `npm start`) sets. */
 export function ordersConfig(): { ordersTable: string; outboxTable: string; expiryDelaySeconds: number } {
