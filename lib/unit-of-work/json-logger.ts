@@ -30,10 +30,10 @@ function replacer(): (key: string, value: unknown) => unknown {
  * passes its own `logger`; this one keeps the Powertools package out of a handler's bundle.
  */
 export function createJsonConsoleLogger(service: string): LoggerLike {
-  const wanted = (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL ?? 'INFO').toUpperCase();
-  const threshold = Math.max(0, LEVELS.indexOf(wanted as Level));
   const write = (level: Level, message: string, extra: unknown[]): void => {
-    if (LEVELS.indexOf(level) < threshold) return;
+    // Read at each entry, so a level set after the first import (tests, a warm container's config) applies.
+    const wanted = (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL ?? 'INFO').toUpperCase();
+    if (LEVELS.indexOf(level) < Math.max(0, LEVELS.indexOf(wanted as Level))) return;
     const entry: Record<string, unknown> = { level, message, service, timestamp: new Date().toISOString() };
     for (const attributes of extra) {
       if (attributes instanceof Error) entry.error = attributes;
