@@ -421,3 +421,42 @@ export class SchemaValidationError extends UnitOfWorkError {
     this.issues = issues;
   }
 }
+
+/**
+ * Thrown by a job handler for a failure no retry can fix: a one-time job is DEAD at once (whatever attempts
+ * remain) and its `JobFailed` event is published, as for exhausted attempts. A recurring job's next
+ * occurrence still runs.
+ *
+ * @example
+ * ```ts
+ * if (!order) throw new NonRetriableError(`order ${payload.orderId} does not exist`);
+ * ```
+ */
+export class NonRetriableError extends UnitOfWorkError {
+  override readonly name = 'NonRetriableError' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Thrown by a job handler to have the next attempt of a one-time job run `retryAfterSeconds` after the
+ * failure instead of after the backoff (a rate limit's `Retry-After`). It still counts as an attempt: with
+ * none left the job is DEAD. @throws InvalidOperationError when `retryAfterSeconds` is not a number ≥ 0.
+ *
+ * @example
+ * ```ts
+ * if (res.status === 429) throw new RetryAfterError(Number(res.headers.get('retry-after') ?? 30), 'rate limited');
+ * ```
+ */
+export class RetryAfterError extends UnitOfWorkError {
+  override readonly name = 'RetryAfterError' as const;
+  /** Seconds from the failure to the next attempt. */
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number, message = `retry after ${retryAfterSeconds} s`, options?: { cause?: unknown }) {
+    if (typeof retryAfterSeconds !== 'number' || !Number.isFinite(retryAfterSeconds) || retryAfterSeconds < 0)
+      throw new InvalidOperationError('new RetryAfterError(seconds)', `seconds must be a number, 0 or more (got ${String(retryAfterSeconds)})`);
+    super(message, options);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

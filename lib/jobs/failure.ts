@@ -4,6 +4,7 @@
  * The job's own unit of work was discarded before, so nothing of the failed run is in it, and nothing
  * of it can roll this back.
  */
+import { isUnitOfWorkError } from '../errors.js';
 import { uuidv7 } from '../uuidv7.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
@@ -39,6 +40,19 @@ export interface FailureInput {
   readonly eventSource: string;
   readonly eventType: string;
   readonly correlationId?: string;
+}
+
+/**
+ * What a handler's error asks of the failure path (pure): `NonRetriableError` ⇒ DEAD now; `RetryAfterError`
+ * ⇒ the next attempt after its seconds instead of the backoff. Recognised by the brand and literal name, so
+ * errors from another copy of the package count too.
+ */
+export function failureControl(error: unknown): { readonly permanent: boolean; readonly retryAfterSeconds?: number } {
+  if (!isUnitOfWorkError(error)) return { permanent: false };
+  if (error.name === 'NonRetriableError') return { permanent: true };
+  const seconds = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  if (error.name === 'RetryAfterError' && typeof seconds === 'number') return { permanent: false, retryAfterSeconds: seconds };
+  return { permanent: false };
 }
 
 /** The `JobFailed` CloudEvent of a DEAD job (pure). */

@@ -7,7 +7,7 @@ import { commitScope } from '../unit-of-work/commit.js';
 import { EXACTLY_ONCE, withUnitOfWork } from '../unit-of-work/context.js';
 import type { LoggerLike } from '../unit-of-work/unit-of-work.js';
 import type { JobDefinitions, JobHandler, JobRunInfo } from './definitions.js';
-import { recordFailure } from './failure.js';
+import { failureControl, recordFailure } from './failure.js';
 import type { JobRunnerInput } from './input.js';
 import { resolveJobRunnerOptions, retryDelaySeconds, type JobRunnerOptions, type JobRunnerSettings } from './options.js';
 import type { JobRecord } from './record.js';
@@ -77,7 +77,8 @@ function parseDelivery(event: unknown): Delivery {
  *    follow-up jobs and cancellations together with the job's SUCCEEDED status in one TransactWriteItems,
  *    conditional on the lease: a job cancelled meanwhile, or reclaimed after its lease expired, commits nothing;
  * 3. on failure discards that unit of work and records the failure in a transaction of its own: FAILED with
- *    a retry (exponential backoff, through the outbox and the dispatcher), or DEAD and a `JobFailed` event.
+ *    a retry (exponential backoff, or the seconds of a thrown `RetryAfterError`; through the outbox and the
+ *    dispatcher), or DEAD and a `JobFailed` event (attempts exhausted, or a thrown `NonRetriableError`).
  *    Every failure after the claim goes this way (an unknown job name, a stored payload that is not JSON).
  *
  * @example
@@ -128,7 +129,9 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
   const fail = async (error: unknown, permanent = false): Promise<JobRunResult> => {
     const failedAt = config.clock();
     const summary = errorSummary(error);
-    const outcome = failureOutcome(record, failedAt, retryDelaySeconds(record.attempts, config.backoff), permanent);
+    const control = failureControl(error);
+    const delaySeconds = control.retryAfterSeconds ?? retryDelaySeconds(record.attempts, config.backoff);
+    const outcome = failureOutcome(record, failedAt, delaySeconds, permanent || control.permanent);
     try {
       await recordFailure(client, {
         claim, record, outcome, error: summary, payload, occurrence: d.occurrence, nowMs: failedAt, retentionSeconds: settings.retentionSeconds,
