@@ -130,6 +130,7 @@ describe('plain timeoutEarlyResponse: () => ({ statusCode: 503 })', () => {
     const inner = middy<any, any, Error, UnitOfWorkContext>(plain503)
       .use(unitOfWork(uowOptions))
       .handler(async (_e, { uow }) => {
+        uow.put({ TableName: orders, Item: { pk: `${id}-inner-first` } });
         await sleep(200);
         uow.put({ TableName: orders, Item: { pk: `${id}-inner` } });
         return { statusCode: 200 };
@@ -147,6 +148,7 @@ describe('plain timeoutEarlyResponse: () => ({ statusCode: 503 })', () => {
     expect(await getItem(doc, orders, { pk: `${id}-outer` })).toBeDefined();
     await sleep(200);
     expect(await getItem(doc, orders, { pk: `${id}-inner` })).toBeUndefined();
+    expect(await getItem(doc, orders, { pk: `${id}-inner-first` })).toBeUndefined();
   });
 
   it("Middy's default early timeout (it throws TimeoutError) still discards", async () => {
