@@ -11,8 +11,13 @@ const benches: Record<string, () => Promise<Bench>> = {
   dispatch: async () => (await import('./dispatch.js')).runDispatchBench,
   jobs: async () => (await import('./jobs.js')).runJobBench,
   idempotency: async () => (await import('./idempotency.js')).runIdempotencyBench,
+  capacity: async () => (await import('./capacity.js')).runCapacityBench,
+  bundle: async () => (await import('./bundle.js')).runBundleBench,
   guard: async () => (await import('./guard.js')).runGuardBench,
 };
+
+/** Benchmarks that never call DynamoDB: no DynamoDB Local is started for them. */
+const WITHOUT_DYNAMODB = new Set(['bundle']);
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
@@ -22,6 +27,10 @@ async function main(): Promise<void> {
   console.log(`# lambda-unit-of-work benchmarks (${new Date().toISOString()}, Node ${process.version}, DynamoDB Local 3.3.1 in memory)`);
   // A fresh DynamoDB Local per benchmark: one left full of streamed tables by the previous benchmark is slower.
   for (const name of names) {
+    if (WITHOUT_DYNAMODB.has(name)) {
+      await (await benches[name]!())('');
+      continue;
+    }
     const ddb = await startDynamoDBLocal();
     try {
       await (await benches[name]!())(ddb.endpoint);

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../lib/uuidv7.js';
 import { unitOfWork, type UnitOfWorkContext } from '../lib/index.js';
 import { LOCAL_AWS_CONFIG } from '../lib/local/dynamodb-local.js';
 import { commitUnitOfWork } from '../lib/unit-of-work/commit.js';
 import { resolveSettings } from '../lib/unit-of-work/settings.js';
 import { UnitOfWork } from '../lib/unit-of-work/unit-of-work.js';
 import { createBusinessTable, createTestOutboxTable } from '../test/support/ddb.js';
-import { fmt, median, medianRatioInterval, timeMs } from './stats.js';
+import { fmt, median, medianRatioInterval, percentile, timeMs } from './stats.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const WRITES = 10;
@@ -114,24 +114,24 @@ export async function runUnitOfWorkBench(endpoint: string, iterations = 200, cpu
     await cpuWrapped();
     await cpuHand();
   }
-  let wrappedNs = 0n;
-  let handNs = 0n;
-  let handTokenNs = 0n;
+  // Per-operation microseconds of each batch; batches of the three variants interleave.
+  const cpu = { wrapped: [] as number[], hand: [] as number[], handToken: [] as number[] };
   const batch = 500;
-  const timeBatch = async (fn: () => Promise<void>): Promise<bigint> => {
+  const timeBatch = async (fn: () => Promise<void>): Promise<number> => {
     const t = process.hrtime.bigint();
     for (let i = 0; i < batch; i++) await fn();
-    return process.hrtime.bigint() - t;
+    return Number(process.hrtime.bigint() - t) / 1000 / batch;
   };
   for (let done = 0; done < cpuIterations; done += batch) {
-    wrappedNs += await timeBatch(cpuWrapped);
-    handNs += await timeBatch(cpuHand);
-    handTokenNs += await timeBatch(cpuHandWithToken);
+    cpu.wrapped.push(await timeBatch(cpuWrapped));
+    cpu.hand.push(await timeBatch(cpuHand));
+    cpu.handToken.push(await timeBatch(cpuHandWithToken));
   }
   raw.destroy();
-  const wrappedUs = Number(wrappedNs) / 1000 / cpuIterations;
-  const handUs = Number(handNs) / 1000 / cpuIterations;
-  const handTokenUs = Number(handTokenNs) / 1000 / cpuIterations;
+  const wrappedUs = median(cpu.wrapped);
+  const handUs = median(cpu.hand);
+  const handTokenUs = median(cpu.handToken);
+  const spread = (xs: number[]): string => `p25 ${fmt(percentile(xs, 25), 1)}–p75 ${fmt(percentile(xs, 75), 1)}`;
   const result: UnitOfWorkBenchResult = {
     latency: { wrappedMs: median(wrapped), handMs: median(hand), ratio: median(wrapped) / median(hand), handWithTokenMs: median(handWithToken), ratioWithToken: median(wrapped) / median(handWithToken), iterations },
     cpu: { wrappedUs, handUs, ratio: wrappedUs / handUs, handWithTokenUs: handTokenUs, ratioWithToken: wrappedUs / handTokenUs, iterations: cpuIterations },
@@ -142,6 +142,13 @@ export async function runUnitOfWorkBench(endpoint: string, iterations = 200, cpu
   console.log(`latency (DynamoDB Local, median of ${iterations} interleaved): wrapped handler ${fmt(result.latency.wrappedMs)} ms, hand-written TransactWriteItems ${fmt(result.latency.handMs)} ms, ratio ${fmt(result.latency.ratio, 3)} (95% bootstrap interval ${fmt(interval.low, 3)}–${fmt(interval.high, 3)}; goal <= 1.02)`);
   console.log(`  ratio to hand-written with a ClientRequestToken: ${fmt(result.latency.ratioWithToken, 3)} (95% interval ${fmt(intervalWithToken.low, 3)}–${fmt(intervalWithToken.high, 3)})`);
   console.log(`  the wrapped commit carries a ClientRequestToken (retries can never apply twice); hand-written with one too: ${fmt(result.latency.handWithTokenMs)} ms, ratio ${fmt(result.latency.ratioWithToken, 3)}`);
-  console.log(`CPU only (${cpuIterations} each, no send): unit of work ${fmt(wrappedUs, 1)} us, by hand ${fmt(handUs, 1)} us, ratio ${fmt(result.cpu.ratio, 3)} (goal <= 1.5); by hand with a token too ${fmt(handTokenUs, 1)} us, ratio ${fmt(result.cpu.ratioWithToken, 3)}`);
+  console.log(
+    `CPU only (${cpuIterations} each in interleaved batches of ${batch}, no send; ids from the same cheap UUIDv7 on both sides): ` +
+      `unit of work ${fmt(wrappedUs, 1)} us (${spread(cpu.wrapped)}), by hand ${fmt(handUs, 1)} us (${spread(cpu.hand)}), ratio ${fmt(result.cpu.ratio, 3)}`,
+  );
+  console.log(
+    `  apples to apples (the hand-written call also carries a ClientRequestToken, as the commit does): ${fmt(handTokenUs, 1)} us ` +
+      `(${spread(cpu.handToken)}), ratio ${fmt(result.cpu.ratioWithToken, 3)} (goal <= 1.1)`,
+  );
   return result;
 }

@@ -1,8 +1,10 @@
-import { Duration } from 'aws-cdk-lib';
+import type { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { METRICS } from '../lib/metrics/names.js';
+import { type LibraryMetricsSettings, libraryMetric, MONITORING_PERIOD } from './monitoring.js';
 
 /** Inputs of {@link createAlarms}. */
 export interface AlarmTargets {
@@ -11,15 +13,18 @@ export interface AlarmTargets {
   readonly iteratorAgeThreshold: Duration;
   readonly jobRunner: lambda.IFunction;
   readonly jobDeadLetterQueue: sqs.IQueue;
+  readonly metrics: LibraryMetricsSettings;
   readonly actions?: readonly cloudwatch.IAlarmAction[];
 }
 
-const PERIOD = Duration.minutes(5);
+const PERIOD = MONITORING_PERIOD;
 
 /**
  * The alarms of the construct, each over one 5-minute period, missing data not breaching:
  * stream iterator age (dispatch is falling behind), dead-letter queue depth (something was not delivered),
- * dispatcher and runner errors.
+ * dispatcher and runner errors, and from the library's metrics (lib/metrics/names.ts): partial batch
+ * failures (they do not fail the function, so its error alarm never sees them), jobs that became DEAD,
+ * and jobs found RUNNING past their lease (a run crashed or timed out).
  */
 export function createAlarms(scope: Construct, targets: AlarmTargets): cloudwatch.Alarm[] {
   const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string): cloudwatch.Alarm => {
@@ -57,6 +62,25 @@ export function createAlarms(scope: Construct, targets: AlarmTargets): cloudwatc
     ),
     alarm('JobDeadLetterAlarm', queueDepth(targets.jobDeadLetterQueue), 1, 'Job dead-letter queue is not empty: a job could not be run'),
     alarm('JobRunnerErrorsAlarm', targets.jobRunner.metricErrors({ period: PERIOD, statistic: 'Sum' }), 1, 'Job runner invocations failed'),
+    alarm(
+      'PartialBatchFailuresAlarm',
+      libraryMetric(targets.metrics, METRICS.partialBatchFailures, { statistic: 'Sum' }),
+      1,
+      'Outbox dispatcher reported stream records failed (partial batch response): Lambda redelivers them; ' +
+        'the function itself does not fail, so the errors alarm does not fire',
+    ),
+    alarm(
+      'DeadJobsAlarm',
+      libraryMetric(targets.metrics, METRICS.jobsDead, { statistic: 'Sum' }),
+      1,
+      'A job became DEAD (attempts exhausted or a permanent failure): retry or cancel it',
+    ),
+    alarm(
+      'JobLeaseExpiredAlarm',
+      libraryMetric(targets.metrics, METRICS.jobLeasesExpired, { statistic: 'Sum' }),
+      1,
+      'A job was found RUNNING past its lease: the run holding it crashed or timed out',
+    ),
   ];
   return alarms;
 }

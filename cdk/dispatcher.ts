@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,10 +9,10 @@ import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { OUTBOX_STREAM_FILTER_PATTERN } from '../lib/outbox/schema.js';
+import { OUTBOX_STREAM_FILTER_PATTERN, originRegionFilterPattern } from '../lib/outbox/schema.js';
 import { type DispatcherFunctionOptions, type ResolvedOutboxProps, TRANSACTIONAL_OUTBOX_DEFAULTS } from './props.js';
 import { acknowledgeWildcardResource } from './nag.js';
-import { acknowledgeNode22Runtime, FunctionRole } from './resources.js';
+import { acknowledgeNode22Runtime, enableActiveTracing, FunctionRole } from './resources.js';
 
 /**
  * The package's dispatcher entry, found relative to this file: `functions/outbox-dispatcher.ts` when
@@ -28,7 +28,8 @@ export function defaultDispatcherEntry(): string {
 
 /**
  * Bundling of the package's functions: one ESM file for Node 22 with everything inlined, AWS SDK included
- * (the versions the tests ran, not the runtime's), minified, with a source map.
+ * (the versions the tests ran, not the runtime's), minified with names kept (class and function names stay
+ * readable in logs and stack traces; error names are literal anyway), with a source map.
  */
 export const FUNCTION_BUNDLING: nodejs.BundlingOptions = {
   format: nodejs.OutputFormat.ESM,
@@ -38,6 +39,7 @@ export const FUNCTION_BUNDLING: nodejs.BundlingOptions = {
   banner: "import { createRequire as __uowCreateRequire } from 'node:module'; const require = __uowCreateRequire(import.meta.url);",
   externalModules: [],
   minify: true,
+  keepNames: true,
   sourceMap: true,
   sourcesContent: false,
 };
@@ -81,6 +83,7 @@ export function createDispatcher(scope: Construct, id: string, options: Dispatch
     bundling: { ...FUNCTION_BUNDLING, ...functionProps.bundling },
   });
   if (fn.runtime.runtimeEquals(lambda.Runtime.NODEJS_22_X)) acknowledgeNode22Runtime(fn);
+  if (settings.tracing && functionProps.tracing === undefined) enableActiveTracing(scope, `${id}Tracing`, fn);
   const streamArn = options.table.tableStreamArn!;
   // Stream records of this table only.
   options.table.grantStream(fn, 'dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator');
@@ -97,13 +100,19 @@ export function createDispatcher(scope: Construct, id: string, options: Dispatch
     eventSourceArn: streamArn,
     // TRIM_HORIZON: records committed before the mapping existed are still dispatched.
     startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-    filters: [lambda.FilterCriteria.filter(OUTBOX_STREAM_FILTER_PATTERN as unknown as Record<string, unknown>)],
+    // A global table's replica dispatches only what its own region committed.
+    filters: [
+      lambda.FilterCriteria.filter(
+        (settings.globalTable ? originRegionFilterPattern(Stack.of(scope).region) : OUTBOX_STREAM_FILTER_PATTERN) as unknown as Record<string, unknown>,
+      ),
+    ],
     reportBatchItemFailures: true,
     bisectBatchOnError: true,
     retryAttempts: settings.retryAttempts,
     maxRecordAge: settings.maxRecordAge,
     batchSize: settings.batchSize,
     maxBatchingWindow: settings.maxBatchingWindow,
+    parallelizationFactor: settings.parallelizationFactor,
     onFailure: new SqsDlq(options.deadLetterQueue),
   });
   // Lambda checks the role's stream permissions when it creates the mapping.

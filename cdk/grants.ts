@@ -22,9 +22,13 @@ export const COMMIT_ACTIONS = [
  */
 export const OUTBOX_COMMIT_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem'] as const;
 
-/** What a job runner needs on the table: read and claim its job record, commit its unit of work, list jobs by status. */
+/**
+ * What a job runner needs on the table: read and claim its job record, commit its unit of work, list jobs by
+ * status (`BatchGetItem` reads the records the keys-only job-status index points to).
+ */
 export const JOB_RUNNER_ITEM_ACTIONS = [
   'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:ConditionCheckItem',

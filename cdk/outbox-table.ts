@@ -16,7 +16,7 @@ const STREAM_VIEW_TYPES: Record<Definition['streamViewType'], dynamodb.StreamVie
   NEW_IMAGE: dynamodb.StreamViewType.NEW_IMAGE,
 };
 const PROJECTIONS: Record<Definition['jobStatusIndexProjection'], dynamodb.ProjectionType> = {
-  ALL: dynamodb.ProjectionType.ALL,
+  KEYS_ONLY: dynamodb.ProjectionType.KEYS_ONLY,
 };
 
 /** The attribute of `name` as declared in `OUTBOX_TABLE_DEFINITION`. */

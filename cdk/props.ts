@@ -5,12 +5,16 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { JOB_STATUS, type JobStatus } from '../lib/jobs/record.js';
+import { METRICS_DEFAULTS } from '../lib/metrics/names.js';
+import { OUTBOX_SCHEMA } from '../lib/outbox/schema.js';
 import { TransactionalOutboxError } from './errors.js';
 
 /** Defaults of {@link TransactionalOutboxProps}; every one is documented on its prop. */
 export const TRANSACTIONAL_OUTBOX_DEFAULTS = {
   batchSize: 100,
   maxBatchingWindowSeconds: 1,
+  parallelizationFactor: 1,
   retryAttempts: 5,
   maxRecordAgeSeconds: 6 * 60 * 60,
   iteratorAgeAlarmSeconds: 5 * 60,
@@ -74,15 +78,74 @@ export interface TransactionalOutboxProps {
    */
   readonly dispatcherProps?: DispatcherFunctionOptions;
   /**
-   * Stream records per dispatcher invocation (1–10000).
+   * Stream records per dispatcher invocation (1–10000). Larger batches mean fewer invocations and fewer
+   * PutEvents calls (10 entries each), but one failed record redelivers the records after it; see
+   * docs/deploy.md, "Sizing the stream".
    * @default 100
    */
   readonly batchSize?: number;
   /**
-   * How long Lambda gathers records before invoking the dispatcher (0–300 seconds).
+   * How long Lambda gathers records before invoking the dispatcher (0–300 seconds). It is the floor of the
+   * dispatch lag at low traffic; at high traffic batches fill before it ends.
    * @default Duration.seconds(1)
    */
   readonly maxBatchingWindow?: Duration;
+  /**
+   * `ParallelizationFactor` of the stream event source mapping (1–10): dispatcher invocations working on one
+   * stream shard at once. Lambda keeps records of one partition key in order (each outbox item is its own
+   * key), so raising it only adds throughput: use it when the iterator age grows while the dispatcher is not
+   * throttled by EventBridge or Scheduler. Concurrency = shards × this factor.
+   * @default 1
+   */
+  readonly parallelizationFactor?: number;
+  /**
+   * The job statuses the sparse, sharded job-status index holds (`UOW_JOB_INDEX_STATUSES` on the job runner
+   * and the functions `grantWriter` configures): `listJobs` queries these; others need a Scan. Each listed
+   * status costs one index write per transition into and out of it (docs/capacity.md): indexing SCHEDULED
+   * or RUNNING puts every job's every run through the index. Empty for no index writes at all.
+   * @default ['FAILED', 'DEAD']
+   */
+  readonly jobIndexStatuses?: readonly JobStatus[];
+  /**
+   * The table is (or will be) a DynamoDB global table: every replica's stream carries every write, so the
+   * dispatcher of each region only takes the outbox items committed in its own region (the `_region` the library
+   * stamps from `AWS_REGION`; `originRegionFilterPattern`). Without it each region would publish every event and
+   * create every schedule. Turn it on once no item written by a version that did not stamp the region is still
+   * waiting to be dispatched: such items do not pass the filter. See docs/deploy.md, "Global tables".
+   * @default false
+   */
+  readonly globalTable?: boolean;
+  /**
+   * X-Ray active tracing on the dispatcher and, when it is a function of this app with no tracing setting of
+   * its own, on the job runner (their roles get `xray:PutTraceSegments` / `xray:PutTelemetryRecords` in a
+   * policy of their own).
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
+   * Whether the library's functions emit their metrics (EMF through Powertools Metrics; no extra calls):
+   * sets `UOW_METRICS=on` on the dispatcher, the job runner and the functions `grantWriter` configures.
+   * The dashboard and three alarms (partial batch failures, DEAD jobs, expired leases) read these metrics.
+   * @default true
+   */
+  readonly metrics?: boolean;
+  /**
+   * CloudWatch namespace of the library's metrics (`UOW_METRICS_NAMESPACE`).
+   * @default 'LambdaUnitOfWork'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Value of the `service` dimension of the library's metrics (`UOW_METRICS_SERVICE`): tells apart the
+   * outboxes of one account.
+   * @default - `eventSource` when set, else the construct's id
+   */
+  readonly metricsService?: string;
+  /**
+   * Whether to create the CloudWatch dashboard (dispatch lag, iterator age, partial batch failures, job
+   * outcomes, DEAD jobs, dead-letter queue depths, throttles, alarm states).
+   * @default true
+   */
+  readonly dashboard?: boolean;
   /**
    * Retries of a failing batch (after bisecting) before its records go to the stream dead-letter queue (0–10000;
    * never infinite: a poison record must not block the shard).
@@ -127,6 +190,12 @@ export interface ResolvedOutboxProps {
   readonly configureJobRunnerAsyncInvoke: boolean;
   readonly batchSize: number;
   readonly maxBatchingWindow: Duration;
+  readonly parallelizationFactor: number;
+  readonly tracing: boolean;
+  readonly metrics: { readonly enabled: boolean; readonly namespace: string; readonly service: string };
+  readonly dashboard: boolean;
+  readonly globalTable: boolean;
+  readonly jobIndexStatuses: readonly JobStatus[];
   readonly retryAttempts: number;
   readonly maxRecordAge: Duration;
   readonly iteratorAgeAlarmThreshold: Duration;
@@ -162,6 +231,7 @@ export function resolveProps(id: string, props: TransactionalOutboxProps): Resol
   }
   checkNumber(problems, 'batchSize', props.batchSize, 1, 10000);
   checkSeconds(problems, 'maxBatchingWindow', props.maxBatchingWindow, 0, 300);
+  checkNumber(problems, 'parallelizationFactor', props.parallelizationFactor, 1, 10);
   checkNumber(problems, 'retryAttempts', props.retryAttempts, 0, 10000, ' (never infinite: a poison record would block the shard)');
   checkSeconds(problems, 'maxRecordAge', props.maxRecordAge, 60, 7 * 24 * 60 * 60);
   checkSeconds(problems, 'iteratorAgeAlarmThreshold', props.iteratorAgeAlarmThreshold, 1, 7 * 24 * 60 * 60);
@@ -170,6 +240,19 @@ export function resolveProps(id: string, props: TransactionalOutboxProps): Resol
   if (props.eventSource !== undefined && !Token.isUnresolved(props.eventSource) && props.eventSource.trim() === '') {
     problems.push('eventSource must not be empty');
   }
+  const namespace = props.metricsNamespace;
+  const validNamespace = (n: string) => /^[0-9A-Za-z._\-/#: ]{1,255}$/.test(n) && !n.startsWith('AWS/');
+  if (namespace !== undefined && !Token.isUnresolved(namespace) && !validNamespace(namespace)) {
+    const allowed = '1 to 255 of 0-9 A-Z a-z . - _ / # : and space, not starting with "AWS/"';
+    problems.push(`metricsNamespace must be ${allowed} (got "${namespace}")`);
+  }
+  const service = props.metricsService;
+  if (service !== undefined && !Token.isUnresolved(service) && (service.trim() === '' || service.length > 1024)) {
+    problems.push('metricsService must be 1 to 1024 characters, not blank (a CloudWatch dimension value)');
+  }
+  const statuses = Object.values(JOB_STATUS) as string[];
+  const unknownStatuses = (props.jobIndexStatuses ?? []).filter((s) => !statuses.includes(s));
+  if (unknownStatuses.length) problems.push(`jobIndexStatuses: unknown status ${unknownStatuses.join(', ')} (use ${statuses.join(', ')})`);
   if (!props.jobRunner) problems.push('jobRunner is required: the function job schedules invoke');
   if (problems.length > 0) throw new TransactionalOutboxError(id, problems.join('; '));
 
@@ -179,6 +262,16 @@ export function resolveProps(id: string, props: TransactionalOutboxProps): Resol
     configureJobRunnerAsyncInvoke: props.configureJobRunnerAsyncInvoke ?? true,
     batchSize: props.batchSize ?? d.batchSize,
     maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(d.maxBatchingWindowSeconds),
+    parallelizationFactor: props.parallelizationFactor ?? d.parallelizationFactor,
+    tracing: props.tracing ?? true,
+    metrics: {
+      enabled: props.metrics ?? true,
+      namespace: props.metricsNamespace ?? METRICS_DEFAULTS.namespace,
+      service: props.metricsService ?? props.eventSource ?? id,
+    },
+    dashboard: props.dashboard ?? true,
+    globalTable: props.globalTable ?? false,
+    jobIndexStatuses: [...new Set(props.jobIndexStatuses ?? OUTBOX_SCHEMA.jobStatusIndex.defaultStatuses)],
     retryAttempts: props.retryAttempts ?? d.retryAttempts,
     maxRecordAge: props.maxRecordAge ?? Duration.seconds(d.maxRecordAgeSeconds),
     iteratorAgeAlarmThreshold: props.iteratorAgeAlarmThreshold ?? Duration.seconds(d.iteratorAgeAlarmSeconds),

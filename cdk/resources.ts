@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -69,4 +70,25 @@ export function acknowledgeNode22Runtime(fn: Construct): void {
     id: 'AwsSolutions-L1',
     reason: 'Pinned to nodejs22.x, the Node.js version this code is built and tested on (a supported Lambda runtime); move with the project, not ahead of it.',
   });
+}
+
+/**
+ * Turns on X-Ray active tracing on a function of this app unless it already has a tracing setting, and
+ * gives its role the two X-Ray actions in a policy of its own: they support no resource-level permission
+ * (Resource must be "*"), and a separate policy keeps that acknowledgment from hiding another wildcard
+ * added to the role later. Returns whether tracing was turned on here.
+ */
+export function enableActiveTracing(scope: Construct, id: string, fn: lambda.IFunction): boolean {
+  const cfn = fn.node.defaultChild;
+  if (!(cfn instanceof lambda.CfnFunction) || cfn.tracingConfig !== undefined || !fn.role) return false;
+  cfn.tracingConfig = { mode: lambda.Tracing.ACTIVE };
+  const policy = new iam.Policy(scope, id, {
+    statements: [new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] })],
+  });
+  fn.role.attachInlinePolicy(policy);
+  Validations.of(policy).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords (X-Ray active tracing) support no resource-level permissions.',
+  });
+  return true;
 }

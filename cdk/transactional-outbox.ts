@@ -8,15 +8,17 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS_ENV } from '../lib/metrics/names.js';
 import { ENV } from '../lib/outbox/schema.js';
 import { createAlarms } from './alarms.js';
 import { createDispatcher, defaultDispatcherEntry } from './dispatcher.js';
 import { grantCommit, grantDispatcherTable, grantJobRunnerTable } from './grants.js';
 import { createJobScheduling, type JobScheduling, schedulesInGroupArn } from './job-scheduling.js';
 import { acknowledgeWildcardResource } from './nag.js';
+import { createDashboard } from './monitoring.js';
 import { createOutboxTable } from './outbox-table.js';
-import { resolveProps, type TransactionalOutboxProps } from './props.js';
-import { createDeadLetterQueue } from './resources.js';
+import { type ResolvedOutboxProps, resolveProps, type TransactionalOutboxProps } from './props.js';
+import { createDeadLetterQueue, enableActiveTracing } from './resources.js';
 
 /** Sets an environment variable when the grantee is a function of this app (imported functions cannot be changed). */
 function setEnvironment(grantee: iam.IGrantable, name: string, value: string): void {
@@ -26,7 +28,7 @@ function setEnvironment(grantee: iam.IGrantable, name: string, value: string): v
 /**
  * The deployable side of lambda-unit-of-work: the outbox/jobs table, the stream dispatcher that publishes
  * committed events and creates job schedules, the Scheduler group and role that invoke your job runner,
- * dead-letter queues and alarms. Handlers get exactly what a commit needs through {@link grantWriter}.
+ * dead-letter queues, alarms and a CloudWatch dashboard. Handlers get exactly what a commit needs through {@link grantWriter}.
  *
  * @example
  * import { TransactionalOutbox } from 'lambda-unit-of-work/cdk';
@@ -52,15 +54,24 @@ export class TransactionalOutbox extends Construct {
   readonly schedulerRole: iam.Role;
   /** Jobs Scheduler could not deliver and failed asynchronous runner invocations. */
   readonly jobDeadLetterQueue: sqs.Queue;
-  /** Iterator age, dead-letter queue depth, dispatcher and runner errors. */
+  /**
+   * Iterator age, dead-letter queue depths, dispatcher and runner errors, partial batch failures, DEAD
+   * jobs, jobs RUNNING past their lease.
+   */
   readonly alarms: readonly cloudwatch.Alarm[];
+  /** The CloudWatch dashboard (absent with `dashboard: false`). */
+  readonly dashboard?: cloudwatch.Dashboard;
 
   private readonly eventSource?: string;
+  private readonly metrics: ResolvedOutboxProps['metrics'];
+  private readonly jobIndexStatuses: ResolvedOutboxProps['jobIndexStatuses'];
 
   constructor(scope: Construct, id: string, props: TransactionalOutboxProps) {
     super(scope, id);
     const settings = resolveProps(id, props);
     this.eventSource = props.eventSource;
+    this.metrics = settings.metrics;
+    this.jobIndexStatuses = settings.jobIndexStatuses;
     this.table = props.table ?? createOutboxTable(this, 'Table', settings.removalPolicy);
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     this.streamDeadLetterQueue = createDeadLetterQueue(this, 'StreamDeadLetterQueue', 'outbox stream batches that could not be dispatched');
@@ -82,6 +93,7 @@ export class TransactionalOutbox extends Construct {
       [ENV.jobRunnerArn]: props.jobRunner.functionArn,
       [ENV.schedulerRoleArn]: scheduling.role.roleArn,
       [ENV.jobDeadLetterQueueArn]: scheduling.deadLetterQueue.queueArn,
+      ...this.metricsEnvironment(),
     };
     if (props.jobScheduleRetryAttempts !== undefined) {
       environment[ENV.scheduleMaxRetryAttempts] = Tokenization.stringifyNumber(props.jobScheduleRetryAttempts);
@@ -101,15 +113,46 @@ export class TransactionalOutbox extends Construct {
     });
     this.grantDispatcher(scheduling);
     this.grantJobRunner(props.jobRunner);
+    if (settings.tracing) enableActiveTracing(this, 'JobRunnerTracing', props.jobRunner);
 
+    const metrics = { namespace: settings.metrics.namespace, service: settings.metrics.service };
     this.alarms = createAlarms(this, {
       dispatcher: this.dispatcher,
       streamDeadLetterQueue: this.streamDeadLetterQueue,
       iteratorAgeThreshold: settings.iteratorAgeAlarmThreshold,
       jobRunner: props.jobRunner,
       jobDeadLetterQueue: scheduling.deadLetterQueue,
+      metrics,
       actions: props.alarmActions,
     });
+    if (settings.dashboard) {
+      this.dashboard = createDashboard(this, 'Dashboard', {
+        metrics,
+        dispatcher: this.dispatcher,
+        jobRunner: props.jobRunner,
+        table: this.table,
+        tableHasJobIndex: props.table === undefined,
+        streamDeadLetterQueue: this.streamDeadLetterQueue,
+        jobDeadLetterQueue: scheduling.deadLetterQueue,
+        alarms: this.alarms,
+      });
+    }
+  }
+
+  /** What every function writing job records must agree on: the indexed job statuses, and the metrics settings. */
+  private jobWriterEnvironment(): Record<string, string> {
+    const statuses = this.jobIndexStatuses.length ? this.jobIndexStatuses.join(',') : 'NONE';
+    return { [ENV.jobIndexStatuses]: statuses, ...this.metricsEnvironment() };
+  }
+
+  /** The metrics settings of lib/metrics/names.ts as environment variables (none when metrics are off). */
+  private metricsEnvironment(): Record<string, string> {
+    if (!this.metrics.enabled) return {};
+    return {
+      [METRICS_ENV.enabled]: 'on',
+      [METRICS_ENV.namespace]: this.metrics.namespace,
+      [METRICS_ENV.service]: this.metrics.service,
+    };
   }
 
   /**
@@ -128,8 +171,8 @@ export class TransactionalOutbox extends Construct {
   }
 
   /**
-   * Sets `UOW_OUTBOX_TABLE` (and `UOW_EVENT_SOURCE` when the construct has an `eventSource`) on a function
-   * of this app, granting nothing: for a handler in a read-only unit of work, which names the outbox table
+   * Sets `UOW_OUTBOX_TABLE` (and `UOW_EVENT_SOURCE` when the construct has an `eventSource`, and the
+   * `UOW_METRICS*` settings of lib/metrics/names.ts when metrics are on) on a function of this app, granting nothing: for a handler in a read-only unit of work, which names the outbox table
    * but never writes. {@link grantWriter} does this too.
    *
    * @example
@@ -139,6 +182,7 @@ export class TransactionalOutbox extends Construct {
   configureFunction(grantee: iam.IGrantable): void {
     setEnvironment(grantee, ENV.outboxTable, this.table.tableName);
     if (this.eventSource !== undefined) setEnvironment(grantee, ENV.eventSource, this.eventSource);
+    for (const [name, value] of Object.entries(this.jobWriterEnvironment())) setEnvironment(grantee, name, value);
   }
 
   /**
@@ -150,6 +194,7 @@ export class TransactionalOutbox extends Construct {
    */
   grantJobRunner(grantee: iam.IGrantable): iam.Grant {
     setEnvironment(grantee, ENV.outboxTable, this.table.tableName);
+    for (const [name, value] of Object.entries(this.jobWriterEnvironment())) setEnvironment(grantee, name, value);
     return grantJobRunnerTable(grantee, this.table);
   }
 

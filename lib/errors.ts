@@ -397,3 +397,27 @@ export class JobNotFoundError extends UnitOfWorkError {
     this.key = key;
   }
 }
+
+/** One failed check of a schema: where (a dotted path like `items[0].quantity`, empty for the root) and why. */
+export interface SchemaIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * A value did not match its schema (an event's data at `publish` or when a consumer parses it, a job's payload
+ * at `schedule` or at run). The message names the operation (e.g. `publish(OrderPlaced)`) and every failing path.
+ */
+export class SchemaValidationError extends UnitOfWorkError {
+  override readonly name = 'SchemaValidationError' as const;
+  /** The operation that validated, e.g. `publish(OrderPlaced)`, `parse(OrderPaid)` or `schedule(expire-order)`. */
+  readonly operation: string;
+  /** Every issue the schema reported. */
+  readonly issues: readonly SchemaIssue[];
+  constructor(operation: string, what: string, issues: readonly SchemaIssue[], options?: { cause?: unknown }) {
+    const list = issues.map((i) => `${i.path ? `at ${i.path}` : 'at the root'}: ${i.message}`).join('; ');
+    super(`${operation}: ${what} does not match its schema (${list || 'no issue reported'})`, options);
+    this.operation = operation;
+    this.issues = issues;
+  }
+}

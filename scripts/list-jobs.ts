@@ -15,6 +15,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { getJob, listJobs, type JobView } from '../lib/jobs/read.js';
 import { JOB_STATUS, type JobStatus } from '../lib/jobs/record.js';
 import { LOCAL_AWS_CONFIG } from '../lib/local/dynamodb-local.js';
+import { formatJobTable } from '../lib/cli/format.js';
 import { readLocalState } from './local-state.js';
 
 /** Where `npm run jobs` looks when nothing is said. */
@@ -34,25 +35,8 @@ export interface ListJobsCommand {
   readonly limit?: number;
 }
 
-const when = (j: JobView): string => (j.status === 'SCHEDULED' || j.status === 'FAILED' ? (j.nextRunAt ?? j.schedule.cron ?? j.schedule.rate ?? '') : (j.lastRunAt ?? ''));
-
-/** Formats jobs as an aligned text table (pure). */
-export function formatJobTable(jobs: readonly JobView[]): string {
-  const rows = [
-    ['STATUS', 'KEY', 'NAME', 'ATTEMPTS', 'NEXT / LAST RUN', 'LAST OUTCOME', 'LAST ERROR'],
-    ...jobs.map((j) => [
-      j.status,
-      j.key,
-      j.name,
-      `${j.attempts}/${j.maxAttempts}`,
-      when(j),
-      j.lastOutcome ?? '',
-      j.lastError ? `${j.lastError.name}: ${j.lastError.message}`.slice(0, 80) : '',
-    ]),
-  ];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n');
-}
+/** Formats jobs as an aligned text table (pure; shared with the `lambda-unit-of-work jobs list` CLI). */
+export { formatJobTable };
 
 /** Runs the command and returns what it prints. */
 export async function listJobsCommand(command: ListJobsCommand): Promise<string> {
@@ -64,7 +48,9 @@ export async function listJobsCommand(command: ListJobsCommand): Promise<string>
       return job ? JSON.stringify(job, null, 2) : `no job with key "${command.key}" in ${command.table}`;
     }
     const jobs: JobView[] = [];
-    for (const status of command.statuses) jobs.push(...(await listJobs(status, { ...options, limit: command.limit ?? LIST_JOBS_DEFAULTS.limit })).jobs);
+    // Statuses the job-status index does not hold are scanned (fine for a local or small table).
+    const page = { ...options, scan: true, limit: command.limit ?? LIST_JOBS_DEFAULTS.limit };
+    for (const status of command.statuses) jobs.push(...(await listJobs(status, page)).jobs);
     if (command.json) return jobs.map((j) => JSON.stringify(j)).join('\n');
     return jobs.length ? formatJobTable(jobs) : `no ${command.statuses.join('/')} jobs in ${command.table}`;
   } finally {

@@ -1,16 +1,20 @@
 /**
  * The example orders service, whole, on one machine: DynamoDB Local, the orders and outbox tables (from the
  * definitions the CDK stack uses), the stream poller feeding the outbox dispatcher, the local Scheduler firing
- * the job runner, the local EventBridge, and an HTTP API serving the handlers of functions/orders.
+ * the job runner, the local EventBridge, and an HTTP API serving the handlers of examples/orders/functions.
  * Used by `npm start`, and by the end-to-end test with a manual clock.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { LOCAL_AWS_CONFIG, startDynamoDBLocal, type DynamoDBLocal } from '../lib/local/dynamodb-local.js';
 import { startLocalHttpApi, type LocalHttpApi } from '../lib/local/http-api.js';
 import { LOCAL_ARNS, startLocalOutboxStack, type LocalOutboxStack } from '../lib/local/outbox-stack.js';
-import { ORDERS_TABLE_DEFINITION } from '../functions/orders/table.js';
+import type { LocalClock } from '../lib/local/clock.js';
+import type { ConsoleRecorder } from '../lib/local/console/recorder.js';
+import type { LocalTarget } from '../lib/local/scheduler-store.js';
+import { ORDERS_TABLE_DEFINITION } from '../examples/orders/functions/table.js';
 import { describeCommit, type TimelineWriter } from './timeline.js';
 
 /** Options of {@link startOrdersService}. */
@@ -25,8 +29,10 @@ export interface OrdersServiceOptions {
   readonly dynamodbEndpoint?: string;
   /** Table name prefix. @default 'local' */
   readonly tablePrefix?: string;
-  /** The Scheduler clock: real for `npm start`, manual for tests. @default 'real' */
-  readonly clock?: 'real' | 'manual';
+  /** The Scheduler clock: real for `npm start`, manual for tests, or your own (`shiftableClock()`). @default 'real' */
+  readonly clock?: 'real' | 'manual' | LocalClock;
+  /** Records commits, events, schedules and job runs for the dev console (lib/local/console). @default none */
+  readonly consoleRecorder?: ConsoleRecorder;
   /** Where the timeline goes. @default nowhere */
   readonly timeline?: TimelineWriter;
 }
@@ -141,11 +147,18 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       tableName: outboxTable,
       createTable: !outboxExists,
       scheduler: { clock: options.clock ?? 'real', tickMs: 500 },
-      poller: { pollIntervalMs: 100, onFailure: (f) => say('ERROR', `stream batch sent to the on-failure destination: ${f.error ?? 'retries exhausted'}`) },
+      poller: {
+        pollIntervalMs: 100,
+        onFailure: (f) => {
+          say('ERROR', `stream batch sent to the on-failure destination: ${f.error ?? 'retries exhausted'}`);
+          options.consoleRecorder?.recordStreamFailure(f);
+        },
+      },
     });
+    options.consoleRecorder?.attach(stack);
     stops.push(() => stack.stop());
     if (!outboxExists) say('INFO', `created table ${outboxTable} (stream NEW_IMAGE, TTL) and started the stream poller`);
-    say('INFO', `local Scheduler on ${stack.scheduler.endpoint} (${options.clock ?? 'real'} clock), local EventBridge on ${stack.eventBridge.endpoint}`);
+    say('INFO', `local Scheduler on ${stack.scheduler.endpoint} (${stack.scheduler.clock.mode} clock), local EventBridge on ${stack.eventBridge.endpoint}`);
 
     // The handlers read their configuration from the environment, as in Lambda.
     Object.assign(process.env, stack.env, {
@@ -157,7 +170,7 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CONFIG.credentials.secretAccessKey,
       UOW_EVENT_SOURCE: 'orders',
     });
-    const { ordersClient } = await import('../functions/orders/env.js');
+    const { ordersClient } = await import('../examples/orders/functions/env.js');
     observe(ordersClient(), 'commits', (command, input, _output, error) => {
       if (command !== 'TransactWriteItemsCommand') return;
       say(error ? 'ERROR' : 'COMMIT', `${error ? `rolled back (${error.name}) ` : ''}${describeCommit(input)}`);
@@ -178,8 +191,8 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       });
     });
 
-    const { handler: jobRunner } = await import('../functions/job-runner.js');
-    stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, async (event, context) => {
+    const { handler: jobRunner } = await import('../examples/orders/functions/job-runner.js');
+    const runJob: LocalTarget = async (event, context) => {
       const input = event as { name?: string; key?: string };
       say('JOB', `run ${input.name} (${input.key}) attempt ${context.attemptNumber}`);
       let result;
@@ -191,12 +204,26 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       }
       say('JOB', `${input.name} (${input.key}) → ${result.outcome}${result.reason ? `: ${result.reason}` : ''}${result.retryAt ? `, retry at ${result.retryAt}` : ''}`);
       return result;
+    };
+    stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, options.consoleRecorder ? options.consoleRecorder.wrapTarget(runJob) : runJob);
+
+    // EventBridge rule → SQS → the order-summaries consumer: the local EventBridge delivers each matching event
+    // as a one-record SQS batch; a failed record is redelivered (same message id), as SQS would after its visibility timeout.
+    const summaries = await import('../examples/orders/functions/order-summaries.js');
+    const { sqsRecordOf } = await import('../lib/local/sqs-record.js');
+    stack.eventBridge.subscribe(summaries.ORDER_SUMMARIES_PATTERN, async (envelope) => {
+      const messageId = randomUUID();
+      for (let receive = 1; receive <= 3; receive++) {
+        const response = await summaries.handler({ Records: [sqsRecordOf(envelope, { messageId, receiveCount: receive })] }, { awsRequestId: randomUUID() } as never);
+        if (response.batchItemFailures.length === 0) return say('INBOX', `${summaries.ORDER_SUMMARIES} took ${envelope['detail-type']} (id ${(envelope.detail as { id?: string })?.id})`);
+      }
+      say('ERROR', `${summaries.ORDER_SUMMARIES} failed ${envelope['detail-type']} 3 times (in AWS: to the queue's dead-letter queue)`);
     });
 
     // One after the other: jest's ESM loader trips over concurrent imports of shared modules.
-    const place = await import('../functions/orders/place-order.js');
-    const pay = await import('../functions/orders/pay-order.js');
-    const get = await import('../functions/orders/get-order.js');
+    const place = await import('../examples/orders/functions/place-order.js');
+    const pay = await import('../examples/orders/functions/pay-order.js');
+    const get = await import('../examples/orders/functions/get-order.js');
     type Handler = (e: APIGatewayProxyEventV2, c: Context) => Promise<any>;
     const api: LocalHttpApi = await startLocalHttpApi({
       port: options.port ?? 3000,
@@ -205,7 +232,10 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
         { method: 'POST', path: '/orders/{id}/pay', handler: pay.handler as unknown as Handler, functionName: 'pay-order' },
         { method: 'GET', path: '/orders/{id}', handler: get.handler as unknown as Handler, functionName: 'get-order' },
       ],
-      onRequest: ({ routeKey, status, ms }) => say('HTTP', `${routeKey} → ${status} (${ms} ms)`),
+      onRequest: ({ routeKey, status, ms, requestId }) => {
+        say('HTTP', `${routeKey} → ${status} (${ms} ms)`);
+        options.consoleRecorder?.recordRequest({ routeKey, requestId });
+      },
     });
     stops.push(() => api.stop());
     let stopped = false;

@@ -4,11 +4,11 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 export type TimelineWriter = (kind: TimelineKind, text: string) => void;
 
 /** The kinds of timeline lines `npm start` prints. */
-export const TIMELINE_KINDS = ['HTTP', 'COMMIT', 'DISPATCH', 'SCHEDULE', 'EVENT', 'JOB', 'INFO', 'ERROR'] as const;
+export const TIMELINE_KINDS = ['HTTP', 'COMMIT', 'DISPATCH', 'SCHEDULE', 'EVENT', 'JOB', 'INBOX', 'INFO', 'ERROR'] as const;
 /** One of {@link TIMELINE_KINDS}. */
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];
 
-const COLORS: Record<TimelineKind, string> = { HTTP: '36', COMMIT: '32', DISPATCH: '35', SCHEDULE: '33', EVENT: '34', JOB: '95', INFO: '90', ERROR: '31' };
+const COLORS: Record<TimelineKind, string> = { HTTP: '36', COMMIT: '32', DISPATCH: '35', SCHEDULE: '33', EVENT: '34', JOB: '95', INBOX: '96', INFO: '90', ERROR: '31' };
 
 /** A writer to stdout, coloured when it is a terminal. */
 export function consoleTimeline(color = process.stdout.isTTY === true): TimelineWriter {

@@ -1,3 +1,4 @@
+import { DispatchError } from '../errors.js';
 import { createLimiter, type Limiter } from './limiter.js';
 import { isThrottlingError, retrying, type BackoffPolicy, type RetryClock } from './retry.js';
 
@@ -17,7 +18,6 @@ export interface DispatchStats {
   schedulesAlreadyPresent: number;
   /** Deletes of schedules that were already gone. */
   schedulesAlreadyGone: number;
-  jobsSkipped: number;
   /**
    * Job messages whose job record moved (newer reschedule, cancel, retry) while their schedule call was
    * in flight, after which the dispatcher converged the schedule to the record's current state.
@@ -42,7 +42,6 @@ export function newStats(): DispatchStats {
     schedulesDeleted: 0,
     schedulesAlreadyPresent: 0,
     schedulesAlreadyGone: 0,
-    jobsSkipped: 0,
     jobsReconciled: 0,
     retries: 0,
     throttled: 0,
@@ -59,7 +58,15 @@ export interface Caller {
   readonly stats: DispatchStats;
 }
 
-/** A {@link Caller} of one invocation. */
+/**
+ * The error of a call that would start after the invocation's deadline: Lambda has frozen or ended the
+ * sandbox by then, so no call may start (a poller that let a timed-out invocation run on would see it call).
+ */
+function timedOut(): DispatchError {
+  return new DispatchError('call', 'not started: the invocation has no time left (it timed out)');
+}
+
+/** A {@link Caller} of one invocation: no call starts once `clock.remainingMs()` is 0 or less. */
 export function createCaller(concurrency: number, policy: BackoffPolicy, clock: RetryClock, stats: DispatchStats): Caller {
   const limiter = createLimiter(concurrency);
   return {
@@ -68,7 +75,7 @@ export function createCaller(concurrency: number, policy: BackoffPolicy, clock: 
     clock,
     stats,
     call: (send) =>
-      retrying(() => limiter.run(send), policy, clock, {
+      retrying(() => limiter.run(() => (clock.remainingMs() > 0 ? send() : Promise.reject(timedOut()))), policy, clock, {
         onRetry: (error) => {
           stats.retries++;
           if (isThrottlingError(error)) stats.throttled++;

@@ -1,11 +1,11 @@
 /**
- * Pure decisions of the dispatcher: which stream records to handle, and whether a job message still
- * applies given the job record read (consistently) at dispatch time.
+ * Pure decisions of the dispatcher: which stream records to handle, which schedule a job record calls for,
+ * and whether two schedules do the same thing.
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { JOB_STATUS, type JobRecord } from '../jobs/record.js';
 import { isRecurring } from '../jobs/transitions.js';
-import type { CancelJobMessage, RescheduleJobMessage, ScheduleJobMessage } from '../outbox/messages.js';
+import type { CreateScheduleCommandInput } from '@aws-sdk/client-scheduler';
 import { OUTBOX_KEYS, OUTBOX_SCHEMA } from '../outbox/schema.js';
 
 /**
@@ -24,51 +24,6 @@ export function isOutboxInsert(record: DynamoDBRecord): boolean {
 export function isImagelessOutboxInsert(record: DynamoDBRecord): boolean {
   const pk = record.dynamodb?.Keys?.[OUTBOX_SCHEMA.partitionKey]?.S;
   return record.eventName === 'INSERT' && !record.dynamodb?.NewImage && typeof pk === 'string' && pk.startsWith(OUTBOX_KEYS.outboxPk(''));
-}
-
-/** `undefined`: go ahead; otherwise why the message no longer applies. */
-export type SkipReason = string | undefined;
-
-/**
- * A `job.schedule` applies only while its job record is still this job (same `jobId`), at this version,
- * and SCHEDULED. Any other status means the job was cancelled, finished, or its schedule already fired
- * (RUNNING/FAILED); a newer version means a reschedule or retry superseded the message.
- */
-export function skipSchedule(record: JobRecord | undefined, message: ScheduleJobMessage): SkipReason {
-  if (!record) return 'the job record does not exist (expired or never committed)';
-  if (record.jobId !== message.job.jobId) return `the job record belongs to another job (${record.jobId}) with the same key`;
-  if (record.version > message.job.version) return `superseded by job record version ${record.version}`;
-  if (record.jobStatus !== JOB_STATUS.SCHEDULED) return `the job is ${record.jobStatus}`;
-  return undefined;
-}
-
-/**
- * A `job.reschedule` applies while the job record is at the message's version and SCHEDULED (a
- * reschedule) or FAILED (a retry with backoff).
- */
-export function skipReschedule(record: JobRecord | undefined, message: RescheduleJobMessage): SkipReason {
-  if (!record) return 'the job record does not exist (expired or never committed)';
-  if (record.version > message.version) return `superseded by job record version ${record.version}`;
-  if (record.version < message.version) return `the job record is at version ${record.version}, older than the message (${message.version})`;
-  if (record.jobStatus !== JOB_STATUS.SCHEDULED && record.jobStatus !== JOB_STATUS.FAILED) return `the job is ${record.jobStatus}`;
-  return undefined;
-}
-
-/**
- * A `job.cancel` deletes the schedule unless the key now belongs to a live job again (its record is
- * no longer CANCELLED: the cancelled record expired and a new job took the key).
- */
-export function skipCancel(record: JobRecord | undefined, _message: CancelJobMessage): SkipReason {
-  if (record && record.jobStatus !== JOB_STATUS.CANCELLED) return `the key is in use by job ${record.jobId} (${record.jobStatus})`;
-  return undefined;
-}
-
-/**
- * What to do when `CreateSchedule` found a schedule with the name: `done` when it carries this job at
- * this version or later; `replace` (UpdateSchedule) when it is stale or not ours.
- */
-export function onExistingSchedule(existing: { jobId: string; version: number } | undefined, job: { jobId: string; version: number }): 'done' | 'replace' {
-  return existing && existing.jobId === job.jobId && existing.version >= job.version ? 'done' : 'replace';
 }
 
 /**
@@ -92,14 +47,52 @@ export function desiredSchedule(record: JobRecord | undefined): DesiredSchedule 
 }
 
 /**
- * Whether a schedule call based on `basis` is still right after the job record was read again as
- * `current` (both call for no schedule, or for the same job at the same version). When not, the
- * dispatcher applies `current` (the record moved while the call was in flight: a newer reschedule,
- * a cancel, a retry).
+ * The fields of a schedule that decide what it does: expression, time zone, completion action, window,
+ * state, and the target (ARN, role, input, retry policy, dead-letter queue). `Description` and timestamps
+ * are left out. The target `Input` is compared as parsed JSON with sorted keys, so a service that re-serializes
+ * it still compares equal.
  */
-export function sameDesiredSchedule(basis: DesiredSchedule, current: DesiredSchedule): boolean {
-  if (!basis.present || !current.present) return basis.present === current.present;
-  return basis.jobId === current.jobId && basis.version === current.version;
+export function scheduleFingerprint(schedule: ScheduleFields | undefined): string {
+  if (!schedule) return 'absent';
+  const t = schedule.Target;
+  return canonicalJson({
+    name: schedule.Name,
+    group: schedule.GroupName ?? 'default',
+    expression: schedule.ScheduleExpression,
+    timezone: schedule.ScheduleExpressionTimezone ?? 'UTC',
+    after: schedule.ActionAfterCompletion ?? 'NONE',
+    window: schedule.FlexibleTimeWindow ?? null,
+    state: schedule.State ?? 'ENABLED',
+    target: t ? { arn: t.Arn, role: t.RoleArn, input: parsedInput(t.Input), retry: t.RetryPolicy ?? null, dlq: t.DeadLetterConfig?.Arn ?? null } : null,
+  });
+}
+
+/** Whether two schedules (or their absence) do the same thing ({@link scheduleFingerprint}): the convergence test. */
+export function sameSchedule(a: ScheduleFields | undefined, b: ScheduleFields | undefined): boolean {
+  return scheduleFingerprint(a) === scheduleFingerprint(b);
+}
+
+/** What {@link scheduleFingerprint} reads: a `CreateSchedule` input or a `GetSchedule` output. */
+export type ScheduleFields = Partial<
+  Pick<
+    CreateScheduleCommandInput,
+    'Name' | 'GroupName' | 'ScheduleExpression' | 'ScheduleExpressionTimezone' | 'ActionAfterCompletion' | 'FlexibleTimeWindow' | 'State' | 'Target'
+  >
+>;
+
+function parsedInput(input: string | undefined): unknown {
+  if (input === undefined) return null;
+  try {
+    return JSON.parse(input) as unknown;
+  } catch {
+    return input;
+  }
+}
+
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
 
 /** Short description of a job record's state for logs and errors: `jobId v<version> STATUS` or `missing`. */

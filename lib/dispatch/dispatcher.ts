@@ -8,6 +8,7 @@ import { DispatchError } from '../errors.js';
 import { decodeOutboxImage, MalformedOutboxItemError } from '../outbox/decode.js';
 import type { OutboxMessage } from '../outbox/messages.js';
 import { createCaller, newStats, type DispatchStats } from './calls.js';
+import { createLimiter } from './limiter.js';
 import {
   assertKnownKeys,
   DISPATCHER_SETTING_KEYS,
@@ -79,6 +80,19 @@ function messageRef(message: OutboxMessage): string {
   if (message.kind === 'event') return `event ${message.event.type} ${message.event.id}`;
   if (message.kind === 'job.schedule') return `job.schedule ${message.job.key} (${message.job.jobId})`;
   return `${message.kind} ${message.key}`;
+}
+
+/**
+ * Refuses to start a record when less than `retry.safetyMarginMs` is left of the invocation: it is reported
+ * failed without a single call made (never half-done), and Lambda redelivers it with the rest of the batch.
+ */
+function assertTimeToStart(record: DynamoDBRecord, clock: RetryClock, config: DispatcherConfig): void {
+  const left = clock.remainingMs();
+  if (left >= config.retry.safetyMarginMs) return;
+  throw new DispatchError(
+    `stream record ${record.dynamodb?.SequenceNumber ?? record.eventID ?? '?'}`,
+    `not started: ${Math.max(0, Math.round(left))} ms left in the invocation, less than retry.safetyMarginMs (${config.retry.safetyMarginMs} ms)`,
+  );
 }
 
 async function dispatchRecord(record: DynamoDBRecord, deps: InvocationDeps): Promise<void> {
@@ -165,10 +179,15 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
     };
     const records = event.Records ?? [];
     stats.records = records.length;
+    // Records start in stream order, `concurrency` at a time, each only while the invocation has time left.
+    const recordGate = createLimiter(config.concurrency);
 
     const recordHandler = async (record: DynamoDBRecord): Promise<void> => {
       try {
-        await dispatchRecord(record, deps);
+        await recordGate.run(() => {
+          assertTimeToStart(record, clock, config);
+          return dispatchRecord(record, deps);
+        });
       } catch (error) {
         stats.failed++;
         const key = record.dynamodb?.Keys;

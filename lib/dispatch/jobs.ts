@@ -1,11 +1,12 @@
+import type { CreateScheduleCommandInput } from '@aws-sdk/client-scheduler';
 import { DispatchError } from '../errors.js';
 import type { JobRecord } from '../jobs/record.js';
-import type { CancelJobMessage, JobEnvelope, JobScheduleSpec, RescheduleJobMessage, ScheduleJobMessage } from '../outbox/messages.js';
+import type { CancelJobMessage, JobEnvelope, RescheduleJobMessage, ScheduleJobMessage } from '../outbox/messages.js';
 import type { DispatchStats } from './calls.js';
 import type { DispatcherConfig, DispatcherLogger } from './config.js';
-import { describeJobRecord, desiredSchedule, onExistingSchedule, sameDesiredSchedule, skipCancel, skipReschedule, skipSchedule } from './decide.js';
+import { describeJobRecord, desiredSchedule, sameSchedule, scheduleFingerprint } from './decide.js';
 import type { JobRecordReader } from './job-records.js';
-import { jobOfScheduleInput, jobScheduleRequest } from './map.js';
+import { jobScheduleRequest } from './map.js';
 import type { ScheduleStore } from './scheduler.js';
 
 /** A Scheduler call the dispatcher made for a job, by its result. */
@@ -13,12 +14,11 @@ export type ScheduleAction = 'created' | 'updated' | 'already-present' | 'replac
 
 /** What the dispatcher did with one job message. */
 export interface JobOutcome {
-  readonly action: ScheduleAction | 'skipped';
+  /** The first call: it applied the job record as read when the message was handled. */
+  readonly action: ScheduleAction;
   readonly scheduleName: string;
-  /** Why a message was skipped. */
-  readonly reason?: string;
   /**
-   * The calls made after the message's own because the job record moved while it was in flight (a newer
+   * The calls made after the first because the job record moved while it was in flight (a newer
    * reschedule, a cancel, a retry), each with the record state it applied (`jobId vN STATUS` or `missing`).
    */
   readonly reconciled?: readonly { readonly action: ScheduleAction; readonly record: string }[];
@@ -36,7 +36,7 @@ export interface JobDispatchDeps {
   readonly logger?: Pick<DispatcherLogger, 'info'>;
 }
 
-/** `CreateSchedule`/`GetSchedule`/`UpdateSchedule` rounds of one {@link ensureSchedule} while the schedule changes under it. */
+/** `CreateSchedule`/`GetSchedule`/`UpdateSchedule` rounds of one {@link putSchedule} while the schedule changes under it. */
 const MAX_ROUNDS = 3;
 
 /**
@@ -44,50 +44,6 @@ const MAX_ROUNDS = 3;
  * message is reported failed (Lambda retries its record) because the record kept moving.
  */
 export const MAX_CONVERGENCE_ROUNDS = 5;
-
-/**
- * Makes the schedule of `job` exist with this version. `updateFirst` (reschedules) tries UpdateSchedule
- * and creates when the schedule is gone; otherwise CreateSchedule, and on `ConflictException` the
- * existing schedule is read: ours (same job id, this version or later) means done, anything else is
- * replaced with UpdateSchedule.
- */
-async function ensureSchedule(job: JobEnvelope, spec: JobScheduleSpec, deps: JobDispatchDeps, updateFirst: boolean): Promise<ScheduleAction> {
-  const request = jobScheduleRequest(job, spec, deps.config);
-  const group = deps.config.scheduleGroup;
-  let tryUpdate = updateFirst;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    if (tryUpdate) {
-      if ((await deps.store.update(request)) === 'updated') {
-        deps.stats.schedulesUpdated++;
-        return round === 0 ? 'updated' : 'replaced';
-      }
-      tryUpdate = false;
-      continue; // gone (a one-time schedule deletes itself after it ran): create it
-    }
-    if ((await deps.store.create(request)) === 'created') {
-      deps.stats.schedulesCreated++;
-      return 'created';
-    }
-    const existing = await deps.store.get(job.scheduleName, group);
-    if (!existing) continue; // deleted in between: create again
-    if (onExistingSchedule(jobOfScheduleInput(existing.Target?.Input), job) === 'done') {
-      deps.stats.schedulesAlreadyPresent++;
-      return 'already-present';
-    }
-    tryUpdate = true;
-  }
-  throw new DispatchError(`schedule ${job.scheduleName}`, `the schedule kept changing under the dispatcher for ${MAX_ROUNDS} rounds`);
-}
-
-/** DeleteSchedule; a schedule that is already gone is success. */
-async function removeSchedule(scheduleName: string, deps: JobDispatchDeps): Promise<ScheduleAction> {
-  if ((await deps.store.delete(scheduleName, deps.config.scheduleGroup)) === 'deleted') {
-    deps.stats.schedulesDeleted++;
-    return 'deleted';
-  }
-  deps.stats.schedulesAlreadyGone++;
-  return 'already-gone';
-}
 
 /** The job envelope of a schedule made from the job record itself (its job id, version, name and payload). */
 function envelopeOf(record: JobRecord, scheduleName: string, operation: string): JobEnvelope {
@@ -100,77 +56,110 @@ function envelopeOf(record: JobRecord, scheduleName: string, operation: string):
   return { jobId: record.jobId, key: record.jobKey, name: record.jobName, version: record.version, payload, scheduleName };
 }
 
-/** Makes the schedule what `record` calls for ({@link desiredSchedule}): the record's job, version and time, or none. */
-async function applyRecord(record: JobRecord | undefined, scheduleName: string, deps: JobDispatchDeps, operation: string): Promise<ScheduleAction> {
-  if (!record || !desiredSchedule(record).present) return removeSchedule(scheduleName, deps);
+/**
+ * The schedule `record` calls for ({@link desiredSchedule}) as the full `CreateSchedule` input (the record's
+ * job id, version, payload and schedule; the configured target, role, retry policy and dead-letter queue),
+ * or `undefined` when it calls for none. Messages only say which job to look at: this is what is applied.
+ */
+export function scheduleRequestOfRecord(
+  record: JobRecord | undefined,
+  scheduleName: string,
+  config: DispatcherConfig,
+  operation = `schedule ${scheduleName}`,
+): CreateScheduleCommandInput | undefined {
+  if (!record || !desiredSchedule(record).present) return undefined;
   if (!record.schedule) throw new DispatchError(operation, `the job record (${describeJobRecord(record)}) has no schedule`);
-  return ensureSchedule(envelopeOf(record, scheduleName, operation), record.schedule, deps, true);
+  return jobScheduleRequest(envelopeOf(record, scheduleName, operation), record.schedule, config);
 }
 
 /**
- * After the message's own call (based on the job record `basis`), reads the record again (consistent):
- * if what it calls for changed meanwhile, applies its current state and reads again, until the record
- * read after the last call is the one that call was based on. A call that landed late (slow, retried
- * after throttling) therefore never leaves a stale schedule behind: whichever dispatcher makes the last
- * call also sees the newest record and converges to it.
+ * Makes the schedule exactly `request`. `createFirst` (a new job) tries CreateSchedule and, on
+ * `ConflictException`, reads the existing schedule: the same in every field that matters
+ * ({@link sameSchedule}) means done, anything else is replaced with UpdateSchedule. Otherwise
+ * UpdateSchedule first, and CreateSchedule when the schedule is gone (a one-time schedule deletes itself).
  */
-async function converge(key: string, scheduleName: string, basis: JobRecord | undefined, outcome: JobOutcome, deps: JobDispatchDeps): Promise<JobOutcome> {
+async function putSchedule(request: CreateScheduleCommandInput, deps: JobDispatchDeps, createFirst: boolean): Promise<ScheduleAction> {
+  const name = request.Name!;
+  let tryCreate = createFirst;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    if (!tryCreate) {
+      if ((await deps.store.update(request)) === 'updated') {
+        deps.stats.schedulesUpdated++;
+        return createFirst ? 'replaced' : 'updated';
+      }
+      tryCreate = true;
+      continue;
+    }
+    if ((await deps.store.create(request)) === 'created') {
+      deps.stats.schedulesCreated++;
+      return 'created';
+    }
+    const existing = await deps.store.get(name, deps.config.scheduleGroup);
+    if (!existing) continue; // deleted in between: create again
+    if (sameSchedule(existing, request)) {
+      deps.stats.schedulesAlreadyPresent++;
+      return 'already-present';
+    }
+    tryCreate = false;
+  }
+  throw new DispatchError(`schedule ${name}`, `the schedule kept changing under the dispatcher for ${MAX_ROUNDS} rounds`);
+}
+
+/** DeleteSchedule; a schedule that is already gone is success. */
+async function removeSchedule(scheduleName: string, deps: JobDispatchDeps): Promise<ScheduleAction> {
+  if ((await deps.store.delete(scheduleName, deps.config.scheduleGroup)) === 'deleted') {
+    deps.stats.schedulesDeleted++;
+    return 'deleted';
+  }
+  deps.stats.schedulesAlreadyGone++;
+  return 'already-gone';
+}
+
+/**
+ * The one handling of every job message (schedule, reschedule, cancel; first delivery or redelivery):
+ * read the job record (consistent), make the schedule what it calls for, read it again, and repeat until
+ * the record read after the last call calls for the very schedule that call set. There is no early
+ * return: whatever the message says, and however stale it is, the handling ends with the schedule
+ * matching the record read last, or fails (Lambda redelivers the stream record, which does the same).
+ * A call that landed late (slow, retried after throttling) therefore never leaves a stale schedule:
+ * whichever handling makes the last call also reads the newest record afterwards and converges to it.
+ */
+async function convergeJob(key: string, scheduleName: string, createFirst: boolean, deps: JobDispatchDeps): Promise<JobOutcome> {
   const operation = `schedule ${scheduleName}`;
-  const reconciled: { action: ScheduleAction; record: string }[] = [];
-  let based = basis;
+  const calls: { action: ScheduleAction; record: string }[] = [];
+  let applied: string | undefined;
   for (let round = 1; ; round++) {
-    const current = await deps.records.read(deps.table, key);
-    if (sameDesiredSchedule(desiredSchedule(based), desiredSchedule(current))) break;
-    if (round >= MAX_CONVERGENCE_ROUNDS)
+    const record = await deps.records.read(deps.table, key);
+    const request = scheduleRequestOfRecord(record, scheduleName, deps.config, operation);
+    const wanted = scheduleFingerprint(request);
+    if (wanted === applied) break;
+    if (round > MAX_CONVERGENCE_ROUNDS)
       throw new DispatchError(
         operation,
-        `the job record kept changing while its schedule was being set (${MAX_CONVERGENCE_ROUNDS} rounds; last call for ${describeJobRecord(based)}, record now ${describeJobRecord(current)})`,
+        `the job record kept changing while its schedule was being set (${MAX_CONVERGENCE_ROUNDS} rounds; record now ${describeJobRecord(record)})`,
       );
-    reconciled.push({ action: await applyRecord(current, scheduleName, deps, operation), record: describeJobRecord(current) });
-    based = current;
+    const action = request ? await putSchedule(request, deps, round === 1 && createFirst) : await removeSchedule(scheduleName, deps);
+    calls.push({ action, record: describeJobRecord(record) });
+    applied = wanted;
   }
-  if (reconciled.length === 0) return outcome;
+  const [first, ...reconciled] = calls;
+  if (reconciled.length === 0) return { action: first!.action, scheduleName };
   deps.stats.jobsReconciled++;
-  deps.logger?.info('job schedule converged to a job record that moved during dispatch', {
-    key,
-    scheduleName,
-    action: outcome.action,
-    basedOn: describeJobRecord(basis),
-    reconciled,
-  });
-  return { ...outcome, reconciled };
+  deps.logger?.info('job schedule converged to a job record that moved during dispatch', { key, scheduleName, action: first!.action, basedOn: first!.record, reconciled });
+  return { action: first!.action, scheduleName, reconciled };
 }
 
-function skipped(deps: JobDispatchDeps, scheduleName: string, reason: string): JobOutcome {
-  deps.stats.jobsSkipped++;
-  return { action: 'skipped', scheduleName, reason };
+/** `job.schedule`: the schedule of a newly committed job (CreateSchedule first), converged to its record. */
+export function dispatchScheduleJob(message: ScheduleJobMessage, deps: JobDispatchDeps): Promise<JobOutcome> {
+  return convergeJob(message.job.key, message.job.scheduleName, true, deps);
 }
 
-/** `job.schedule`: create the schedule of a newly committed job, unless its record says it no longer applies. */
-export async function dispatchScheduleJob(message: ScheduleJobMessage, deps: JobDispatchDeps): Promise<JobOutcome> {
-  const { key, scheduleName } = message.job;
-  const record = await deps.records.read(deps.table, key);
-  const reason = skipSchedule(record, message);
-  if (reason) return skipped(deps, scheduleName, reason);
-  const action = await ensureSchedule(message.job, message.schedule, deps, false);
-  return converge(key, scheduleName, record, { action, scheduleName }, deps);
+/** `job.reschedule` (a reschedule or a runner's retry): UpdateSchedule first, converged to the job record. */
+export function dispatchRescheduleJob(message: RescheduleJobMessage, deps: JobDispatchDeps): Promise<JobOutcome> {
+  return convergeJob(message.key, message.scheduleName, false, deps);
 }
 
-/** `job.reschedule`: move the schedule to the new time and version (UpdateSchedule, or create it when gone). */
-export async function dispatchRescheduleJob(message: RescheduleJobMessage, deps: JobDispatchDeps): Promise<JobOutcome> {
-  const record = await deps.records.read(deps.table, message.key);
-  const reason = skipReschedule(record, message);
-  if (reason || !record) return skipped(deps, message.scheduleName, reason ?? 'no job record');
-  const job = { ...envelopeOf(record, message.scheduleName, `reschedule ${message.key}`), version: message.version };
-  const action = await ensureSchedule(job, message.schedule, deps, true);
-  return converge(message.key, message.scheduleName, record, { action, scheduleName: message.scheduleName }, deps);
-}
-
-/** `job.cancel`: delete the schedule; a schedule that is already gone is success. */
-export async function dispatchCancelJob(message: CancelJobMessage, deps: JobDispatchDeps): Promise<JobOutcome> {
-  const record = await deps.records.read(deps.table, message.key);
-  const reason = skipCancel(record, message);
-  if (reason) return skipped(deps, message.scheduleName, reason);
-  const action = await removeSchedule(message.scheduleName, deps);
-  return converge(message.key, message.scheduleName, record, { action, scheduleName: message.scheduleName }, deps);
+/** `job.cancel`: the schedule the record calls for (none, unless a new job took the key), converged. */
+export function dispatchCancelJob(message: CancelJobMessage, deps: JobDispatchDeps): Promise<JobOutcome> {
+  return convergeJob(message.key, message.scheduleName, false, deps);
 }

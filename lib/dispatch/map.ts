@@ -136,14 +136,3 @@ export function jobScheduleRequest(job: JobEnvelope, spec: JobScheduleSpec, conf
     },
   };
 }
-
-/** The job id and version found in an existing schedule's target `Input`, when it is one of ours. */
-export function jobOfScheduleInput(input: string | undefined): { jobId: string; version: number } | undefined {
-  if (!input) return undefined;
-  try {
-    const parsed = JSON.parse(input) as { jobId?: unknown; version?: unknown };
-    return typeof parsed.jobId === 'string' && typeof parsed.version === 'number' ? { jobId: parsed.jobId, version: parsed.version } : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -87,7 +87,7 @@ export async function retryJob(key: string, options: RetryJobOptions = {}): Prom
     throw new InvalidOperationError(`retryJob(${key})`, `the job is ${before.status}; only a DEAD job can be retried (reschedule or cancel a pending one)`);
   const when = options.at !== undefined ? { at: options.at } : { delay: options.delay ?? 0 };
   if (options.dryRun) return { key, action: 'retried', dryRun: true, before };
-  const after = await commit('retryJob', key, options, (uow) => uow.retryJob(key, when));
+  const after = await commit('retryJob', key, options, (uow) => uow.retryJob(key, when, before.version));
   return { key, action: 'retried', dryRun: false, before, after };
 }
 

@@ -2,6 +2,7 @@
  * Typed job definitions: a job name maps to its handler, and the handler's payload type is the payload
  * type `scheduleJob` accepts for that name.
  */
+import { validateAsync, validateSync, type StandardSchemaV1 } from '../events/standard-schema.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
 import type { ScheduleInput, ScheduledJob } from '../unit-of-work/types.js';
 import type { LoggerLike, UnitOfWork } from '../unit-of-work/unit-of-work.js';
@@ -59,20 +60,42 @@ export type JobPayloads<TJobs extends JobDefinitions> = { [K in keyof TJobs & st
 /** The `schedule` input of any job of `TJobs`: a union discriminated on `job`, so name and payload must match. */
 export type JobScheduleInput<TJobs extends JobDefinitions> = { [K in keyof TJobs & string]: ScheduleInput<K, JobPayload<TJobs[K]>> }[keyof TJobs & string];
 
+/** Optional payload schemas of job definitions: job name → Standard Schema (zod, valibot, …) of its payload. */
+export type JobPayloadSchemas<TJobs extends JobDefinitions> = { readonly [K in keyof TJobs & string]?: StandardSchemaV1<unknown, JobPayload<TJobs[K]>> };
+
+/** Options of {@link defineJobs}. */
+export interface DefineJobsOptions<TJobs extends JobDefinitions> {
+  /**
+   * Payload schemas: a job with one gets its payload validated before its handler runs (the handler receives
+   * the schema's output; a bad payload fails the run with `SchemaValidationError` naming `run(<job>)` and the
+   * path). Pass the same schemas to {@link scheduleJob} to validate at schedule too.
+   */
+  readonly schemas?: JobPayloadSchemas<TJobs>;
+}
+
 /**
- * Declares job definitions. It returns its argument unchanged; its type is what makes `jobRunner` and
- * {@link scheduleJob} agree on names and payload types.
+ * Declares job definitions. Without `schemas` it returns its argument unchanged; its type is what makes
+ * `jobRunner` and {@link scheduleJob} agree on names and payload types. With `schemas`, the handlers of the
+ * jobs that have one validate their payload first.
  *
  * @example
  * ```ts
  * export const orderJobs = defineJobs({
  *   'expire-unpaid-order': async (payload: { orderId: string }, { uow }) => { ... },
- * });
+ * }, { schemas: { 'expire-unpaid-order': z.object({ orderId: z.string() }) } });
  * export type OrderJobs = typeof orderJobs;
  * ```
  */
-export function defineJobs<const TJobs extends JobDefinitions>(jobs: TJobs): TJobs {
-  return jobs;
+export function defineJobs<const TJobs extends JobDefinitions>(jobs: TJobs, options: DefineJobsOptions<TJobs> = {}): TJobs {
+  const schemas = options.schemas as Record<string, StandardSchemaV1 | undefined> | undefined;
+  if (!schemas) return jobs;
+  const wrapped: Record<string, unknown> = { ...jobs };
+  for (const [name, schema] of Object.entries(schemas)) {
+    const handler = jobs[name] as JobHandler<unknown> | undefined;
+    if (!handler || !schema) continue;
+    wrapped[name] = async (payload: unknown, context: JobContext) => handler(await validateAsync(schema, payload, `run(${name})`, 'the job payload'), context);
+  }
+  return wrapped as TJobs;
 }
 
 /**
@@ -85,7 +108,14 @@ export function defineJobs<const TJobs extends JobDefinitions>(jobs: TJobs): TJo
  * import type { OrderJobs } from './orders/jobs.js';
  * scheduleJob<OrderJobs>(uow, { job: 'expire-unpaid-order', payload: { orderId }, delay: 900, key: `expire-${orderId}` });
  * ```
+ * With `{ schemas }` (the payload schemas given to `defineJobs`, kept in a module of their own so the scheduling
+ * handler does not bundle job code), the payload is validated synchronously first and the schema's output is
+ * scheduled. @throws SchemaValidationError naming `schedule(<job>)` and the failing path.
  */
-export function scheduleJob<TJobs extends JobDefinitions>(uow: UnitOfWork, input: JobScheduleInput<TJobs>): ScheduledJob {
-  return uow.schedule(input as ScheduleInput<string, unknown>);
+export function scheduleJob<TJobs extends JobDefinitions>(uow: UnitOfWork, input: JobScheduleInput<TJobs>, options: { readonly schemas?: JobPayloadSchemas<TJobs> } = {}): ScheduledJob {
+  const schema = (options.schemas as Record<string, StandardSchemaV1 | undefined> | undefined)?.[input?.job];
+  if (!schema) return uow.schedule(input as ScheduleInput<string, unknown>);
+  const operation = `schedule(${input.job})`;
+  const payload = validateSync(schema, input.payload, operation, 'the job payload');
+  return uow.schedule({ ...(input as ScheduleInput<string, unknown>), payload });
 }

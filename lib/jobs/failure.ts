@@ -4,7 +4,7 @@
  * The job's own unit of work was discarded before, so nothing of the failed run is in it, and nothing
  * of it can roll this back.
  */
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../uuidv7.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
 import { sendTransaction } from '../unit-of-work/commit.js';

@@ -15,7 +15,10 @@ export interface JobBackoff {
 
 /** Options of {@link jobRunner}: the job definitions plus the unit-of-work options the job units of work use. */
 export interface JobRunnerOptions<TJobs extends JobDefinitions = JobDefinitions> extends Omit<UnitOfWorkOptions, 'readOnly'> {
-  /** Job name → handler; see `defineJobs`. */
+  /**
+   * Job name → handler; see `defineJobs`. `{}` is valid: a service without jobs still deploys a runner (the
+   * construct's schedule target); a delivery to it is recorded as an `UnknownJobError` failure, like any unknown name.
+   */
   readonly jobs: TJobs;
   /** Retry delays of failed one-time jobs. @default { baseSeconds: 60, factor: 2, maxSeconds: 3600 } */
   readonly backoff?: JobBackoff;
@@ -68,7 +71,6 @@ export function resolveJobRunnerOptions(options: JobRunnerOptions): JobRunnerSet
   if ('readOnly' in options) problems.push('"readOnly" is not an option of the job runner (a job unit of work must write its status)');
   if (typeof jobs !== 'object' || jobs === null || Array.isArray(jobs)) problems.push('"jobs" must map job names to handlers');
   else {
-    if (Object.keys(jobs).length === 0) problems.push('"jobs" must define at least one job');
     const bad = Object.entries(jobs).filter(([, h]) => typeof h !== 'function').map(([n]) => `"${n}"`);
     if (bad.length) problems.push(`the job${bad.length > 1 ? 's' : ''} ${bad.join(', ')} must be ${bad.length > 1 ? 'functions' : 'a function'} (payload, { uow, job }) => …`);
   }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConditionFailedError, InvalidOperationError, JobLeaseHeldError, UnknownJobError } from '../errors.js';
 import { commitScope } from '../unit-of-work/commit.js';
 import { EXACTLY_ONCE, withUnitOfWork } from '../unit-of-work/context.js';
-import { defaultLibraryLogger } from '../unit-of-work/settings.js';
 import type { LoggerLike } from '../unit-of-work/unit-of-work.js';
 import type { JobDefinitions, JobHandler, JobRunInfo } from './definitions.js';
 import { recordFailure } from './failure.js';
@@ -93,7 +93,7 @@ export function jobRunner<const TJobs extends JobDefinitions>(options: JobRunner
   const config = resolveJobRunnerOptions(options as JobRunnerOptions);
   let logger: LoggerLike | undefined = options.logger;
   return async (event, context) => {
-    logger ??= defaultLibraryLogger();
+    logger ??= new Logger({ serviceName: 'lambda-unit-of-work' });
     return runDelivery(config, parseDelivery(event), context, logger);
   };
 }
@@ -161,8 +161,9 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
   const lost = (error: ConditionFailedError, jobError?: { name: string; message: string }): JobRunResult => {
     const why = lostTransition(error.item as Partial<JobRecord> | undefined, claim.leaseToken);
     if (why.outcome === 'already-committed') {
+      // The record, not this invocation's view of it: a success commit whose answer was lost reads SUCCEEDED here.
       logger.info(`job ${d.key}: ${why.reason}`, run);
-      return { ...run, outcome: jobError ? 'failed' : 'succeeded', ...(jobError ? { error: jobError } : {}) };
+      return { ...run, outcome: why.recorded, ...(why.recorded !== 'succeeded' && jobError ? { error: jobError } : {}) };
     }
     logger.warn(`job ${d.key}: ${why.reason}`, { ...run, ...(jobError ? { jobError } : {}) });
     return { ...run, outcome: why.outcome, reason: why.reason, ...(jobError ? { error: jobError } : {}) };

@@ -10,9 +10,10 @@
  *  reschedule        any of SCHEDULED/FAILED/RUNNING ─cancelJob─▶ CANCELLED
  * ```
  */
-import { JOB_STATUS, jobRecordKey, type JobRecord } from './record.js';
+import { JOB_STATUS, jobRecordKey, type JobRecord, type JobStatus } from './record.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { withJobIndex } from './status-index.js';
 
 /** Update parameters in the `@aws-sdk/lib-dynamodb` shape. */
 export type UpdateParams = Record<string, unknown> & {
@@ -27,7 +28,7 @@ export type UpdateParams = Record<string, unknown> & {
 const NAMES = {
   '#status': 'jobStatus',
   '#version': 'version',
-  '#updated': OUTBOX_SCHEMA.jobStatusIndex.sortKey,
+  '#updated': 'jobUpdatedAt',
 } as const;
 
 /** Whether a job's schedule repeats (`cron`/`rate`). */
@@ -65,7 +66,7 @@ export interface ClaimInput {
  * Returns the new record (`ALL_NEW`) on success and the old one (`ALL_OLD`) on a failed condition.
  */
 export function claimParams(c: ClaimInput): UpdateParams {
-  return {
+  return withJobIndex({
     TableName: c.table,
     Key: jobRecordKey(c.key),
     UpdateExpression:
@@ -92,7 +93,7 @@ export function claimParams(c: ClaimInput): UpdateParams {
     },
     ReturnValues: 'ALL_NEW',
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-  };
+  }, JOB_STATUS.RUNNING, c.key, new Date(c.nowMs).toISOString());
 }
 
 /** What a delivery is compared with: the job, version and occurrence it was scheduled for. */
@@ -159,7 +160,7 @@ function held(claim: ClaimedJob): Pick<UpdateParams, 'ConditionExpression'> & { 
  */
 export function successParams(claim: ClaimedJob, recurring: boolean, nowMs: number, ttlSeconds: number): UpdateParams {
   const h = held(claim);
-  return {
+  return withJobIndex({
     TableName: claim.table,
     Key: jobRecordKey(claim.key),
     UpdateExpression: recurring
@@ -174,7 +175,7 @@ export function successParams(claim: ClaimedJob, recurring: boolean, nowMs: numb
       ':nowIso': new Date(nowMs).toISOString(),
       ...(recurring ? {} : { ':ttl': ttlSeconds }),
     },
-  };
+  }, recurring ? JOB_STATUS.SCHEDULED : JOB_STATUS.SUCCEEDED, claim.key, new Date(nowMs).toISOString());
 }
 
 /** The recorded form of an error: its name and message (the message cut to 1,000 characters). Never throws. */
@@ -197,8 +198,8 @@ export type FailureOutcome =
 
 /**
  * What a failed attempt leads to: a one-time job with attempts left is FAILED and retried at `retryAt`
- * under a new version (`max(claimed + 1, now)`, so versions only grow and stay comparable with the
- * epoch-millisecond versions of cancel/reschedule); with none left (or after a `permanent` failure) it is DEAD. A recurring job is not
+ * under version `claimed + 1` (the transition is conditional on the claimed version, so this is the version
+ * rule `version + 1` of every job change); with none left (or after a `permanent` failure) it is DEAD. A recurring job is not
  * retried: it goes back to SCHEDULED and its next occurrence runs as planned.
  */
 export function failureOutcome(
@@ -211,7 +212,7 @@ export function failureOutcome(
   if (isRecurring(record.schedule)) return { status: 'SCHEDULED' };
   if (permanent || !(record.attempts < record.maxAttempts)) return { status: 'DEAD' };
   const retryAt = new Date(Math.ceil((nowMs + retryDelaySeconds * 1000) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-  return { status: 'FAILED', retryAt, newVersion: Math.max(record.version + 1, nowMs) };
+  return { status: 'FAILED', retryAt, newVersion: record.version + 1 };
 }
 
 /** The failure transition of the job record (sent in its own transaction). Conditional on the claim. */
@@ -220,26 +221,27 @@ export function failureParams(claim: ClaimedJob, outcome: FailureOutcome, error:
   const base = { ...h.values, ':outcome': JOB_STATUS.FAILED, ':error': error, ':nowIso': new Date(nowMs).toISOString() };
   const common = 'lastOutcome = :outcome, lastError = :error, #updated = :nowIso';
   const key = { TableName: claim.table, Key: jobRecordKey(claim.key), ConditionExpression: h.ConditionExpression };
+  const indexed = (params: UpdateParams, status: JobStatus) => withJobIndex(params, status, claim.key, new Date(nowMs).toISOString());
   if (outcome.status === 'FAILED')
-    return {
+    return indexed({
       ...key,
       UpdateExpression: `SET #status = :failed, #version = :newVersion, #schedule = :schedule, nextRunAt = :retryAt, ${common} REMOVE leaseUntil`,
       ExpressionAttributeNames: { ...h.names, '#schedule': 'schedule' },
       ExpressionAttributeValues: { ...base, ':failed': JOB_STATUS.FAILED, ':newVersion': outcome.newVersion, ':schedule': { at: outcome.retryAt }, ':retryAt': outcome.retryAt },
-    };
+    }, JOB_STATUS.FAILED);
   if (outcome.status === 'DEAD')
-    return {
+    return indexed({
       ...key,
       UpdateExpression: `SET #status = :dead, #ttl = :ttl, ${common} REMOVE leaseUntil, nextRunAt`,
       ExpressionAttributeNames: { ...h.names, '#ttl': OUTBOX_SCHEMA.ttlAttribute },
       ExpressionAttributeValues: { ...base, ':dead': JOB_STATUS.DEAD, ':ttl': ttlSeconds },
-    };
-  return {
+    }, JOB_STATUS.DEAD);
+  return indexed({
     ...key,
     UpdateExpression: `SET #status = :scheduled, ${common} REMOVE leaseUntil`,
     ExpressionAttributeNames: h.names,
     ExpressionAttributeValues: { ...base, ':scheduled': JOB_STATUS.SCHEDULED },
-  };
+  }, JOB_STATUS.SCHEDULED);
 }
 
 /**
@@ -260,15 +262,25 @@ export function releaseParams(claim: ClaimedJob, error: { name: string; message:
   };
 }
 
+/** What a run's recorded transition says happened: the outcome the runner reports when its own answer was lost. */
+export type RecordedOutcome = 'succeeded' | 'failed' | 'dead';
+
 /**
  * How a lost transition (its condition failed) is explained, from the record as it is now: our commit
- * went through after all (a retried request), the job was cancelled, or another runner holds it.
+ * went through after all (a retried request, or an answer lost after DynamoDB applied it; `recorded` is
+ * then what the record says: SUCCEEDED, FAILED or DEAD), the job was cancelled, or another runner holds it.
  */
-export function lostTransition(record: Partial<JobRecord> | undefined, leaseToken: string): { outcome: 'already-committed' | 'cancelled' | 'lost'; reason: string } {
+export function lostTransition(
+  record: Partial<JobRecord> | undefined,
+  leaseToken: string,
+): { outcome: 'already-committed'; recorded: RecordedOutcome; reason: string } | { outcome: 'cancelled' | 'lost'; reason: string } {
   if (!record) return { outcome: 'lost', reason: 'the job record is gone' };
   if (record.jobStatus === JOB_STATUS.CANCELLED) return { outcome: 'cancelled', reason: 'the job was CANCELLED while it ran; its work was discarded' };
-  if (record.leaseToken === leaseToken && record.jobStatus !== JOB_STATUS.RUNNING && record.lastOutcome !== undefined)
-    return { outcome: 'already-committed', reason: `this run's transition is already recorded (${record.jobStatus})` };
+  if (record.leaseToken === leaseToken && record.jobStatus !== JOB_STATUS.RUNNING && record.lastOutcome !== undefined) {
+    const recorded: RecordedOutcome =
+      record.lastOutcome === JOB_STATUS.SUCCEEDED ? 'succeeded' : record.jobStatus === JOB_STATUS.DEAD ? 'dead' : 'failed';
+    return { outcome: 'already-committed', recorded, reason: `this run's transition is already recorded (${record.jobStatus}, ${record.lastOutcome})` };
+  }
   return {
     outcome: 'lost',
     reason: `the lease was lost (now ${record.jobStatus ?? '?'}, version ${record.version ?? '?'}, ${record.leaseToken === leaseToken ? 'same' : 'another'} lease); this run's work was discarded`,

@@ -34,3 +34,25 @@ export function realClock(): LocalClock {
   };
   return { mode: 'real', now: () => Date.now(), advance: refuse, set: refuse };
 }
+
+/**
+ * The wall clock plus an offset that only grows: it runs in real time (the Scheduler checks it every tick),
+ * and `advance()`/`set()` jump it ahead, e.g. to run a job now instead of at its time (`npm start`'s console).
+ */
+export function shiftableClock(): LocalClock {
+  let offset = 0;
+  const now = (): number => Date.now() + offset;
+  return {
+    mode: 'real',
+    now,
+    advance(ms) {
+      if (!(ms >= 0)) throw new RangeError(`advance(${ms}): the clock only moves forward`);
+      offset += ms;
+    },
+    set(time) {
+      const t = typeof time === 'number' ? time : time.getTime();
+      if (t < now()) throw new RangeError(`set(${new Date(t).toISOString()}): the clock is already at ${new Date(now()).toISOString()}`);
+      offset = t - Date.now();
+    },
+  };
+}

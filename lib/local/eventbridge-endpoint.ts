@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { matchesPattern, type EventPattern } from './event-pattern.js';
 import { createFaults, type FaultControls, type LatencySetting } from './faults.js';
 import { LocalServiceError, startLocalServer, type LocalRequest } from './http.js';
+import type { LocalQuota } from './quota.js';
 
 /** Options of {@link startLocalEventBridge}. */
 export interface LocalEventBridgeOptions {
@@ -20,6 +21,8 @@ export interface LocalEventBridgeOptions {
   readonly buses?: readonly string[];
   /** Latency of every call. @default 0 */
   readonly latencyMs?: LatencySetting;
+  /** A request quota (`tokenBucketQuota`): calls over it answer `ThrottlingException` (400), as PutEvents does. */
+  readonly quota?: LocalQuota;
 }
 
 /** A `PutEvents` entry as it arrived (wire field names). */
@@ -116,7 +119,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions = {
   const region = options.region ?? 'us-east-1';
   const account = options.accountId ?? '000000000000';
   const buses = new Set(['default', ...(options.buses ?? [])]);
-  const faults = createFaults(options.latencyMs ?? 0, 400);
+  const faults = createFaults(options.latencyMs ?? 0, 400, 'InternalException'); // PutEvents' documented 500
   const events: PublishedEvent[] = [];
   const entries: EntryOutcome[] = [];
   const calls: { operation: string; entries: number; failed: number; outcome: string }[] = [];
@@ -188,6 +191,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions = {
     if (operation !== 'PutEvents') throw new LocalServiceError('UnknownOperationException', `${target || 'no X-Amz-Target'} is not an operation of the local EventBridge`);
     const list = req.body.Entries;
     try {
+      options.quota?.admit(operation);
       await faults.before(operation);
       if (!Array.isArray(list) || list.length < 1 || list.length > 10)
         throw new LocalServiceError('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10`);

@@ -9,7 +9,10 @@ export interface FaultControls {
   setLatency(latency: LatencySetting): void;
   /** The next `times` calls (of `operation`, or of any operation) answer `ThrottlingException`. */
   throttle(times: number, operation?: string): void;
-  /** The next `times` calls (of `operation`, or any) answer the given error (default: 500 InternalServerException). */
+  /**
+   * The next `times` calls (of `operation`, or any) answer the given error (default: a 500 of the service's
+   * documented server error type: `InternalServerException` for the Scheduler, `InternalException` for EventBridge).
+   */
   failNext(times: number, error?: { operation?: string; type?: string; status?: number; message?: string }): void;
   /** Removes every pending fault and the latency. */
   clearFaults(): void;
@@ -27,8 +30,11 @@ export interface Faults extends FaultControls {
   before(operation: string): Promise<void>;
 }
 
-/** Creates a {@link Faults} whose throttling error has the given HTTP status (EventBridge uses 400, Scheduler 429). */
-export function createFaults(initialLatency: LatencySetting = 0, throttleStatus = 400): Faults {
+/**
+ * Creates a {@link Faults} whose throttling error has the given HTTP status (EventBridge uses 400, Scheduler 429)
+ * and whose injected 500 has the service's documented type (`serverErrorType`).
+ */
+export function createFaults(initialLatency: LatencySetting = 0, throttleStatus = 400, serverErrorType = 'InternalServerException'): Faults {
   let latency: LatencySetting = initialLatency;
   let faults: Fault[] = [];
   return {
@@ -42,7 +48,7 @@ export function createFaults(initialLatency: LatencySetting = 0, throttleStatus 
       faults.push({
         remaining: times,
         operation: error.operation,
-        error: new LocalServiceError(error.type ?? 'InternalServerException', error.message ?? 'Injected failure', error.status ?? 500),
+        error: new LocalServiceError(error.type ?? serverErrorType, error.message ?? 'Injected failure', error.status ?? 500),
       });
     },
     clearFaults() {

@@ -10,6 +10,8 @@ export class LocalServiceError extends Error {
     message: string,
     /** HTTP status. @default 400 */
     readonly status = 400,
+    /** Extra response headers, e.g. SQS's `x-amzn-query-error` (its AWS Query error code). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = type;
@@ -41,8 +43,8 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-/** How errors are written: REST-JSON services use the `x-amzn-errortype` header, JSON 1.1 ones `__type`. */
-export type ErrorStyle = 'rest-json' | 'json-1.1';
+/** How errors are written: REST-JSON services use the `x-amzn-errortype` header, JSON 1.0/1.1 ones `__type`. */
+export type ErrorStyle = 'rest-json' | 'json-1.1' | 'json-1.0';
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -81,6 +83,7 @@ export async function startLocalServer(
       } catch (error) {
         const e = error instanceof LocalServiceError ? error : new LocalServiceError('InternalServerException', (error as Error).message, 500);
         status = e.status;
+        Object.assign(headers, e.headers);
         if (options.style === 'rest-json') {
           headers['x-amzn-errortype'] = e.type;
           payload = { Message: e.message };

@@ -18,7 +18,7 @@ export interface OutboxTable {
 /**
  * Creates the outbox/jobs table with the settings the CDK construct deploys, from the same
  * `OUTBOX_TABLE_DEFINITION`: `pk`/`sk` string keys, on-demand billing, a NEW_IMAGE stream, TTL on `ttl`,
- * and the sparse `jobs-by-status` index (`jobStatus` / `jobUpdatedAt`). Waits until it is ACTIVE.
+ * and the sparse, sharded job-status index (`jobIndexPk` / `jobIndexSk`, keys only). Waits until it is ACTIVE.
  *
  * @example
  * ```ts

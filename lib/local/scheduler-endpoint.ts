@@ -6,6 +6,7 @@
 import { manualClock, realClock, type LocalClock } from './clock.js';
 import { createFaults, type FaultControls, type LatencySetting } from './faults.js';
 import { LocalServiceError, startLocalServer, type LocalRequest } from './http.js';
+import type { LocalQuota } from './quota.js';
 import { SchedulerStore, type DeadLetter, type Delivery, type LocalSchedule, type LocalTarget } from './scheduler-store.js';
 import { checkName, validateDefinition } from './scheduler-validate.js';
 
@@ -35,6 +36,8 @@ export interface LocalSchedulerOptions {
   readonly retryBaseDelayMs?: number;
   /** Called with each message sent to a dead-letter queue. */
   readonly onDeadLetter?: (message: DeadLetter) => void;
+  /** A request quota (`tokenBucketQuota`): calls over it answer `ThrottlingException` (429), as the service does. */
+  readonly quota?: LocalQuota;
 }
 
 /** One API call the endpoint answered. */
@@ -132,6 +135,7 @@ export async function startLocalScheduler(options: LocalSchedulerOptions = {}): 
     const group = (req.body.GroupName as string | undefined) ?? req.query.get('groupName') ?? undefined;
     const call = { operation, ...(name ? { name } : {}), ...(group ? { group } : {}) };
     try {
+      options.quota?.admit(operation, 429);
       await faults.before(operation);
       const body = handle(operation, name, req);
       calls.push({ ...call, outcome: 'ok' });
@@ -161,14 +165,25 @@ export async function startLocalScheduler(options: LocalSchedulerOptions = {}): 
         return { ScheduleArn: arn };
       }
       case 'UpdateSchedule': {
+        const group = groupOf(req.body.GroupName);
+        const token = typeof req.body.ClientToken === 'string' ? `update/${group}/${name}/${req.body.ClientToken}` : undefined;
         const { definition, expression } = validateDefinition(req.body);
-        return { ScheduleArn: store.update(name!, groupOf(req.body.GroupName), definition, expression) };
+        if (token && tokens.has(token)) return { ScheduleArn: tokens.get(token) }; // a retried request: applied once
+        const arn = store.update(name!, group, definition, expression);
+        if (token) tokens.set(token, arn);
+        return { ScheduleArn: arn };
       }
       case 'GetSchedule':
         return wire(store.get(name!, groupOf(req.query.get('groupName'))));
-      case 'DeleteSchedule':
-        store.delete(name!, groupOf(req.query.get('groupName')));
+      case 'DeleteSchedule': {
+        const group = groupOf(req.query.get('groupName'));
+        const clientToken = req.query.get('clientToken');
+        const token = clientToken ? `delete/${group}/${name}/${clientToken}` : undefined;
+        if (token && tokens.has(token)) return {}; // a retried request: success again, not ResourceNotFoundException
+        store.delete(name!, group);
+        if (token) tokens.set(token, '');
         return {};
+      }
       case 'ListSchedules': {
         const group = req.query.get('ScheduleGroup') ?? undefined;
         if (group !== undefined) store.requireGroup(group);

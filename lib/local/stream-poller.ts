@@ -49,7 +49,10 @@ export interface StreamPollerOptions {
   readonly batchSize?: number;
   /** Filter criteria (any pattern matches). `[]` delivers everything. @default [OUTBOX_STREAM_FILTER_PATTERN] */
   readonly filterPatterns?: readonly EventPattern[];
-  /** Retries of a failing batch before it goes to `onFailure`; -1 retries forever (Lambda's default). @default 3 */
+  /**
+   * Retries of a failing batch before it goes to `onFailure`; -1 retries forever (Lambda's default).
+   * @default 5 (the `TransactionalOutbox` construct's `retryAttempts`; bisect is on in both)
+   */
   readonly maximumRetryAttempts?: number;
   /** @default true */
   readonly bisectBatchOnFunctionError?: boolean;
@@ -120,7 +123,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const region = options.region ?? 'us-east-1';
   const functionName = options.functionName ?? 'outbox-dispatcher';
   const batchSize = options.batchSize ?? 100;
-  const maxRetries = options.maximumRetryAttempts ?? 3;
+  const maxRetries = options.maximumRetryAttempts ?? 5;
   const bisect = options.bisectBatchOnFunctionError ?? true;
   const reportFailures = options.reportBatchItemFailures ?? true;
   const pollInterval = options.pollIntervalMs ?? 50;
@@ -217,18 +220,22 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
 
   const poll = async (): Promise<boolean> => {
     let busy = false;
-    for (const shard of await reader.shards((id) => (batches.get(id)?.length ?? 0) === 0)) {
-      const queue = batches.get(shard.shardId) ?? [];
-      batches.set(shard.shardId, queue);
-      if (queue.length === 0) {
-        const records = await shard.take(batchSize);
-        if (records.length > 0) queue.push({ records, attempts: 0, notBefore: 0 });
-      }
-      if (queue.length > 0) {
-        busy = true;
-        await invoke(shard.shardId, queue);
-      }
-    }
+    // One invocation per shard at a time, the shards concurrently (as Lambda's event source mapping does).
+    const shards = await reader.shards((id) => (batches.get(id)?.length ?? 0) === 0);
+    await Promise.all(
+      shards.map(async (shard) => {
+        const queue = batches.get(shard.shardId) ?? [];
+        batches.set(shard.shardId, queue);
+        if (queue.length === 0) {
+          const records = await shard.take(batchSize);
+          if (records.length > 0) queue.push({ records, attempts: 0, notBefore: 0 });
+        }
+        if (queue.length > 0) {
+          busy = true;
+          await invoke(shard.shardId, queue);
+        }
+      }),
+    );
     return busy || reader.fetchedInLastRound();
   };
 

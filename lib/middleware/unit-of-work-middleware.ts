@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import type { MiddlewareObj, Request } from '@middy/core';
 import { CommitSkippedError, ConfigurationError, FailedAfterCommitError, isUnitOfWorkError } from '../errors.js';
-import { beginIdempotent, commitIdempotent, identifyInvocation, type RunningInvocation } from '../idempotency/idempotency.js';
+import type { RunningInvocation } from '../idempotency/idempotency.js';
 import { idempotencyProblems, resolveIdempotency, type IdempotencyOptions, type ResolvedIdempotency } from '../idempotency/options.js';
 import { commitUnitOfWork } from '../unit-of-work/commit.js';
 import { activeUnitOfWork, enterUnitOfWork } from '../unit-of-work/context.js';
@@ -78,6 +78,8 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
   resolveOutboxTable(validated, COMPONENT); // fail at creation, not at the first invocation
   const idempotency = resolveIdempotencyOption(options);
   installTimeoutWatch();
+  // Loaded only by a middleware that uses idempotency: the others never evaluate it.
+  const idempotent = idempotency ? import('../idempotency/idempotency.js') : undefined;
   const uowOf = new WeakMap<object, UnitOfWork>();
   const idempotentOf = new WeakMap<object, RunningInvocation>();
 
@@ -90,10 +92,12 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
     // handler and the later middlewares inherit, and which ends with the request.
     enterUnitOfWork(uow);
     refuseSkippedCommit(request, uow);
-    const invocation = idempotency && identifyInvocation(idempotency, uow, request.event, request.context);
-    if (!invocation) return awaitHandlerController(uow);
-    uow.markExactlyOnce();
-    return beginIdempotent(uow, invocation).then((outcome) => {
+    if (!idempotency || !idempotent) return awaitHandlerController(uow);
+    return idempotent.then(async ({ beginIdempotent, identifyInvocation }) => {
+      const invocation = identifyInvocation(idempotency, uow, request.event, request.context);
+      if (!invocation) return awaitHandlerController(uow);
+      uow.markExactlyOnce();
+      const outcome = await beginIdempotent(uow, invocation);
       if (!outcome.replay) {
         idempotentOf.set(request, outcome.invocation);
         return awaitHandlerController(uow);
@@ -110,10 +114,11 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
     // goes out unchanged, nothing commits and no idempotency record is stored (see timeout-watch.ts).
     if (!uow || timedOutEarly(uow) || uow.state !== 'open') return;
     const invocation = idempotentOf.get(request);
-    if (!invocation || !idempotency) {
+    if (!invocation || !idempotency || !idempotent) {
       await commitUnitOfWork(uow);
       return;
     }
+    const { commitIdempotent } = await idempotent;
     const outcome = await commitIdempotent(uow, invocation, { response: request.response, storeResponse: idempotency.storeResponse, expiresAfter: idempotency.expiresAfter });
     if (outcome.replayed) request.response = outcome.response;
   };

@@ -32,7 +32,8 @@ function checkMessage(m: unknown, i: number): asserts m is OutboxMessage {
     if (!msg.schedule || typeof msg.schedule !== 'object') throw new Error(`message #${i} (job.schedule) has no schedule`);
   } else {
     if (typeof msg.key !== 'string' || typeof msg.scheduleName !== 'string') throw new Error(`message #${i} (${kind}) lacks key or scheduleName`);
-    if (kind === 'job.reschedule' && (typeof msg.version !== 'number' || !msg.schedule)) throw new Error(`message #${i} (job.reschedule) lacks version or schedule`);
+    if (kind === 'job.reschedule' && ((msg.version !== undefined && typeof msg.version !== 'number') || !msg.schedule))
+      throw new Error(`message #${i} (job.reschedule) lacks schedule or has a non-numeric version`);
   }
 }
 

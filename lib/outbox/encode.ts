@@ -1,5 +1,6 @@
+import { itemSize } from '../unit-of-work/size.js';
 import type { OutboxMessage } from './messages.js';
-import { OUTBOX_KEYS, OUTBOX_SCHEMA } from './schema.js';
+import { OUTBOX_KEYS, OUTBOX_SCHEMA, originRegionAttribute } from './schema.js';
 
 /** Largest `messages` JSON text per outbox item: 400 KB minus room for the other attributes. */
 export const MAX_MESSAGES_BYTES_PER_ITEM = 400 * 1024 - 2 * 1024;
@@ -10,6 +11,8 @@ export interface EncodeOutboxInput {
   readonly messages: readonly OutboxMessage[];
   /** The messages already serialized (same order), to avoid serializing twice. */
   readonly messageJson?: readonly string[];
+  /** UTF-8 bytes of each of `messageJson` (same order), to avoid measuring twice. */
+  readonly messageBytes?: readonly number[];
   readonly now: Date;
   /** Seconds after `now` when DynamoDB's TTL may remove the items. */
   readonly retentionSeconds: number;
@@ -29,43 +32,59 @@ export class OversizedMessageError extends Error {
   }
 }
 
+/** An outbox item with its size by DynamoDB's rules, counted from the message sizes (the JSON is not re-read). */
+export interface SizedOutboxItem {
+  readonly item: Record<string, unknown>;
+  readonly bytes: number;
+}
+
 /**
  * Packs the messages of one commit, in order, into as few outbox items as their size allows (normally
  * one). Pure: no I/O, no clock; the same input gives the same items. Each item holds its messages as one
  * JSON array string in `messages`.
  */
 export function encodeOutboxItems(input: EncodeOutboxInput): Record<string, unknown>[] {
+  return encodeSizedOutboxItems(input).map((sized) => sized.item);
+}
+
+/** {@link encodeOutboxItems} with each item's size: each message is measured once, its bytes summed. */
+export function encodeSizedOutboxItems(input: EncodeOutboxInput): SizedOutboxItem[] {
   const max = input.maxMessagesBytes ?? MAX_MESSAGES_BYTES_PER_ITEM;
-  const groups: string[][] = [];
+  const groups: { jsons: string[]; bytes: number }[] = [];
   let current: string[] = [];
   let currentBytes = 2; // "[" and "]"
   input.messages.forEach((message, index) => {
     const json = input.messageJson?.[index] ?? JSON.stringify(message);
-    const bytes = Buffer.byteLength(json, 'utf8');
+    const bytes = input.messageBytes?.[index] ?? Buffer.byteLength(json, 'utf8');
     if (bytes + 2 > max) throw new OversizedMessageError(index, bytes, max - 2);
     const added = bytes + (current.length > 0 ? 1 : 0);
     if (current.length > 0 && currentBytes + added > max) {
-      groups.push(current);
+      groups.push({ jsons: current, bytes: currentBytes });
       current = [];
       currentBytes = 2;
     }
     currentBytes += bytes + (current.length > 0 ? 1 : 0);
     current.push(json);
   });
-  if (current.length > 0) groups.push(current);
+  if (current.length > 0) groups.push({ jsons: current, bytes: currentBytes });
 
   const createdAt = input.now.toISOString();
   const ttl = Math.floor(input.now.getTime() / 1000) + input.retentionSeconds;
-  return groups.map((jsons, i) => ({
-    [OUTBOX_SCHEMA.partitionKey]: OUTBOX_KEYS.outboxPk(input.commitId),
-    [OUTBOX_SCHEMA.sortKey]: OUTBOX_KEYS.outboxSk(i + 1),
-    [OUTBOX_SCHEMA.kindAttribute]: OUTBOX_SCHEMA.outboxKind,
-    commitId: input.commitId,
-    part: i + 1,
-    parts: groups.length,
-    ...(input.correlationId ? { correlationId: input.correlationId } : {}),
-    createdAt,
-    [OUTBOX_SCHEMA.ttlAttribute]: ttl,
-    messages: `[${jsons.join(',')}]`,
-  }));
+  return groups.map(({ jsons, bytes }, i) => {
+    const attributes: Record<string, unknown> = {
+      [OUTBOX_SCHEMA.partitionKey]: OUTBOX_KEYS.outboxPk(input.commitId),
+      [OUTBOX_SCHEMA.sortKey]: OUTBOX_KEYS.outboxSk(i + 1),
+      [OUTBOX_SCHEMA.kindAttribute]: OUTBOX_SCHEMA.outboxKind,
+      ...originRegionAttribute(),
+      commitId: input.commitId,
+      part: i + 1,
+      parts: groups.length,
+      ...(input.correlationId ? { correlationId: input.correlationId } : {}),
+      createdAt,
+      [OUTBOX_SCHEMA.ttlAttribute]: ttl,
+    };
+    // The `messages` attribute: its name plus the array's bytes, as itemSize would count them.
+    const size = itemSize(attributes) + 'messages'.length + bytes;
+    return { item: { ...attributes, messages: `[${jsons.join(',')}]` }, bytes: size };
+  });
 }

@@ -16,6 +16,8 @@ export interface CloudEvent<TData = unknown> {
   readonly subject?: string;
   /** Request id of the invocation that committed the event (extension attribute). */
   readonly correlationid?: string;
+  /** Id of the consumed event whose handling published this one (extension attribute; set by the inbox). */
+  readonly causationid?: string;
   readonly data: TData;
 }
 
@@ -55,8 +57,12 @@ export interface RescheduleJobMessage {
   readonly kind: 'job.reschedule';
   readonly key: string;
   readonly scheduleName: string;
-  /** The job-record version after the reschedule. */
-  readonly version: number;
+  /**
+   * The job-record version after the change, when the writer knows it (a runner's retry, conditional on the
+   * claimed version). A unit of work's reschedule increments the version in DynamoDB and leaves this out.
+   * The dispatcher never relies on it: it applies the job record it reads (docs/jobs.md, "Versions").
+   */
+  readonly version?: number;
   readonly schedule: JobScheduleSpec;
 }
 

@@ -18,11 +18,27 @@ export const OUTBOX_SCHEMA = {
   outboxKind: 'outbox',
   /** Value of {@link OUTBOX_SCHEMA.kindAttribute} on job records. */
   jobKind: 'job',
-  /** Sparse index of job records by status, for `listJobs`. */
+  /**
+   * The region that wrote an outbox item or job record (`AWS_REGION` of the writer): with global tables every
+   * replica's stream carries every write, and the construct's `globalTable` filter lets only the origin dispatch.
+   */
+  regionAttribute: '_region',
+  /**
+   * Sparse, sharded index of job records by status, for `listJobs` (lib/jobs/status-index.ts writes its
+   * attributes). Only the statuses listed in `UOW_JOB_INDEX_STATUSES` (default {@link defaultStatuses}) are
+   * in it, each spread over {@link shards} partition keys `<status>#<shard>`; keys only are projected
+   * (`listJobs` reads the records themselves, consistently).
+   */
   jobStatusIndex: {
-    name: 'jobs-by-status',
-    partitionKey: 'jobStatus',
-    sortKey: 'jobUpdatedAt',
+    name: 'jobs-by-status-shard',
+    /** `<status>#<shard>`. */
+    partitionKey: 'jobIndexPk',
+    /** `<ISO time of the change>#<job key>`. */
+    sortKey: 'jobIndexSk',
+    /** Partition keys per status: each takes 1,000 write units/s, so one status carries 16,000 index writes/s. */
+    shards: 16,
+    /** The statuses indexed when `UOW_JOB_INDEX_STATUSES` is not set: what an operator must act on. */
+    defaultStatuses: ['FAILED', 'DEAD'],
   },
 } as const;
 
@@ -45,8 +61,8 @@ export const OUTBOX_TABLE_DEFINITION = {
     { name: OUTBOX_SCHEMA.jobStatusIndex.sortKey, type: 'S' },
   ],
   ttlAttribute: OUTBOX_SCHEMA.ttlAttribute,
-  /** Projection of the {@link OUTBOX_SCHEMA.jobStatusIndex} GSI. */
-  jobStatusIndexProjection: 'ALL',
+  /** Projection of the {@link OUTBOX_SCHEMA.jobStatusIndex} GSI: keys only (one write unit per index write). */
+  jobStatusIndexProjection: 'KEYS_ONLY',
 } as const;
 
 /**
@@ -62,6 +78,27 @@ export const OUTBOX_STREAM_FILTER_PATTERN = {
   },
 } as const;
 
+/**
+ * The stream filter of one region of a global table: {@link OUTBOX_STREAM_FILTER_PATTERN} and the item's
+ * {@link OUTBOX_SCHEMA.regionAttribute} equal to `region`, so a replica dispatches only what was committed in its
+ * own region (replicated items are the origin's to publish and schedule). Items without the attribute (written
+ * outside Lambda, or before the library stamped it) do not pass.
+ */
+export function originRegionFilterPattern(region: string) {
+  return {
+    ...OUTBOX_STREAM_FILTER_PATTERN,
+    dynamodb: {
+      NewImage: { ...OUTBOX_STREAM_FILTER_PATTERN.dynamodb.NewImage, [OUTBOX_SCHEMA.regionAttribute]: { S: [region] } },
+    },
+  };
+}
+
+/** The writing region as an item attribute (`AWS_REGION`, always set in Lambda), or nothing when it is unknown. */
+export function originRegionAttribute(env: Record<string, string | undefined> = process.env): Record<string, string> {
+  const region = env.AWS_REGION;
+  return region ? { [OUTBOX_SCHEMA.regionAttribute]: region } : {};
+}
+
 /** Default outbox-item retention: 7 days. */
 export const DEFAULT_OUTBOX_RETENTION_SECONDS = 7 * 24 * 60 * 60;
 
@@ -74,6 +111,8 @@ export const ENV = {
   jobRunnerArn: 'UOW_JOB_RUNNER_ARN',
   schedulerRoleArn: 'UOW_SCHEDULER_ROLE_ARN',
   jobDeadLetterQueueArn: 'UOW_JOB_DLQ_ARN',
+  /** Job statuses the job-status index holds, comma-separated (`NONE` for none). @default FAILED,DEAD */
+  jobIndexStatuses: 'UOW_JOB_INDEX_STATUSES',
   /** Outbox dispatcher: calls to Scheduler/EventBridge in flight at once (1 = records one by one, in order). */
   dispatchConcurrency: 'UOW_DISPATCH_CONCURRENCY',
   /** Scheduler target retry policy: `MaximumRetryAttempts` (0–185) of the job schedules the dispatcher creates. */

@@ -7,6 +7,7 @@ import {
   type UnitOfWorkError,
 } from '../errors.js';
 import type { ActionRef } from './transaction.js';
+import { describeCulprits, validationCulprits } from './validation-failure.js';
 
 const ATTRIBUTE_VALUE_TAGS = new Set(['S', 'N', 'B', 'BOOL', 'NULL', 'M', 'L', 'SS', 'NS', 'BS']);
 
@@ -51,14 +52,20 @@ export function classifyCommitError(error: unknown, actions: readonly ActionRef[
     if (reasons.some((r) => r?.Code === 'TransactionConflict')) return { retry: true, reason: 'conflict' };
     if (reasons.some((r) => r?.Code === 'ThrottlingError' || r?.Code === 'ProvisionedThroughputExceeded')) return { retry: true, reason: 'throttled' };
     const problems = reasons
-      .map((r, i) => (r?.Code && r.Code !== 'None' ? `"${actions[i]?.label ?? `action #${i}`}": ${r.Code}${r.Message ? ` (${r.Message})` : ''}` : ''))
+      .map((r, i) => (r?.Code && r.Code !== 'None' ? `"${actions[i]?.label ?? `action #${i}`}"${actions[i] ? ` (table ${actions[i]!.table})` : ''}: ${r.Code}${r.Message ? ` (${r.Message})` : ''}` : ''))
       .filter(Boolean);
-    return { retry: false, error: new CommitFailedError(`The transaction was cancelled: ${problems.join('; ') || e.message}`, refs, { cause: error }) };
+    const refused = actions.filter((a, i) => a.role !== 'outbox' && reasons[i]?.Code && reasons[i]?.Code !== 'None').map(({ label, table, key }) => ({ label, table, key }));
+    return { retry: false, error: new CommitFailedError(`The transaction was cancelled: ${problems.join('; ') || e.message}`, refused.length > 0 ? refused : refs, { cause: error }) };
   }
   if (e?.name === 'TransactionInProgressException') return { retry: true, reason: 'conflict' };
   if (e?.name === 'ValidationException' && /multiple operations on one item/i.test(e.message ?? ''))
     return { retry: false, error: new InvalidOperationError('commit', `${e.message}: two buffered operations target the same item (declare the table's key attributes with the tableKeys option to catch this when the operation is buffered)`, { cause: error }) };
   if (e?.name === 'IdempotentParameterMismatchException')
     return { retry: false, error: new CommitFailedError('The ClientRequestToken of this commit was already used in the last 10 minutes for a different transaction', refs, { cause: error }) };
+  if (e?.name === 'ValidationException') {
+    const culprits = validationCulprits(e.message ?? '', actions);
+    if (culprits.length > 0)
+      return { retry: false, error: new CommitFailedError(`The commit failed: DynamoDB refused ${describeCulprits(culprits)}: ValidationException: ${e.message}`, culprits, { cause: error }) };
+  }
   return { retry: false, error: new CommitFailedError(`The commit failed: ${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`, refs, { cause: error }) };
 }

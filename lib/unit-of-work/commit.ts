@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { channel } from 'node:diagnostics_channel';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { CommitFailedError, ConditionFailedError, InvalidOperationError, RollbackOnlyError, TransactionConflictError } from '../errors.js';
+import { CommitFailedError, InvalidOperationError, RollbackOnlyError, TransactionConflictError } from '../errors.js';
 import { classifyCommitError } from './commit-errors.js';
 import { outcomeUnknown, resolveLostAnswer, transactWriteCommand } from './commit-outcome.js';
 import { buildTransaction, type BuiltTransaction } from './transaction.js';
@@ -22,6 +22,32 @@ export interface CommitResult {
   readonly sent: boolean;
   readonly actions: number;
   readonly attempts: number;
+}
+
+/**
+ * The `node:diagnostics_channel` on which every TransactWriteItems the library sends (units of work, job
+ * failure transactions) is reported once it succeeded or finally failed, as a {@link CommitReport}. Nothing
+ * is built when no one subscribes; local tools (the dev console) subscribe, Lambda code never needs to.
+ * Subscribers must not throw: Node reports a subscriber's error as an uncaught exception.
+ */
+export const COMMIT_CHANNEL = 'lambda-unit-of-work:commit';
+
+/** What {@link COMMIT_CHANNEL} carries. */
+export interface CommitReport {
+  /** The TransactWriteItems input (document form). */
+  readonly input: BuiltTransaction['input'];
+  /** What each action is (label, table, key, role), by position. */
+  readonly actions: BuiltTransaction['actions'];
+  readonly attempts: number;
+  /** The error the commit failed with (nothing was written). */
+  readonly error?: unknown;
+}
+
+const commitChannel = channel(COMMIT_CHANNEL);
+
+function report(built: BuiltTransaction, attempts: number, error?: unknown): void {
+  if (!commitChannel.hasSubscribers) return;
+  commitChannel.publish({ input: built.input, actions: built.actions, attempts, ...(error !== undefined ? { error } : {}) } satisfies CommitReport);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -46,41 +72,29 @@ export async function sendTransaction(client: DynamoDBDocumentClient, built: Bui
     try {
       sends++;
       await send();
+      report(built, sends);
       return sends;
     } catch (caught) {
       let error = caught;
       if (outcomeUnknown(error)) {
         const outcome = await resolveLostAnswer(client, built, built.commitId, error, send);
         sends += outcome.resends;
-        if (outcome.landed) return sends;
+        if (outcome.landed) {
+          report(built, sends);
+          return sends;
+        }
         error = outcome.error;
       }
       const failure = classifyCommitError(error, built.actions, attempt + 1);
-      if (!failure.retry) throw await withItemKey(client, built, failure.error);
+      const fail = (final: Error): Error => (report(built, sends, final), final);
+      if (!failure.retry) throw fail(failure.error);
       if (attempt >= maxConflictRetries) {
         const refs = built.actions.filter((a) => a.role !== 'outbox').map(({ label, table, key }) => ({ label, table, key }));
-        if (failure.reason === 'throttled') throw new CommitFailedError(`The transaction was still throttled after ${attempt + 1} attempts`, refs, { cause: error });
-        throw new TransactionConflictError(attempt + 1, refs, { cause: error });
+        if (failure.reason === 'throttled') throw fail(new CommitFailedError(`The transaction was still throttled after ${attempt + 1} attempts`, refs, { cause: error }));
+        throw fail(new TransactionConflictError(attempt + 1, refs, { cause: error }));
       }
       await sleep(conflictBackoffMs(attempt));
     }
-  }
-}
-
-/**
- * A failed Put on a table whose key attributes were not known has no key in its error: look the key
- * schema up (failure path only) so the error still names the item.
- */
-async function withItemKey(client: DynamoDBDocumentClient, built: BuiltTransaction, error: Error): Promise<Error> {
-  if (!(error instanceof ConditionFailedError) || error.key) return error;
-  const item = (built.input.TransactItems?.[error.index]?.Put?.Item ?? undefined) as Record<string, unknown> | undefined;
-  if (!item) return error;
-  try {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: error.table }));
-    const key = Object.fromEntries((Table?.KeySchema ?? []).map((k) => [k.AttributeName!, item[k.AttributeName!]]));
-    return new ConditionFailedError({ label: error.label, table: error.table, key, index: error.index, item: error.item }, { cause: error.cause });
-  } catch {
-    return error;
   }
 }
 
@@ -103,7 +117,7 @@ async function runCallbacks(callbacks: readonly (() => unknown)[], logger: Logge
  */
 export async function commitUnitOfWork(uow: UnitOfWork, options: CommitOptions = {}): Promise<CommitResult> {
   if (uow.state !== 'open') throw new InvalidOperationError('commit', `the unit of work is already ${uow.state}`);
-  const { writes, messages, messageJson, callbacks } = uow.contents();
+  const { writes, messages, messageJson, messageBytes, callbacks } = uow.contents();
   const { settings } = uow;
   const startedAt = performance.now();
   uow.transition('committing');
@@ -117,6 +131,7 @@ export async function commitUnitOfWork(uow: UnitOfWork, options: CommitOptions =
         writes,
         messages,
         messageJson,
+        messageBytes,
         now: new Date(),
         retentionSeconds: settings.retentionSeconds,
         correlationId: settings.correlationId,

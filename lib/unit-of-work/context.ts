@@ -63,6 +63,8 @@ export interface WithUnitOfWorkOptions extends UnitOfWorkOptions, CommitOptions 
   readonly propagation?: Propagation;
   /** Request id recorded on events and jobs of a new unit of work. */
   readonly correlationId?: string;
+  /** Id of the consumed event a new unit of work handles, recorded as `causationid` on its events. */
+  readonly causationId?: string;
   /**
    * With `requiresNew` inside an exactly-once unit of work (an idempotent invocation or a job run): accept
    * that this scope commits again on every attempt of the invocation. Without it such a scope throws
@@ -89,7 +91,7 @@ export interface WithUnitOfWorkOptions extends UnitOfWorkOptions, CommitOptions 
  */
 export async function withUnitOfWork<T>(fn: (uow: UnitOfWork) => T | Promise<T>, options: WithUnitOfWorkOptions = {}): Promise<T> {
   const component = 'withUnitOfWork(options)';
-  const { propagation = 'required', correlationId, clientRequestToken, commitsOnEveryAttempt, ...uowOptions } = options;
+  const { propagation = 'required', correlationId, causationId, clientRequestToken, commitsOnEveryAttempt, ...uowOptions } = options;
   if (!Object.values(PROPAGATION).includes(propagation)) throw new ConfigurationError(component, `propagation must be one of ${Object.values(PROPAGATION).join(', ')}`);
   if (commitsOnEveryAttempt !== undefined && typeof commitsOnEveryAttempt !== 'boolean') throw new ConfigurationError(component, '"commitsOnEveryAttempt" must be a boolean');
   validateOptions(uowOptions, component);
@@ -115,7 +117,7 @@ export async function withUnitOfWork<T>(fn: (uow: UnitOfWork) => T | Promise<T>,
       logger: uowOptions.logger ?? inherited?.logger,
     },
     component,
-    { correlationId: correlationId ?? inherited?.correlationId },
+    { correlationId: correlationId ?? inherited?.correlationId, causationId },
   );
   const uow = new UnitOfWork({
     ...settings,

@@ -1,6 +1,7 @@
 import { JOB_STATUS, jobRecordKey, type JobRecord } from '../jobs/record.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
-import { OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { OUTBOX_SCHEMA, originRegionAttribute } from '../outbox/schema.js';
+import { jobIndexAttributes, withJobIndex } from '../jobs/status-index.js';
 
 /** What a new job record needs. */
 export interface NewJob {
@@ -20,6 +21,7 @@ export function newJobRecord(job: NewJob): JobRecord {
   return {
     ...jobRecordKey(job.key),
     [OUTBOX_SCHEMA.kindAttribute]: OUTBOX_SCHEMA.jobKind,
+    ...originRegionAttribute(),
     jobId: job.jobId,
     jobKey: job.key,
     jobName: job.name,
@@ -34,6 +36,7 @@ export function newJobRecord(job: NewJob): JobRecord {
     jobUpdatedAt: job.nowIso,
     ...(job.schedule.at ? { nextRunAt: job.schedule.at } : {}),
     ...(job.correlationId ? { correlationId: job.correlationId } : {}),
+    ...jobIndexAttributes(JOB_STATUS.SCHEDULED, job.key, job.nowIso),
   } as JobRecord;
 }
 
@@ -47,64 +50,80 @@ export function putJobRecordParams(table: string, record: JobRecord): Record<str
   };
 }
 
-/** Update that cancels a job that is still SCHEDULED, FAILED or RUNNING; sets its TTL. */
-export function cancelJobParams(table: string, key: string, version: number, nowIso: string, ttl: number): Record<string, unknown> {
-  return {
+/**
+ * The version rule of every commit that changes a job record: `version = version + 1`, computed by DynamoDB
+ * on the item itself. Writes to one item are serialized, so two commits never give a job the same version
+ * and a later commit never lowers it, whatever the writers' clocks say (no read, no clock, no refused commit).
+ * The condition requires a numeric version, so the increment can never start from a missing attribute.
+ * The dispatcher takes the version (and everything else) from the job record it reads, never from the
+ * message (see docs/jobs.md, "Versions").
+ */
+export const VERSION_INCREMENT = {
+  update: '#version = #version + :versionStep',
+  condition: 'attribute_type(#version, :numberType)',
+  values: { ':versionStep': 1, ':numberType': 'N' },
+} as const;
+
+/** Update that cancels a job that is still SCHEDULED, FAILED or RUNNING; sets its TTL; bumps its version. */
+export function cancelJobParams(table: string, key: string, nowIso: string, ttl: number): Record<string, unknown> {
+  return withJobIndex({
     TableName: table,
     Key: jobRecordKey(key),
-    UpdateExpression: 'SET #status = :cancelled, #version = :version, #updated = :now, #ttl = :ttl REMOVE leaseUntil',
-    ConditionExpression: '#status IN (:scheduled, :failed, :running)',
+    UpdateExpression: `SET #status = :cancelled, ${VERSION_INCREMENT.update}, #updated = :now, #ttl = :ttl REMOVE leaseUntil`,
+    ConditionExpression: `#status IN (:scheduled, :failed, :running) AND ${VERSION_INCREMENT.condition}`,
     ExpressionAttributeNames: { '#status': 'jobStatus', '#version': 'version', '#updated': 'jobUpdatedAt', '#ttl': OUTBOX_SCHEMA.ttlAttribute },
     ExpressionAttributeValues: {
       ':cancelled': JOB_STATUS.CANCELLED,
       ':scheduled': JOB_STATUS.SCHEDULED,
       ':failed': JOB_STATUS.FAILED,
       ':running': JOB_STATUS.RUNNING,
-      ':version': version,
+      ...VERSION_INCREMENT.values,
       ':now': nowIso,
       ':ttl': ttl,
     },
-  };
+  }, JOB_STATUS.CANCELLED, key, nowIso);
 }
 
-/** Update that moves a SCHEDULED or FAILED job to a new schedule and version. */
-export function rescheduleJobParams(table: string, key: string, version: number, schedule: JobScheduleSpec, nowIso: string): Record<string, unknown> {
-  return {
+/** Update that moves a SCHEDULED or FAILED job to a new schedule; bumps its version ({@link VERSION_INCREMENT}). */
+export function rescheduleJobParams(table: string, key: string, schedule: JobScheduleSpec, nowIso: string): Record<string, unknown> {
+  const set = `SET #status = :scheduled, ${VERSION_INCREMENT.update}, #schedule = :schedule, #updated = :now`;
+  return withJobIndex({
     TableName: table,
     Key: jobRecordKey(key),
-    UpdateExpression: schedule.at
-      ? 'SET #status = :scheduled, #version = :version, #schedule = :schedule, #updated = :now, nextRunAt = :next REMOVE leaseUntil'
-      : 'SET #status = :scheduled, #version = :version, #schedule = :schedule, #updated = :now REMOVE leaseUntil, nextRunAt',
-    ConditionExpression: '#status IN (:scheduled, :failed)',
+    UpdateExpression: schedule.at ? `${set}, nextRunAt = :next REMOVE leaseUntil` : `${set} REMOVE leaseUntil, nextRunAt`,
+    ConditionExpression: `#status IN (:scheduled, :failed) AND ${VERSION_INCREMENT.condition}`,
     ExpressionAttributeNames: { '#status': 'jobStatus', '#version': 'version', '#updated': 'jobUpdatedAt', '#schedule': 'schedule' },
     ExpressionAttributeValues: {
       ':scheduled': JOB_STATUS.SCHEDULED,
       ':failed': JOB_STATUS.FAILED,
-      ':version': version,
+      ...VERSION_INCREMENT.values,
       ':schedule': schedule,
       ':now': nowIso,
       ...(schedule.at ? { ':next': schedule.at } : {}),
     },
-  };
+  }, JOB_STATUS.SCHEDULED, key, nowIso);
 }
 
 /**
- * Update that revives a DEAD job: SCHEDULED again under a new version, its attempts counted from 0, due at
- * `schedule.at`, its TTL removed (`lastError` stays for the record). Conditional on DEAD and an older version.
+ * Update that revives a DEAD job: SCHEDULED again, its version bumped ({@link VERSION_INCREMENT}), its attempts
+ * counted from 0, due at `schedule.at`, its TTL removed (`lastError` stays for the record). Conditional on DEAD
+ * and, when given, on the version the caller read (`seenVersion`), so a job that changed meanwhile is refused.
  */
-export function reviveJobParams(table: string, key: string, version: number, schedule: { at: string }, nowIso: string): Record<string, unknown> {
-  return {
+export function reviveJobParams(table: string, key: string, schedule: { at: string }, nowIso: string, seenVersion?: number): Record<string, unknown> {
+  return withJobIndex({
     TableName: table,
     Key: jobRecordKey(key),
     UpdateExpression:
-      'SET #status = :scheduled, #version = :version, #schedule = :schedule, #updated = :now, nextRunAt = :next, attempts = :zero ' +
+      `SET #status = :scheduled, ${VERSION_INCREMENT.update}, #schedule = :schedule, #updated = :now, nextRunAt = :next, attempts = :zero ` +
       'REMOVE leaseUntil, #ttl',
-    ConditionExpression: '#status = :dead AND #version < :version',
+    ConditionExpression: `#status = :dead AND ${VERSION_INCREMENT.condition}${seenVersion === undefined ? '' : ' AND #version = :seen'}`,
     ExpressionAttributeNames: {
       '#status': 'jobStatus', '#version': 'version', '#updated': 'jobUpdatedAt', '#schedule': 'schedule', '#ttl': OUTBOX_SCHEMA.ttlAttribute,
     },
     ExpressionAttributeValues: {
-      ':scheduled': JOB_STATUS.SCHEDULED, ':dead': JOB_STATUS.DEAD, ':version': version, ':schedule': schedule, ':now': nowIso, ':next': schedule.at, ':zero': 0,
+      ':scheduled': JOB_STATUS.SCHEDULED, ':dead': JOB_STATUS.DEAD, ...VERSION_INCREMENT.values, ':schedule': schedule, ':now': nowIso,
+      ':next': schedule.at, ':zero': 0,
+      ...(seenVersion === undefined ? {} : { ':seen': seenVersion }),
     },
-  };
+  }, JOB_STATUS.SCHEDULED, key, nowIso);
 }

@@ -69,6 +69,12 @@ function validateTimezone(timezone: string, operation: string): void {
   }
 }
 
+/**
+ * Latest one-time run the library accepts: the end of 2199, the last year EventBridge Scheduler's cron
+ * expressions take (an `at(...)` is a four-digit-year timestamp; later instants could not be delivered).
+ */
+export const LATEST_SCHEDULE_TIME_MS = Date.UTC(2199, 11, 31, 23, 59, 59);
+
 /** ISO UTC time with whole seconds: `2026-11-22T10:15:00Z`. */
 export function toScheduleTime(ms: number): string {
   return new Date(Math.ceil(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
@@ -79,22 +85,28 @@ export function toScheduleTime(ms: number): string {
  * `cron`, `rate`; a `delay` becomes an `at`; `at` must not be in the past. Throws {@link InvalidOperationError}.
  */
 export function normalizeSchedule(when: ScheduleWhen, now: number, operation: string): JobScheduleSpec {
+  if (typeof when !== 'object' || when === null) throw new InvalidOperationError(operation, 'expects { at | delay | cron | rate }');
   const given = (['at', 'delay', 'cron', 'rate'] as const).filter((k) => when[k] !== undefined);
   if (given.length !== 1)
     throw new InvalidOperationError(
       operation,
       given.length === 0 ? 'give exactly one of at, delay, cron, rate (none given)' : `give exactly one of at, delay, cron, rate (got ${given.join(', ')})`,
     );
+  if (when.timezone !== undefined && typeof when.timezone !== 'string') throw new InvalidOperationError(operation, 'timezone must be a string');
   if (when.timezone !== undefined) validateTimezone(when.timezone, operation);
   if (when.at !== undefined) {
     const ms = when.at instanceof Date ? when.at.getTime() : typeof when.at === 'string' ? Date.parse(when.at) : Number.NaN;
-    if (!Number.isFinite(ms)) throw new InvalidOperationError(operation, `at ${JSON.stringify(when.at)} is not a valid date`);
+    if (!Number.isFinite(ms)) throw new InvalidOperationError(operation, `at ${when.at instanceof Date ? 'is an invalid Date' : `${typeof when.at === 'string' ? JSON.stringify(when.at) : typeof when.at} is not a valid date`}`);
     if (ms < now) throw new InvalidOperationError(operation, `at ${new Date(ms).toISOString()} is in the past (now ${new Date(now).toISOString()})`);
+    if (ms > LATEST_SCHEDULE_TIME_MS)
+      throw new InvalidOperationError(operation, `at ${new Date(ms).toISOString()} is after ${new Date(LATEST_SCHEDULE_TIME_MS).toISOString()}, the latest time EventBridge Scheduler can take`);
     return { at: toScheduleTime(ms) };
   }
   if (when.delay !== undefined) {
     if (typeof when.delay !== 'number' || !Number.isFinite(when.delay) || when.delay < 0)
       throw new InvalidOperationError(operation, `delay ${String(when.delay)} must be a number of seconds, 0 or more`);
+    if (now + when.delay * 1000 > LATEST_SCHEDULE_TIME_MS)
+      throw new InvalidOperationError(operation, `delay ${when.delay} seconds runs after ${new Date(LATEST_SCHEDULE_TIME_MS).toISOString()}, the latest time EventBridge Scheduler can take`);
     return { at: toScheduleTime(now + when.delay * 1000) };
   }
   if (when.cron !== undefined) {

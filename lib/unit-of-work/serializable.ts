@@ -1,77 +1,128 @@
 import { InvalidOperationError } from '../errors.js';
+import { renderPath, type AttributePath } from './values.js';
 
-function describe(path: string): string {
-  return path === '' ? 'the value itself' : path;
+/** Largest signed 64-bit integer: PutEvents refuses JSON integers beyond it. */
+const INT64_MAX = 9223372036854775807n;
+
+/** Options of {@link snapshotJson}. */
+export interface JsonSnapshotOptions {
+  /** Deepest container nesting accepted (the value itself, when a container, is level 1). */
+  readonly maxNesting: number;
+  /** Refuse integers outside the signed 64-bit range (PutEvents does). @default false */
+  readonly int64?: boolean;
 }
 
-/** Fast check without paths: true when `value` is plainly JSON-safe. */
-function isPlainJson(value: unknown, depth: number, seen: object[]): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-    case 'undefined':
-      return true;
-    case 'number':
-      return Number.isFinite(value);
-    case 'object':
-      break;
-    default:
-      return false;
-  }
-  if (value === null) return true;
-  if (depth > 64 || seen.includes(value)) return false;
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return true;
-  if (value instanceof Map || value instanceof Set) return false;
-  seen.push(value);
-  let ok = true;
-  if (Array.isArray(value)) {
-    for (let i = 0; ok && i < value.length; i++) ok = isPlainJson(value[i], depth + 1, seen);
-  } else {
-    const obj = value as Record<string, unknown>;
-    for (const k in obj) if (!(ok = isPlainJson(obj[k], depth + 1, seen))) break;
-  }
-  seen.pop();
-  return ok;
+/** A checked JSON value: its text and a plain copy of it (what is committed, whatever the caller mutates later). */
+export interface JsonSnapshot {
+  readonly json: string;
+  readonly value: unknown;
 }
 
-/**
- * Throws {@link InvalidOperationError} (naming `operation` and the path of the offending value) unless
- * `value` survives `JSON.stringify` unchanged in meaning: no BigInt, cycle, function, symbol, Map, Set,
- * NaN/Infinity anywhere, and not `undefined` at the top level. Nested `undefined` properties are dropped by
- * JSON, as usual, and are accepted.
- */
-export function assertJsonSerializable(value: unknown, operation: string, what: string): void {
-  if (value === undefined) throw new InvalidOperationError(operation, `${what} is undefined; use null for "no ${what}"`);
-  if (isPlainJson(value, 0, [])) return;
-  const stack = new Set<object>();
-  const visit = (v: unknown, path: string): void => {
-    switch (typeof v) {
+function kindOf(value: object): string {
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' ? `a ${name} instance` : 'an object with a custom prototype';
+}
+
+class JsonCopy {
+  readonly #stack = new Set<object>();
+  constructor(
+    readonly operation: string,
+    readonly what: string,
+    readonly options: JsonSnapshotOptions,
+  ) {}
+
+  fail(path: AttributePath, problem: string): never {
+    throw new InvalidOperationError(this.operation, `${this.what} is not deliverable JSON: ${renderPath(path)} ${problem}`);
+  }
+
+  read(obj: object, key: string | number, path: AttributePath): unknown {
+    try {
+      return (obj as Record<string | number, unknown>)[key];
+    } catch (error) {
+      return this.fail(path, `could not be read: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  number(value: number, path: AttributePath): number {
+    if (!Number.isFinite(value)) this.fail(path, `is ${value} (JSON would turn it into null)`);
+    if (this.options.int64 && Math.abs(value) > Number.MAX_SAFE_INTEGER && Number.isInteger(value) && !/[e.]/.test(String(value)) && (BigInt(value) > INT64_MAX || BigInt(value) < -INT64_MAX - 1n))
+      this.fail(path, `is ${value}, an integer beyond 64 bits: EventBridge refuses it (send it as a string)`);
+    return value;
+  }
+
+  /** Returns the JSON-equivalent copy; `undefined` means "left out", as JSON.stringify does for properties. */
+  value(value: unknown, path: AttributePath, depth: number): unknown {
+    switch (typeof value) {
       case 'string':
       case 'boolean':
-      case 'undefined':
-        return;
+        return value;
       case 'number':
-        if (!Number.isFinite(v)) throw new InvalidOperationError(operation, `${what} is not JSON-serializable: ${describe(path)} is ${v}`);
-        return;
+        return this.number(value, path);
+      case 'undefined':
+        return undefined;
       case 'bigint':
-        throw new InvalidOperationError(operation, `${what} is not JSON-serializable: ${describe(path)} is a BigInt (convert it to a string or number)`);
+        return this.fail(path, 'is a BigInt (convert it to a string or number)');
       case 'function':
-        throw new InvalidOperationError(operation, `${what} is not JSON-serializable: ${describe(path)} is a function`);
+        return this.fail(path, 'is a function');
       case 'symbol':
-        throw new InvalidOperationError(operation, `${what} is not JSON-serializable: ${describe(path)} is a symbol`);
+        return this.fail(path, 'is a symbol');
       default:
         break;
     }
-    if (v === null) return;
-    const obj = v as object;
-    if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') return; // Date and friends
-    if (obj instanceof Map || obj instanceof Set)
-      throw new InvalidOperationError(operation, `${what} is not JSON-serializable: ${describe(path)} is a ${obj.constructor.name} (JSON would turn it into {})`);
-    if (stack.has(obj)) throw new InvalidOperationError(operation, `${what} is not JSON-serializable: ${describe(path)} refers back to itself (a cycle)`);
-    stack.add(obj);
-    if (Array.isArray(obj)) obj.forEach((item, i) => visit(item, `${path}[${i}]`));
-    else for (const [k, item] of Object.entries(obj)) visit(item, path === '' ? k : `${path}.${k}`);
-    stack.delete(obj);
-  };
-  visit(value, '');
+    if (value === null) return null;
+    let obj = value as object;
+    const toJSON = this.read(obj, 'toJSON', path);
+    if (typeof toJSON === 'function') {
+      let replaced: unknown;
+      try {
+        replaced = (toJSON as (key: string) => unknown).call(obj, '');
+      } catch (error) {
+        return this.fail(path, `threw in toJSON(): ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (replaced === null || typeof replaced !== 'object') return this.value(replaced, path, depth);
+      obj = replaced;
+    }
+    if (obj instanceof Map || obj instanceof Set) this.fail(path, `is a ${obj.constructor.name} (JSON would turn it into {})`);
+    if (this.#stack.has(obj)) this.fail(path, 'refers back to an object that contains it (a cycle)');
+    if (depth + 1 > this.options.maxNesting) this.fail(path, `is nested deeper than ${this.options.maxNesting} levels`);
+    this.#stack.add(obj);
+    try {
+      if (Array.isArray(obj)) {
+        const out: unknown[] = [];
+        for (let i = 0; i < obj.length; i++) {
+          const p = { parent: path, member: i };
+          const item = this.value(this.read(obj, i, p), p, depth + 1);
+          if (item === undefined) this.fail(p, 'is undefined (JSON would turn it into null)');
+          out.push(item);
+        }
+        return out;
+      }
+      const proto = Object.getPrototypeOf(obj);
+      if (proto !== Object.prototype && proto !== null) this.fail(path, `is ${kindOf(obj)} (JSON keeps only its own enumerable fields; pass a plain object)`);
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(obj)) {
+        const p = { parent: path, member: k };
+        const item = this.value(this.read(obj, k, p), p, depth + 1);
+        if (item !== undefined) out[k] = item;
+      }
+      return out;
+    } finally {
+      this.#stack.delete(obj);
+    }
+  }
+}
+
+/**
+ * Checks that `value` (an event's `data`, a job's `payload`) means the same after `JSON.stringify` and can be
+ * delivered, and returns its JSON text and a plain copy. Refused, naming `operation` and the path: BigInt,
+ * cycles, functions, symbols, Map, Set, NaN/±Infinity, class instances without `toJSON` (JSON would keep only
+ * their own enumerable fields: private fields become `{}`), `undefined` in arrays (JSON makes it null),
+ * throwing getters or `toJSON`, nesting beyond `maxNesting`, and `undefined` at the top level. `toJSON` is
+ * honoured (a Date becomes its ISO string); `undefined` properties are left out, as JSON does.
+ */
+export function snapshotJson(value: unknown, operation: string, what: string, options: JsonSnapshotOptions): JsonSnapshot {
+  if (value === undefined) throw new InvalidOperationError(operation, `${what} is undefined; use null for "no ${what}"`);
+  const copy = new JsonCopy(operation, what, options).value(value, what, 0);
+  if (copy === undefined) throw new InvalidOperationError(operation, `${what} turns into nothing in JSON (its toJSON() returned undefined)`);
+  return { json: JSON.stringify(copy), value: copy };
 }

@@ -1,8 +1,9 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../errors.js';
 import { DEFAULT_OUTBOX_RETENTION_SECONDS, ENV } from '../outbox/schema.js';
+import { createJsonConsoleLogger } from './json-logger.js';
 import type { LoggerLike, UnitOfWorkSettings } from './unit-of-work.js';
 
 /** Options shared by the `unitOfWork()` middleware and `withUnitOfWork()`. */
@@ -25,7 +26,7 @@ export interface UnitOfWorkOptions {
   readonly tableKeys?: Readonly<Record<string, readonly string[]>>;
   /** Retries of a commit cancelled by a `TransactionConflict`, with jittered exponential backoff. @default 3 */
   readonly maxConflictRetries?: number;
-  /** Where the library logs (Powertools Logger or console). @default a Powertools Logger, service "lambda-unit-of-work" */
+  /** Where the library logs (Powertools Logger or console). @default JSON lines on the console, service "lambda-unit-of-work" (pass a Powertools Logger for its context) */
   readonly logger?: LoggerLike;
 }
 
@@ -33,6 +34,12 @@ export interface UnitOfWorkOptions {
 export const UNIT_OF_WORK_OPTION_KEYS = ['outboxTable', 'client', 'source', 'readOnly', 'retentionSeconds', 'tableKeys', 'maxConflictRetries', 'logger'] as const;
 
 let defaultClient: DynamoDBDocumentClient | undefined;
+
+/**
+ * @internal The client every unit of work opened in this async scope uses instead of its own (set by
+ * `lambda-unit-of-work/testing`'s `runHandler`, so a handler built with a real client commits in memory).
+ */
+export const clientOverride = new AsyncLocalStorage<DynamoDBDocumentClient>();
 let defaultLogger: LoggerLike | undefined;
 
 /** Wraps a client as a document client that drops `undefined` attributes. */
@@ -47,9 +54,9 @@ function getDefaultClient(): DynamoDBDocumentClient {
   return defaultClient;
 }
 
-/** The default logger (Powertools, service `lambda-unit-of-work`), created on first use. */
+/** The default logger (JSON lines on the console, service `lambda-unit-of-work`), created on first use. */
 export function defaultLibraryLogger(): LoggerLike {
-  defaultLogger ??= new Logger({ serviceName: 'lambda-unit-of-work' });
+  defaultLogger ??= createJsonConsoleLogger('lambda-unit-of-work');
   return defaultLogger;
 }
 
@@ -88,7 +95,7 @@ export function resolveOutboxTable(options: UnitOfWorkOptions, component: string
 }
 
 /** Builds the settings of a new unit of work from validated options. */
-export function resolveSettings(options: UnitOfWorkOptions, component: string, extra: { correlationId?: string; logger?: LoggerLike } = {}): UnitOfWorkSettings {
+export function resolveSettings(options: UnitOfWorkOptions, component: string, extra: { correlationId?: string; causationId?: string; logger?: LoggerLike } = {}): UnitOfWorkSettings {
   const outboxTable = resolveOutboxTable(options, component);
   const explicit = options.client ? toDocumentClient(options.client) : undefined;
   return {
@@ -102,5 +109,6 @@ export function resolveSettings(options: UnitOfWorkOptions, component: string, e
     maxConflictRetries: options.maxConflictRetries ?? 3,
     logger: options.logger ?? extra.logger ?? defaultLibraryLogger(),
     correlationId: extra.correlationId,
+    ...(extra.causationId ? { causationId: extra.causationId } : {}),
   };
 }

@@ -1,9 +1,9 @@
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { TransactionLimitError, type OperationRef } from '../errors.js';
-import { encodeOutboxItems, OversizedMessageError } from '../outbox/encode.js';
+import { encodeSizedOutboxItems, OversizedMessageError, type SizedOutboxItem } from '../outbox/encode.js';
 import type { OutboxMessage } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
-import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, MAX_TRANSACTION_BYTES, itemSize } from './size.js';
+import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, MAX_TRANSACTION_BYTES } from './size.js';
 import type { BufferedWrite, WriteRole } from './writes.js';
 
 /** What each action of a built transaction is, by position, to map DynamoDB's cancellation reasons back. */
@@ -31,6 +31,8 @@ export interface BuildTransactionInput {
   readonly messages: readonly OutboxMessage[];
   /** Pre-serialized messages (same order) to avoid stringifying twice. */
   readonly messageJson?: readonly string[];
+  /** UTF-8 bytes of each of `messageJson`, so that no message is measured twice. */
+  readonly messageBytes?: readonly number[];
   readonly now: Date;
   readonly retentionSeconds: number;
   readonly correlationId?: string;
@@ -54,13 +56,14 @@ export function buildTransaction(input: BuildTransactionInput): BuiltTransaction
     TransactItems.push({ [w.kind]: body } as never);
     actions.push({ ...w.ref, role: w.role, jobKey: w.jobKey, jobName: w.jobName, bytes: w.bytes });
   }
-  let items: Record<string, unknown>[] = [];
+  let items: SizedOutboxItem[] = [];
   if (input.messages.length > 0) {
     try {
-      items = encodeOutboxItems({
+      items = encodeSizedOutboxItems({
         commitId: input.commitId,
         messages: input.messages,
         messageJson: input.messageJson,
+        messageBytes: input.messageBytes,
         now: input.now,
         retentionSeconds: input.retentionSeconds,
         correlationId: input.correlationId,
@@ -74,9 +77,8 @@ export function buildTransaction(input: BuildTransactionInput): BuiltTransaction
       });
     }
   }
-  for (const item of items) {
+  for (const { item, bytes } of items) {
     TransactItems.push({ Put: { TableName: input.outboxTable, Item: item } });
-    const bytes = itemSize(item);
     actions.push({ label: `outbox item ${String(item[OUTBOX_SCHEMA.sortKey])}`, table: input.outboxTable, key: { pk: item.pk, sk: item.sk }, role: 'outbox', bytes });
     if (bytes > MAX_ITEM_BYTES)
       throw new TransactionLimitError(`the outbox item is ${bytes} bytes; DynamoDB items hold at most ${MAX_ITEM_BYTES}`, { limit: 'itemBytes', actual: bytes, maximum: MAX_ITEM_BYTES, offenders: biggest(actions) });

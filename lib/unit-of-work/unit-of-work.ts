@@ -1,16 +1,19 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../uuidv7.js';
 import { InvalidOperationError, ReadOnlyUnitOfWorkError, TransactionLimitError } from '../errors.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../jobs/record.js';
 import { scheduleNameFor } from '../jobs/schedule-name.js';
 import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { clientOverride } from './settings.js';
 import { cancelJobParams, newJobRecord, putJobRecordParams, rescheduleJobParams, reviveJobParams } from './job-writes.js';
 import { normalizeSchedule } from './schedule.js';
-import { assertJsonSerializable } from './serializable.js';
+import { MAX_JOB_PAYLOAD_NESTING, validateEventInput } from './event-input.js';
+import { snapshotJson } from './serializable.js';
+import { displayValue } from './values.js';
 import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, itemSize, utf8Length } from './size.js';
 import type { PendingCounts, PublishInput, ScheduleInput, ScheduleWhen, ScheduledJob, UowConditionCheckInput, UowDeleteInput, UowPutInput, UowUpdateInput, WriteKind } from './types.js';
-import { duplicateItemError, itemIdentity, keyFromItem, validateWriteInput, type BufferedWrite, type WriteRole } from './writes.js';
+import { duplicateItemError, itemIdentity, keyFromCondition, keyFromItem, validateKeyAttributes, validateWriteInput, type BufferedWrite, type WriteRole } from './writes.js';
 
 /** Where the library logs: Powertools `Logger` fits, so does `console`. */
 export interface LoggerLike {
@@ -34,6 +37,8 @@ export interface UnitOfWorkSettings {
   readonly maxConflictRetries: number;
   readonly logger: LoggerLike;
   readonly correlationId?: string;
+  /** Id of the consumed event being handled (the inbox sets it), recorded as `causationid` on events. */
+  readonly causationId?: string;
   /**
    * Exactly-once unit of work (an idempotent invocation, a job run): a retry of the invocation must not
    * commit anything twice, so `requiresNew` scopes inside it are refused unless they opt in.
@@ -50,7 +55,15 @@ export type UnitOfWorkState = 'open' | 'committing' | 'committed' | 'discarded' 
 interface BufferedMessage {
   readonly message: OutboxMessage;
   readonly json: string;
+  /** UTF-8 bytes of `json`, measured once here and reused by the outbox encoding and the transaction's sizing. */
+  readonly bytes: number;
   readonly jobKey?: string;
+}
+
+/** A message serialized and measured once, when it is buffered. */
+function bufferMessage(message: OutboxMessage, jobKey?: string): BufferedMessage {
+  const json = JSON.stringify(message);
+  return { message, json, bytes: utf8Length(json), ...(jobKey === undefined ? {} : { jobKey }) };
 }
 
 /**
@@ -77,7 +90,8 @@ export class UnitOfWork {
   #exactlyOnce: boolean;
 
   constructor(settings: UnitOfWorkSettings) {
-    this.settings = settings;
+    const override = clientOverride.getStore();
+    this.settings = override ? { ...settings, client: () => override } : settings;
     this.#exactlyOnce = settings.exactlyOnce ?? false;
     this.#keyNames.set(settings.outboxTable, [OUTBOX_SCHEMA.partitionKey, OUTBOX_SCHEMA.sortKey]);
     for (const [table, names] of Object.entries(settings.tableKeys)) this.#keyNames.set(table, names);
@@ -158,12 +172,7 @@ export class UnitOfWork {
   publish<TData>(input: PublishInput<TData>): string {
     const op = `publish(${typeof input?.type === 'string' && input.type ? input.type : '?'})`;
     this.#assertWritable(op);
-    if (typeof input !== 'object' || input === null) throw new InvalidOperationError(op, 'expects { type, data }');
-    if (typeof input.type !== 'string' || input.type.trim() === '') throw new InvalidOperationError(op, 'type must be a non-empty string');
-    assertJsonSerializable(input.data, op, 'data');
-    const source = input.source ?? this.settings.source;
-    if (typeof source !== 'string' || source === '') throw new InvalidOperationError(op, 'no event source: pass source, or set the unitOfWork({ source }) option');
-    if (input.id !== undefined && (typeof input.id !== 'string' || input.id === '')) throw new InvalidOperationError(op, 'id must be a non-empty string');
+    const { source, data } = validateEventInput(op, input, this.settings.source);
     const id = input.id ?? uuidv7();
     if (this.#eventIds.has(id)) throw new InvalidOperationError(op, `an event with id ${id} is already published in this unit of work`);
     const event: CloudEvent<TData> = {
@@ -175,20 +184,21 @@ export class UnitOfWork {
       datacontenttype: 'application/json',
       ...(input.subject !== undefined ? { subject: input.subject } : {}),
       ...(this.settings.correlationId ? { correlationid: this.settings.correlationId } : {}),
-      data: input.data,
+      ...(this.settings.causationId ? { causationid: this.settings.causationId } : {}),
+      data: data.value as TData,
     };
     const message: OutboxMessage = { kind: 'event', event };
-    const json = JSON.stringify(message);
+    const buffered = bufferMessage(message);
     // As EventBridge counts a PutEvents entry: Time (14) + Source + DetailType + Detail (the envelope; the
     // message JSON is `{"kind":"event","event":` + envelope + `}`).
-    const bytes = 14 + utf8Length(source) + utf8Length(input.type) + utf8Length(json) - 25;
+    const bytes = 14 + utf8Length(source) + utf8Length(input.type) + buffered.bytes - 25;
     if (bytes > MAX_EVENT_BYTES)
       throw new TransactionLimitError(`${op}: the event's PutEvents entry would be ${bytes} bytes; EventBridge takes at most ${MAX_EVENT_BYTES} per entry`, {
         limit: 'itemBytes', actual: bytes, maximum: MAX_EVENT_BYTES, offenders: [{ label: op, table: this.settings.outboxTable, bytes }],
       });
     this.#checkActionCount(op, 0, true);
     this.#eventIds.add(id);
-    this.#messages.push({ message, json });
+    this.#messages.push(buffered);
     return id;
   }
 
@@ -200,21 +210,21 @@ export class UnitOfWork {
     const op = `schedule(${typeof input?.job === 'string' && input.job ? input.job : '?'})`;
     this.#assertWritable(op);
     if (typeof input?.job !== 'string' || input.job.trim() === '') throw new InvalidOperationError(op, 'job must be a non-empty job name');
-    assertJsonSerializable(input.payload, op, 'payload');
+    const payload = snapshotJson(input.payload, op, 'payload', { maxNesting: MAX_JOB_PAYLOAD_NESTING });
     const now = Date.now();
     const schedule = normalizeSchedule(input, now, op);
     const jobId = uuidv7();
     const key = input.key ?? jobId;
     if (typeof key !== 'string' || key === '' || Buffer.byteLength(key) > 1024) throw new InvalidOperationError(op, 'key must be a string of 1 to 1024 bytes');
     const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 185) throw new InvalidOperationError(op, `maxAttempts ${maxAttempts} must be an integer from 1 to 185`);
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 185) throw new InvalidOperationError(op, `maxAttempts ${displayValue(maxAttempts)} must be an integer from 1 to 185`);
     if (this.#jobs.has(key) || this.#jobChanges.has(key)) throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
     const scheduleName = scheduleNameFor(key);
-    const payloadJson = JSON.stringify(input.payload);
+    const payloadJson = payload.json;
     const record = newJobRecord({ jobId, key, name: input.job, payloadJson, schedule, scheduleName, maxAttempts, nowIso: new Date(now).toISOString(), correlationId: this.settings.correlationId });
     const write = this.#buffer('Put', putJobRecordParams(this.settings.outboxTable, record), `${op} ${key}`, 'job', { jobKey: key, jobName: input.job });
-    const message: OutboxMessage = { kind: 'job.schedule', job: { jobId, key, name: input.job, version: 1, payload: input.payload, scheduleName }, schedule, maxAttempts };
-    const buffered = { message, json: JSON.stringify(message), jobKey: key };
+    const message: OutboxMessage = { kind: 'job.schedule', job: { jobId, key, name: input.job, version: 1, payload: payload.value, scheduleName }, schedule, maxAttempts };
+    const buffered = bufferMessage(message, key);
     this.#messages.push(buffered);
     this.#jobs.set(key, { write, message: buffered });
     return { jobId, key, scheduleName };
@@ -226,7 +236,7 @@ export class UnitOfWork {
    * deleted. A job scheduled in this same unit of work is simply dropped.
    */
   cancelJob(key: string): void {
-    const op = `cancelJob(${key})`;
+    const op = `cancelJob(${displayValue(key)})`;
     this.#assertWritable(op);
     if (typeof key !== 'string' || key === '') throw new InvalidOperationError(op, 'key must be a non-empty string');
     const own = this.#jobs.get(key);
@@ -238,11 +248,11 @@ export class UnitOfWork {
     const change = this.#jobChanges.get(key);
     if (change?.kind === 'cancel') return;
     const now = Date.now();
-    const params = cancelJobParams(this.settings.outboxTable, key, now, new Date(now).toISOString(), Math.floor(now / 1000) + this.settings.retentionSeconds);
+    const params = cancelJobParams(this.settings.outboxTable, key, new Date(now).toISOString(), Math.floor(now / 1000) + this.settings.retentionSeconds);
     const message: OutboxMessage = { kind: 'job.cancel', key, scheduleName: scheduleNameFor(key) };
     if (change) this.#drop(change.write, change.message);
     const write = this.#buffer('Update', params, op, 'jobChange', { jobKey: key });
-    const buffered = { message, json: JSON.stringify(message), jobKey: key };
+    const buffered = bufferMessage(message, key);
     this.#messages.push(buffered);
     this.#jobChanges.set(key, { write, message: buffered, kind: 'cancel' });
   }
@@ -253,7 +263,7 @@ export class UnitOfWork {
    * unless the job is SCHEDULED or FAILED. A job scheduled in this same unit of work just gets the new time.
    */
   rescheduleJob(key: string, when: ScheduleWhen): void {
-    const op = `rescheduleJob(${key})`;
+    const op = `rescheduleJob(${displayValue(key)})`;
     this.#assertWritable(op);
     if (typeof key !== 'string' || key === '') throw new InvalidOperationError(op, 'key must be a non-empty string');
     const now = Date.now();
@@ -264,7 +274,7 @@ export class UnitOfWork {
       const { nextRunAt: _n, ...rest } = item;
       own.write.params = { ...own.write.params, Item: { ...rest, schedule, ...(schedule.at ? { nextRunAt: schedule.at } : {}) } };
       const message = { ...(own.message.message as Extract<OutboxMessage, { kind: 'job.schedule' }>), schedule };
-      const replaced = { message, json: JSON.stringify(message), jobKey: key };
+      const replaced = bufferMessage(message, key);
       this.#messages[this.#messages.indexOf(own.message)] = replaced;
       own.message = replaced as BufferedMessage;
       return;
@@ -272,9 +282,9 @@ export class UnitOfWork {
     const change = this.#jobChanges.get(key);
     if (change?.kind === 'cancel') throw new InvalidOperationError(op, 'the job is cancelled in this unit of work');
     if (change) this.#drop(change.write, change.message);
-    const write = this.#buffer('Update', rescheduleJobParams(this.settings.outboxTable, key, now, schedule, new Date(now).toISOString()), op, 'jobChange', { jobKey: key });
-    const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), version: now, schedule };
-    const buffered = { message, json: JSON.stringify(message), jobKey: key };
+    const write = this.#buffer('Update', rescheduleJobParams(this.settings.outboxTable, key, schedule, new Date(now).toISOString()), op, 'jobChange', { jobKey: key });
+    const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), schedule }; // the version is the record's
+    const buffered = bufferMessage(message, key);
     this.#messages.push(buffered);
     this.#jobChanges.set(key, { write, message: buffered, kind: 'reschedule' });
   }
@@ -282,18 +292,20 @@ export class UnitOfWork {
   /**
    * Revives a DEAD job when the unit of work commits: SCHEDULED again under a new version with its attempts
    * counted from 0, due at `when.at`/`when.delay` (default: now); the dispatcher re-creates its schedule. The
-   * commit fails with `ConditionFailedError` unless the job is DEAD.
+   * commit fails with `ConditionFailedError` unless the job is DEAD (and at `seenVersion`, when given); its version becomes the
+   * record's version + 1, whatever the clocks say.
    */
-  retryJob(key: string, when: Pick<ScheduleWhen, 'at' | 'delay'> = { delay: 0 }): void {
+  retryJob(key: string, when: Pick<ScheduleWhen, 'at' | 'delay'> = { delay: 0 }, seenVersion?: number): void {
     const op = `retryJob(${key})`;
     this.#assertWritable(op);
     if (typeof key !== 'string' || key === '') throw new InvalidOperationError(op, 'key must be a non-empty string');
     if (this.#jobs.has(key) || this.#jobChanges.has(key)) throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
     const now = Date.now();
     const schedule = normalizeSchedule(when, now, op) as { at: string };
-    const write = this.#buffer('Update', reviveJobParams(this.settings.outboxTable, key, now, schedule, new Date(now).toISOString()), op, 'jobChange', { jobKey: key });
-    const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), version: now, schedule };
-    const buffered = { message, json: JSON.stringify(message), jobKey: key };
+    const params = reviveJobParams(this.settings.outboxTable, key, schedule, new Date(now).toISOString(), seenVersion);
+    const write = this.#buffer('Update', params, op, 'jobChange', { jobKey: key });
+    const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), schedule };
+    const buffered = bufferMessage(message, key);
     this.#messages.push(buffered);
     this.#jobChanges.set(key, { write, message: buffered, kind: 'reschedule' });
   }
@@ -310,8 +322,21 @@ export class UnitOfWork {
   }
 
   /** @internal What the commit sends. */
-  contents(): { writes: readonly BufferedWrite[]; messages: readonly OutboxMessage[]; messageJson: readonly string[]; callbacks: readonly (() => unknown)[] } {
-    return { writes: this.#writes, messages: this.#messages.map((m) => m.message), messageJson: this.#messages.map((m) => m.json), callbacks: this.#onCommitted };
+  contents(): {
+    writes: readonly BufferedWrite[];
+    messages: readonly OutboxMessage[];
+    messageJson: readonly string[];
+    messageBytes: readonly number[];
+    callbacks: readonly (() => unknown)[];
+  } {
+    const messages = this.#messages;
+    return {
+      writes: this.#writes,
+      messages: messages.map((m) => m.message),
+      messageJson: messages.map((m) => m.json),
+      messageBytes: messages.map((m) => m.bytes),
+      callbacks: this.#onCommitted,
+    };
   }
 
   /** @internal Moves the state machine; only the commit and discard paths call it. */
@@ -347,7 +372,9 @@ export class UnitOfWork {
     const method = { Put: 'put', Update: 'update', Delete: 'delete', ConditionCheck: 'conditionCheck' }[kind];
     this.#assertWritable(typeof (input as { label?: unknown })?.label === 'string' ? (input as { label: string }).label : `${method}()`);
     const { params, label } = validateWriteInput(kind, input);
-    this.#buffer(kind, params, label, 'write', {});
+    validateKeyAttributes(label, kind, params, this.#keyNames.get(params.TableName as string));
+    const write = this.#buffer(kind, params, label, 'write', {});
+    if (!write.ref.key) write.ref = { ...write.ref, key: keyFromCondition(params) };
   }
 
   #buffer(kind: WriteKind, params: Record<string, unknown>, label: string, role: WriteRole, job: { jobKey?: string; jobName?: string }): BufferedWrite {

@@ -15,7 +15,8 @@ import { createOutboxTable } from '../../lib/local/outbox-table.js';
 import { toLambdaRecord } from '../../lib/local/stream-record.js';
 import { encodeOutboxItems } from '../../lib/outbox/encode.js';
 import type { OutboxMessage } from '../../lib/outbox/messages.js';
-import { OUTBOX_SCHEMA, OUTBOX_STREAM_FILTER_PATTERN } from '../../lib/outbox/schema.js';
+import { newJobRecord } from '../../lib/unit-of-work/job-writes.js';
+import { OUTBOX_SCHEMA, OUTBOX_STREAM_FILTER_PATTERN, originRegionAttribute, originRegionFilterPattern } from '../../lib/outbox/schema.js';
 import { FIXTURE_ENTRY, testApp, testRunner } from './helpers.js';
 
 // The pattern is taken from the synthesized template, not from the library: what Lambda will apply.
@@ -195,5 +196,96 @@ describe('the synthesized stream filter on the records DynamoDB really emits', (
     expect(lambdaRecords.map((r) => r.eventName).sort()).toEqual([...items.map(() => 'INSERT'), 'INSERT', 'MODIFY', 'REMOVE'].sort());
     const passed = lambdaRecords.filter(dispatched).map((r) => `${r.eventName} ${r.dynamodb?.Keys?.pk?.S} ${r.dynamodb?.Keys?.sk?.S}`);
     expect(passed.sort()).toEqual(items.map((item) => `INSERT ${item.pk} ${item.sk}`).sort());
+  });
+});
+
+describe('global tables: only the origin region dispatches', () => {
+  /** The filters of a construct deployed with `globalTable` in `region`, as synthesized. */
+  const filtersIn = (region: string) => {
+    const s = new Stack(testApp(), `Global${region.replace(/-/g, '')}`, { env: { account: '123456789012', region } });
+    new TransactionalOutbox(s, 'Outbox', { jobRunner: testRunner(s), dispatcherEntry: FIXTURE_ENTRY, globalTable: true });
+    const m = Object.values(Template.fromStack(s).findResources('AWS::Lambda::EventSourceMapping'))[0]!;
+    const found = (m.Properties.FilterCriteria.Filters as { Pattern: string }[]).map((f) => JSON.parse(f.Pattern) as EventPattern);
+    return { patterns: found, passes: (r: DynamoDBRecord) => found.some((p) => matchesPattern(p, r)) };
+  };
+  /** An outbox item as a writer in `region` commits it (the caller sets AWS_REGION through `withRegion`). */
+  const writtenIn = (_region: string | undefined) =>
+    encodeOutboxItems({ commitId: randomUUID(), messages: [event('OrderPlaced', { orderId: '1' })], now: new Date(), retentionSeconds: 60 })[0]!;
+  const withRegion = <T>(region: string | undefined, fn: () => T): T => {
+    const saved = process.env.AWS_REGION;
+    if (region === undefined) delete process.env.AWS_REGION;
+    else process.env.AWS_REGION = region;
+    try {
+      return fn();
+    } finally {
+      if (saved === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = saved;
+    }
+  };
+
+  it('stamps the writing region (AWS_REGION) on outbox items and job records', () => {
+    const item = withRegion('eu-west-1', () => writtenIn('eu-west-1'));
+    expect(item[OUTBOX_SCHEMA.regionAttribute]).toBe('eu-west-1');
+    expect(withRegion(undefined, () => writtenIn(undefined))[OUTBOX_SCHEMA.regionAttribute]).toBeUndefined();
+    const job = withRegion('eu-west-1', () =>
+      newJobRecord({ jobId: 'j', key: 'k', name: 'n', payloadJson: '{}', schedule: { at: '2026-12-01T00:00:00Z' }, scheduleName: 'k', maxAttempts: 1, nowIso: '2026-12-01T00:00:00Z' }),
+    ) as unknown as Record<string, unknown>;
+    expect(job[OUTBOX_SCHEMA.regionAttribute]).toBe('eu-west-1');
+  });
+
+  it('is originRegionFilterPattern of the stack region, and lets each replica take only its own commits', () => {
+    const europe = filtersIn('eu-west-1');
+    const america = filtersIn('us-east-1');
+    expect(europe.patterns).toEqual([originRegionFilterPattern('eu-west-1')]);
+    const fromEurope = record('INSERT', withRegion('eu-west-1', () => writtenIn('eu-west-1')));
+    const fromAmerica = record('INSERT', withRegion('us-east-1', () => writtenIn('us-east-1')));
+    const unstamped = record('INSERT', withRegion(undefined, () => writtenIn(undefined)));
+    expect([europe.passes(fromEurope), europe.passes(fromAmerica), europe.passes(unstamped)]).toEqual([true, false, false]);
+    expect([america.passes(fromEurope), america.passes(fromAmerica)]).toEqual([false, true]);
+    // Without globalTable the filter does not look at the region (single-region tables, items of any version).
+    expect([fromEurope, fromAmerica, unstamped].every(dispatched)).toBe(true);
+  });
+
+  it('on the records DynamoDB Local emits: each region passes exactly its own outbox INSERTs, never a job record', async () => {
+    const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT, ...LOCAL_AWS_CONFIG });
+    const streams = new DynamoDBStreamsClient({ endpoint: process.env.DYNAMODB_ENDPOINT, ...LOCAL_AWS_CONFIG });
+    try {
+      const { streamArn, tableName } = await createOutboxTable(client, `outbox-global-${randomUUID()}`);
+      // What replication does: the same table receives the commits of both regions.
+      for (const region of ['eu-west-1', 'us-east-1']) {
+        const item = withRegion(region, () => writtenIn(region));
+        const job = withRegion(region, () => ({ ...jobRecord(`expire-${region}`, JOB_STATUS.SCHEDULED, 1), ...originRegionAttribute() }));
+        await client.send(
+          new TransactWriteItemsCommand({
+            TransactItems: [
+              { Put: { TableName: tableName, Item: marshall(item) } },
+              { Put: { TableName: tableName, Item: marshall(job, { removeUndefinedValues: true }) } },
+            ],
+          }),
+        );
+      }
+      const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+      const raw: _Record[] = [];
+      for (const shard of StreamDescription?.Shards ?? []) {
+        const it0 = await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+        let iterator = it0.ShardIterator;
+        while (iterator) {
+          const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+          raw.push(...(page.Records ?? []));
+          if (!page.Records?.length) break;
+          iterator = page.NextShardIterator;
+        }
+      }
+      const records = raw.map((r) => toLambdaRecord(r, streamArn, 'eu-west-1'));
+      expect(records).toHaveLength(4);
+      for (const region of ['eu-west-1', 'us-east-1']) {
+        const passed = records.filter(filtersIn(region).passes);
+        expect(passed.map((r) => r.dynamodb?.NewImage?.[OUTBOX_SCHEMA.regionAttribute]?.S)).toEqual([region]);
+        expect(passed.map((r) => r.dynamodb?.NewImage?._kind?.S)).toEqual(['outbox']);
+      }
+    } finally {
+      client.destroy();
+      streams.destroy();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ORDERS_ENV, ORDERS_FUNCTIONS, OrdersServiceStack } from '../../cdk/example/orders-service-stack.js';
+import { ORDERS_ENV, ORDERS_FUNCTIONS, OrdersServiceStack } from '../../examples/orders/cdk/orders-service-stack.js';
+import { METRICS_DEFAULTS, METRICS_ENV } from '../../lib/metrics/names.js';
 import { ENV } from '../../lib/outbox/schema.js';
 import { environmentOf, expectedPermissions, FIXTURE_ENTRY, getAtt, logicalId, permissionMap, ref, testApp } from './helpers.js';
 
@@ -23,8 +24,8 @@ const writeActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Delet
 const outboxWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem'];
 
 describe('the example orders service stack', () => {
-  it('builds the handlers from functions/ (place, pay, get, job runner)', () => {
-    expect(requested).toEqual(['orders/place-order.ts', 'orders/pay-order.ts', 'orders/get-order.ts', 'job-runner.ts']);
+  it('builds the handlers from examples/orders/functions/ (place, pay, get, job runner, order-summaries consumer)', () => {
+    expect(requested).toEqual(['place-order.ts', 'pay-order.ts', 'get-order.ts', 'job-runner.ts', 'order-summaries.ts']);
     expect(Object.values(ORDERS_FUNCTIONS).map((f) => f.entry)).toEqual(requested);
   });
 
@@ -59,7 +60,7 @@ describe('the example orders service stack', () => {
     });
     expect(ofType('AWS::DynamoDB::Table').map(([, r]) => r.DeletionPolicy)).toEqual(['Delete', 'Delete']);
     expect(ofType('AWS::Scheduler::ScheduleGroup').map(([, r]) => r.DeletionPolicy)).toEqual(['Delete']);
-    expect(ofType('AWS::Logs::LogGroup').map(([, r]) => r.DeletionPolicy)).toEqual(Array(6).fill('Delete'));
+    expect(ofType('AWS::Logs::LogGroup').map(([, r]) => r.DeletionPolicy)).toEqual(Array(7).fill('Delete'));
   });
 
   it('runs every function on nodejs22.x, ARM64, with its table names in the environment', () => {
@@ -67,7 +68,8 @@ describe('the example orders service stack', () => {
       expect(resources[logicalId(fn)]!.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
       expect(resources[logicalId(fn.role!)]!.Properties.ManagedPolicyArns).toBeUndefined();
     }
-    const writerEnv = { NODE_OPTIONS: '--enable-source-maps', [ORDERS_ENV.ordersTable]: ref(orders), [ENV.outboxTable]: ref(outboxTable), [ENV.eventSource]: 'orders' };
+    const writerEnv = { NODE_OPTIONS: '--enable-source-maps', [ORDERS_ENV.ordersTable]: ref(orders), [ENV.outboxTable]: ref(outboxTable), [ENV.eventSource]: 'orders',
+      [ENV.jobIndexStatuses]: 'FAILED,DEAD', [METRICS_ENV.enabled]: 'on', [METRICS_ENV.namespace]: METRICS_DEFAULTS.namespace, [METRICS_ENV.service]: 'orders' };
     expect(environmentOf(template, logicalId(PlaceOrder))).toEqual(writerEnv);
     expect(environmentOf(template, logicalId(PayOrder))).toEqual(writerEnv);
     expect(environmentOf(template, logicalId(JobRunner))).toEqual(writerEnv);
@@ -104,6 +106,17 @@ describe('the example orders service stack', () => {
     expect(runnerPermissions['events:PutEvents']).toBeUndefined();
     expect(permissionMap(template, logicalId(stack.outbox.schedulerRole))['lambda:InvokeFunction']).toEqual([JSON.stringify(getAtt(JobRunner))]);
     expect(environmentOf(template, logicalId(stack.outbox.dispatcher))[ENV.jobRunnerArn]).toEqual(getAtt(JobRunner));
+  });
+
+  it('feeds the order-summaries consumer: EventBridge rule (OrderPlaced, OrderPaid) → encrypted SQS queue with a DLQ → Lambda with partial batch responses', () => {
+    const { OrderSummaries } = stack.functions;
+    const queue = logicalId(stack.summariesQueue);
+    const [rule] = ofType('AWS::Events::Rule').map(([, r]) => r.Properties).filter((p) => p.EventPattern?.['detail-type']?.includes('OrderPaid'));
+    expect(rule).toMatchObject({ EventPattern: { source: ['orders'], 'detail-type': ['OrderPlaced', 'OrderPaid'] }, Targets: [{ Arn: { 'Fn::GetAtt': [queue, 'Arn'] } }] });
+    expect(resources[queue]!.Properties).toMatchObject({ SqsManagedSseEnabled: true, VisibilityTimeout: 180, RedrivePolicy: { maxReceiveCount: 5 } });
+    const [mapping] = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties).filter((p) => p.FunctionName?.Ref === logicalId(OrderSummaries));
+    expect(mapping).toMatchObject({ EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] }, BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    expect(environmentOf(template, logicalId(OrderSummaries))).toMatchObject({ [ORDERS_ENV.ordersTable]: ref(orders), [ENV.outboxTable]: ref(outboxTable) });
   });
 
   it('outputs the API URL and the table names', () => {

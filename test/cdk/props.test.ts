@@ -26,6 +26,7 @@ const outbox = new TransactionalOutbox(stack, 'Outbox', {
   dispatcherProps: { memorySize: 1024, environment: { [ENV.dispatchConcurrency]: '4' } },
   batchSize: 10,
   maxBatchingWindow: Duration.seconds(5),
+  parallelizationFactor: 4,
   retryAttempts: 2,
   maxRecordAge: Duration.hours(1),
   iteratorAgeAlarmThreshold: Duration.minutes(1),
@@ -45,6 +46,7 @@ describe('TransactionalOutbox with an existing table, a custom bus and tuned pro
       EventSourceArn: STREAM_ARN,
       BatchSize: 10,
       MaximumBatchingWindowInSeconds: 5,
+      ParallelizationFactor: 4,
       MaximumRetryAttempts: 2,
       MaximumRecordAgeInSeconds: 3600,
       BisectBatchOnFunctionError: true,
@@ -75,7 +77,7 @@ describe('TransactionalOutbox with an existing table, a custom bus and tuned pro
 
   it('sends every alarm to the given actions, with the given iterator-age threshold', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map((a) => a.Properties);
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(8);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([ref(topic)]);
     expect(alarms.find((a) => a.MetricName === 'IteratorAge')!.Threshold).toBe(60000);
   });
@@ -100,6 +102,16 @@ describe('TransactionalOutbox props validation', () => {
     [{ batchSize: 10001 }, 'batchSize must be an integer from 1 to 10000 (got 10001)'],
     [{ batchSize: 2.5 }, 'batchSize must be an integer from 1 to 10000 (got 2.5)'],
     [{ maxBatchingWindow: Duration.minutes(6) }, 'maxBatchingWindow must be from 0 to 300 seconds (got 360)'],
+    [{ parallelizationFactor: 0 }, 'parallelizationFactor must be an integer from 1 to 10 (got 0)'],
+    [{ parallelizationFactor: 11 }, 'parallelizationFactor must be an integer from 1 to 10 (got 11)'],
+    [{ parallelizationFactor: 1.5 }, 'parallelizationFactor must be an integer from 1 to 10 (got 1.5)'],
+    [
+      { metricsNamespace: 'AWS/Lambda' },
+      'metricsNamespace must be 1 to 255 of 0-9 A-Z a-z . - _ / # : and space, not starting with "AWS/" (got "AWS/Lambda")',
+    ],
+    [{ metricsNamespace: 'a,b' }, 'metricsNamespace must be 1 to 255 of 0-9 A-Z a-z . - _ / # : and space, not starting with "AWS/" (got "a,b")'],
+    [{ jobIndexStatuses: ['DEAD', 'DONE'] }, 'jobIndexStatuses: unknown status DONE (use SCHEDULED, RUNNING, SUCCEEDED, FAILED, DEAD, CANCELLED)'],
+    [{ metricsService: ' ' }, 'metricsService must be 1 to 1024 characters, not blank (a CloudWatch dimension value)'],
     [{ retryAttempts: -1 }, 'retryAttempts must be an integer from 0 to 10000 (never infinite: a poison record would block the shard) (got -1)'],
     [{ maxRecordAge: Duration.seconds(30) }, 'maxRecordAge must be from 60 to 604800 seconds (got 30)'],
     [{ maxRecordAge: Duration.days(8) }, 'maxRecordAge must be from 60 to 604800 seconds (got 691200)'],

@@ -5,7 +5,8 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { defaultDispatcherEntry, TransactionalOutbox } from '../../cdk/index.js';
+import { defaultDispatcherEntry, TRANSACTIONAL_OUTBOX_DEFAULTS, TransactionalOutbox } from '../../cdk/index.js';
+import { METRICS, METRICS_DEFAULTS, METRICS_ENV } from '../../lib/metrics/names.js';
 import { ENV, OUTBOX_SCHEMA, OUTBOX_STREAM_FILTER_PATTERN, OUTBOX_TABLE_DEFINITION } from '../../lib/outbox/schema.js';
 import { environmentOf, expectedPermissions, getAtt, logicalId, permissionMap, ref, testApp, testRunner } from './helpers.js';
 
@@ -36,6 +37,9 @@ const defaultBusArn = {
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default']],
 };
 const indexArn = { 'Fn::Join': ['', [getAtt(table), `/index/${OUTBOX_SCHEMA.jobStatusIndex.name}`]] };
+const jobWriterEnv = { [ENV.jobIndexStatuses]: 'FAILED,DEAD' };
+const metricsEnv = { [METRICS_ENV.enabled]: 'on', [METRICS_ENV.namespace]: METRICS_DEFAULTS.namespace, [METRICS_ENV.service]: 'orders' };
+const xray: [string[], unknown[]] = [['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], ['*']];
 const mappings = () => Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
 
 describe('TransactionalOutbox: the outbox/jobs table', () => {
@@ -63,6 +67,12 @@ describe('TransactionalOutbox: the outbox/jobs table', () => {
         Projection: { ProjectionType: OUTBOX_TABLE_DEFINITION.jobStatusIndexProjection },
       },
     ]);
+    // The spread design, literally: a sharded `<status>#<shard>` key, keys only, never the job status itself.
+    expect(props.GlobalSecondaryIndexes[0]).toEqual({
+      IndexName: 'jobs-by-status-shard',
+      KeySchema: [{ AttributeName: 'jobIndexPk', KeyType: 'HASH' }, { AttributeName: 'jobIndexSk', KeyType: 'RANGE' }],
+      Projection: { ProjectionType: 'KEYS_ONLY' },
+    });
     expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     expect(props.SSESpecification).toEqual({ SSEEnabled: true });
     expect(resources[tableId]!.DeletionPolicy).toBe('Retain');
@@ -99,6 +109,7 @@ describe('TransactionalOutbox: the dispatcher', () => {
       [ENV.jobRunnerArn]: getAtt(runner),
       [ENV.schedulerRoleArn]: getAtt(outbox.schedulerRole),
       [ENV.jobDeadLetterQueueArn]: getAtt(outbox.jobDeadLetterQueue),
+      ...metricsEnv,
     });
   });
 
@@ -116,6 +127,7 @@ describe('TransactionalOutbox: the dispatcher', () => {
       MaximumRecordAgeInSeconds: 6 * 3600,
       BatchSize: 100,
       MaximumBatchingWindowInSeconds: 1,
+      ParallelizationFactor: TRANSACTIONAL_OUTBOX_DEFAULTS.parallelizationFactor,
       StartingPosition: 'TRIM_HORIZON',
       DestinationConfig: { OnFailure: { Destination: getAtt(outbox.streamDeadLetterQueue) } },
     });
@@ -133,6 +145,7 @@ describe('TransactionalOutbox: the dispatcher', () => {
         [['events:PutEvents'], [defaultBusArn]],
         [['scheduler:CreateSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], [schedulesArn]],
         [['iam:PassRole'], [getAtt(outbox.schedulerRole)]],
+        xray,
       ]),
     );
   });
@@ -178,12 +191,16 @@ describe('TransactionalOutbox: job scheduling', () => {
     expect(permissionMap(template, logicalId(runner.role!))).toEqual(
       expectedPermissions([
         [['logs:CreateLogStream', 'logs:PutLogEvents'], [{ 'Fn::GetAtt': [runnerRoleLogs, 'Arn'] }]],
-        [['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'], [getAtt(table)]],
+        [
+          ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
+          [getAtt(table)],
+        ],
         [['dynamodb:Query'], [indexArn]],
         [['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], [getAtt(outbox.jobDeadLetterQueue)]],
+        xray,
       ]),
     );
-    expect(environmentOf(template, logicalId(runner))).toEqual({ [ENV.outboxTable]: ref(table) });
+    expect(environmentOf(template, logicalId(runner))).toEqual({ [ENV.outboxTable]: ref(table), ...jobWriterEnv, ...metricsEnv });
   });
 
   it('sends the runner’s failed asynchronous invocations to the job dead-letter queue after bounded retries', () => {
@@ -209,7 +226,7 @@ describe('TransactionalOutbox: dead-letter queues and alarms', () => {
     }
   });
 
-  it('alarms on iterator age, both dead-letter queues and dispatcher and runner errors', () => {
+  it('alarms on iterator age, both dead-letter queues, errors, partial batch failures, DEAD jobs and expired leases', () => {
     const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties);
     const summary = alarms
       .map((a) => `${a.Namespace} ${a.MetricName} ${a.Statistic} ${a.Threshold} ${JSON.stringify(a.Dimensions.map((d: any) => d.Value))}`)
@@ -221,12 +238,15 @@ describe('TransactionalOutbox: dead-letter queues and alarms', () => {
         `AWS/Lambda IteratorAge Maximum 300000 ${JSON.stringify([ref(outbox.dispatcher)])}`,
         `AWS/SQS ApproximateNumberOfMessagesVisible Maximum 1 ${JSON.stringify([getAtt(outbox.jobDeadLetterQueue, 'QueueName')])}`,
         `AWS/SQS ApproximateNumberOfMessagesVisible Maximum 1 ${JSON.stringify([getAtt(outbox.streamDeadLetterQueue, 'QueueName')])}`,
+        ...[METRICS.partialBatchFailures, METRICS.jobsDead, METRICS.jobLeasesExpired].map(
+          (m) => `${METRICS_DEFAULTS.namespace} ${m.name} Sum 1 ${JSON.stringify(['orders'])}`,
+        ),
       ].sort(),
     );
     for (const a of alarms) {
       expect(a).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, Period: 300, TreatMissingData: 'notBreaching' });
     }
-    expect(outbox.alarms).toHaveLength(5);
+    expect(outbox.alarms).toHaveLength(8);
   });
 });
 
@@ -240,13 +260,18 @@ describe('TransactionalOutbox.grantWriter', () => {
     );
   });
 
-  it('sets UOW_OUTBOX_TABLE and UOW_EVENT_SOURCE on the function', () => {
-    expect(environmentOf(template, logicalId(writer))).toEqual({ [ENV.outboxTable]: ref(table), [ENV.eventSource]: 'orders' });
+  it('sets UOW_OUTBOX_TABLE, UOW_EVENT_SOURCE, the indexed job statuses and the metrics settings on the function', () => {
+    expect(environmentOf(template, logicalId(writer))).toEqual({
+      [ENV.outboxTable]: ref(table),
+      [ENV.eventSource]: 'orders',
+      ...jobWriterEnv,
+      ...metricsEnv,
+    });
   });
 });
 
 describe('TransactionalOutbox: least privilege across the stack', () => {
-  it('uses no wildcard action, and no wildcard resource but ListStreams "*" and the schedules of its own group', () => {
+  it('uses no wildcard action, and no wildcard resource but ListStreams "*", X-Ray "*" and the schedules of its group', () => {
     const wildcards: string[] = [];
     for (const [id, r] of Object.entries(resources)) {
       if (r.Type !== 'AWS::IAM::Policy') continue;
@@ -260,6 +285,9 @@ describe('TransactionalOutbox: least privilege across the stack', () => {
     expect(wildcards.sort()).toEqual(
       [
         `${Object.keys(resources).find((id) => id.startsWith('OutboxDispatcherListStreams'))} dynamodb:ListStreams on "*"`,
+        ...['OutboxDispatcherTracing', 'OutboxJobRunnerTracing'].map(
+          (prefix) => `${Object.keys(resources).find((id) => id.startsWith(prefix))} xray:PutTelemetryRecords,xray:PutTraceSegments on "*"`,
+        ),
         `${Object.keys(resources).find((id) => id.startsWith('OutboxDispatcherRoleDefaultPolicy'))} scheduler:CreateSchedule,scheduler:DeleteSchedule,scheduler:GetSchedule,scheduler:UpdateSchedule on ${JSON.stringify(schedulesArn)}`,
       ].sort(),
     );

@@ -6,10 +6,11 @@
  * Job records on DynamoDB Local; the dispatcher handler invoked directly with stream records.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { MAX_CONVERGENCE_ROUNDS } from '../../lib/dispatch/index.js';
+import { MAX_CONVERGENCE_ROUNDS } from '../../lib/dispatch/jobs.js';
 import { JOB_STATUS } from '../../lib/jobs/record.js';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
 import type { JobScheduleSpec, OutboxMessage } from '../../lib/outbox/messages.js';
@@ -207,6 +208,60 @@ describe('schedule convergence to the job record', () => {
     expect(callsFor(key)).toEqual(['CreateSchedule:ok', 'DeleteSchedule:ok', 'UpdateSchedule:ResourceNotFoundException', 'CreateSchedule:ok']);
     expect(inputOf(key)).toMatchObject({ jobId: 'job-new', version: 3 });
     expect(stack.scheduler.getSchedule(key)).toMatchObject({ ScheduleExpression: 'at(2030-01-01T11:00:00)' });
+  });
+
+  /** A DynamoDB client whose BatchGetItem calls are throttled while `throttle.on` (the dispatcher's follow-up read). */
+  function throttledReads() {
+    const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT, ...LOCAL_AWS_CONFIG, maxAttempts: 1 });
+    const throttle = { on: false };
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (throttle.on && context.commandName === 'BatchGetItemCommand')
+          throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException', $fault: 'client' });
+        return next(args);
+      },
+      { step: 'initialize', name: 'throttleReads' },
+    );
+    return { client, throttle };
+  }
+
+  it.each([
+    ['a cancelled recurring job', 'cancel'],
+    ['a rescheduled job', 'reschedule'],
+  ] as const)('%s: a late call, a throttled follow-up read, then the redelivery converges (the record moved on; no skip)', async (_title, change) => {
+    const key = `redeliver-${change}-${uid()}`;
+    const jobId = `job-${uid()}`;
+    await putJob(key, jobId, 1, change === 'cancel' ? { rate: '10 minutes' } : { at: '2030-01-01T09:00:00Z' });
+    const first: OutboxMessage = change === 'cancel'
+      ? { kind: 'job.schedule', job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key }, schedule: { rate: '10 minutes' }, maxAttempts: 3 }
+      : await commitReschedule(key, 2, '2030-01-01T10:00:00Z');
+    if (change === 'reschedule') await dispatcher()({ Records: [record([{ kind: 'job.schedule', job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key }, schedule: { at: '2030-01-01T09:00:00Z' }, maxAttempts: 3 }])] }, lambdaContext());
+    const slow = holdingClient((command) => command === (change === 'cancel' ? 'CreateScheduleCommand' : 'UpdateScheduleCommand'));
+    const reads = throttledReads();
+    const a = testDispatcher(stack, { clients: { dynamodb: reads.client, scheduler: slow.client, eventBridge: stack.clients.eventBridge }, retry: { maxAttempts: 2 } });
+    const firstRecord = record([first]);
+    const runA = a({ Records: [firstRecord] }, lambdaContext());
+    await slow.held;
+
+    // the next commit is dispatched completely by another invocation while A's call is in flight
+    const next = change === 'cancel' ? await commitCancel(key, 2) : await commitReschedule(key, 3, '2030-01-01T12:00:00Z');
+    expect(await dispatcher()({ Records: [record([next])] }, lambdaContext())).toEqual({ batchItemFailures: [] });
+
+    // A's stale call lands; its follow-up read is throttled: the record is reported failed
+    reads.throttle.on = true;
+    slow.release();
+    expect(await runA).toEqual({ batchItemFailures: [{ itemIdentifier: firstRecord.dynamodb!.SequenceNumber }] });
+    reads.throttle.on = false;
+    if (change === 'cancel') expect(stack.scheduler.getSchedule(key)).toMatchObject({ ScheduleExpression: 'rate(10 minutes)' });
+    else expect(inputOf(key).version).toBe(2); // stale: the runner would skip it, the job would never run
+
+    // Lambda redelivers the failed record: its handling must converge although the record moved on
+    expect(await dispatcher()({ Records: [firstRecord] }, lambdaContext())).toEqual({ batchItemFailures: [] });
+    if (change === 'cancel') expect(stack.scheduler.getSchedule(key)).toBeUndefined();
+    else {
+      expect(inputOf(key)).toMatchObject({ jobId, version: 3 });
+      expect(stack.scheduler.getSchedule(key)).toMatchObject({ ScheduleExpression: 'at(2030-01-01T12:00:00)' });
+    }
   });
 
   it(`gives up after ${MAX_CONVERGENCE_ROUNDS} rounds when the record keeps moving, and reports the record failed`, async () => {

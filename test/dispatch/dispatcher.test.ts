@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { outboxDispatcher } from '../../lib/dispatch/index.js';
+import { outboxDispatcher } from '../../lib/dispatch/dispatcher.js';
 import { JOB_STATUS, type JobStatus } from '../../lib/jobs/record.js';
 import type { CloudEvent, OutboxMessage } from '../../lib/outbox/messages.js';
 import { lambdaContext } from '../support/ddb.js';
@@ -93,8 +93,8 @@ describe('outboxDispatcher', () => {
       message: 'malformed outbox item',
       attributes: { sequenceNumber: bad.dynamodb!.SequenceNumber, pk: bad.dynamodb!.Keys!.pk!.S, reason: expect.stringContaining('lacks id, type, source or time') },
     });
-    // 49 events in 5 PutEvents calls, not 49.
-    expect(handler.logger.entries.at(-1)!.attributes).toMatchObject({ records: 50, failed: 1, eventsPublished: 49, putEventsCalls: 5, batchItemFailures: 1 });
+    // 49 events in 7 PutEvents calls, not 49: records start 16 (concurrency) at a time, each wave packed (10 + 6 …).
+    expect(handler.logger.entries.at(-1)!.attributes).toMatchObject({ records: 50, failed: 1, eventsPublished: 49, putEventsCalls: 7, batchItemFailures: 1 });
   });
 
   it('runs the calls of a batch in parallel, never more than `concurrency` at once', async () => {
@@ -130,18 +130,18 @@ describe('outboxDispatcher', () => {
     expect(d.logger.entries.at(-1)!.attributes).toMatchObject({ peakConcurrency: 1, putEventsCalls: 5, schedulesCreated: 5 });
   });
 
-  it('skips a job.schedule whose job record is cancelled, finished, newer, another job, or missing', async () => {
+  it('a job.schedule applies its job record, not the message: none for a finished/cancelled/missing job, the record\'s job otherwise', async () => {
     const cases = [
       { key: `c-${uid()}`, status: JOB_STATUS.CANCELLED },
       { key: `s-${uid()}`, status: JOB_STATUS.SUCCEEDED },
       { key: `d-${uid()}`, status: JOB_STATUS.DEAD },
-      { key: `r-${uid()}`, status: JOB_STATUS.RUNNING },
+      { key: `r-${uid()}`, status: JOB_STATUS.RUNNING }, // a one-time job whose schedule fired
     ];
     const records = [];
     for (const c of cases) records.push(record([scheduleMessage(c.key, await putJob(c.key, { status: c.status }))]));
     const newer = `n-${uid()}`;
     await putJob(newer, { version: 3, jobId: 'job-newer' });
-    records.push(record([scheduleMessage(newer, { jobId: 'job-newer', version: 1 })]));
+    records.push(record([scheduleMessage(newer, { jobId: 'job-newer', version: 1 }, '2031-01-01T00:00:00Z')]));
     const other = `o-${uid()}`;
     await putJob(other, { jobId: 'job-other' });
     records.push(record([scheduleMessage(other, { jobId: 'job-mine', version: 1 })]));
@@ -149,11 +149,14 @@ describe('outboxDispatcher', () => {
     records.push(record([scheduleMessage(missing, { jobId: 'job-gone', version: 1 })]));
     const handler = dispatcher();
     expect(await handler({ Records: records }, lambdaContext())).toEqual({ batchItemFailures: [] });
-    for (const key of [...cases.map((c) => c.key), newer, other, missing]) expect(callsFor(key)).toEqual([]);
-    expect(handler.logger.entries.at(-1)!.attributes).toMatchObject({ jobsSkipped: 7, schedulesCreated: 0 });
+    for (const key of [...cases.map((c) => c.key), missing]) expect(callsFor(key)).toEqual(['DeleteSchedule:ResourceNotFoundException']);
+    expect(stack.scheduler.getSchedule(newer)!.ScheduleExpression).toBe('at(2030-01-01T00:00:00)'); // the record's time
+    expect(JSON.parse(stack.scheduler.getSchedule(newer)!.Target.Input!)).toMatchObject({ jobId: 'job-newer', version: 3 });
+    expect(JSON.parse(stack.scheduler.getSchedule(other)!.Target.Input!)).toMatchObject({ jobId: 'job-other', version: 1 });
+    expect(handler.logger.entries.at(-1)!.attributes).toMatchObject({ schedulesCreated: 2, schedulesAlreadyGone: 5 });
   });
 
-  it('replaces a stale schedule found under the name (an older version of the job)', async () => {
+  it('replaces a stale schedule found under the name with what the record calls for (not what the message says)', async () => {
     const key = `stale-${uid()}`;
     const job = await putJob(key, { version: 2 });
     const handler = dispatcher();
@@ -165,7 +168,7 @@ describe('outboxDispatcher', () => {
       }),
     );
     await handler({ Records: [record([scheduleMessage(key, job, '2030-02-01T00:00:00Z')])] }, lambdaContext());
-    expect(stack.scheduler.getSchedule(key)!.ScheduleExpression).toBe('at(2030-02-01T00:00:00)');
+    expect(stack.scheduler.getSchedule(key)!.ScheduleExpression).toBe('at(2030-01-01T00:00:00)'); // the record's at
     expect(JSON.parse(stack.scheduler.getSchedule(key)!.Target.Input!)).toMatchObject({ version: 2 });
     expect(callsFor(key).slice(-3)).toEqual(['CreateSchedule:ConflictException', 'GetSchedule:ok', 'UpdateSchedule:ok']);
   });
@@ -178,13 +181,15 @@ describe('outboxDispatcher', () => {
     expect(await handler({ Records: [record([reschedule])] }, lambdaContext())).toEqual({ batchItemFailures: [] });
     expect(callsFor(key)).toEqual(['UpdateSchedule:ResourceNotFoundException', 'CreateSchedule:ok']);
     expect(JSON.parse(stack.scheduler.getSchedule(key)!.Target.Input!)).toMatchObject({ jobId: job.jobId, version: 2, payload: { p: 1 }, name: 'remind' });
-    // a stale reschedule (record already at version 3) does nothing
+    // a stale reschedule (record already at version 3, time 2030-01-01) applies the record
     await putJob(key, { version: 3, jobId: job.jobId });
     await handler({ Records: [record([{ ...reschedule, schedule: { at: '2030-04-01T00:00:00Z' } }])] }, lambdaContext());
-    expect(callsFor(key)).toHaveLength(2);
+    expect(callsFor(key).slice(2)).toEqual(['UpdateSchedule:ok']);
+    expect(stack.scheduler.getSchedule(key)!.ScheduleExpression).toBe('at(2030-01-01T00:00:00)');
+    expect(JSON.parse(stack.scheduler.getSchedule(key)!.Target.Input!)).toMatchObject({ version: 3 });
   });
 
-  it('job.cancel deletes the schedule; an already deleted one is success; a key in use again is left alone', async () => {
+  it('job.cancel deletes the schedule; an already deleted one is success; a key in use again gets its job\'s schedule', async () => {
     const key = `cx-${uid()}`;
     await putJob(key, { status: JOB_STATUS.CANCELLED });
     await stack.clients.scheduler.send(
@@ -198,7 +203,7 @@ describe('outboxDispatcher', () => {
     const reused = `cy-${uid()}`;
     await putJob(reused, { status: JOB_STATUS.SCHEDULED });
     await handler({ Records: [record([{ kind: 'job.cancel', key: reused, scheduleName: reused }])] }, lambdaContext());
-    expect(callsFor(reused)).toEqual([]);
+    expect(callsFor(reused)).toEqual(['UpdateSchedule:ResourceNotFoundException', 'CreateSchedule:ok']);
   });
 
   it('retries 5xx and throttling, but not a permanent error nor beyond the time left', async () => {
@@ -217,7 +222,7 @@ describe('outboxDispatcher', () => {
     const k3 = `t3-${uid()}`;
     stack.scheduler.throttle(5, 'CreateSchedule');
     const r3 = record([scheduleMessage(k3, await putJob(k3))]);
-    const shortOnTime = { ...lambdaContext(), getRemainingTimeInMillis: () => 800 }; // below the 1000 ms safety margin
+    const shortOnTime = { ...lambdaContext(), getRemainingTimeInMillis: () => 1000 }; // enough to start, no retry fits the 1000 ms margin
     expect(await handler({ Records: [r3] }, shortOnTime)).toEqual({ batchItemFailures: [{ itemIdentifier: r3.dynamodb!.SequenceNumber }] });
     expect(callsFor(k3)).toEqual(['CreateSchedule:ThrottlingException']);
   });

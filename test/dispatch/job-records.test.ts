@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createCaller, createJobRecordReader, newStats, type RetryClock } from '../../lib/dispatch/index.js';
+import { createCaller, newStats } from '../../lib/dispatch/calls.js';
+import { createJobRecordReader } from '../../lib/dispatch/job-records.js';
+import type { RetryClock } from '../../lib/dispatch/retry.js';
 import { DispatchError } from '../../lib/errors.js';
 
 const ddb = mockClient(DynamoDBClient);

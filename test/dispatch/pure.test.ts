@@ -2,34 +2,16 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { ConfigurationError } from '../../lib/errors.js';
-import {
-  backoffDelay,
-  chunkPutEvents,
-  createLimiter,
-  desiredSchedule,
-  isImagelessOutboxInsert,
-  isOutboxInsert,
-  isRetryableError,
-  jobOfScheduleInput,
-  jobScheduleInputJson,
-  jobScheduleRequest,
-  mayRetry,
-  onExistingSchedule,
-  outboxDispatcher,
-  putEventsEntrySize,
-  resolveDispatcherConfig,
-  retrying,
-  sameDesiredSchedule,
-  scheduleExpressionOf,
-  skipCancel,
-  skipReschedule,
-  skipSchedule,
-  tableNameFromStreamArn,
-  toPutEventsEntry,
-  type RetryClock,
-} from '../../lib/dispatch/index.js';
+import { createCaller, newStats } from '../../lib/dispatch/calls.js';
+import { resolveDispatcherConfig, tableNameFromStreamArn } from '../../lib/dispatch/config.js';
+import { desiredSchedule, isImagelessOutboxInsert, isOutboxInsert, sameSchedule, scheduleFingerprint } from '../../lib/dispatch/decide.js';
+import { outboxDispatcher } from '../../lib/dispatch/dispatcher.js';
+import { scheduleRequestOfRecord } from '../../lib/dispatch/jobs.js';
+import { createLimiter } from '../../lib/dispatch/limiter.js';
+import { chunkPutEvents, jobScheduleInputJson, jobScheduleRequest, putEventsEntrySize, scheduleExpressionOf, toPutEventsEntry } from '../../lib/dispatch/map.js';
+import { backoffDelay, isRetryableError, mayRetry, retrying, type RetryClock } from '../../lib/dispatch/retry.js';
 import { JOB_STATUS, type JobRecord, type JobStatus } from '../../lib/jobs/record.js';
-import type { CloudEvent, JobEnvelope, ScheduleJobMessage } from '../../lib/outbox/messages.js';
+import type { CloudEvent, JobEnvelope } from '../../lib/outbox/messages.js';
 
 const config = resolveDispatcherConfig(
   { jobRunnerArn: 'arn:aws:lambda:eu-west-1:111122223333:function:runner', schedulerRoleArn: 'arn:aws:iam::111122223333:role/sched', deadLetterQueueArn: 'arn:aws:sqs:eu-west-1:111122223333:dlq' },
@@ -105,50 +87,10 @@ describe('mapping to Scheduler', () => {
     expect(json.length).toBeLessThanOrEqual(8192);
     expect(JSON.parse(json)).toMatchObject({ jobId: 'j-1', payloadOmitted: true });
   });
-
-  it('reads job id and version back from a schedule Input', () => {
-    expect(jobOfScheduleInput(jobScheduleInputJson(job))).toEqual({ jobId: 'j-1', version: 1 });
-    expect(jobOfScheduleInput('{"other":1}')).toBeUndefined();
-    expect(jobOfScheduleInput('not json')).toBeUndefined();
-    expect(jobOfScheduleInput(undefined)).toBeUndefined();
-  });
 });
 
 describe('decisions on job records', () => {
   const rec = (status: JobStatus, version = 1, jobId = 'j-1') => ({ jobId, version, jobStatus: status }) as JobRecord;
-  const msg: ScheduleJobMessage = { kind: 'job.schedule', job, schedule: { at: '2026-11-22T10:15:00Z' }, maxAttempts: 3 };
-
-  it('job.schedule goes ahead only for the same job, same version, SCHEDULED', () => {
-    expect(skipSchedule(rec(JOB_STATUS.SCHEDULED), msg)).toBeUndefined();
-    for (const s of [JOB_STATUS.CANCELLED, JOB_STATUS.SUCCEEDED, JOB_STATUS.DEAD, JOB_STATUS.RUNNING, JOB_STATUS.FAILED]) expect(skipSchedule(rec(s), msg)).toContain(s);
-    expect(skipSchedule(rec(JOB_STATUS.SCHEDULED, 2), msg)).toContain('superseded');
-    expect(skipSchedule(rec(JOB_STATUS.SCHEDULED, 1, 'j-2'), msg)).toContain('another job');
-    expect(skipSchedule(undefined, msg)).toContain('does not exist');
-  });
-
-  it('job.reschedule goes ahead at the same version when SCHEDULED or FAILED', () => {
-    const m = { kind: 'job.reschedule', key: 'k', scheduleName: 'k', version: 2, schedule: { at: '2026-11-22T10:15:00Z' } } as const;
-    expect(skipReschedule(rec(JOB_STATUS.SCHEDULED, 2), m)).toBeUndefined();
-    expect(skipReschedule(rec(JOB_STATUS.FAILED, 2), m)).toBeUndefined();
-    expect(skipReschedule(rec(JOB_STATUS.FAILED, 3), m)).toContain('superseded');
-    expect(skipReschedule(rec(JOB_STATUS.CANCELLED, 2), m)).toContain('CANCELLED');
-    expect(skipReschedule(rec(JOB_STATUS.RUNNING, 2), m)).toContain('RUNNING');
-  });
-
-  it('job.cancel deletes unless the key belongs to a live job again', () => {
-    const m = { kind: 'job.cancel', key: 'k', scheduleName: 'k' } as const;
-    expect(skipCancel(rec(JOB_STATUS.CANCELLED), m)).toBeUndefined();
-    expect(skipCancel(undefined, m)).toBeUndefined();
-    expect(skipCancel(rec(JOB_STATUS.SCHEDULED, 1, 'j-9'), m)).toContain('j-9');
-  });
-
-  it('an existing schedule is ours when it carries this job at this version or later', () => {
-    expect(onExistingSchedule({ jobId: 'j-1', version: 1 }, { jobId: 'j-1', version: 1 })).toBe('done');
-    expect(onExistingSchedule({ jobId: 'j-1', version: 2 }, { jobId: 'j-1', version: 1 })).toBe('done');
-    expect(onExistingSchedule({ jobId: 'j-1', version: 1 }, { jobId: 'j-1', version: 2 })).toBe('replace');
-    expect(onExistingSchedule({ jobId: 'j-0', version: 5 }, { jobId: 'j-1', version: 1 })).toBe('replace');
-    expect(onExistingSchedule(undefined, { jobId: 'j-1', version: 1 })).toBe('replace');
-  });
 
   it('the schedule a record calls for: this job at this version while it waits for a delivery, none otherwise', () => {
     const r = (status: JobStatus, schedule: JobRecord['schedule'], version = 1, jobId = 'j-1') => ({ ...rec(status, version, jobId), schedule }) as JobRecord;
@@ -161,15 +103,33 @@ describe('decisions on job records', () => {
     expect(desiredSchedule(undefined)).toEqual({ present: false, why: 'no job record' });
   });
 
-  it('a call is still right when the record read after it calls for the same schedule (same job and version, or none)', () => {
-    const p = (version: number, jobId = 'j-1') => ({ present: true, jobId, version }) as const;
-    const none = (why: string) => ({ present: false, why }) as const;
-    expect(sameDesiredSchedule(p(1), p(1))).toBe(true);
-    expect(sameDesiredSchedule(none('a'), none('b'))).toBe(true); // CANCELLED then expired: still nothing
-    expect(sameDesiredSchedule(p(1), p(2))).toBe(false);
-    expect(sameDesiredSchedule(p(1), p(1, 'j-2'))).toBe(false);
-    expect(sameDesiredSchedule(p(1), none('x'))).toBe(false);
-    expect(sameDesiredSchedule(none('x'), p(1))).toBe(false);
+  it('two schedules are the same only when every field that decides what they do is equal', () => {
+    const base = jobScheduleRequest(job, { at: '2026-11-22T10:15:00Z' }, config);
+    const described: typeof base = { ...base, Description: 'another text' };
+    expect(sameSchedule(base, described)).toBe(true); // cosmetic
+    const reordered = { ...base, Target: { ...base.Target!, Input: JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(base.Target!.Input!)).reverse())) } };
+    expect(sameSchedule(base, reordered)).toBe(true); // the same Input, re-serialized
+    const variants = [
+      jobScheduleRequest(job, { at: '2026-11-22T10:16:00Z' }, config),
+      jobScheduleRequest(job, { cron: '0 8 * * ? *' }, config),
+      jobScheduleRequest(job, { cron: '0 8 * * ? *', timezone: 'Europe/Paris' }, config),
+      jobScheduleRequest({ ...job, version: 2 }, { at: '2026-11-22T10:15:00Z' }, config),
+      jobScheduleRequest({ ...job, jobId: 'j-2' }, { at: '2026-11-22T10:15:00Z' }, config),
+      jobScheduleRequest({ ...job, payload: { orderId: '2' } }, { at: '2026-11-22T10:15:00Z' }, config),
+      jobScheduleRequest(job, { at: '2026-11-22T10:15:00Z' }, { ...config, jobRunnerArn: `${config.jobRunnerArn}-v2` }),
+      { ...base, State: 'DISABLED' as const },
+      undefined,
+    ];
+    for (const v of variants) expect(sameSchedule(base, v)).toBe(false);
+    expect(new Set(variants.map(scheduleFingerprint)).size).toBe(variants.length);
+  });
+
+  it('the request a record calls for carries the record\'s job, version, payload and schedule, or none', () => {
+    const record = { ...rec(JOB_STATUS.SCHEDULED, 9), jobKey: 'expire-1', jobName: 'expire', payload: '{"orderId":"1"}', schedule: { rate: '10 minutes' } } as JobRecord;
+    expect(scheduleRequestOfRecord(record, 'expire-1', config)).toEqual(jobScheduleRequest({ ...job, version: 9 }, { rate: '10 minutes' }, config));
+    expect(scheduleRequestOfRecord({ ...record, jobStatus: JOB_STATUS.CANCELLED }, 'expire-1', config)).toBeUndefined();
+    expect(scheduleRequestOfRecord(undefined, 'expire-1', config)).toBeUndefined();
+    expect(() => scheduleRequestOfRecord({ ...record, payload: '{' }, 'expire-1', config)).toThrow(/schedule expire-1: the job record payload is not JSON/);
   });
 
   it('an outbox INSERT without NewImage is told apart from records the dispatcher ignores', () => {
@@ -249,6 +209,19 @@ describe('configuration', () => {
 
 describe('retries', () => {
   const policy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1000, safetyMarginMs: 500 };
+
+  it('no call starts once the invocation has no time left (a timed-out invocation stops calling the endpoints)', async () => {
+    let left = 5000;
+    const caller = createCaller(4, policy, { remainingMs: () => left, sleep: async () => undefined, random: () => 0 }, newStats());
+    let sent = 0;
+    const send = async () => ++sent;
+    await expect(caller.call(send)).resolves.toBe(1);
+    left = 0;
+    await expect(caller.call(send)).rejects.toThrow('call: not started: the invocation has no time left (it timed out)');
+    left = -250;
+    await expect(caller.call(send)).rejects.toThrow(/not started/);
+    expect(sent).toBe(1);
+  });
 
   it('full-jitter backoff stays within [0, min(max, base × 2^(n-1))]', () => {
     fc.assert(

@@ -38,6 +38,9 @@ describe('npm start', () => {
     expect(state).toMatchObject({ ordersTable: `${prefix}-orders`, outboxTable: `${prefix}-outbox` });
     expect(run.output()).toMatch(new RegExp(`COMMIT +3 actions \\| writes: put ${prefix}-orders/.* \\| events: OrderPlaced \\| jobs: schedule expire-unpaid-order`));
     expect(run.output()).toMatch(/EVENT +published OrderPlaced from orders/);
+    const consoleUrl = /Dev console on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(run.output())?.[1];
+    expect((await fetch(consoleUrl!)).headers.get('content-type')).toContain('text/html');
+    expect(((await (await fetch(`${consoleUrl}api/timeline`)).json()) as { rows: { source: string }[] }).rows.map((r) => r.source)).toContain('POST /orders');
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
     expect(run.output()).toContain('stopped; nothing left running');

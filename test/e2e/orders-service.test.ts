@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
@@ -61,7 +62,7 @@ describe('the example orders service, end to end over HTTP', () => {
     expect((await http('GET', `/orders/${id}`)).body.status).toBe('EXPIRED');
     const late = await http('POST', `/orders/${id}/pay`, { paymentReference: 'late' });
     expect(late.status).toBe(409);
-    expect(late.body).toBe(`order ${id} is EXPIRED and cannot be paid`);
+    expect(late.body).toEqual({ message: `order ${id} is EXPIRED and cannot be paid` });
   });
 
   it('a paid order ⇒ OrderPaid, its schedule deleted, and it never expires', async () => {
@@ -88,7 +89,8 @@ describe('the example orders service, end to end over HTTP', () => {
     const publishedBefore = service.stack.eventBridge.events.length;
     const second = await fetch(`${service.url}/orders/${id}/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ paymentReference: 'pay-2' }) });
     expect(second.status).toBe(409);
-    expect(await second.text()).toBe(`order ${id} is PAID and cannot be paid`);
+    expect(second.headers.get('content-type')).toBe('application/json');
+    expect(await second.json()).toEqual({ message: `order ${id} is PAID and cannot be paid` });
     await service.stack.drain();
     expect(await order(id)).toEqual(before);
     expect(service.stack.eventBridge.events.length).toBe(publishedBefore);
@@ -97,7 +99,36 @@ describe('the example orders service, end to end over HTTP', () => {
   it('answers 400 naming what is wrong, and 404 for an unknown order', async () => {
     const bad = await fetch(`${service.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'c', items: [{ sku: 'a', quantity: 0, unitPrice: 1 }] }) });
     expect(bad.status).toBe(400);
-    expect(await bad.text()).toBe('Invalid request: body/items/0/quantity must be >= 1');
-    expect((await fetch(`${service.url}/orders/nope`)).status).toBe(404);
+    expect(bad.headers.get('content-type')).toBe('application/json');
+    expect(await bad.json()).toEqual({ message: 'Invalid request: body/items/0/quantity must be >= 1' });
+    expect(await http('GET', '/orders/nope')).toEqual({ status: 404, body: { message: 'order nope not found' } });
+  });
+
+  it('answers oversized, huge and mistyped input with a JSON 400 (no 500, no coercion of "2")', async () => {
+    const item = (over: Record<string, unknown>) => ({ customerId: 'c-1', items: [{ sku: 'book', quantity: 2, unitPrice: 12.5, ...over }] });
+    expect(await http('POST', '/orders', item({ sku: 'x'.repeat(500 * 1024) }))).toEqual({ status: 400, body: { message: 'Invalid request: body/items/0/sku must NOT have more than 64 characters' } });
+    expect(await http('POST', '/orders', item({ unitPrice: 1e308 }))).toEqual({ status: 400, body: { message: 'Invalid request: body/items/0/unitPrice must be <= 1000000' } });
+    expect(await http('POST', '/orders', item({ quantity: '2' }))).toEqual({ status: 400, body: { message: 'Invalid request: body/items/0/quantity must be integer' } });
+    expect(await http('POST', '/orders', item({ quantity: 1001 }))).toEqual({ status: 400, body: { message: 'Invalid request: body/items/0/quantity must be <= 1000' } });
+    const malformed = await fetch(`${service.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"customerId":' });
+    expect({ status: malformed.status, type: malformed.headers.get('content-type'), body: await malformed.json() }).toMatchObject({ status: 422, type: 'application/json', body: { message: expect.any(String) } });
+  });
+
+  it('answers any JSON body with 201 or a 4xx whose body is JSON with a message (seeded property)', async () => {
+    const value = fc.oneof(fc.string({ maxLength: 80 }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant('2'));
+    const body = fc.oneof(
+      fc.record({ customerId: value, items: fc.array(fc.record({ sku: value, quantity: value, unitPrice: value }, { requiredKeys: [] }), { maxLength: 3 }) }, { requiredKeys: [] }),
+      fc.jsonValue({ maxDepth: 2 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (sent) => {
+        const reply = await http('POST', '/orders', sent);
+        if (reply.status === 201) return;
+        expect(reply.status).toBeGreaterThanOrEqual(400);
+        expect(reply.status).toBeLessThan(500);
+        expect(typeof reply.body?.message).toBe('string');
+      }),
+      { seed: 0x0de5, numRuns: 60 },
+    );
   });
 });

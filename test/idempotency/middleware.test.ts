@@ -9,13 +9,12 @@ import {
   IdempotencyConflictError,
   IdempotencyPayloadMismatchError,
   IdempotencyResponseTooLargeError,
-  IDEMPOTENCY_RECORD,
   currentUnitOfWork,
-  idempotencyRecordKey,
   unitOfWork,
   type IdempotencyOptions,
   type UnitOfWorkContext,
 } from '../../lib/index.js';
+import { IDEMPOTENCY_RECORD, idempotencyRecordKey } from '../../lib/idempotency/record.js';
 import { OUTBOX_SCHEMA } from '../../lib/outbox/schema.js';
 import { createBusinessTable, createTestOutboxTable, getItem, lambdaContext, localClients, recordTransactions, scanAll } from '../support/ddb.js';
 

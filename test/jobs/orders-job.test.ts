@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { getJob, jobRunner, listJobs, scheduleJob } from '../../lib/jobs/index.js';
-import { orderJobs, type OrderJobs } from '../../functions/orders/jobs.js';
+import { orderJobs, type OrderJobs } from '../../examples/orders/functions/jobs.js';
 import { createBusinessTable, createTestOutboxTable, getItem, localClients } from '../support/ddb.js';
 import { deliveryFor, inUnitOfWork, memoryLogger, messagesAbout, sleep } from '../support/jobs.js';
 
@@ -28,7 +28,7 @@ function runner() {
   return jobRunner({ jobs: orderJobs({ client: doc, ordersTable: orders }), outboxTable: outbox, client: doc, source: 'orders', logger: memoryLogger() });
 }
 
-describe('expire-unpaid-order (functions/orders/jobs.ts) through the runner', () => {
+describe('expire-unpaid-order (examples/orders/functions/jobs.ts) through the runner', () => {
   it('expires a PENDING order and publishes OrderExpired with the SUCCEEDED status', async () => {
     const orderId = randomUUID();
     const key = await placeOrder(orderId);
@@ -70,18 +70,18 @@ describe('expire-unpaid-order (functions/orders/jobs.ts) through the runner', ()
     expect(await getItem(doc, orders, { pk: orderId })).toMatchObject({ status: 'PAID', version: 2 });
   });
 
-  it('getJob reads one job; listJobs lists by status through the index, with pages', async () => {
+  it('getJob reads one job; listJobs lists a status the index does not hold by a Scan, with pages', async () => {
     const ids = [randomUUID(), randomUUID(), randomUUID()];
     const keys: string[] = [];
     for (const id of ids) keys.push(await placeOrder(id));
     await inUnitOfWork(doc, outbox, (uow) => uow.cancelJob(keys[2]!));
-    const options = { outboxTable: outbox, client: doc };
+    const options = { outboxTable: outbox, client: doc, scan: true };
     expect(await getJob('no-such-job', options)).toBeUndefined();
     expect(await getJob(keys[2]!, options)).toMatchObject({ status: 'CANCELLED', key: keys[2] });
     let scheduled: string[] = [];
     for (let i = 0; i < 20 && !keys.slice(0, 2).every((k) => scheduled.includes(k)); i++) {
       scheduled = (await listJobs('SCHEDULED', options)).jobs.map((j) => j.key);
-      await sleep(50); // the index is eventually consistent
+      await sleep(50);
     }
     expect(scheduled).toEqual(expect.arrayContaining(keys.slice(0, 2)));
     expect(scheduled).not.toContain(keys[2]);
@@ -93,5 +93,6 @@ describe('expire-unpaid-order (functions/orders/jobs.ts) through the runner', ()
     const oldest = await listJobs('SCHEDULED', { ...options, newestFirst: false });
     expect(oldest.jobs.map((j) => j.updatedAt)).toEqual([...oldest.jobs.map((j) => j.updatedAt)].sort());
     await expect(listJobs('DONE' as any, options)).rejects.toThrow(/status "DONE" is not one of SCHEDULED, RUNNING/);
+    await expect(listJobs('SCHEDULED', { ...options, scan: false })).rejects.toThrow('status SCHEDULED is not in the job-status index');
   });
 });

@@ -92,7 +92,7 @@ describe('job runner on DynamoDB Local: one run, and its status, commit together
     const job = await jobRecord(doc, outbox, `flaky-${id}`);
     expect(job).toMatchObject({ jobStatus: 'FAILED', attempts: 1, lastOutcome: 'FAILED', lastError: { name: 'RangeError', message: `payment provider down for ${id}` } });
     expect(job!.version).toBe(result.retryVersion);
-    expect(job!.version).toBeGreaterThanOrEqual(t0); // max(claimed + 1, now): comparable with cancel/reschedule versions
+    expect(job!.version).toBe(2); // the version rule: claimed version + 1
     const retryAt = Date.parse(job!.nextRunAt!);
     expect(retryAt).toBeGreaterThanOrEqual(t0 + 120_000);
     expect(retryAt).toBeLessThan(Date.now() + 122_000);
@@ -170,10 +170,43 @@ describe('job runner on DynamoDB Local: one run, and its status, commit together
     expect(await getItem(doc, counters, { pk: `${id}-outer` })).toBeDefined();
   });
 
+  it('a success commit applied by DynamoDB whose answer is lost is reported from the record: succeeded, once', async () => {
+    const id = randomUUID();
+    await inUnitOfWork(doc, outbox, (uow) => uow.schedule({ job: 'count', payload: { id }, delay: 60, key: `lost-answer-${id}` }));
+    const { doc: lossy } = localClients();
+    let lose = true;
+    lossy.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args); // applied by DynamoDB …
+        if (lose && context.commandName === 'TransactWriteItemsCommand') {
+          lose = false;
+          throw Object.assign(new Error('socket hang up'), { name: 'InternalServerError', $fault: 'server' }); // … answer lost
+        }
+        return out;
+      },
+      { step: 'initialize', name: 'loseOneAnswer' },
+    );
+    const handler = jobRunner({ jobs: defineJobs({ count }), outboxTable: outbox, client: lossy, source: 'jobs-test', logger: memoryLogger() });
+    const result = await handler(await deliveryFor(doc, outbox, `lost-answer-${id}`));
+    expect(lose).toBe(false);
+    expect(await jobRecord(doc, outbox, `lost-answer-${id}`)).toMatchObject({ jobStatus: 'SUCCEEDED', lastOutcome: 'SUCCEEDED' });
+    expect(result).toMatchObject({ outcome: 'succeeded', attempt: 1 });
+    expect(result).not.toHaveProperty('error');
+    expect(await getItem(doc, counters, { pk: id })).toMatchObject({ n: 1 });
+  });
+
+  it('jobRunner({ jobs: {} }) serves a service without jobs (docs/deploy.md): a delivery is an UnknownJobError failure, recorded', async () => {
+    const id = randomUUID();
+    await inUnitOfWork(doc, outbox, (uow) => uow.schedule({ job: 'count', payload: { id }, delay: 60, key: `nojobs-${id}`, maxAttempts: 1 }));
+    const handler = jobRunner({ jobs: {}, outboxTable: outbox, client: doc, logger: memoryLogger() });
+    const result = await handler(await deliveryFor(doc, outbox, `nojobs-${id}`));
+    expect(result).toMatchObject({ outcome: 'dead', error: { name: 'UnknownJobError', message: 'Unknown job "count": this job runner knows no jobs' } });
+    expect(await jobRecord(doc, outbox, `nojobs-${id}`)).toMatchObject({ jobStatus: 'DEAD' });
+  });
+
   it('rejects a delivery that is not a job input, and bad options when it is created', async () => {
     const { handler } = runnerWith({ count });
     await expect(handler({ key: 'k' } as any)).rejects.toThrow(/not a job delivery: missing or invalid name, jobId, version, scheduledTime/);
-    expect(() => jobRunner({ jobs: {}, outboxTable: outbox, client: doc } as any)).toThrow(/"jobs" must define at least one job/);
     expect(() => jobRunner({ jobs: { a: 1 } as any, outboxTable: outbox, readOnly: true, leaseMs: 3 } as any)).toThrow(
       /readOnly.*the job "a" must be a function.*unknown option "leaseMs"/,
     );

@@ -17,9 +17,8 @@ describe('job state machine (pure)', () => {
 
   it('a failed one-time attempt is retried under a larger version until attempts run out; a recurring one is never retried', () => {
     const now = Date.parse('2026-11-22T10:00:00.250Z');
-    expect(failureOutcome(record({ attempts: 1, version: 1 }), now, 60)).toEqual({ status: 'FAILED', retryAt: '2026-11-22T10:01:01Z', newVersion: now });
-    const rescheduled = now + 5000; // a version set by rescheduleJob after `now` (clock skew)
-    expect(failureOutcome(record({ attempts: 2, version: rescheduled }), now, 60)).toMatchObject({ newVersion: rescheduled + 1 });
+    expect(failureOutcome(record({ attempts: 1, version: 1 }), now, 60)).toEqual({ status: 'FAILED', retryAt: '2026-11-22T10:01:01Z', newVersion: 2 });
+    expect(failureOutcome(record({ attempts: 2, version: 7 }), now, 60)).toMatchObject({ newVersion: 8 }); // claimed + 1, whatever the clock
     expect(failureOutcome(record({ attempts: 3 }), now, 60)).toEqual({ status: 'DEAD' });
     expect(failureOutcome(record({ attempts: 9, schedule: { rate: '5 minutes' } }), now, 60)).toEqual({ status: 'SCHEDULED' });
     expect(isRecurring({ cron: '0 8 * * ? *' })).toBe(true);
@@ -81,7 +80,10 @@ describe('job state machine (pure)', () => {
   });
 
   it('tells a lost transition apart from its own commit that went through', () => {
-    expect(lostTransition(record({ jobStatus: 'SUCCEEDED', leaseToken: 't', lastOutcome: 'SUCCEEDED' }), 't').outcome).toBe('already-committed');
+    expect(lostTransition(record({ jobStatus: 'SUCCEEDED', leaseToken: 't', lastOutcome: 'SUCCEEDED' }), 't')).toMatchObject({ outcome: 'already-committed', recorded: 'succeeded' });
+    expect(lostTransition(record({ jobStatus: 'SCHEDULED', leaseToken: 't', lastOutcome: 'SUCCEEDED', schedule: { rate: '5 minutes' } }), 't')).toMatchObject({ recorded: 'succeeded' });
+    expect(lostTransition(record({ jobStatus: 'FAILED', leaseToken: 't', lastOutcome: 'FAILED' }), 't')).toMatchObject({ recorded: 'failed' });
+    expect(lostTransition(record({ jobStatus: 'DEAD', leaseToken: 't', lastOutcome: 'FAILED' }), 't')).toMatchObject({ recorded: 'dead' });
     expect(lostTransition(record({ jobStatus: 'CANCELLED', leaseToken: 't', lastOutcome: 'FAILED' }), 't').outcome).toBe('cancelled');
     expect(lostTransition(record({ jobStatus: 'RUNNING', leaseToken: 'other' }), 't')).toMatchObject({ outcome: 'lost', reason: expect.stringContaining('another lease') });
     expect(lostTransition(undefined, 't').outcome).toBe('lost');

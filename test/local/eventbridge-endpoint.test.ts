@@ -1,6 +1,7 @@
 /** The local EventBridge PutEvents through the real EventBridgeClient. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { isRetryableError } from '../../lib/dispatch/retry.js';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
 import { startLocalEventBridge, type EventBridgeEnvelope, type LocalEventBridge } from '../../lib/local/eventbridge-endpoint.js';
 
@@ -34,6 +35,13 @@ describe('local EventBridge', () => {
     const [a, b] = bus.events.slice(-2);
     expect(a).toMatchObject({ eventId: out.Entries![0]!.EventId, eventBusName: 'orders', source: 'orders', detailType: 'OrderPlaced', detail: { n: 1 }, time });
     expect(b).toMatchObject({ eventBusName: 'orders', detail: { n: 2 } });
+  });
+
+  it('an injected server error is PutEvents\' documented 500 type, InternalException, which the dispatcher retries', async () => {
+    bus.failNext(1);
+    const error = await client.send(new PutEventsCommand({ Entries: [entry({ n: 0 })] })).catch((e: unknown) => e as { name: string; $metadata: { httpStatusCode: number } });
+    expect(error).toMatchObject({ name: 'InternalException', $metadata: { httpStatusCode: 500 } });
+    expect(isRetryableError(error)).toBe(true);
   });
 
   it('reports bad entries per entry: missing fields, malformed detail, unknown bus', async () => {

@@ -98,6 +98,19 @@ describe('local Scheduler API', () => {
     expect(b.ScheduleArn).toBe(a.ScheduleArn);
   });
 
+  it('honours ClientToken on UpdateSchedule and DeleteSchedule as on CreateSchedule: a retried request applies once', async () => {
+    const req = input();
+    await client.send(new CreateScheduleCommand(req));
+    const update = { ...req, ScheduleExpression: 'at(2026-11-22T11:00:00)', ClientToken: 'upd-1' };
+    await client.send(new UpdateScheduleCommand(update));
+    await client.send(new UpdateScheduleCommand({ ...req, ScheduleExpression: 'at(2026-11-22T12:00:00)' })); // another writer
+    await client.send(new UpdateScheduleCommand(update)); // the first update's retry: not applied again
+    expect(scheduler.getSchedule(req.Name!)!.ScheduleExpression).toBe('at(2026-11-22T12:00:00)');
+    await client.send(new DeleteScheduleCommand({ Name: req.Name!, ClientToken: 'del-1' }));
+    await expect(client.send(new DeleteScheduleCommand({ Name: req.Name!, ClientToken: 'del-1' }))).resolves.toBeDefined(); // retry: success
+    expect(await errorOf(client.send(new DeleteScheduleCommand({ Name: req.Name!, ClientToken: 'del-2' })))).toBeInstanceOf(ResourceNotFoundException);
+  });
+
   it('manages schedule groups', async () => {
     await client.send(new CreateScheduleGroupCommand({ Name: 'extra' }));
     expect(await errorOf(client.send(new CreateScheduleGroupCommand({ Name: 'extra' })))).toBeInstanceOf(ConflictException);

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { TRANSACTIONAL_OUTBOX_DEFAULTS } from '../../cdk/props.js';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
 import { createOutboxTable } from '../../lib/local/outbox-table.js';
 import { startStreamPoller, type StreamFailure, type StreamPollerOptions } from '../../lib/local/stream-poller.js';
@@ -47,7 +48,7 @@ function poll(streamArn: string, handler: StreamPollerOptions['handler'], o: Par
 }
 
 describe('createOutboxTable', () => {
-  it('creates the table the construct deploys: keys, NEW_IMAGE stream, TTL and the jobs-by-status index', async () => {
+  it('creates the table the construct deploys: keys, NEW_IMAGE stream, TTL and the sharded job-status index', async () => {
     const { name, streamArn } = await table();
     const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
     expect(Table!.KeySchema).toEqual([
@@ -57,12 +58,12 @@ describe('createOutboxTable', () => {
     expect(Table!.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_IMAGE' });
     expect(Table!.LatestStreamArn).toBe(streamArn);
     expect(Table!.GlobalSecondaryIndexes![0]).toMatchObject({
-      IndexName: 'jobs-by-status',
+      IndexName: 'jobs-by-status-shard',
       KeySchema: [
-        { AttributeName: 'jobStatus', KeyType: 'HASH' },
-        { AttributeName: 'jobUpdatedAt', KeyType: 'RANGE' },
+        { AttributeName: 'jobIndexPk', KeyType: 'HASH' },
+        { AttributeName: 'jobIndexSk', KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: { ProjectionType: 'KEYS_ONLY' },
     });
     const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: name }));
     expect(ttl.TimeToLiveDescription).toMatchObject({ TimeToLiveStatus: 'ENABLED', AttributeName: 'ttl' });
@@ -193,6 +194,31 @@ describe('stream poller', () => {
     expect(poller.failures).toHaveLength(1);
     expect(poller.failures[0]!.records.map(tagOf)).toEqual(['c001', 'c002']);
     expect(poller.failures[0]!.failedSequenceNumbers).toEqual([poller.failures[0]!.records[0]!.dynamodb!.SequenceNumber]);
+  });
+
+  it('by default retries a failing batch as often as the construct does (retryAttempts 5), then gives it up', async () => {
+    expect(TRANSACTIONAL_OUTBOX_DEFAULTS.retryAttempts).toBe(5);
+    const { name, streamArn } = await table();
+    await writeOutbox(name, 1);
+    const poller = poll(streamArn, async (e) => ({ batchItemFailures: e.Records.map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })) }));
+    await poller.drain();
+    await poller.stop();
+    expect(poller.invocations).toHaveLength(1 + TRANSACTIONAL_OUTBOX_DEFAULTS.retryAttempts);
+    expect(poller.failures).toHaveLength(1);
+  });
+
+  it.each([
+    ['an empty itemIdentifier', ''],
+    ['an itemIdentifier that is no record of the batch', '999999999999999999999'],
+  ])('%s makes the whole batch a failure (Lambda: services-ddb-batchfailurereporting)', async (_title, itemIdentifier) => {
+    const { name, streamArn } = await table();
+    await writeOutbox(name, 3);
+    let calls = 0;
+    const poller = poll(streamArn, async () => (++calls === 1 ? { batchItemFailures: [{ itemIdentifier }] } : { batchItemFailures: [] }));
+    await poller.drain();
+    await poller.stop();
+    expect(poller.invocations.map((i) => i.records)).toEqual([3, 3]); // retried from the first record
+    expect(poller.failures).toHaveLength(0);
   });
 
   it('starts at LATEST when asked, and counts down the function timeout in the context', async () => {

@@ -37,7 +37,7 @@ export async function createTestOutboxTable(raw: DynamoDBClient, prefix = 'outbo
       { AttributeName: OUTBOX_SCHEMA.sortKey, KeyType: 'RANGE' },
     ],
     AttributeDefinitions: OUTBOX_TABLE_DEFINITION.attributes.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
-    GlobalSecondaryIndexes: [{ IndexName: idx.name, KeySchema: [{ AttributeName: idx.partitionKey, KeyType: 'HASH' }, { AttributeName: idx.sortKey, KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }],
+    GlobalSecondaryIndexes: [{ IndexName: idx.name, KeySchema: [{ AttributeName: idx.partitionKey, KeyType: 'HASH' }, { AttributeName: idx.sortKey, KeyType: 'RANGE' }], Projection: { ProjectionType: OUTBOX_TABLE_DEFINITION.jobStatusIndexProjection } }],
     StreamSpecification: { StreamEnabled: true, StreamViewType: OUTBOX_TABLE_DEFINITION.streamViewType },
   }));
   await raw.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { Enabled: true, AttributeName: OUTBOX_SCHEMA.ttlAttribute } }));

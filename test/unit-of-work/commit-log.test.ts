@@ -35,11 +35,11 @@ describe('one debug line per commit', () => {
     expect(commits[0]!.extra.latencyMs).toBeGreaterThan(0);
   });
 
-  it('turns on with POWERTOOLS_LOG_LEVEL=DEBUG on the default logger, no code change', async () => {
+  it('turns on with POWERTOOLS_LOG_LEVEL=DEBUG on the default JSON logger, no code change', async () => {
     const written: string[] = [];
-    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => {
+    // The default logger writes one JSON line per entry through the console.
+    const spy = jest.spyOn(console, 'log').mockImplementation((chunk: unknown) => {
       written.push(String(chunk));
-      return true;
     });
     const previous = process.env.POWERTOOLS_LOG_LEVEL;
     process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';

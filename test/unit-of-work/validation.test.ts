@@ -8,12 +8,12 @@ import {
   InvalidOperationError,
   TransactionConflictError,
   TransactionLimitError,
-  UnitOfWork,
-  scheduleNameFor,
   unitOfWork,
   withUnitOfWork,
 } from '../../lib/index.js';
+import { scheduleNameFor } from '../../lib/jobs/index.js';
 import { commitUnitOfWork } from '../../lib/unit-of-work/commit.js';
+import { UnitOfWork } from '../../lib/unit-of-work/unit-of-work.js';
 import { resolveSettings } from '../../lib/unit-of-work/settings.js';
 import { encodeOutboxItems } from '../../lib/outbox/encode.js';
 import { decodeOutboxItem } from '../../lib/outbox/decode.js';
@@ -136,8 +136,8 @@ describe('payloads and events', () => {
   const cyclic: any = { a: 1 };
   cyclic.self = cyclic;
   it.each([
-    ['a BigInt', { total: 10n }, /payload is not JSON-serializable: total is a BigInt/],
-    ['a cycle', cyclic, /self refers back to itself/],
+    ['a BigInt', { total: 10n }, /payload is not deliverable JSON: payload.total is a BigInt/],
+    ['a cycle', cyclic, /payload.self refers back to an object that contains it/],
     ['a function', { items: [{ fn: () => 1 }] }, /items\[0\]\.fn is a function/],
     ['undefined at top level', undefined, /payload is undefined/],
     ['a Map', { m: new Map() }, /m is a Map/],
@@ -149,7 +149,7 @@ describe('payloads and events', () => {
 
   it('rejects bad event data and an empty type', () => {
     const { uow } = offlineUow();
-    expectError(() => uow.publish({ type: 'OrderPlaced', data: { id: 1n } }), InvalidOperationError, /^publish\(OrderPlaced\): data is not JSON-serializable: id is a BigInt/);
+    expectError(() => uow.publish({ type: 'OrderPlaced', data: { id: 1n } }), InvalidOperationError, /^publish\(OrderPlaced\): data is not deliverable JSON: data.id is a BigInt/);
     expectError(() => uow.publish({ type: '', data: {} }), InvalidOperationError, /type must be a non-empty string/);
     uow.publish({ type: 'X', data: {}, id: 'same' });
     expectError(() => uow.publish({ type: 'Y', data: {}, id: 'same' }), InvalidOperationError, /^publish\(Y\): an event with id same is already published/);
@@ -263,5 +263,24 @@ describe('transaction conflicts (aws-sdk-client-mock: DynamoDB Local serializes 
     expect(error.attempts).toBe(3);
     expect(error.message).toContain('"hot order"');
     expect(mock.commandCalls(TransactWriteCommand)).toHaveLength(3);
+  });
+});
+
+describe('expressions', () => {
+  it("keeps DynamoDB's 573 reserved words in one list, case-insensitive", async () => {
+    const { RESERVED_WORDS, isReservedWord } = await import('../../lib/unit-of-work/reserved-words.js');
+    expect(RESERVED_WORDS.size).toBe(573);
+    expect([isReservedWord('status'), isReservedWord('Name'), isReservedWord('TTL'), isReservedWord('orderId')]).toEqual([true, true, true, false]);
+  });
+
+  it('accepts keywords and functions where they belong, placeholders everywhere else', () => {
+    const { uow } = offlineUow();
+    expect(() => uow.update({
+      TableName: 'orders', Key: { pk: 'k1' }, label: 'full grammar',
+      UpdateExpression: 'SET #s = :s, a.b[0] = if_not_exists(a.b[0], :z), l = list_append(l, :l) REMOVE prev ADD n :one DELETE tags :t',
+      ConditionExpression: 'attribute_exists(pk) AND NOT begins_with(#s, :p) AND (n BETWEEN :z AND :one OR size(l) IN (:z, :one)) AND n <> :z',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':s': 'PAID', ':z': 0, ':l': ['x'], ':one': 1, ':t': new Set(['a']), ':p': 'C' },
+    })).not.toThrow();
   });
 });
