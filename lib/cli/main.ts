@@ -8,6 +8,7 @@ import { isUnitOfWorkError } from '../errors.js';
 import { cancelJob, retryJob, type JobAdminResult } from '../jobs/admin.js';
 import { getJob, listJobs, type JobView } from '../jobs/read.js';
 import { JOB_STATUS, type JobStatus } from '../jobs/record.js';
+import { indexedJobStatuses } from '../jobs/status-index.js';
 import { ENV } from '../outbox/schema.js';
 import { redriveJobDlq } from '../redrive/job-dlq.js';
 import { redriveStreamDlq } from '../redrive/stream-dlq.js';
@@ -27,7 +28,7 @@ export const CLI_ENV = {
 /** The usage text. */
 export const USAGE = `Usage: lambda-unit-of-work <command> [options]
 
-  jobs list [STATUS ...] [--key K] [--limit N] [--json]   jobs by status (${Object.values(JOB_STATUS).join(', ')}), or one job
+  jobs list [STATUS ...] [--key K] [--limit N] [--scan] [--json]   jobs by status (--scan: also statuses the index does not hold) (${Object.values(JOB_STATUS).join(', ')}), or one job
   jobs retry <key> [--at ISO | --delay S] [--dry-run]     revive a DEAD job (new version; its schedule is re-created)
   jobs cancel <key> [--dry-run]                           cancel a SCHEDULED, FAILED or RUNNING job
   redrive stream-dlq --queue-url URL [--max N] [--dry-run] dispatch again what the outbox dispatcher gave up on
@@ -52,7 +53,7 @@ class UsageError extends Error {}
 const OPTIONS = {
   table: { type: 'string' }, region: { type: 'string' }, endpoint: { type: 'string' }, 'sqs-endpoint': { type: 'string' },
   'scheduler-endpoint': { type: 'string' }, 'eventbridge-endpoint': { type: 'string' }, local: { type: 'boolean' },
-  'queue-url': { type: 'string' }, 'dry-run': { type: 'boolean' }, max: { type: 'string' }, json: { type: 'boolean' },
+  'queue-url': { type: 'string' }, 'dry-run': { type: 'boolean' }, max: { type: 'string' }, json: { type: 'boolean' }, scan: { type: 'boolean' },
   limit: { type: 'string' }, key: { type: 'string' }, at: { type: 'string' }, delay: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -90,7 +91,10 @@ async function jobs(sub: string | undefined, args: string[], v: Values, table: s
     const unknown = statuses.filter((s) => !all.includes(s as JobStatus));
     if (unknown.length) throw new UsageError(`unknown status ${unknown.join(', ')}: use ${all.join(', ')}`);
     const found: JobView[] = [];
-    for (const status of statuses.length ? (statuses as JobStatus[]) : all) found.push(...(await listJobs(status, { ...opts, limit: count(v.limit, 'limit') ?? 100 })).jobs);
+    const scan = v.scan ?? false;
+    // Without --scan and without statuses: the statuses the job-status index holds (a Scan reads the whole table).
+    const wanted = statuses.length ? (statuses as JobStatus[]) : scan ? all : indexedJobStatuses();
+    for (const status of wanted) found.push(...(await listJobs(status, { ...opts, scan, limit: count(v.limit, 'limit') ?? 100 })).jobs);
     io.out(v.json ? found.map((j) => JSON.stringify(j)).join('\n') : found.length ? formatJobTable(found) : `no ${statuses.join('/') || 'jobs'} in ${table}`);
     return;
   }

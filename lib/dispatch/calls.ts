@@ -1,5 +1,6 @@
 import { DispatchError } from '../errors.js';
-import { createLimiter, type Limiter } from './limiter.js';
+import { createAdaptiveLimiter, type AdaptiveLimiter } from './adaptive-limiter.js';
+import type { Limiter } from './limiter.js';
 import { isThrottlingError, retrying, type BackoffPolicy, type RetryClock } from './retry.js';
 
 /** Counters of one invocation, logged as one line per batch. */
@@ -48,7 +49,7 @@ export function newStats(): DispatchStats {
   };
 }
 
-/** How the adapters make calls: through one limiter, with retries bounded by the invocation's time. */
+/** How the adapters make calls to one AWS service: through its limiter, with retries bounded by the invocation's time. */
 export interface Caller {
   /** Runs one AWS call in a limiter slot, retrying throttling and server errors. */
   call<T>(send: () => Promise<T>): Promise<T>;
@@ -66,9 +67,28 @@ function timedOut(): DispatchError {
   return new DispatchError('call', 'not started: the invocation has no time left (it timed out)');
 }
 
-/** A {@link Caller} of one invocation: no call starts once `clock.remainingMs()` is 0 or less. */
-export function createCaller(concurrency: number, policy: BackoffPolicy, clock: RetryClock, stats: DispatchStats): Caller {
-  const limiter = createLimiter(concurrency);
+/** The AWS services the dispatcher calls, each with its own flow control. */
+export type DispatchService = 'scheduler' | 'events' | 'dynamodb';
+
+/** One {@link AdaptiveLimiter} per {@link DispatchService}. */
+export type ServiceLimiters = Readonly<Record<DispatchService, AdaptiveLimiter>>;
+
+/**
+ * The limiters of one dispatcher (one per Lambda container, as the handler is made at cold start): AIMD
+ * windows of at most `concurrency` calls in flight, cut by throttling, grown back by successes, and kept
+ * across invocations so a window learned under throttling is not reset by the next batch.
+ */
+export function createServiceLimiters(concurrency: number): ServiceLimiters {
+  const make = (): AdaptiveLimiter => createAdaptiveLimiter({ max: concurrency, isThrottle: isThrottlingError });
+  return { scheduler: make(), events: make(), dynamodb: make() };
+}
+
+/**
+ * A {@link Caller} of one invocation to one service through `limiter`: throttled and 5xx calls are retried
+ * with full-jitter backoff while the invocation's time (minus the safety margin) allows; each attempt takes
+ * a limiter slot of its own, so a call backing off holds none. No call starts once `clock.remainingMs()` is 0.
+ */
+export function createCaller(limiter: Limiter, policy: BackoffPolicy, clock: RetryClock, stats: DispatchStats): Caller {
   return {
     limiter,
     policy,

@@ -4,8 +4,9 @@ import { ENV } from '../outbox/schema.js';
 /** Retries of one call (throttling, 5xx, network) inside an invocation. */
 export interface CallRetryOptions {
   /**
-   * Attempts per call, the first one included.
-   * @default 6
+   * Upper bound of attempts per call, the first one included. The retry budget is the invocation's remaining
+   * time minus `safetyMarginMs`; this only bounds it where there is no deadline (outside Lambda).
+   * @default 50
    */
   readonly maxAttempts?: number;
   /**
@@ -85,7 +86,7 @@ export const DISPATCHER_DEFAULTS = {
   scheduleGroup: 'default',
   concurrency: 16,
   scheduleRetryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 },
-  retry: { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 2000, safetyMarginMs: 1000 },
+  retry: { maxAttempts: 50, baseDelayMs: 50, maxDelayMs: 2000, safetyMarginMs: 1000 },
 } as const;
 
 const SETTING_KEYS = [

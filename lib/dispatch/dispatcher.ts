@@ -7,7 +7,7 @@ import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEven
 import { DispatchError } from '../errors.js';
 import { decodeOutboxImage, MalformedOutboxItemError } from '../outbox/decode.js';
 import type { OutboxMessage } from '../outbox/messages.js';
-import { createCaller, newStats, type DispatchStats } from './calls.js';
+import { createCaller, createServiceLimiters, newStats, type DispatchStats } from './calls.js';
 import { createLimiter } from './limiter.js';
 import {
   assertKnownKeys,
@@ -135,8 +135,10 @@ async function dispatchRecord(record: DynamoDBRecord, deps: InvocationDeps): Pro
  * `PutEvents` and creates, updates or deletes the job schedules in EventBridge Scheduler; other records
  * are ignored (an outbox INSERT without `NewImage`, a misconfigured stream, is reported failed). After
  * each schedule call the job record is read again and the schedule converged to it if it moved meanwhile
- * (a late call never leaves a stale schedule). Calls of the whole batch run in parallel up to `concurrency`; throttling and server
- * errors are retried with jittered backoff while the invocation has time. A record whose messages
+ * (a late call never leaves a stale schedule). Calls of the whole batch run in parallel, per AWS service
+ * (Scheduler, EventBridge, DynamoDB) in an AIMD window of at most `concurrency` calls that throttling cuts
+ * and successes grow back; throttling and server errors are retried with full-jitter backoff while the
+ * invocation has time (minus `retry.safetyMarginMs`), so a record fails only when time runs out. A record whose messages
  * could not all be delivered (or that cannot be decoded) is returned in `batchItemFailures`, logged with
  * its sequence number, key and reason, and never fails its neighbours. Redelivery is safe: schedules
  * have deterministic names, and events keep their ids.
@@ -162,6 +164,7 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
   const scheduler = options.clients?.scheduler ?? new SchedulerClient({ maxAttempts: 1 });
   const eventBridge = options.clients?.eventBridge ?? new EventBridgeClient({ maxAttempts: 1 });
   const dynamodb = options.clients?.dynamodb ?? new DynamoDBClient({ maxAttempts: 1 });
+  const limiters = createServiceLimiters(config.concurrency);
 
   const handler = async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
     const started = performance.now();
@@ -169,10 +172,16 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
     const stats = newStats();
     const base = realRetryClock(context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis() : undefined);
     const clock: RetryClock = { ...base, ...options.clock };
-    const caller = createCaller(config.concurrency, config.retry, clock, stats);
+    const caller = (service: keyof typeof limiters) => createCaller(limiters[service], config.retry, clock, stats);
     const deps: InvocationDeps = {
-      publisher: createEventPublisher(eventBridge, config.eventBusName, caller),
-      jobs: { store: createScheduleStore(scheduler, caller), records: createJobRecordReader(dynamodb, caller), config, stats, logger },
+      publisher: createEventPublisher(eventBridge, config.eventBusName, caller('events')),
+      jobs: {
+        store: createScheduleStore(scheduler, caller('scheduler')),
+        records: createJobRecordReader(dynamodb, caller('dynamodb')),
+        config,
+        stats,
+        logger,
+      },
       config,
       stats,
       chains: new Map(),
@@ -212,7 +221,8 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
     logger.info('outbox batch dispatched', {
       ...stats,
       batchItemFailures: response.batchItemFailures.length,
-      peakConcurrency: caller.limiter.peak,
+      peakConcurrency: Math.max(limiters.scheduler.peak, limiters.events.peak, limiters.dynamodb.peak),
+      window: { scheduler: limiters.scheduler.limit, events: limiters.events.limit, dynamodb: limiters.dynamodb.limit },
       latencyMs: Math.round(performance.now() - started),
     });
     return { batchItemFailures: [...response.batchItemFailures] }; // a fresh object: Powertools reuses its default response

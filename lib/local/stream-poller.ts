@@ -7,11 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { ConfigurationError } from '../errors.js';
 import { OUTBOX_STREAM_FILTER_PATTERN } from '../outbox/schema.js';
 import { LOCAL_AWS_CONFIG } from './dynamodb-local.js';
 import type { EventPattern } from './event-pattern.js';
 import { localLambdaContext } from './stream-record.js';
-import { ShardReader } from './stream-shards.js';
+import { laneBatches, ShardReader } from './stream-shards.js';
 
 /** The handler the poller invokes, as Lambda would. */
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | void | undefined | null>;
@@ -56,6 +57,11 @@ export interface StreamPollerOptions {
   readonly maximumRetryAttempts?: number;
   /** @default true */
   readonly bisectBatchOnFunctionError?: boolean;
+  /**
+   * Lambda's `ParallelizationFactor` (1–10): up to this many batches of one shard in flight at once, records of one
+   * partition key (the item's key) in one lane, in order, never in two concurrent batches. @default 1
+   */
+  readonly parallelizationFactor?: number;
   /** Honour `batchItemFailures` (Lambda's `FunctionResponseTypes: ['ReportBatchItemFailures']`). @default true */
   readonly reportBatchItemFailures?: boolean;
   /** The on-failure destination (an SQS queue in the stack). @default the failure is only kept in `failures` */
@@ -107,7 +113,7 @@ interface Batch {
 
 /**
  * Starts polling `streamArn` and invoking `handler` like an event source mapping with
- * `ReportBatchItemFailures`: per shard, in order, one batch at a time. A batch that reports failures is
+ * `ReportBatchItemFailures`: per shard (and per lane of `parallelizationFactor`), in order, one batch at a time. A batch that reports failures is
  * retried from the lowest failed sequence number; a batch whose invocation throws is bisected (when
  * enabled) and retried; after `maximumRetryAttempts` the batch goes to `onFailure` and the shard moves on.
  *
@@ -129,10 +135,15 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const pollInterval = options.pollIntervalMs ?? 50;
   const retryDelay = options.retryDelayMs ?? 100;
   const timeoutMs = options.functionTimeoutMs ?? 30000;
+  const factor = options.parallelizationFactor ?? 1;
+  if (!Number.isInteger(factor) || factor < 1 || factor > 10) {
+    throw new ConfigurationError('startStreamPoller', `parallelizationFactor must be an integer from 1 to 10, got ${factor}`);
+  }
   const ownClient = !options.client;
   const client = options.client ?? new DynamoDBStreamsClient({ endpoint: options.endpoint, ...LOCAL_AWS_CONFIG });
   const reader = new ShardReader(client, options.streamArn, region, options.filterPatterns ?? [OUTBOX_STREAM_FILTER_PATTERN], options.startingPosition ?? 'TRIM_HORIZON');
-  const batches = new Map<string, Batch[]>();
+  /** Per shard, `factor` lanes of batches: each lane one batch at a time, the lanes concurrently. */
+  const batches = new Map<string, Batch[][]>();
   const invocations: StreamInvocation[] = [];
   const failures: StreamFailure[] = [];
   let running = true;
@@ -220,20 +231,19 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
 
   const poll = async (): Promise<boolean> => {
     let busy = false;
-    // One invocation per shard at a time, the shards concurrently (as Lambda's event source mapping does).
-    const shards = await reader.shards((id) => (batches.get(id)?.length ?? 0) === 0);
+    // The shards concurrently, and per shard up to `factor` batches (one per lane), as Lambda's event source mapping.
+    const shards = await reader.shards((id) => (batches.get(id) ?? []).every((lane) => lane.length === 0));
     await Promise.all(
       shards.map(async (shard) => {
-        const queue = batches.get(shard.shardId) ?? [];
-        batches.set(shard.shardId, queue);
-        if (queue.length === 0) {
-          const records = await shard.take(batchSize);
-          if (records.length > 0) queue.push({ records, attempts: 0, notBefore: 0 });
+        const lanes = batches.get(shard.shardId) ?? Array.from({ length: factor }, (): Batch[] => []);
+        batches.set(shard.shardId, lanes);
+        if (lanes.every((lane) => lane.length === 0)) {
+          const split = laneBatches(await shard.take(batchSize * factor), factor, batchSize);
+          split.forEach((cut, i) => lanes[i]!.push(...cut.map((records) => ({ records, attempts: 0, notBefore: 0 }))));
         }
-        if (queue.length > 0) {
-          busy = true;
-          await invoke(shard.shardId, queue);
-        }
+        const active = lanes.filter((lane) => lane.length > 0);
+        if (active.length > 0) busy = true;
+        await Promise.all(active.map((lane) => invoke(shard.shardId, lane)));
       }),
     );
     return busy || reader.fetchedInLastRound();

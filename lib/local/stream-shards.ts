@@ -133,3 +133,28 @@ export class ShardReader {
     return [...this.handles.values()].some((h) => h.fetched);
   }
 }
+
+/**
+ * Splits a shard's records into `factor` lanes by partition key (the item's key, `dynamodb.Keys`), as Lambda's
+ * `ParallelizationFactor` does: records of one key always land in the same lane, in stream order, so they are never
+ * in two concurrent batches. Each lane is cut into batches of at most `batchSize` records.
+ */
+export function laneBatches(records: readonly DynamoDBRecord[], factor: number, batchSize: number): DynamoDBRecord[][][] {
+  const lanes: DynamoDBRecord[][] = Array.from({ length: factor }, () => []);
+  for (const record of records) lanes[laneOf(record, factor)]!.push(record);
+  return lanes.map((lane) => {
+    const batches: DynamoDBRecord[][] = [];
+    for (let i = 0; i < lane.length; i += batchSize) batches.push(lane.slice(i, i + batchSize));
+    return batches;
+  });
+}
+
+/** The lane of a record's partition key: a stable hash (FNV-1a) of its key attributes, sorted by name. */
+function laneOf(record: DynamoDBRecord, factor: number): number {
+  if (factor === 1) return 0;
+  const keys = record.dynamodb?.Keys ?? {};
+  const text = JSON.stringify(Object.keys(keys).sort().map((name) => [name, keys[name]]));
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % factor;
+}

@@ -8,6 +8,7 @@ import { activeUnitOfWork, enterUnitOfWork } from '../unit-of-work/context.js';
 import { guardAllClients } from '../unit-of-work/guard.js';
 import { resolveOutboxTable, resolveSettings, validateOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
 import { UnitOfWork } from '../unit-of-work/unit-of-work.js';
+import { awaitHandlerController, installTimeoutWatch, timedOutEarly, TIMED_OUT_REASON } from './timeout-watch.js';
 
 /** The Lambda context as the handler sees it behind `unitOfWork()`: `context.uow` is its unit of work. */
 export type UnitOfWorkContext = Context & { uow: UnitOfWork };
@@ -41,7 +42,9 @@ export type UnitOfWorkMiddleware = MiddlewareObj<unknown, unknown, Error, UnitOf
  * Middy middleware that gives every invocation a unit of work on `context.uow` (and as the ambient one,
  * see `currentUnitOfWork()`). The handler only buffers; after it returns, the middleware commits
  * everything in one TransactWriteItems (writes, job records and outbox items), then runs the `onCommitted`
- * callbacks. If the handler throws, everything is discarded and the handler's error propagates untouched.
+ * callbacks. If the handler throws, everything is discarded and the handler's error propagates untouched. If
+ * Middy answers an early timeout (`timeoutEarlyInMillis`) while the handler still runs, the unit of work is
+ * discarded at Middy's abort: nothing commits, no idempotency record is stored, the handler's later operations throw.
  *
  * Options are validated here, when the middleware is created. It returns two middleware objects for `.use()`:
  * a yield point that gives the request its own async context (so nothing ambient leaks into the caller), and
@@ -74,6 +77,7 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
   if (options.guard === 'process') guardAllClients();
   resolveOutboxTable(validated, COMPONENT); // fail at creation, not at the first invocation
   const idempotency = resolveIdempotencyOption(options);
+  installTimeoutWatch();
   // Loaded only by a middleware that uses idempotency: the others never evaluate it.
   const idempotent = idempotency ? import('../idempotency/idempotency.js') : undefined;
   const uowOf = new WeakMap<object, UnitOfWork>();
@@ -88,15 +92,15 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
     // handler and the later middlewares inherit, and which ends with the request.
     enterUnitOfWork(uow);
     refuseSkippedCommit(request, uow);
-    if (!idempotency || !idempotent) return;
+    if (!idempotency || !idempotent) return awaitHandlerController(uow);
     return idempotent.then(async ({ beginIdempotent, identifyInvocation }) => {
       const invocation = identifyInvocation(idempotency, uow, request.event, request.context);
-      if (!invocation) return;
+      if (!invocation) return awaitHandlerController(uow);
       uow.markExactlyOnce();
       const outcome = await beginIdempotent(uow, invocation);
       if (!outcome.replay) {
         idempotentOf.set(request, outcome.invocation);
-        return;
+        return awaitHandlerController(uow);
       }
       uow.discard();
       // earlyResponse (not a return value) so that a stored `undefined` is replayed too.
@@ -106,7 +110,9 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
 
   const after = async (request: Request<unknown, unknown, Error, UnitOfWorkContext>): Promise<void> => {
     const uow = uowOf.get(request);
-    if (!uow || uow.state !== 'open') return;
+    // Middy answers an early timeout while the handler still runs: the unit of work is discarded, Middy's answer
+    // goes out unchanged, nothing commits and no idempotency record is stored (see timeout-watch.ts).
+    if (!uow || timedOutEarly(uow) || uow.state !== 'open') return;
     const invocation = idempotentOf.get(request);
     if (!invocation || !idempotency || !idempotent) {
       await commitUnitOfWork(uow);
@@ -158,10 +164,12 @@ function refuseSkippedCommit(request: Request<unknown, unknown, Error, UnitOfWor
 }
 
 /**
- * For Middy's `timeoutEarlyResponse`: when the invocation is about to time out, discards the ambient unit of
- * work (nothing is committed, no idempotency record is stored, and later operations of the still-running
- * handler throw), then answers with `response` (or throws what it throws). Without `response` it throws a
- * `TimeoutError`, as Middy does by default.
+ * Optional since `unitOfWork()` recognises Middy's early timeout by itself (its abort signal, see
+ * docs/failure-semantics.md): a plain `timeoutEarlyResponse: () => ({ statusCode: 503 })` already discards the unit
+ * of work. Kept for code that wraps its response, and for bundles minified without keeping function names (where
+ * Middy's signal cannot be recognised): when Middy calls it, it discards the ambient unit of work (nothing is
+ * committed, no idempotency record is stored, later operations of the still-running handler throw), then answers
+ * with `response` (or throws what it throws). Without `response` it throws a `TimeoutError`, as Middy does by default.
  *
  * @example
  * ```ts
@@ -173,7 +181,7 @@ function refuseSkippedCommit(request: Request<unknown, unknown, Error, UnitOfWor
 export function discardOnTimeout<T>(response?: () => T): () => T {
   return () => {
     // Middy calls it from a timer set inside the invocation, so the ambient unit of work is the invocation's.
-    activeUnitOfWork()?.discard('the invocation timed out early');
+    activeUnitOfWork()?.discard(TIMED_OUT_REASON);
     if (response) return response();
     throw Object.assign(new Error('[AbortError]: The operation was aborted.'), { name: 'TimeoutError' });
   };

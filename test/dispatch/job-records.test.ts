@@ -7,6 +7,7 @@ import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createCaller, newStats } from '../../lib/dispatch/calls.js';
+import { createLimiter } from '../../lib/dispatch/limiter.js';
 import { createJobRecordReader } from '../../lib/dispatch/job-records.js';
 import type { RetryClock } from '../../lib/dispatch/retry.js';
 import { DispatchError } from '../../lib/errors.js';
@@ -27,7 +28,7 @@ describe('job record reader', () => {
       .on(BatchGetItemCommand)
       .resolvesOnce({ Responses: { t: [record('a')] }, UnprocessedKeys: { t: { Keys: [keyOf('b')] } } })
       .resolvesOnce({ Responses: { t: [record('b')] } });
-    const reader = createJobRecordReader(new DynamoDBClient({ region: 'us-east-1' }), createCaller(4, policy, clock, newStats()));
+    const reader = createJobRecordReader(new DynamoDBClient({ region: 'us-east-1' }), createCaller(createLimiter(4), policy, clock, newStats()));
     const [a, b, missing, aAgain] = await Promise.all([reader.read('t', 'a'), reader.read('t', 'b'), reader.read('t', 'c'), reader.read('t', 'a')]);
     expect(a).toMatchObject({ jobId: 'id-a' });
     expect(aAgain).toMatchObject({ jobId: 'id-a' });
@@ -41,7 +42,7 @@ describe('job record reader', () => {
 
   it('gives up on keys that stay unprocessed after its attempts', async () => {
     ddb.on(BatchGetItemCommand).resolves({ Responses: { t: [] }, UnprocessedKeys: { t: { Keys: [keyOf('x')] } } });
-    const reader = createJobRecordReader(new DynamoDBClient({ region: 'us-east-1' }), createCaller(4, policy, clock, newStats()));
+    const reader = createJobRecordReader(new DynamoDBClient({ region: 'us-east-1' }), createCaller(createLimiter(4), policy, clock, newStats()));
     await expect(reader.read('t', 'x')).rejects.toBeInstanceOf(DispatchError);
     expect(ddb.commandCalls(BatchGetItemCommand)).toHaveLength(3);
   });

@@ -212,7 +212,7 @@ describe('retries', () => {
 
   it('no call starts once the invocation has no time left (a timed-out invocation stops calling the endpoints)', async () => {
     let left = 5000;
-    const caller = createCaller(4, policy, { remainingMs: () => left, sleep: async () => undefined, random: () => 0 }, newStats());
+    const caller = createCaller(createLimiter(4), policy, { remainingMs: () => left, sleep: async () => undefined, random: () => 0 }, newStats());
     let sent = 0;
     const send = async () => ++sent;
     await expect(caller.call(send)).resolves.toBe(1);

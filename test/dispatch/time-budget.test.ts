@@ -37,9 +37,9 @@ describe('time left before each record', () => {
       const job = { jobId, key, name: 'remind', version: 1, payload: {}, scheduleName: key };
       records.push(outboxStreamRecord(stack.streamArn, [{ kind: 'job.schedule', job, schedule: { at: '2030-01-01T00:00:00Z' }, maxAttempts: 3 }], String(9000 + i).padStart(21, '0')));
     }
-    // every Scheduler call takes 150 ms: 8 records need far more than the 1 s the invocation has beyond the margin
+    // every Scheduler call takes 300 ms: 8 records need far more than the 0.7 s the invocation has beyond the margin
     const slow = new SchedulerClient({ endpoint: stack.scheduler.endpoint, ...LOCAL_AWS_CONFIG, maxAttempts: 1 });
-    slow.middlewareStack.add((next) => async (args) => (await new Promise((r) => setTimeout(r, 150)), next(args)), { step: 'initialize', name: 'slowCalls' });
+    slow.middlewareStack.add((next) => async (args) => (await new Promise((r) => setTimeout(r, 300)), next(args)), { step: 'initialize', name: 'slowCalls' });
     const d = testDispatcher(stack, { concurrency, retry: { safetyMarginMs: 700 }, clients: { dynamodb: stack.clients.dynamodb, scheduler: slow, eventBridge: stack.clients.eventBridge } });
     const deadline = Date.now() + 1400;
     const context = { ...lambdaContext(), getRemainingTimeInMillis: () => deadline - Date.now() };

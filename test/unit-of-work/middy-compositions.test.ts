@@ -228,4 +228,22 @@ describe('executionModeStreamifyResponse', () => {
     await sleep(250);
     expect(await getItem(doc, orders, { pk: id })).toBeUndefined();
   });
+
+  it('the early timeout discards under streaming with a plain timeoutEarlyResponse too (no discardOnTimeout)', async () => {
+    const id = uid('stream-plain');
+    const handler = middy<any, any, Error, UnitOfWorkContext>({
+      executionMode: executionModeStreamifyResponse, timeoutEarlyInMillis: 50, timeoutEarlyResponse: () => ({ statusCode: 503, body: 'busy' }),
+    })
+      .use(unitOfWork({ outboxTable: outbox, client: doc, source: 'compose', logger: silent }))
+      .handler(async (_e, { uow }) => {
+        uow.put({ TableName: orders, Item: { pk: id } });
+        await sleep(250);
+        return { statusCode: 201, body: 'created' };
+      });
+    const out = sink();
+    await (handler as any)({}, out.stream, contextWithDeadline(150));
+    expect(out.text()).toBe('busy');
+    await sleep(250);
+    expect(await getItem(doc, orders, { pk: id })).toBeUndefined();
+  });
 });

@@ -30,7 +30,7 @@ export const ORDERS_FUNCTIONS = {
   PayOrder: { entry: 'pay-order.ts', description: 'POST /orders/{id}/pay: marks the order paid, cancels its expiry' },
   GetOrder: { entry: 'get-order.ts', description: 'GET /orders/{id}: reads one order' },
   JobRunner: { entry: 'job-runner.ts', description: 'Runs the jobs of the orders service (expire-unpaid-order)' },
-  OrderSummaries: { entry: 'orders/order-summaries.ts', description: 'Inbox consumer: order-summaries projection of OrderPlaced/OrderPaid (EventBridge rule → SQS)' },
+  OrderSummaries: { entry: 'order-summaries.ts', description: 'Inbox consumer: order-summaries projection of OrderPlaced/OrderPaid (EventBridge rule → SQS)' },
 } as const;
 
 /** Properties of {@link OrdersServiceStack}. */

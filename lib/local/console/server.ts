@@ -85,7 +85,7 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
   const group = stack.dispatcher.config.scheduleGroup;
 
   const allJobs = async (): Promise<JobView[]> => {
-    const pages = await Promise.all(Object.values(JOB_STATUS).map((s) => listJobs(s, { outboxTable: table, client: doc, limit: 200 })));
+    const pages = await Promise.all(Object.values(JOB_STATUS).map((s) => listJobs(s, { outboxTable: table, client: doc, limit: 100, scan: true })));
     return pages.flatMap((p) => p.jobs);
   };
 
