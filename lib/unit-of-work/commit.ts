@@ -85,7 +85,7 @@ export async function sendTransaction(client: DynamoDBDocumentClient, built: Bui
         }
         error = outcome.error;
       }
-      const failure = classifyCommitError(error, built.actions, attempt + 1);
+      const failure = await classifyCommitError(error, built.actions, attempt + 1);
       const fail = (final: Error): Error => (report(built, sends, final), final);
       if (!failure.retry) throw fail(failure.error);
       if (attempt >= maxConflictRetries) {
