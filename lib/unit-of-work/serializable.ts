@@ -12,7 +12,10 @@ export interface JsonSnapshotOptions {
   readonly int64?: boolean;
 }
 
-/** A checked JSON value: its text and a plain copy of it (what is committed, whatever the caller mutates later). */
+/**
+ * A checked JSON value: its text (serialized when first read) and a plain copy of it (what is committed, whatever
+ * the caller mutates later).
+ */
 export interface JsonSnapshot {
   readonly json: string;
   readonly value: unknown;
@@ -124,5 +127,17 @@ export function snapshotJson(value: unknown, operation: string, what: string, op
   if (value === undefined) throw new InvalidOperationError(operation, `${what} is undefined; use null for "no ${what}"`);
   const copy = new JsonCopy(operation, what, options).value(value, what, 0);
   if (copy === undefined) throw new InvalidOperationError(operation, `${what} turns into nothing in JSON (its toJSON() returned undefined)`);
-  return { json: JSON.stringify(copy), value: copy };
+  return new Snapshot(copy);
+}
+
+/**
+ * The text is serialized on first read: `publish` embeds the copy in its message and serializes that once, so
+ * serializing the data on its own as well would be wasted work on every event.
+ */
+class Snapshot implements JsonSnapshot {
+  #json: string | undefined;
+  constructor(readonly value: unknown) {}
+  get json(): string {
+    return (this.#json ??= JSON.stringify(this.value));
+  }
 }

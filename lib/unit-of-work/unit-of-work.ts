@@ -175,18 +175,13 @@ export class UnitOfWork {
     const { source, data } = validateEventInput(op, input, this.settings.source);
     const id = input.id ?? uuidv7();
     if (this.#eventIds.has(id)) throw new InvalidOperationError(op, `an event with id ${id} is already published in this unit of work`);
-    const event: CloudEvent<TData> = {
-      specversion: '1.0',
-      id,
-      source,
-      type: input.type,
-      time: new Date().toISOString(),
-      datacontenttype: 'application/json',
-      ...(input.subject !== undefined ? { subject: input.subject } : {}),
-      ...(this.settings.correlationId ? { correlationid: this.settings.correlationId } : {}),
-      ...(this.settings.causationId ? { causationid: this.settings.causationId } : {}),
-      data: data.value as TData,
-    };
+    // Assigned in envelope order rather than spread: this runs for every event.
+    const envelope: Record<string, unknown> = { specversion: '1.0', id, source, type: input.type, time: new Date().toISOString(), datacontenttype: 'application/json' };
+    if (input.subject !== undefined) envelope.subject = input.subject;
+    if (this.settings.correlationId) envelope.correlationid = this.settings.correlationId;
+    if (this.settings.causationId) envelope.causationid = this.settings.causationId;
+    envelope.data = data.value;
+    const event = envelope as unknown as CloudEvent<TData>;
     const message: OutboxMessage = { kind: 'event', event };
     const buffered = bufferMessage(message);
     // As EventBridge counts a PutEvents entry: Time (14) + Source + DetailType + Detail (the envelope; the
