@@ -18,7 +18,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', '.bundle');
 const ROUNDS = Number(process.env.BENCH_BUNDLE_ROUNDS ?? 30);
 
-const PLAIN = `
+/** A plain Middy handler putting one item with the document client. */
+export const PLAIN_HANDLER = `
 import middy from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -29,7 +30,8 @@ export const handler = middy().handler(async (event) => {
 });
 `;
 
-const WRAPPED = `
+/** The same handler wrapped in `unitOfWork()`, buffering a put, an event and a job. */
+export const WRAPPED_HANDLER = `
 import middy from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -45,8 +47,12 @@ export const handler = middy()
   });
 `;
 
-/** The same esbuild options a user's NodejsFunction bundling would use, with the Lambda runtime's SDK external. */
-async function bundle(name: string, source: string): Promise<{ file: string; raw: number; gzip: number }> {
+/**
+ * Bundles `source` with the esbuild options a user's NodejsFunction bundling would use, with the Lambda runtime's
+ * SDK external, into `bench/.bundle/<name>.mjs` (inside the repository, so that imports resolve).
+ */
+export async function bundleHandler(name: string, source: string): Promise<{ file: string; raw: number; gzip: number }> {
+  mkdirSync(OUT, { recursive: true });
   const entry = join(OUT, `${name}.entry.ts`);
   const file = join(OUT, `${name}.mjs`);
   writeFileSync(entry, source);
@@ -78,8 +84,8 @@ function coldImportMs(file: string): number {
 export async function runBundleBench(): Promise<{ bytesAdded: number; gzipAdded: number; coldRatio: number }> {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
-  const plain = await bundle('plain', PLAIN);
-  const wrapped = await bundle('wrapped', WRAPPED);
+  const plain = await bundleHandler('plain', PLAIN_HANDLER);
+  const wrapped = await bundleHandler('wrapped', WRAPPED_HANDLER);
   coldImportMs(plain.file); // warms the file system cache for both
   coldImportMs(wrapped.file);
   const times = { plain: [] as number[], wrapped: [] as number[] };
