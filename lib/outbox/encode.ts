@@ -1,3 +1,4 @@
+import { isoTime } from '../unit-of-work/iso-time.js';
 import { itemSize } from '../unit-of-work/size.js';
 import type { OutboxMessage } from './messages.js';
 import { OUTBOX_KEYS, OUTBOX_SCHEMA, originRegionAttribute } from './schema.js';
@@ -68,7 +69,7 @@ export function encodeSizedOutboxItems(input: EncodeOutboxInput): SizedOutboxIte
   });
   if (current.length > 0) groups.push({ jsons: current, bytes: currentBytes });
 
-  const createdAt = input.now.toISOString();
+  const createdAt = isoTime(input.now.getTime());
   const ttl = Math.floor(input.now.getTime() / 1000) + input.retentionSeconds;
   return groups.map(({ jsons, bytes }, i) => {
     const attributes: Record<string, unknown> = {

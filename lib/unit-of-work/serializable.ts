@@ -1,5 +1,5 @@
 import { InvalidOperationError } from '../errors.js';
-import { renderPath, type AttributePath } from './values.js';
+import { objectKind, renderPath, type AttributePath } from './values.js';
 
 /** Largest signed 64-bit integer: PutEvents refuses JSON integers beyond it. */
 const INT64_MAX = 9223372036854775807n;
@@ -19,11 +19,6 @@ export interface JsonSnapshotOptions {
 export interface JsonSnapshot {
   readonly json: string;
   readonly value: unknown;
-}
-
-function kindOf(value: object): string {
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === 'string' && name !== '' ? `a ${name} instance` : 'an object with a custom prototype';
 }
 
 class JsonCopy {
@@ -101,7 +96,7 @@ class JsonCopy {
         return out;
       }
       const proto = Object.getPrototypeOf(obj);
-      if (proto !== Object.prototype && proto !== null) this.fail(path, `is ${kindOf(obj)} (JSON keeps only its own enumerable fields; pass a plain object)`);
+      if (proto !== Object.prototype && proto !== null) this.fail(path, `is ${objectKind(obj)} (JSON keeps only its own enumerable fields; pass a plain object)`);
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(obj)) {
         const p = { parent: path, member: k };

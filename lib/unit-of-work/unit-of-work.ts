@@ -9,6 +9,7 @@ import { clientOverride } from './settings.js';
 import { cancelJobParams, newJobRecord, putJobRecordParams, rescheduleJobParams, reviveJobParams } from './job-writes.js';
 import { normalizeSchedule } from './schedule.js';
 import { MAX_JOB_PAYLOAD_NESTING, validateEventInput } from './event-input.js';
+import { isoTime } from './iso-time.js';
 import { snapshotJson } from './serializable.js';
 import { displayValue } from './values.js';
 import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, itemSize, utf8Length } from './size.js';
@@ -176,7 +177,7 @@ export class UnitOfWork {
     const id = input.id ?? uuidv7();
     if (this.#eventIds.has(id)) throw new InvalidOperationError(op, `an event with id ${id} is already published in this unit of work`);
     // Assigned in envelope order rather than spread: this runs for every event.
-    const envelope: Record<string, unknown> = { specversion: '1.0', id, source, type: input.type, time: new Date().toISOString(), datacontenttype: 'application/json' };
+    const envelope: Record<string, unknown> = { specversion: '1.0', id, source, type: input.type, time: isoTime(Date.now()), datacontenttype: 'application/json' };
     if (input.subject !== undefined) envelope.subject = input.subject;
     if (this.settings.correlationId) envelope.correlationid = this.settings.correlationId;
     if (this.settings.causationId) envelope.causationid = this.settings.causationId;
@@ -216,7 +217,7 @@ export class UnitOfWork {
     if (this.#jobs.has(key) || this.#jobChanges.has(key)) throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
     const scheduleName = scheduleNameFor(key);
     const payloadJson = payload.json;
-    const record = newJobRecord({ jobId, key, name: input.job, payloadJson, schedule, scheduleName, maxAttempts, nowIso: new Date(now).toISOString(), correlationId: this.settings.correlationId });
+    const record = newJobRecord({ jobId, key, name: input.job, payloadJson, schedule, scheduleName, maxAttempts, nowIso: isoTime(now), correlationId: this.settings.correlationId });
     const write = this.#buffer('Put', putJobRecordParams(this.settings.outboxTable, record), `${op} ${key}`, 'job', { jobKey: key, jobName: input.job });
     const message: OutboxMessage = { kind: 'job.schedule', job: { jobId, key, name: input.job, version: 1, payload: payload.value, scheduleName }, schedule, maxAttempts };
     const buffered = bufferMessage(message, key);

@@ -82,8 +82,8 @@ function copyBinary(value: ArrayBufferView | ArrayBuffer): Uint8Array {
   return value instanceof ArrayBuffer ? new Uint8Array(value.slice(0)) : new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
 }
 
-/** What kind of thing a refused object is, for messages. */
-function objectKind(value: object): string {
+/** What kind of thing a refused object is, for messages (`a Foo instance`). */
+export function objectKind(value: object): string {
   const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
   return typeof name === 'string' && name !== '' ? `a ${name} instance` : 'an object with a custom prototype';
 }
