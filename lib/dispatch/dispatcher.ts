@@ -68,7 +68,7 @@ function chained<T>(chains: Map<string, Promise<unknown>>, key: string, fn: () =
 }
 
 function dispatchMessage(message: OutboxMessage, deps: InvocationDeps, table: string | undefined): Promise<unknown> {
-  if (message.kind === 'event') return deps.publisher.publish(message.event);
+  if (message.kind === 'event') return deps.publisher.publish(message.event, message.traceHeader);
   if (!table) throw new DispatchError(message.kind, 'the outbox table is unknown: set outboxTable (UOW_OUTBOX_TABLE)');
   const jobDeps = { ...deps.jobs, table };
   if (message.kind === 'job.schedule') return chained(deps.chains, message.job.key, () => dispatchScheduleJob(message, jobDeps));

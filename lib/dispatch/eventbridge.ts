@@ -25,8 +25,11 @@ interface Pending {
 
 /** Publishes CloudEvents through `PutEvents`, grouping the events of concurrent callers into full calls. */
 export interface EventPublisher {
-  /** Resolves with the EventBridge event id once the event was accepted; rejects with a {@link DispatchError}. */
-  publish(event: CloudEvent): Promise<string>;
+  /**
+   * Resolves with the EventBridge event id once the event was accepted; rejects with a {@link DispatchError}.
+   * `traceHeader` (the committing invocation's X-Ray header) is sent as the entry's `TraceHeader`.
+   */
+  publish(event: CloudEvent, traceHeader?: string): Promise<string>;
 }
 
 /**
@@ -88,9 +91,9 @@ export function createEventPublisher(client: EventBridgeClient, eventBusName: st
   };
 
   return {
-    publish(event) {
+    publish(event, traceHeader) {
       return new Promise<string>((resolve, reject) => {
-        const entry = toPutEventsEntry(event, eventBusName);
+        const entry = toPutEventsEntry(event, eventBusName, traceHeader);
         const size = putEventsEntrySize(entry);
         if (size > PUT_EVENTS_LIMITS.maxBytes) {
           reject(new DispatchError(`PutEvents ${event.id}`, `the entry is ${size} bytes, over the ${PUT_EVENTS_LIMITS.maxBytes} EventBridge accepts`));

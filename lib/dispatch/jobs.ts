@@ -53,7 +53,11 @@ function envelopeOf(record: JobRecord, scheduleName: string, operation: string):
   } catch (error) {
     throw new DispatchError(operation, 'the job record payload is not JSON', { cause: error });
   }
-  return { jobId: record.jobId, key: record.jobKey, name: record.jobName, version: record.version, payload, scheduleName };
+  return {
+    jobId: record.jobId, key: record.jobKey, name: record.jobName, version: record.version, payload, scheduleName,
+    ...(record.correlationId ? { correlationId: record.correlationId } : {}),
+    ...(record.traceContext ? { traceContext: record.traceContext } : {}),
+  };
 }
 
 /**

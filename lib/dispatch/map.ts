@@ -21,9 +21,9 @@ export const MAX_SCHEDULE_INPUT_CHARS = 8192;
 
 /**
  * The `PutEvents` entry of a CloudEvent: `Source` and `DetailType` from the event, `Detail` the whole
- * CloudEvents JSON envelope, `Time` the event time.
+ * CloudEvents JSON envelope, `Time` the event time, `TraceHeader` the commit's X-Ray header when it had one.
  */
-export function toPutEventsEntry(event: CloudEvent, eventBusName: string): PutEventsRequestEntry {
+export function toPutEventsEntry(event: CloudEvent, eventBusName: string, traceHeader?: string): PutEventsRequestEntry {
   const time = new Date(event.time);
   return {
     EventBusName: eventBusName,
@@ -31,6 +31,7 @@ export function toPutEventsEntry(event: CloudEvent, eventBusName: string): PutEv
     DetailType: event.type,
     Detail: JSON.stringify(event),
     ...(Number.isNaN(time.getTime()) ? {} : { Time: time }),
+    ...(traceHeader ? { TraceHeader: traceHeader } : {}),
   };
 }
 

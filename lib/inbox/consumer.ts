@@ -100,7 +100,8 @@ function validateInboxOptions(options: InboxOptions<unknown, InboxRecordType>, c
  * commit also puts a dedup record keyed on the message's CloudEvent `id` (or `key`), conditional on none
  * being there. A redelivered record whose record exists is acknowledged without running; a duplicate handled
  * concurrently that loses the commit race is acknowledged too (its effects were committed by the winner).
- * Events published while handling carry the consumed event's `correlationid` (or its id) and `causationid`.
+ * Events published while handling carry the consumed event's `correlationid` (or its id), `causationid`, and
+ * its `traceparent`/`tracestate` when it has them.
  * A failing record is reported in `batchItemFailures` and never fails its neighbours.
  *
  * @example
@@ -148,6 +149,8 @@ export function inboxConsumer<TMessage = CloudEvent, TType extends InboxRecordTy
         propagation: 'requiresNew',
         correlationId: cloud ? (cloud.correlationid ?? cloud.id) : lambdaContext?.awsRequestId,
         causationId: cloud?.id,
+        // The consumed event's trace context carries on into this commit's events (else the option's, or X-Ray).
+        ...(cloud?.traceparent ? { traceContext: () => ({ traceparent: cloud.traceparent, tracestate: cloud.tracestate }) } : {}),
       });
       return 'handled';
     } catch (error) {

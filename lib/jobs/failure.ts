@@ -57,6 +57,7 @@ export function failureControl(error: unknown): { readonly permanent: boolean; r
 
 /** The `JobFailed` CloudEvent of a DEAD job (pure). */
 export function jobFailedEvent(f: FailureInput): CloudEvent<JobFailedData> {
+  const trace = f.record.traceContext;
   return {
     specversion: '1.0',
     id: uuidv7(),
@@ -66,6 +67,9 @@ export function jobFailedEvent(f: FailureInput): CloudEvent<JobFailedData> {
     datacontenttype: 'application/json',
     subject: f.record.jobKey,
     ...(f.correlationId ? { correlationid: f.correlationId } : {}),
+    causationid: f.record.jobId,
+    ...(trace?.traceparent ? { traceparent: trace.traceparent } : {}),
+    ...(trace?.tracestate ? { tracestate: trace.tracestate } : {}),
     data: {
       jobId: f.record.jobId,
       key: f.record.jobKey,
@@ -88,7 +92,8 @@ export function failureTransaction(f: FailureInput): { write: BufferedWrite; mes
   const messages: OutboxMessage[] = [];
   if (f.outcome.status === 'FAILED')
     messages.push({ kind: 'job.reschedule', key: f.record.jobKey, scheduleName: f.record.scheduleName, version: f.outcome.newVersion, schedule: { at: f.outcome.retryAt } });
-  if (f.outcome.status === 'DEAD') messages.push({ kind: 'event', event: jobFailedEvent(f) });
+  const traceHeader = f.record.traceContext?.traceHeader;
+  if (f.outcome.status === 'DEAD') messages.push({ kind: 'event', event: jobFailedEvent(f), ...(traceHeader ? { traceHeader } : {}) });
   return { write, messages };
 }
 

@@ -34,7 +34,10 @@ export interface JobRunnerInput<TPayload = unknown> extends JobEnvelope<TPayload
   readonly executionId: string;
 }
 
-/** Builds the target `Input` template of a job schedule (pure). */
+/**
+ * Builds the target `Input` template of a job schedule (pure). The job's `correlationId` and `traceContext`
+ * (from its record) ride along, so the runner's logs carry them from the delivery on.
+ */
 export function jobRunnerInputTemplate(job: JobEnvelope): JobRunnerInputTemplate {
   return {
     jobId: job.jobId,
@@ -43,6 +46,8 @@ export function jobRunnerInputTemplate(job: JobEnvelope): JobRunnerInputTemplate
     version: job.version,
     payload: job.payload,
     scheduleName: job.scheduleName,
+    ...(job.correlationId ? { correlationId: job.correlationId } : {}),
+    ...(job.traceContext ? { traceContext: job.traceContext } : {}),
     scheduledTime: SCHEDULER_CONTEXT.scheduledTime,
     attemptNumber: SCHEDULER_CONTEXT.attemptNumber,
     executionId: SCHEDULER_CONTEXT.executionId,

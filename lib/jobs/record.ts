@@ -1,4 +1,5 @@
 import type { JobScheduleSpec } from '../outbox/messages.js';
+import type { TraceContext } from '../unit-of-work/trace-context.js';
 import { OUTBOX_KEYS, OUTBOX_SCHEMA } from '../outbox/schema.js';
 
 /** Lifecycle of a job record. */
@@ -53,6 +54,8 @@ export interface JobRecord {
   /** When the next (or first) attempt is due, for one-time jobs. */
   readonly nextRunAt?: string;
   readonly correlationId?: string;
+  /** Trace context of the commit that scheduled the job (`traceparent`, `tracestate`, `traceHeader`). */
+  readonly traceContext?: TraceContext;
   /** Lease of the runner that holds a RUNNING job: epoch milliseconds. */
   readonly leaseUntil?: number;
   /**

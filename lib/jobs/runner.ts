@@ -5,10 +5,12 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConditionFailedError, InvalidOperationError, JobLeaseHeldError, UnknownJobError } from '../errors.js';
 import { commitScope } from '../unit-of-work/commit.js';
 import { EXACTLY_ONCE, withUnitOfWork } from '../unit-of-work/context.js';
+import type { TraceContext } from '../unit-of-work/trace-context.js';
 import type { LoggerLike } from '../unit-of-work/unit-of-work.js';
 import type { JobDefinitions, JobHandler, JobRunInfo } from './definitions.js';
 import { failureControl, recordFailure } from './failure.js';
 import type { JobRunnerInput } from './input.js';
+import { deliveryLogKeys, withLogKeys } from './log-keys.js';
 import { resolveJobRunnerOptions, retryDelaySeconds, type JobRunnerOptions, type JobRunnerSettings } from './options.js';
 import type { JobRecord } from './record.js';
 import {
@@ -52,6 +54,9 @@ interface Delivery {
   readonly version: number;
   readonly occurrence: string;
   readonly executionId: string;
+  /** From the schedule input (the job record's): what the delivery's log lines carry. */
+  readonly correlationId?: string;
+  readonly traceContext?: TraceContext;
 }
 
 function parseDelivery(event: unknown): Delivery {
@@ -64,7 +69,11 @@ function parseDelivery(event: unknown): Delivery {
   const occurrence = normalizeOccurrence(e?.scheduledTime);
   if (!occurrence) problems.push(`scheduledTime (${JSON.stringify(e?.scheduledTime)}: the schedule input must carry <aws.scheduler.scheduled-time>)`);
   if (problems.length) throw new InvalidOperationError('jobRunner', `the event is not a job delivery: missing or invalid ${problems.join(', ')}`);
-  return { jobId: e!.jobId!, key: e!.key!, name: e!.name!, version: e!.version!, occurrence: occurrence!, executionId: String(e!.executionId ?? '') };
+  const traced = typeof e!.traceContext === 'object' && e!.traceContext !== null ? { traceContext: e!.traceContext } : {};
+  return {
+    jobId: e!.jobId!, key: e!.key!, name: e!.name!, version: e!.version!, occurrence: occurrence!, executionId: String(e!.executionId ?? ''),
+    ...(typeof e!.correlationId === 'string' ? { correlationId: e!.correlationId } : {}), ...traced,
+  };
 }
 
 /**
@@ -95,7 +104,9 @@ export function jobRunner<const TJobs extends JobDefinitions>(options: JobRunner
   let logger: LoggerLike | undefined = options.logger;
   return async (event, context) => {
     logger ??= new Logger({ serviceName: 'lambda-unit-of-work' });
-    return runDelivery(config, parseDelivery(event), context, logger);
+    const d = parseDelivery(event);
+    const keys = deliveryLogKeys(d.jobId, d.correlationId ?? context?.awsRequestId, d.traceContext);
+    return withLogKeys(logger, keys, (keyed) => runDelivery(config, d, context, keyed));
   };
 }
 
@@ -197,7 +208,11 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
         await handler(payload, { uow, job: info, logger });
         handlerReturned = true;
       },
-      { ...config.uowOptions, client, logger, propagation: 'requiresNew', [EXACTLY_ONCE]: true, ...(correlationId ? { correlationId } : {}) },
+      {
+        ...config.uowOptions, client, logger, propagation: 'requiresNew', [EXACTLY_ONCE]: true, ...(correlationId ? { correlationId } : {}),
+        // Its events link back to the job (causationid) and to the commit that scheduled it (trace context).
+        causationId: record.jobId, traceContext: () => record.traceContext ?? d.traceContext,
+      },
     );
   } catch (error) {
     if (handlerReturned && error instanceof ConditionFailedError && error.label === successLabel) return lost(error);

@@ -34,6 +34,8 @@ export interface ReceivedEntry {
   /** Epoch seconds. */
   readonly Time?: number;
   readonly Resources?: readonly string[];
+  /** The X-Ray trace header the caller sent with the entry. */
+  readonly TraceHeader?: string;
 }
 
 /** An event the local bus accepted. */

@@ -2,6 +2,7 @@
  * Messages carried by outbox items. Events are CloudEvents 1.0 JSON envelopes; job messages tell the
  * dispatcher which EventBridge Scheduler schedule to create, update or delete.
  */
+import type { TraceContext } from '../unit-of-work/trace-context.js';
 
 /** A CloudEvents 1.0 envelope (JSON format), as published to EventBridge as `Detail`. */
 export interface CloudEvent<TData = unknown> {
@@ -18,6 +19,10 @@ export interface CloudEvent<TData = unknown> {
   readonly correlationid?: string;
   /** Id of the consumed event whose handling published this one (extension attribute; set by the inbox). */
   readonly causationid?: string;
+  /** W3C trace context of the commit (CloudEvents distributed-tracing extension). */
+  readonly traceparent?: string;
+  /** W3C `tracestate` that goes with `traceparent` (distributed-tracing extension). */
+  readonly tracestate?: string;
   readonly data: TData;
 }
 
@@ -42,6 +47,10 @@ export interface JobEnvelope<TPayload = unknown> {
   readonly version: number;
   readonly payload: TPayload;
   readonly scheduleName: string;
+  /** Request id of the invocation that scheduled the job (from the job record; the dispatcher sets it). */
+  readonly correlationId?: string;
+  /** Trace context of the commit that scheduled the job (from the job record; the dispatcher sets it). */
+  readonly traceContext?: TraceContext;
 }
 
 /** Create the schedule of a newly committed job. */
@@ -77,6 +86,8 @@ export interface CancelJobMessage {
 export interface EventMessage {
   readonly kind: 'event';
   readonly event: CloudEvent;
+  /** X-Ray trace header of the commit, sent as the PutEvents entry's `TraceHeader`. */
+  readonly traceHeader?: string;
 }
 
 /** Any message of an outbox item. */

@@ -115,6 +115,7 @@ export async function withUnitOfWork<T>(fn: (uow: UnitOfWork) => T | Promise<T>,
       maxConflictRetries: uowOptions.maxConflictRetries ?? inherited?.maxConflictRetries,
       readOnly: uowOptions.readOnly,
       logger: uowOptions.logger ?? inherited?.logger,
+      traceContext: uowOptions.traceContext ?? inherited?.traceContext,
     },
     component,
     { correlationId: correlationId ?? inherited?.correlationId, causationId },
@@ -163,6 +164,7 @@ function assertJoinable(outer: UnitOfWork, given: Record<string, unknown>, compo
   differs('maxConflictRetries', given.maxConflictRetries, s.maxConflictRetries);
   differs('correlationId', given.correlationId, s.correlationId);
   if (given.logger !== undefined && given.logger !== s.logger) problems.push('"logger" differs from the logger of the unit of work it joins');
+  if (given.traceContext !== undefined && given.traceContext !== s.traceContext) problems.push('"traceContext" differs from the unit of work it joins (its trace context is already taken)');
   if (given.client !== undefined && given.client !== s.clientOption && given.client !== s.client())
     problems.push('"client" differs from the client of the unit of work it joins (it commits with its own)');
   for (const [table, names] of Object.entries((given.tableKeys ?? {}) as Record<string, readonly string[]>)) {

@@ -1,5 +1,6 @@
 import { JOB_STATUS, jobRecordKey, type JobRecord } from '../jobs/record.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
+import type { TraceContext } from './trace-context.js';
 import { OUTBOX_SCHEMA, originRegionAttribute } from '../outbox/schema.js';
 import { jobIndexAttributes, withJobIndex } from '../jobs/status-index.js';
 
@@ -14,6 +15,8 @@ export interface NewJob {
   readonly maxAttempts: number;
   readonly nowIso: string;
   readonly correlationId?: string;
+  /** Trace context of the scheduling commit, restored by the job runner. */
+  readonly traceContext?: TraceContext;
 }
 
 /** The job record a unit of work writes when it schedules a job (status SCHEDULED, version 1). */
@@ -36,6 +39,7 @@ export function newJobRecord(job: NewJob): JobRecord {
     jobUpdatedAt: job.nowIso,
     ...(job.schedule.at ? { nextRunAt: job.schedule.at } : {}),
     ...(job.correlationId ? { correlationId: job.correlationId } : {}),
+    ...(job.traceContext ? { traceContext: job.traceContext } : {}),
     ...jobIndexAttributes(JOB_STATUS.SCHEDULED, job.key, job.nowIso),
   } as JobRecord;
 }

@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../errors.js';
 import { DEFAULT_OUTBOX_RETENTION_SECONDS, ENV } from '../outbox/schema.js';
 import { createJsonConsoleLogger } from './json-logger.js';
+import type { TraceContext } from './trace-context.js';
 import type { LoggerLike, UnitOfWorkSettings } from './unit-of-work.js';
 
 /** Options shared by the `unitOfWork()` middleware and `withUnitOfWork()`. */
@@ -28,10 +29,17 @@ export interface UnitOfWorkOptions {
   readonly maxConflictRetries?: number;
   /** Where the library logs (Powertools Logger or console). @default JSON lines on the console, service "lambda-unit-of-work" (pass a Powertools Logger for its context) */
   readonly logger?: LoggerLike;
+  /**
+   * The handler's W3C trace context (e.g. from OpenTelemetry or Powertools Tracer), read once per unit of work
+   * when it first buffers an event or a job. Without it (or when it returns no valid `traceparent`) the
+   * `traceparent` is derived from the invocation's X-Ray header `_X_AMZN_TRACE_ID` (docs/operate.md, "Traces").
+   * @default none: the X-Ray header only
+   */
+  readonly traceContext?: () => TraceContext | undefined;
 }
 
 /** Every option key, to reject unknown ones. */
-export const UNIT_OF_WORK_OPTION_KEYS = ['outboxTable', 'client', 'source', 'readOnly', 'retentionSeconds', 'tableKeys', 'maxConflictRetries', 'logger'] as const;
+export const UNIT_OF_WORK_OPTION_KEYS = ['outboxTable', 'client', 'source', 'readOnly', 'retentionSeconds', 'tableKeys', 'maxConflictRetries', 'logger', 'traceContext'] as const;
 
 let defaultClient: DynamoDBDocumentClient | undefined;
 
@@ -83,6 +91,7 @@ export function validateOptions(options: unknown, component: string, extraKeys: 
     if (!ok) problems.push('"tableKeys" must map table names to 1 or 2 key attribute names');
   }
   if (o.logger !== undefined && !['debug', 'info', 'warn', 'error'].every((m) => typeof (o.logger as Record<string, unknown>)?.[m] === 'function')) problems.push('"logger" must have debug, info, warn and error methods');
+  if (o.traceContext !== undefined && typeof o.traceContext !== 'function') problems.push('"traceContext" must be a function returning { traceparent, tracestate }');
   if (problems.length) throw new ConfigurationError(component, problems.join('; '));
   return o as UnitOfWorkOptions;
 }
@@ -110,5 +119,6 @@ export function resolveSettings(options: UnitOfWorkOptions, component: string, e
     logger: options.logger ?? extra.logger ?? defaultLibraryLogger(),
     correlationId: extra.correlationId,
     ...(extra.causationId ? { causationId: extra.causationId } : {}),
+    ...(options.traceContext ? { traceContext: options.traceContext } : {}),
   };
 }

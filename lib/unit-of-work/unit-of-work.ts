@@ -6,6 +6,7 @@ import { scheduleNameFor } from '../jobs/schedule-name.js';
 import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
 import { clientOverride } from './settings.js';
+import { resolveTraceContext, type TraceContext } from './trace-context.js';
 import { cancelJobParams, newJobRecord, putJobRecordParams, rescheduleJobParams, reviveJobParams } from './job-writes.js';
 import { normalizeSchedule } from './schedule.js';
 import { MAX_JOB_PAYLOAD_NESTING, validateEventInput } from './event-input.js';
@@ -40,6 +41,8 @@ export interface UnitOfWorkSettings {
   readonly correlationId?: string;
   /** Id of the consumed event being handled (the inbox sets it), recorded as `causationid` on events. */
   readonly causationId?: string;
+  /** Source of the trace context (the `traceContext` option, or the runner's/inbox's restored one). */
+  readonly traceContext?: () => TraceContext | undefined;
   /**
    * Exactly-once unit of work (an idempotent invocation, a job run): a retry of the invocation must not
    * commit anything twice, so `requiresNew` scopes inside it are refused unless they opt in.
@@ -89,6 +92,7 @@ export class UnitOfWork {
   #rollbackOnly: { cause: unknown } | undefined;
   #discardReason: string | undefined;
   #exactlyOnce: boolean;
+  #trace: { value: TraceContext | undefined } | undefined;
 
   constructor(settings: UnitOfWorkSettings) {
     const override = clientOverride.getStore();
@@ -109,6 +113,22 @@ export class UnitOfWork {
   /** The invocation's request id, recorded on events and jobs. */
   get correlationId(): string | undefined {
     return this.settings.correlationId;
+  }
+  /**
+   * The trace context recorded on this unit's events (`traceparent`, `tracestate`, PutEvents `TraceHeader`)
+   * and jobs: resolved once, when first read (at the first event or job buffered), see `resolveTraceContext`.
+   */
+  get traceContext(): TraceContext | undefined {
+    if (this.#trace === undefined) {
+      let given: TraceContext | undefined;
+      try {
+        given = this.settings.traceContext?.();
+      } catch (error) {
+        this.settings.logger.warn('traceContext option threw; the X-Ray header alone is recorded', { error });
+      }
+      this.#trace = { value: resolveTraceContext(given) };
+    }
+    return this.#trace.value;
   }
   /** True once a joined scope failed: the commit will throw `RollbackOnlyError` and write nothing. */
   get rollbackOnly(): boolean {
@@ -175,19 +195,24 @@ export class UnitOfWork {
     this.#assertWritable(op);
     const { source, data } = validateEventInput(op, input, this.settings.source);
     const id = input.id ?? uuidv7();
+    const trace = this.traceContext;
     if (this.#eventIds.has(id)) throw new InvalidOperationError(op, `an event with id ${id} is already published in this unit of work`);
     // Assigned in envelope order rather than spread: this runs for every event.
     const envelope: Record<string, unknown> = { specversion: '1.0', id, source, type: input.type, time: isoTime(Date.now()), datacontenttype: 'application/json' };
     if (input.subject !== undefined) envelope.subject = input.subject;
     if (this.settings.correlationId) envelope.correlationid = this.settings.correlationId;
     if (this.settings.causationId) envelope.causationid = this.settings.causationId;
+    if (trace?.traceparent) envelope.traceparent = trace.traceparent;
+    if (trace?.tracestate) envelope.tracestate = trace.tracestate;
     envelope.data = data.value;
     const event = envelope as unknown as CloudEvent<TData>;
-    const message: OutboxMessage = { kind: 'event', event };
+    const traceHeader = trace?.traceHeader;
+    const message: OutboxMessage = traceHeader ? { kind: 'event', event, traceHeader } : { kind: 'event', event };
     const buffered = bufferMessage(message);
     // As EventBridge counts a PutEvents entry: Time (14) + Source + DetailType + Detail (the envelope; the
-    // message JSON is `{"kind":"event","event":` + envelope + `}`).
-    const bytes = 14 + utf8Length(source) + utf8Length(input.type) + buffered.bytes - 25;
+    // message JSON is `{"kind":"event","event":` + envelope + `}`, then `,"traceHeader":"…"` when traced).
+    const headerBytes = traceHeader ? 17 + utf8Length(traceHeader) : 0;
+    const bytes = 14 + utf8Length(source) + utf8Length(input.type) + buffered.bytes - 25 - headerBytes;
     if (bytes > MAX_EVENT_BYTES)
       throw new TransactionLimitError(`${op}: the event's PutEvents entry would be ${bytes} bytes; EventBridge takes at most ${MAX_EVENT_BYTES} per entry`, {
         limit: 'itemBytes', actual: bytes, maximum: MAX_EVENT_BYTES, offenders: [{ label: op, table: this.settings.outboxTable, bytes }],
@@ -217,7 +242,7 @@ export class UnitOfWork {
     if (this.#jobs.has(key) || this.#jobChanges.has(key)) throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
     const scheduleName = scheduleNameFor(key);
     const payloadJson = payload.json;
-    const record = newJobRecord({ jobId, key, name: input.job, payloadJson, schedule, scheduleName, maxAttempts, nowIso: isoTime(now), correlationId: this.settings.correlationId });
+    const record = newJobRecord({ jobId, key, name: input.job, payloadJson, schedule, scheduleName, maxAttempts, nowIso: isoTime(now), correlationId: this.settings.correlationId, traceContext: this.traceContext });
     const write = this.#buffer('Put', putJobRecordParams(this.settings.outboxTable, record), `${op} ${key}`, 'job', { jobKey: key, jobName: input.job });
     const message: OutboxMessage = { kind: 'job.schedule', job: { jobId, key, name: input.job, version: 1, payload: payload.value, scheduleName }, schedule, maxAttempts };
     const buffered = bufferMessage(message, key);

@@ -63,6 +63,7 @@ describe('commit → poller → dispatcher → local endpoints', () => {
       version: 1,
       payload: { orderId },
       scheduleName: key,
+      correlationId: 'req-e2e-1', // from the job record, for the runner's log lines
       scheduledTime: '<aws.scheduler.scheduled-time>',
       attemptNumber: '<aws.scheduler.attempt-number>',
       executionId: '<aws.scheduler.execution-id>',
