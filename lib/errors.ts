@@ -67,18 +67,26 @@ export class ConditionFailedError extends UnitOfWorkError {
   }
 }
 
-/** A job with this key already exists (its record's `attribute_not_exists` condition failed). */
+/**
+ * A job with this key exists and is not finished: pending (SCHEDULED/FAILED) without `ifExists: 'replace'`,
+ * or RUNNING (never replaced).
+ */
 export class DuplicateJobError extends UnitOfWorkError {
   override readonly name = 'DuplicateJobError' as const;
   override readonly statusCode = 409;
   override readonly expose = true;
   readonly key: string;
   readonly jobName: string;
-  constructor(key: string, jobName: string, options?: { cause?: unknown }) {
-    // Exposed to HTTP callers: the job name only; the key stays on the error (and in logs).
-    super(`A job with this key already exists (job "${jobName}")`, options);
+  /** The status of the existing job, when DynamoDB returned it. */
+  readonly status?: string;
+  constructor(key: string, jobName: string, options?: { cause?: unknown; status?: string }) {
+    // Exposed to HTTP callers: the job name and status only; the key stays on the error (and in logs).
+    const hint = options?.status === 'RUNNING' ? ', RUNNING: a running job is never replaced'
+      : options?.status ? `, ${options.status}: pass ifExists: 'replace' to replace it` : '';
+    super(`A job with this key already exists (job "${jobName}"${hint})`, options);
     this.key = key;
     this.jobName = jobName;
+    if (options?.status) this.status = options.status;
   }
 }
 

@@ -1,3 +1,5 @@
+import { exponentialBackoffDelay } from '../backoff.js';
+
 /** Backoff settings of {@link retrying} and of the PutEvents resend loop. */
 export interface BackoffPolicy {
   /** Attempts, the first one included. */
@@ -31,8 +33,8 @@ export function realRetryClock(remaining?: () => number): RetryClock {
  * time in [0, min(maxDelayMs, baseDelayMs × 2^(retry-1))].
  */
 export function backoffDelay(retry: number, policy: Pick<BackoffPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: () => number): number {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
-  return Math.floor(random() * cap);
+  const backoff = { base: policy.baseDelayMs, factor: 2, max: policy.maxDelayMs, jitter: 'full' } as const;
+  return Math.floor(exponentialBackoffDelay(retry - 1, backoff, random));
 }
 
 /**

@@ -2,10 +2,12 @@
  * Typed job definitions: a job name maps to its handler, and the handler's payload type is the payload
  * type `scheduleJob` accepts for that name.
  */
+import { ConfigurationError } from '../errors.js';
 import { validateAsync, validateSync, type StandardSchemaV1 } from '../events/standard-schema.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
 import type { ScheduleInput, ScheduledJob } from '../unit-of-work/types.js';
 import type { LoggerLike, UnitOfWork } from '../unit-of-work/unit-of-work.js';
+import { backoffProblems, type JobBackoff } from './options.js';
 
 /** What a job handler knows about the run it is in. */
 export interface JobRunInfo {
@@ -71,29 +73,67 @@ export interface DefineJobsOptions<TJobs extends JobDefinitions> {
    * path). Pass the same schemas to {@link scheduleJob} to validate at schedule too.
    */
   readonly schemas?: JobPayloadSchemas<TJobs>;
+  /**
+   * Retry backoff per job: job name → {@link JobBackoff}. A field a job leaves out falls back to the runner's
+   * `backoff` option (then to its defaults). Validated here: an unknown job name or a bad value throws
+   * `ConfigurationError` naming the job and the option (`backoff["send-email"].factor`).
+   */
+  readonly backoff?: { readonly [K in keyof TJobs & string]?: JobBackoff };
+}
+
+/** Where `defineJobs` keeps a handler's own backoff (a registered symbol: a second copy of the package reads it too). */
+const JOB_BACKOFF = Symbol.for('lambda-unit-of-work.jobBackoff');
+
+/** The backoff `defineJobs` gave this handler (only the fields that were set), or `undefined`. */
+export function jobBackoffOf(handler: unknown): JobBackoff | undefined {
+  return typeof handler === 'function' ? (handler as { [JOB_BACKOFF]?: JobBackoff })[JOB_BACKOFF] : undefined;
+}
+
+function checkedBackoffs(jobs: JobDefinitions, backoffs: Record<string, JobBackoff | undefined>): Map<string, JobBackoff> {
+  const problems: string[] = [];
+  const resolved = new Map<string, JobBackoff>();
+  for (const [name, backoff] of Object.entries(backoffs)) {
+    if (backoff === undefined) continue;
+    const path = `backoff[${JSON.stringify(name)}]`;
+    if (!Object.hasOwn(jobs, name)) problems.push(`${path}: there is no job "${name}" (jobs: ${Object.keys(jobs).join(', ') || 'none'})`);
+    const found = backoffProblems(backoff, path);
+    problems.push(...found);
+    if (!found.length) resolved.set(name, Object.fromEntries(Object.entries(backoff).filter(([, v]) => v !== undefined)) as JobBackoff);
+  }
+  if (problems.length) throw new ConfigurationError('defineJobs(options)', problems.join('; '));
+  return resolved;
 }
 
 /**
- * Declares job definitions. Without `schemas` it returns its argument unchanged; its type is what makes
+ * Declares job definitions. Without options it returns its argument unchanged; its type is what makes
  * `jobRunner` and {@link scheduleJob} agree on names and payload types. With `schemas`, the handlers of the
- * jobs that have one validate their payload first.
+ * jobs that have one validate their payload first; with `backoff`, those jobs retry with their own backoff.
+ * @throws ConfigurationError for a bad `backoff` (naming the job and the option).
  *
  * @example
  * ```ts
  * export const orderJobs = defineJobs({
  *   'expire-unpaid-order': async (payload: { orderId: string }, { uow }) => { ... },
- * }, { schemas: { 'expire-unpaid-order': z.object({ orderId: z.string() }) } });
+ * }, {
+ *   schemas: { 'expire-unpaid-order': z.object({ orderId: z.string() }) },
+ *   backoff: { 'expire-unpaid-order': { baseSeconds: 10, factor: 3, maxSeconds: 600, jitter: true } },
+ * });
  * export type OrderJobs = typeof orderJobs;
  * ```
  */
 export function defineJobs<const TJobs extends JobDefinitions>(jobs: TJobs, options: DefineJobsOptions<TJobs> = {}): TJobs {
   const schemas = options.schemas as Record<string, StandardSchemaV1 | undefined> | undefined;
-  if (!schemas) return jobs;
+  const backoffs = options.backoff ? checkedBackoffs(jobs, options.backoff as Record<string, JobBackoff | undefined>) : undefined;
+  if (!schemas && !backoffs?.size) return jobs;
   const wrapped: Record<string, unknown> = { ...jobs };
-  for (const [name, schema] of Object.entries(schemas)) {
+  for (const [name, schema] of Object.entries(schemas ?? {})) {
     const handler = jobs[name] as JobHandler<unknown> | undefined;
     if (!handler || !schema) continue;
     wrapped[name] = async (payload: unknown, context: JobContext) => handler(await validateAsync(schema, payload, `run(${name})`, 'the job payload'), context);
+  }
+  for (const [name, backoff] of backoffs ?? []) {
+    const handler = wrapped[name] as JobHandler<unknown>;
+    wrapped[name] = Object.assign((payload: unknown, context: JobContext) => handler(payload, context), { [JOB_BACKOFF]: backoff });
   }
   return wrapped as TJobs;
 }

@@ -7,7 +7,7 @@ import { commitScope } from '../unit-of-work/commit.js';
 import { EXACTLY_ONCE, withUnitOfWork } from '../unit-of-work/context.js';
 import type { TraceContext } from '../unit-of-work/trace-context.js';
 import type { LoggerLike } from '../unit-of-work/unit-of-work.js';
-import type { JobDefinitions, JobHandler, JobRunInfo } from './definitions.js';
+import { jobBackoffOf, type JobDefinitions, type JobHandler, type JobRunInfo } from './definitions.js';
 import { failureControl, recordFailure } from './failure.js';
 import type { JobRunnerInput } from './input.js';
 import { deliveryLogKeys, withLogKeys } from './log-keys.js';
@@ -141,7 +141,8 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
     const failedAt = config.clock();
     const summary = errorSummary(error);
     const control = failureControl(error);
-    const delaySeconds = control.retryAfterSeconds ?? retryDelaySeconds(record.attempts, config.backoff);
+    const backoff = { ...config.backoff, ...jobBackoffOf(config.jobs[d.name]) }; // the job's own, over the runner's
+    const delaySeconds = control.retryAfterSeconds ?? retryDelaySeconds(record.attempts, backoff, config.random);
     const outcome = failureOutcome(record, failedAt, delaySeconds, permanent || control.permanent);
     try {
       await recordFailure(client, {

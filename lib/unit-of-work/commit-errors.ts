@@ -45,7 +45,10 @@ export async function classifyCommitError(error: unknown, actions: readonly Acti
     const failedAt = reasons.findIndex((r) => r?.Code === 'ConditionalCheckFailed');
     if (failedAt >= 0) {
       const action = actions[failedAt];
-      if (action?.role === 'job') return { retry: false, error: new DuplicateJobError(action.jobKey ?? '?', action.jobName ?? '?', { cause: error }) };
+      if (action?.role === 'job') {
+        const status = (plainItem(reasons[failedAt]?.Item) as { jobStatus?: string } | undefined)?.jobStatus;
+        return { retry: false, error: new DuplicateJobError(action.jobKey ?? '?', action.jobName ?? '?', { cause: error, status }) };
+      }
       return {
         retry: false,
         error: new ConditionFailedError(

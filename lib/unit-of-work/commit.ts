@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { channel } from 'node:diagnostics_channel';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { exponentialBackoffDelay } from '../backoff.js';
 import { CommitFailedError, InvalidOperationError, RollbackOnlyError, TransactionConflictError } from '../errors.js';
 import { classifyCommitError } from './commit-errors.js';
 import { outcomeUnknown, resolveLostAnswer, transactWriteCommand } from './commit-outcome.js';
@@ -54,7 +55,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Full-jitter exponential backoff: a random delay in [0, min(cap, base·2^attempt)). */
 export function conflictBackoffMs(attempt: number, baseMs = 20, capMs = 1000): number {
-  return Math.random() * Math.min(capMs, baseMs * 2 ** attempt);
+  return exponentialBackoffDelay(attempt, { base: baseMs, factor: 2, max: capMs, jitter: 'full' });
 }
 
 /**

@@ -44,13 +44,31 @@ export function newJobRecord(job: NewJob): JobRecord {
   } as JobRecord;
 }
 
-/** The Put of a new job record: it fails when a record with the key exists (→ DuplicateJobError). */
-export function putJobRecordParams(table: string, record: JobRecord): Record<string, unknown> {
+/** What `schedule` does when a job record with the key exists: see {@link putJobRecordParams}. */
+export type IfJobExists = 'fail' | 'replace';
+
+/** The values of {@link IfJobExists}. */
+export const IF_JOB_EXISTS: readonly IfJobExists[] = ['fail', 'replace'];
+
+/**
+ * The Put of a new job record, in the unit of work's one transaction (no read before). It succeeds when
+ * there is no record with the key, or the record's job is finished (SUCCEEDED, DEAD, CANCELLED: the key is
+ * reused), and with `ifExists: 'replace'` also when it is pending (SCHEDULED, FAILED: debounce). Otherwise
+ * (a pending job without `replace`, a RUNNING job always) it fails → `DuplicateJobError` with the status.
+ * The new record has a new job id, so a delivery of the old job (it carries the old job id) never claims it.
+ */
+export function putJobRecordParams(table: string, record: JobRecord, ifExists: IfJobExists = 'fail'): Record<string, unknown> {
+  const replaceable = ifExists === 'replace' ? ', :scheduled, :failed' : '';
   return {
     TableName: table,
     Item: record,
-    ConditionExpression: 'attribute_not_exists(#pk)',
-    ExpressionAttributeNames: { '#pk': OUTBOX_SCHEMA.partitionKey },
+    ConditionExpression: `attribute_not_exists(#pk) OR #status IN (:succeeded, :dead, :cancelled${replaceable})`,
+    ExpressionAttributeNames: { '#pk': OUTBOX_SCHEMA.partitionKey, '#status': 'jobStatus' },
+    ExpressionAttributeValues: {
+      ':succeeded': JOB_STATUS.SUCCEEDED, ':dead': JOB_STATUS.DEAD, ':cancelled': JOB_STATUS.CANCELLED,
+      ...(ifExists === 'replace' ? { ':scheduled': JOB_STATUS.SCHEDULED, ':failed': JOB_STATUS.FAILED } : {}),
+    },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   };
 }
 

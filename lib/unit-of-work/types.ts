@@ -73,6 +73,13 @@ export interface ScheduleInput<TName extends string = string, TPayload = unknown
   readonly key?: string;
   /** Attempts before the job is DEAD (first run included), 1–185. @default 3 */
   readonly maxAttempts?: number;
+  /**
+   * When a job with this key exists and is pending (SCHEDULED or FAILED): `'fail'` fails the commit with
+   * `DuplicateJobError`; `'replace'` replaces it in the same transaction (debounce: new job id, payload and
+   * time; the old job's deliveries skip). A RUNNING job is never replaced (`DuplicateJobError`, status
+   * RUNNING); a finished one (SUCCEEDED, DEAD, CANCELLED) is always replaced: its key is free again. @default 'fail'
+   */
+  readonly ifExists?: 'fail' | 'replace';
 }
 
 /** `uow.schedule` result. */
