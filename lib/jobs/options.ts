@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors.js';
+import type { MetricsOption } from '../metrics/emitter.js';
 import { resolveSettings, validateOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
 import type { UnitOfWorkSettings } from '../unit-of-work/unit-of-work.js';
 import type { JobDefinitions } from './definitions.js';
@@ -33,6 +34,8 @@ export interface JobRunnerOptions<TJobs extends JobDefinitions = JobDefinitions>
   readonly failedEventType?: string;
   /** Clock in epoch milliseconds (leases, retry times); for tests and the local runtime. @default Date.now */
   readonly clock?: () => number;
+  /** The job-run metrics as EMF (docs/operate.md "Metrics"). @default off unless `UOW_METRICS=on` */
+  readonly metrics?: MetricsOption;
 }
 
 /** Defaults of {@link JobRunnerOptions}. */
@@ -58,7 +61,7 @@ export interface JobRunnerSettings {
   readonly clock: () => number;
 }
 
-const RUNNER_KEYS = ['jobs', 'backoff', 'leaseMarginMs', 'defaultLeaseMs', 'failedEventType', 'clock'] as const;
+const RUNNER_KEYS = ['jobs', 'backoff', 'leaseMarginMs', 'defaultLeaseMs', 'failedEventType', 'clock', 'metrics'] as const;
 const COMPONENT = 'jobRunner(options)';
 
 const nonNegative = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -66,7 +69,7 @@ const nonNegative = (v: unknown): boolean => typeof v === 'number' && Number.isF
 /** Validates the runner options (every problem named at once) and resolves them over the defaults. */
 export function resolveJobRunnerOptions(options: JobRunnerOptions): JobRunnerSettings {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError(COMPONENT, 'options must be an object with { jobs }');
-  const { jobs, backoff, leaseMarginMs, defaultLeaseMs, failedEventType, clock, ...uowOptions } = options;
+  const { jobs, backoff, leaseMarginMs, defaultLeaseMs, failedEventType, clock, metrics: _metrics, ...uowOptions } = options;
   const problems: string[] = [];
   if ('readOnly' in options) problems.push('"readOnly" is not an option of the job runner (a job unit of work must write its status)');
   if (typeof jobs !== 'object' || jobs === null || Array.isArray(jobs)) problems.push('"jobs" must map job names to handlers');

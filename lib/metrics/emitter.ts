@@ -66,8 +66,7 @@ export function createMetricsBatch(settings: MetricsSettings): MetricsBatch {
           }
           const single = metrics.singleMetric();
           single.addDimension(METRIC_DIMENSIONS.outcome, outcome ?? 'unknown');
-          single.addMetric(metric.name, metric.unit as never, value);
-          single.publishStoredMetrics();
+          single.addMetric(metric.name, metric.unit as never, value); // a single metric publishes at once
         }
         metrics.publishStoredMetrics();
       } catch (error) {
