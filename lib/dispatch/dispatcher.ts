@@ -5,6 +5,8 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { DispatchError } from '../errors.js';
+import { createMetricsBatch, resolveMetrics, type MetricsOption } from '../metrics/emitter.js';
+import { METRICS } from '../metrics/names.js';
 import { decodeOutboxImage, MalformedOutboxItemError } from '../outbox/decode.js';
 import type { OutboxMessage } from '../outbox/messages.js';
 import { createCaller, createServiceLimiters, newStats, type DispatchStats } from './calls.js';
@@ -42,6 +44,8 @@ export interface OutboxDispatcherOptions extends DispatcherSettings {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Sleep and randomness of the retries (tests make them instant and deterministic). */
   readonly clock?: Partial<Pick<RetryClock, 'sleep' | 'random'>>;
+  /** The dispatch metrics as EMF (docs/operate.md "Metrics"). @default off unless `UOW_METRICS=on` */
+  readonly metrics?: MetricsOption;
 }
 
 /** The DynamoDB stream handler; `config` is the resolved configuration. */
@@ -50,7 +54,7 @@ export interface OutboxDispatcherHandler {
   readonly config: DispatcherConfig;
 }
 
-const OPTION_KEYS = [...DISPATCHER_SETTING_KEYS, 'clients', 'logger', 'env', 'clock'];
+const OPTION_KEYS = [...DISPATCHER_SETTING_KEYS, 'clients', 'logger', 'env', 'clock', 'metrics'];
 
 interface InvocationDeps {
   readonly publisher: EventPublisher;
@@ -165,6 +169,7 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
   const eventBridge = options.clients?.eventBridge ?? new EventBridgeClient({ maxAttempts: 1 });
   const dynamodb = options.clients?.dynamodb ?? new DynamoDBClient({ maxAttempts: 1 });
   const limiters = createServiceLimiters(config.concurrency);
+  const metrics = resolveMetrics(options.metrics, 'outboxDispatcher', options.env ?? process.env);
 
   const handler = async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
     const started = performance.now();
@@ -225,6 +230,17 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
       window: { scheduler: limiters.scheduler.limit, events: limiters.events.limit, dynamodb: limiters.dynamodb.limit },
       latencyMs: Math.round(performance.now() - started),
     });
+    if (metrics) {
+      const batch = createMetricsBatch(metrics);
+      batch.add(METRICS.dispatchRecords, stats.records);
+      batch.add(METRICS.eventsPublished, stats.eventsPublished);
+      batch.add(METRICS.schedulesCreated, stats.schedulesCreated);
+      batch.add(METRICS.schedulesUpdated, stats.schedulesUpdated);
+      batch.add(METRICS.schedulesDeleted, stats.schedulesDeleted);
+      batch.add(METRICS.callsThrottled, stats.throttled);
+      batch.add(METRICS.partialBatchFailures, response.batchItemFailures.length);
+      await batch.flush(logger); // never throws: the batch response stands
+    }
     return { batchItemFailures: [...response.batchItemFailures] }; // a fresh object: Powertools reuses its default response
   };
   return Object.assign(handler, { config });

@@ -1,5 +1,6 @@
 import { exponentialBackoffDelay } from '../backoff.js';
 import { ConfigurationError } from '../errors.js';
+import type { MetricsOption } from '../metrics/emitter.js';
 import { resolveSettings, validateOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
 import type { UnitOfWorkSettings } from '../unit-of-work/unit-of-work.js';
 import type { JobDefinitions } from './definitions.js';
@@ -46,6 +47,8 @@ export interface JobRunnerOptions<TJobs extends JobDefinitions = JobDefinitions>
   readonly clock?: () => number;
   /** Randomness of the backoff jitter, a number in [0, 1); for tests. @default Math.random */
   readonly random?: () => number;
+  /** The job-run metrics as EMF (docs/operate.md "Metrics"). @default off unless `UOW_METRICS=on` */
+  readonly metrics?: MetricsOption;
 }
 
 /** Defaults of {@link JobRunnerOptions}. */
@@ -72,7 +75,7 @@ export interface JobRunnerSettings {
   readonly random: () => number;
 }
 
-const RUNNER_KEYS = ['jobs', 'backoff', 'leaseMarginMs', 'defaultLeaseMs', 'failedEventType', 'clock', 'random'] as const;
+const RUNNER_KEYS = ['jobs', 'backoff', 'leaseMarginMs', 'defaultLeaseMs', 'failedEventType', 'clock', 'random', 'metrics'] as const;
 const COMPONENT = 'jobRunner(options)';
 
 const nonNegative = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -98,7 +101,7 @@ export function backoffProblems(backoff: unknown, path: string): string[] {
 /** Validates the runner options (every problem named at once) and resolves them over the defaults. */
 export function resolveJobRunnerOptions(options: JobRunnerOptions): JobRunnerSettings {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError(COMPONENT, 'options must be an object with { jobs }');
-  const { jobs, backoff, leaseMarginMs, defaultLeaseMs, failedEventType, clock, random, ...uowOptions } = options;
+  const { jobs, backoff, leaseMarginMs, defaultLeaseMs, failedEventType, clock, random, metrics: _metrics, ...uowOptions } = options;
   const problems: string[] = [];
   if ('readOnly' in options) problems.push('"readOnly" is not an option of the job runner (a job unit of work must write its status)');
   if (typeof jobs !== 'object' || jobs === null || Array.isArray(jobs)) problems.push('"jobs" must map job names to handlers');

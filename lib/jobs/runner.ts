@@ -3,6 +3,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConditionFailedError, InvalidOperationError, JobLeaseHeldError, UnknownJobError } from '../errors.js';
+import { createMetricsBatch, resolveMetrics } from '../metrics/emitter.js';
+import { METRICS } from '../metrics/names.js';
 import { commitScope } from '../unit-of-work/commit.js';
 import { EXACTLY_ONCE, withUnitOfWork } from '../unit-of-work/context.js';
 import type { TraceContext } from '../unit-of-work/trace-context.js';
@@ -102,11 +104,25 @@ function parseDelivery(event: unknown): Delivery {
 export function jobRunner<const TJobs extends JobDefinitions>(options: JobRunnerOptions<TJobs>): JobRunnerHandler {
   const config = resolveJobRunnerOptions(options as JobRunnerOptions);
   let logger: LoggerLike | undefined = options.logger;
+  const metrics = resolveMetrics(options.metrics, 'jobRunner(options)');
   return async (event, context) => {
     logger ??= new Logger({ serviceName: 'lambda-unit-of-work' });
     const d = parseDelivery(event);
     const keys = deliveryLogKeys(d.jobId, d.correlationId ?? context?.awsRequestId, d.traceContext);
-    return withLogKeys(logger, keys, (keyed) => runDelivery(config, d, context, keyed));
+    const run = (): Promise<JobRunResult> => withLogKeys(logger!, keys, (keyed) => runDelivery(config, d, context, keyed));
+    if (!metrics) return run();
+    const batch = createMetricsBatch(metrics);
+    const started = performance.now();
+    try {
+      const result = await run();
+      batch.add(METRICS.jobRuns, 1, result.outcome);
+      batch.add(METRICS.jobRunDurationMs, performance.now() - started);
+      if (result.attempt !== undefined) batch.add(METRICS.jobRunAttempts, result.attempt);
+      if (result.outcome === 'dead') batch.add(METRICS.jobsDead, 1);
+      return result;
+    } finally {
+      await batch.flush(logger); // never throws: the run's result stands
+    }
   };
 }
 

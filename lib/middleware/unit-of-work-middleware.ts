@@ -3,6 +3,7 @@ import type { MiddlewareObj, Request } from '@middy/core';
 import { CommitSkippedError, ConfigurationError, FailedAfterCommitError, isUnitOfWorkError } from '../errors.js';
 import type { RunningInvocation } from '../idempotency/idempotency.js';
 import { idempotencyProblems, resolveIdempotency, type IdempotencyOptions, type ResolvedIdempotency } from '../idempotency/options.js';
+import { createMetricsBatch, recordCommit, resolveMetrics, type MetricsOption } from '../metrics/emitter.js';
 import { commitUnitOfWork } from '../unit-of-work/commit.js';
 import { activeUnitOfWork, enterUnitOfWork } from '../unit-of-work/context.js';
 import { guardAllClients } from '../unit-of-work/guard.js';
@@ -28,6 +29,11 @@ export interface UnitOfWorkMiddlewareOptions<TEvent = any> extends UnitOfWorkOpt
    * @default undefined (only clients passed to `guardClient` are guarded)
    */
   readonly guard?: 'process';
+  /**
+   * The library's commit metrics as EMF (see docs/operate.md "Metrics"), flushed once per invocation.
+   * `false` turns them off even when `UOW_METRICS=on`. @default off unless `UOW_METRICS=on`
+   */
+  readonly metrics?: MetricsOption;
 }
 
 const COMPONENT = 'unitOfWork(options)';
@@ -72,7 +78,8 @@ export type UnitOfWorkMiddleware = MiddlewareObj<unknown, unknown, Error, UnitOf
  * ```
  */
 export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TEvent> = {}): UnitOfWorkMiddleware {
-  const validated = validateOptions(options, COMPONENT, ['idempotency', 'guard']);
+  const validated = validateOptions(options, COMPONENT, ['idempotency', 'guard', 'metrics']);
+  const metrics = resolveMetrics(options.metrics, COMPONENT);
   if (options.guard !== undefined && options.guard !== 'process') throw new ConfigurationError(COMPONENT, `"guard" must be 'process' (or left out), not ${JSON.stringify(options.guard)}`);
   if (options.guard === 'process') guardAllClients();
   resolveOutboxTable(validated, COMPONENT); // fail at creation, not at the first invocation
@@ -115,7 +122,23 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
     if (!uow || timedOutEarly(uow) || uow.state !== 'open') return;
     const invocation = idempotentOf.get(request);
     if (!invocation || !idempotency || !idempotent) {
-      await commitUnitOfWork(uow);
+      if (!metrics) {
+        await commitUnitOfWork(uow);
+        return;
+      }
+      const batch = createMetricsBatch(metrics);
+      const { messages } = uow.contents();
+      const events = messages.filter((m) => m.kind === 'event').length;
+      try {
+        const result = await commitUnitOfWork(uow);
+        if (result.sent) recordCommit(batch, { ...result, events, jobs: messages.length - events }, false);
+      } catch (error) {
+        const attempts = (error as { attempts?: number }).attempts ?? 1;
+        recordCommit(batch, { actions: 0, attempts, events: 0, jobs: 0 }, true);
+        throw error;
+      } finally {
+        await batch.flush(uow.settings.logger);
+      }
       return;
     }
     const { commitIdempotent } = await idempotent;

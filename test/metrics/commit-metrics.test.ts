@@ -1,0 +1,68 @@
+import { describe, it, expect, beforeAll, jest } from '@jest/globals';
+import middy from '@middy/core';
+import { unitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
+import { METRICS } from '../../lib/metrics/names.js';
+import { createBusinessTable, createTestOutboxTable, lambdaContext, localClients } from '../support/ddb.js';
+
+const { raw, doc } = localClients();
+let orders: string;
+let outbox: string;
+
+beforeAll(async () => {
+  [orders, outbox] = await Promise.all([createBusinessTable(raw, 'metrics'), createTestOutboxTable(raw)]);
+});
+
+/** Runs `fn` and returns the EMF documents Powertools wrote to stdout meanwhile. */
+async function emfLines(fn: () => Promise<unknown>): Promise<any[]> {
+  const written: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => (written.push(String(chunk)), true));
+  try {
+    await fn();
+  } finally {
+    spy.mockRestore();
+  }
+  return written.flatMap((w) => w.split('\n')).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+}
+
+const handler = (metrics?: { namespace?: string; service?: string } | false) =>
+  middy<any, any, Error, UnitOfWorkContext>()
+    .use(unitOfWork({ outboxTable: outbox, client: doc, source: 'metrics', ...(metrics !== undefined ? { metrics } : {}) }))
+    .handler(async (_e, { uow }) => {
+      uow.put({ TableName: orders, Item: { pk: `a-${uow.id}` } });
+      uow.publish({ type: 'OrderPlaced', data: {} });
+      uow.schedule({ job: 'expire', payload: {}, delay: 900, key: `expire-${uow.id}` });
+      return 'ok';
+    });
+
+describe('commit metrics (EMF on stdout)', () => {
+  it('emits the declared commit metrics with namespace and exactly the declared dimensions', async () => {
+    let result: unknown;
+    const docs = await emfLines(async () => {
+      result = await handler({ namespace: 'Test/Uow', service: 'orders' })({}, lambdaContext('req-m-1'));
+    });
+    expect(result).toBe('ok');
+    expect(docs).toHaveLength(1);
+    const emf = docs[0];
+    const directive = emf._aws.CloudWatchMetrics[0];
+    expect(directive.Namespace).toBe('Test/Uow');
+    expect(directive.Dimensions).toEqual([[...METRICS.commitsCommitted.dimensions]]);
+    expect(emf.service).toBe('orders');
+    const units = Object.fromEntries(directive.Metrics.map((m: any) => [m.Name, m.Unit]));
+    expect(units[METRICS.commitsCommitted.name]).toBe('Count');
+    expect(emf[METRICS.commitsCommitted.name]).toBe(1);
+    expect(emf[METRICS.commitActions.name]).toBe(3); // put + outbox item + job record
+    expect(emf[METRICS.commitEvents.name]).toBe(1);
+    expect(emf[METRICS.commitJobs.name]).toBe(1);
+    expect(emf[METRICS.commitAttempts.name]).toBe(1);
+    expect(emf[METRICS.commitConflictsRetried.name]).toBe(0);
+  });
+
+  it('emits nothing by default, nor with metrics: false', async () => {
+    expect(await emfLines(() => handler()({}, lambdaContext('req-m-2')))).toEqual([]);
+    expect(await emfLines(() => handler(false)({}, lambdaContext('req-m-3')))).toEqual([]);
+  });
+
+  it('rejects a bad metrics option naming it', () => {
+    expect(() => unitOfWork({ outboxTable: 'outbox', metrics: { nameSpace: 'x' } as never })).toThrow(/"metrics" option/);
+  });
+});
