@@ -106,20 +106,3 @@ export function createAdaptiveLimiter(options: AdaptiveLimiterOptions): Adaptive
 function clamp(value: number, low: number, high: number): number {
   return Math.min(high, Math.max(low, value));
 }
-
-const CONTAINER_LIMITERS = new Map<string, AdaptiveLimiter>();
-
-/**
- * The adaptive limiter of one AWS service (e.g. `scheduler`, `events`) for this Lambda container: kept
- * across invocations, so a window learned under throttling is not reset to the maximum by the next batch.
- * A new limiter is made when `options.max` changes.
- */
-export function serviceLimiter(service: string, options: AdaptiveLimiterOptions): AdaptiveLimiter {
-  const key = `${service}\u0000${options.max}`;
-  let limiter = CONTAINER_LIMITERS.get(key);
-  if (!limiter) {
-    limiter = createAdaptiveLimiter(options);
-    CONTAINER_LIMITERS.set(key, limiter);
-  }
-  return limiter;
-}

@@ -34,8 +34,7 @@ export function createJobRecordReader(client: DynamoDBClient, caller: Caller): J
   let scheduled = false;
 
   const load = async (table: string, group: Pending[]): Promise<void> => {
-    const byPk = new Map<string, Pending[]>();
-    for (const p of group) byPk.set(OUTBOX_KEYS.jobPk(p.jobKey), [...(byPk.get(OUTBOX_KEYS.jobPk(p.jobKey)) ?? []), p]);
+    const byPk = groupBy(group, (p) => OUTBOX_KEYS.jobPk(p.jobKey));
     let keys: Record<string, AttributeValue>[] = [...new Set(group.map((p) => p.jobKey))].map((k) => marshall(jobRecordKey(k)));
     for (let attempt = 1; keys.length > 0; attempt++) {
       const request = keys;
@@ -67,13 +66,11 @@ export function createJobRecordReader(client: DynamoDBClient, caller: Caller): J
     scheduled = false;
     const items = queue;
     queue = [];
-    const byTable = new Map<string, Pending[]>();
-    for (const p of items) byTable.set(p.table, [...(byTable.get(p.table) ?? []), p]);
-    for (const [table, pending] of byTable) {
-      const distinct = [...new Set(pending.map((p) => keyOf(table, p.jobKey)))];
-      for (let i = 0; i < distinct.length; i += MAX_KEYS) {
-        const chunk = new Set(distinct.slice(i, i + MAX_KEYS));
-        const group = pending.filter((p) => chunk.has(keyOf(table, p.jobKey)));
+    for (const [table, pending] of groupBy(items, (p) => p.table)) {
+      // Insertion order of the map = first-asked order of the distinct keys, as the chunks are cut.
+      const byKey = [...groupBy(pending, (p) => keyOf(table, p.jobKey)).values()];
+      for (let i = 0; i < byKey.length; i += MAX_KEYS) {
+        const group = byKey.slice(i, i + MAX_KEYS).flat();
         load(table, group).catch((error: unknown) => {
           for (const p of group) p.reject(error);
         });
@@ -92,4 +89,16 @@ export function createJobRecordReader(client: DynamoDBClient, caller: Caller): J
       });
     },
   };
+}
+
+/** Groups items by a key in one pass (appending in place), keeping the first-seen order of the keys. */
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
 }

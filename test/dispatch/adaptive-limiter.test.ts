@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { createAdaptiveLimiter, serviceLimiter } from '../../lib/dispatch/adaptive-limiter.js';
+import { createAdaptiveLimiter } from '../../lib/dispatch/adaptive-limiter.js';
 
 class Throttled extends Error {
   override readonly name = 'ThrottlingException';
@@ -108,14 +108,5 @@ describe('createAdaptiveLimiter', () => {
   it('refuses settings out of range', () => {
     expect(() => createAdaptiveLimiter({ max: 0, isThrottle })).toThrow(/max must be an integer/);
     expect(() => createAdaptiveLimiter({ max: 4, decrease: 1, isThrottle })).toThrow(/decrease must be in/);
-  });
-});
-
-describe('serviceLimiter', () => {
-  it('keeps one limiter per service for the container, a new one when max changes', () => {
-    const a = serviceLimiter('scheduler-test', { max: 8, isThrottle });
-    expect(serviceLimiter('scheduler-test', { max: 8, isThrottle })).toBe(a);
-    expect(serviceLimiter('events-test', { max: 8, isThrottle })).not.toBe(a);
-    expect(serviceLimiter('scheduler-test', { max: 9, isThrottle })).not.toBe(a);
   });
 });

@@ -46,4 +46,18 @@ describe('job record reader', () => {
     await expect(reader.read('t', 'x')).rejects.toBeInstanceOf(DispatchError);
     expect(ddb.commandCalls(BatchGetItemCommand)).toHaveLength(3);
   });
+
+  it('splits 250 distinct keys (each asked twice) into BatchGetItem calls of ≤ 100 in first-asked order', async () => {
+    ddb.on(BatchGetItemCommand).callsFake((input: { RequestItems: Record<string, { Keys: { pk: { S: string } }[] }> }) => ({
+      Responses: { t: input.RequestItems.t!.Keys.map((k) => record(k.pk.S.slice('job#'.length))) },
+    }));
+    const reader = createJobRecordReader(new DynamoDBClient({ region: 'us-east-1' }), createCaller(createLimiter(4), policy, clock, newStats()));
+    const names = Array.from({ length: 250 }, (_, i) => `k${i}`);
+    const asked = [...names, ...names.slice().reverse()];
+    const records = await Promise.all(asked.map((k) => reader.read('t', k)));
+    expect(records.map((r) => r?.jobKey)).toEqual(asked);
+    const sent = ddb.commandCalls(BatchGetItemCommand).map((c) => c.args[0].input.RequestItems!.t!.Keys);
+    expect(sent.map((keys) => keys!.length)).toEqual([100, 100, 50]);
+    expect(sent.flat()).toEqual(names.map(keyOf));
+  });
 });
