@@ -29,7 +29,8 @@ export function deliveryOfTimerMessage(record: SQSRecord): JobRunnerInput {
   try {
     body = JSON.parse(record.body) as Partial<JobRunnerInput>;
   } catch (error) {
-    throw new InvalidOperationError(`jobQueueRunner message ${record.messageId}`, 'the message body is not JSON', { cause: error });
+    const operation = `jobQueueRunner message ${record.messageId}`;
+    throw new InvalidOperationError(operation, 'the message body is not JSON', { cause: error });
   }
   return {
     ...body,
@@ -51,7 +52,9 @@ export function deliveryOfTimerMessage(record: SQSRecord): JobRunnerInput {
  * export const handler = jobQueueRunner({ jobs: defineJobs({ 'expire-unpaid-order': expireUnpaidOrder }) });
  * ```
  */
-export function jobQueueRunner<const TJobs extends JobDefinitions>(options: JobQueueRunnerOptions<TJobs>): JobQueueRunnerHandler {
+export function jobQueueRunner<const TJobs extends JobDefinitions>(
+  options: JobQueueRunnerOptions<TJobs>,
+): JobQueueRunnerHandler {
   const { earlyToleranceMs = 1000, ...runnerOptions } = options;
   const run = jobRunner(runnerOptions as JobRunnerOptions<TJobs>);
   const clock = options.clock ?? Date.now;
@@ -66,7 +69,8 @@ export function jobQueueRunner<const TJobs extends JobDefinitions>(options: JobQ
         );
       return run(delivery, context);
     };
-    const response = await processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+    const processor = new BatchProcessor(EventType.SQS);
+    const response = await processPartialResponse(event, recordHandler, processor, {
       ...(context ? { context: context as never } : {}),
       throwOnFullBatchFailure: false,
     });
