@@ -11,3 +11,4 @@ export { DEFAULT_MAX_ATTEMPTS, JOB_STATUS, TERMINAL_JOB_STATUSES, type JobRecord
 export { SCHEDULER_CONTEXT, type JobRunnerInput } from './input.js';
 export { scheduleNameFor } from './schedule-name.js';
 export { cancelJob, retryJob, type JobAdminOptions, type JobAdminResult, type RetryJobOptions } from './admin.js';
+export { deliveryOfTimerMessage, jobQueueRunner, type JobQueueRunnerHandler, type JobQueueRunnerOptions } from './queue-runner.js';
