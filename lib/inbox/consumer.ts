@@ -9,7 +9,7 @@ import { ConfigurationError, InvalidOperationError } from '../errors.js';
 import { toCloudEvent } from '../events/catalog.js';
 import type { CloudEvent } from '../outbox/messages.js';
 import { withUnitOfWork } from '../unit-of-work/context.js';
-import { resolveSettings, validateOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
+import { resolveSettings, validateUnitOfWorkOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
 import type { UnitOfWork } from '../unit-of-work/unit-of-work.js';
 import { INBOX_RECORD, hasInboxRecord, inboxRecordKey, inboxRecordPut } from './record.js';
 
@@ -113,7 +113,7 @@ function validateInboxOptions(options: InboxOptions<unknown, InboxRecordType>, c
 export function inboxConsumer<TMessage = CloudEvent, TType extends InboxRecordType = 'SQS'>(handler: InboxHandler<TMessage, InboxRecords[TType]>, options: InboxOptions<TMessage, TType>): InboxConsumerHandler<TType> {
   const component = `inboxConsumer(${typeof options?.name === 'string' ? options.name : '?'})`;
   if (typeof handler !== 'function') throw new ConfigurationError(component, 'the handler must be a function');
-  const { name, recordType, fifo, inboxTable, parse, key, dedupSeconds, parallel, ...uowOptions } = validateOptions(options, component, INBOX_OPTION_KEYS) as InboxOptions<TMessage, TType>;
+  const { name, recordType, fifo, inboxTable, parse, key, dedupSeconds, parallel, ...uowOptions } = validateUnitOfWorkOptions(options, component, INBOX_OPTION_KEYS) as InboxOptions<TMessage, TType>;
   validateInboxOptions(options as unknown as InboxOptions<unknown, InboxRecordType>, component);
   const type: InboxRecordType = recordType ?? 'SQS';
   const settings = resolveSettings(uowOptions, component);
