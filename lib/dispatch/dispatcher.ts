@@ -5,13 +5,13 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { DispatchError } from '../errors.js';
+import { declareOptions, validateOptions } from '../options.js';
 import { decodeOutboxImage, MalformedOutboxItemError } from '../outbox/decode.js';
 import type { OutboxMessage } from '../outbox/messages.js';
 import { createCaller, createServiceLimiters, newStats, type DispatchStats } from './calls.js';
 import { createLimiter } from './limiter.js';
 import {
-  assertKnownKeys,
-  DISPATCHER_SETTING_KEYS,
+  DISPATCHER_SETTINGS,
   resolveDispatcherConfig,
   tableNameFromStreamArn,
   type DispatcherConfig,
@@ -50,7 +50,14 @@ export interface OutboxDispatcherHandler {
   readonly config: DispatcherConfig;
 }
 
-const OPTION_KEYS = [...DISPATCHER_SETTING_KEYS, 'clients', 'logger', 'env', 'clock'];
+/** The declaration of {@link OutboxDispatcherOptions}: the settings plus the injected dependencies. */
+export const OUTBOX_DISPATCHER_OPTIONS = declareOptions<OutboxDispatcherOptions>()({
+  ...DISPATCHER_SETTINGS,
+  clients: { doc: 'SDK clients to use', default: 'one of each, maxAttempts: 1' },
+  logger: { doc: 'Where the dispatcher logs', default: 'a Powertools Logger, service outbox-dispatcher' },
+  env: { doc: 'Where the environment variables are read', default: 'process.env' },
+  clock: { doc: 'Sleep and randomness of the retries', default: 'real time, Math.random' },
+});
 
 interface InvocationDeps {
   readonly publisher: EventPublisher;
@@ -158,7 +165,7 @@ async function dispatchRecord(record: DynamoDBRecord, deps: InvocationDeps): Pro
  * ```
  */
 export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxDispatcherHandler {
-  assertKnownKeys(options, OPTION_KEYS, 'outboxDispatcher');
+  validateOptions('outboxDispatcher', OUTBOX_DISPATCHER_OPTIONS, options);
   const config = resolveDispatcherConfig(options, options.env ?? process.env);
   const logger: DispatcherLogger = options.logger ?? new Logger({ serviceName: 'outbox-dispatcher' });
   const scheduler = options.clients?.scheduler ?? new SchedulerClient({ maxAttempts: 1 });
