@@ -96,15 +96,15 @@ export const DISPATCHER_DEFAULTS = {
  * defaults and variables.
  */
 export const DISPATCHER_SETTINGS = declareOptions<DispatcherSettings>()({
-  outboxTable: { doc: 'Outbox/jobs table, read for job records', env: ENV.outboxTable, default: "the stream record's table" },
-  eventBusName: { doc: 'Bus that receives the events', env: ENV.eventBusName, default: `'${DISPATCHER_DEFAULTS.eventBusName}'` },
-  scheduleGroup: { doc: 'Scheduler schedule group of job schedules', env: ENV.scheduleGroup, default: `'${DISPATCHER_DEFAULTS.scheduleGroup}'` },
+  outboxTable: { doc: 'Outbox/jobs table, read for job records', env: ENV.outboxTable, default: "the table of the record's eventSourceARN" },
+  eventBusName: { doc: 'Bus that receives the events', env: ENV.eventBusName, default: DISPATCHER_DEFAULTS.eventBusName },
+  scheduleGroup: { doc: 'Scheduler schedule group of job schedules', env: ENV.scheduleGroup, default: DISPATCHER_DEFAULTS.scheduleGroup },
   jobRunnerArn: { doc: 'Target of job schedules: the job runner Lambda ARN', env: ENV.jobRunnerArn },
   schedulerRoleArn: { doc: 'Role the Scheduler assumes to invoke the job runner', env: ENV.schedulerRoleArn },
   deadLetterQueueArn: { doc: 'SQS queue of job deliveries the Scheduler gave up on', env: ENV.jobDeadLetterQueueArn, default: 'none' },
-  scheduleRetryPolicy: { doc: 'Retry policy written on every job schedule', default: '{ maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 }' },
+  scheduleRetryPolicy: { doc: 'Retry policy written on every job schedule (defaults per field)' },
   concurrency: { doc: 'Calls in flight at once across the batch', env: ENV.dispatchConcurrency, default: String(DISPATCHER_DEFAULTS.concurrency) },
-  retry: { doc: 'Retries of throttled / failed calls inside the invocation', default: '{ maxAttempts: 50, baseDelayMs: 50, maxDelayMs: 2000, safetyMarginMs: 1000 }' },
+  retry: { doc: 'Retries of throttled / failed calls inside the invocation', default: '{ 50, 50, 2000, 1000 }' },
 });
 
 const NAME = /^[0-9a-zA-Z\-_.]{1,64}$/;

@@ -53,8 +53,8 @@ export interface OutboxDispatcherHandler {
 /** The declaration of {@link OutboxDispatcherOptions}: the settings plus the injected dependencies. */
 export const OUTBOX_DISPATCHER_OPTIONS = declareOptions<OutboxDispatcherOptions>()({
   ...DISPATCHER_SETTINGS,
-  clients: { doc: 'SDK clients to use', default: 'one of each, maxAttempts: 1' },
-  logger: { doc: 'Where the dispatcher logs', default: 'a Powertools Logger, service outbox-dispatcher' },
+  clients: { doc: 'SDK clients to use', default: 'created from the environment with maxAttempts: 1' },
+  logger: { doc: 'Where the dispatcher logs', default: 'Powertools Logger' },
   env: { doc: 'Where the environment variables are read', default: 'process.env' },
   clock: { doc: 'Sleep and randomness of the retries', default: 'real time, Math.random' },
 });

@@ -76,10 +76,10 @@ export const INBOX_OPTIONS = declareOptions<Omit<InboxOptions<unknown, InboxReco
   recordType: { doc: 'Kind of records consumed', default: "'SQS'" },
   fifo: { doc: 'SQS FIFO: records handled in order', default: 'false' },
   inboxTable: { doc: 'Table of the dedup records', default: 'the outbox table' },
-  parse: { doc: 'Record → message', default: 'the CloudEvent of the record' },
+  parse: { doc: 'Record → message', default: 'body → CloudEvent' },
   key: { doc: 'Dedup key of a message', default: 'the CloudEvent id' },
-  dedupSeconds: { doc: 'Seconds a dedup record is kept', default: String(INBOX_RECORD.defaultDedupSeconds) },
-  parallel: { doc: 'Handle the records of a standard batch concurrently', default: 'true for SQS, false for streams' },
+  dedupSeconds: { doc: 'Seconds a dedup record is kept', default: '14 days' },
+  parallel: { doc: 'Handle the records of a standard batch concurrently', default: 'SQS: true, streams: false' },
 });
 
 /** What the wrapper returns: a Lambda handler answering with partial batch failures. */

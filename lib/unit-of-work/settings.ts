@@ -38,7 +38,7 @@ export const UNIT_OF_WORK_OPTIONS = declareOptions<UnitOfWorkOptions>()({
   outboxTable: { doc: 'Table of outbox items and job records', env: ENV.outboxTable, valid: is.tableName, rule: 'be a table name' },
   client: {
     doc: 'DynamoDBClient or DynamoDBDocumentClient to commit with',
-    default: 'one client per process',
+    default: 'one DynamoDBClient per process',
     valid: (v) => typeof (v as { send?: unknown })?.send === 'function',
     rule: 'be a DynamoDBClient or DynamoDBDocumentClient',
   },
