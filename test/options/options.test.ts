@@ -41,7 +41,7 @@ describe('validateOptions', () => {
     // @ts-expect-error size is not declared
     declareOptions<Sample>()({ name: { doc: 'a name' } });
     // @ts-expect-error extra is not an option of Sample
-    declareOptions<Sample>()({ name: { doc: 'a name' }, size: { doc: 'a size' } });
+    declareOptions<Sample>()({ name: { doc: 'a name' }, size: { doc: 'a size' }, extra: { doc: 'x' } });
     expect(true).toBe(true);
   });
 });
