@@ -206,14 +206,39 @@ export class ConfigurationError extends UnitOfWorkError {
   override readonly name = 'ConfigurationError' as const;
   /** What was being configured, e.g. `unitOfWork(options)` or `outboxDispatcher`. */
   readonly component: string;
-  /** Each problem, e.g. `eventBusName (UOW_EVENT_BUS_NAME)` for a missing setting. */
+  /**
+   * Settings that are required and absent, e.g. `jobRunnerArn (UOW_JOB_RUNNER_ARN) is required`. A problem
+   * given as a plain string or list (not sorted by kind) is listed here too.
+   */
   readonly missing: readonly string[];
-  constructor(component: string, problems: string | readonly string[], options?: { cause?: unknown }) {
-    const list = typeof problems === 'string' ? [problems] : problems;
-    super(typeof problems === 'string' ? `${component}: ${problems}` : `${component} is missing configuration: ${list.join('; ')}`, options);
+  /** Settings whose value breaks their rule, e.g. `"retentionSeconds" must be an integer of at least 60`. */
+  readonly invalid: readonly string[];
+  /** Unknown option keys, e.g. `unknown option "outboxTabel" (known: …)`. */
+  readonly unknown: readonly string[];
+  constructor(component: string, problems: string | readonly string[] | ConfigurationProblems, options?: { cause?: unknown }) {
+    const sorted: ConfigurationProblems =
+      typeof problems === 'string' ? { missing: [problems] } : isProblemList(problems) ? { missing: problems } : problems;
+    const missing = sorted.missing ?? [];
+    const invalid = sorted.invalid ?? [];
+    const unknown = sorted.unknown ?? [];
+    const all = [...missing, ...invalid, ...unknown];
+    super(isProblemList(problems) ? `${component} is missing configuration: ${all.join('; ')}` : `${component}: ${all.join('; ')}`, options);
     this.component = component;
-    this.missing = list;
+    this.missing = missing;
+    this.invalid = invalid;
+    this.unknown = unknown;
   }
+}
+
+/** The problems of a {@link ConfigurationError}, sorted by kind. */
+export interface ConfigurationProblems {
+  readonly missing?: readonly string[];
+  readonly invalid?: readonly string[];
+  readonly unknown?: readonly string[];
+}
+
+function isProblemList(problems: string | readonly string[] | ConfigurationProblems): problems is readonly string[] {
+  return Array.isArray(problems);
 }
 
 /** The job runner received a job whose name none of its job definitions has. */

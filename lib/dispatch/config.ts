@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors.js';
+import { declareOptions } from '../options.js';
 import { ENV } from '../outbox/schema.js';
 
 /** Retries of one call (throttling, 5xx, network) inside an invocation. */
@@ -89,17 +90,22 @@ export const DISPATCHER_DEFAULTS = {
   retry: { maxAttempts: 50, baseDelayMs: 50, maxDelayMs: 2000, safetyMarginMs: 1000 },
 } as const;
 
-const SETTING_KEYS = [
-  'outboxTable',
-  'eventBusName',
-  'scheduleGroup',
-  'jobRunnerArn',
-  'schedulerRoleArn',
-  'deadLetterQueueArn',
-  'scheduleRetryPolicy',
-  'concurrency',
-  'retry',
-] as const;
+/**
+ * The declaration of {@link DispatcherSettings} (`jobRunnerArn`, `schedulerRoleArn` required). Values may come
+ * from the environment, so {@link resolveDispatcherConfig} checks them once resolved; this declares keys,
+ * defaults and variables.
+ */
+export const DISPATCHER_SETTINGS = declareOptions<DispatcherSettings>()({
+  outboxTable: { doc: 'Outbox/jobs table, read for job records', env: ENV.outboxTable, default: "the table of the record's eventSourceARN" },
+  eventBusName: { doc: 'Bus that receives the events', env: ENV.eventBusName, default: DISPATCHER_DEFAULTS.eventBusName },
+  scheduleGroup: { doc: 'Scheduler schedule group of job schedules', env: ENV.scheduleGroup, default: DISPATCHER_DEFAULTS.scheduleGroup },
+  jobRunnerArn: { doc: 'Target of job schedules: the job runner Lambda ARN', env: ENV.jobRunnerArn },
+  schedulerRoleArn: { doc: 'Role the Scheduler assumes to invoke the job runner', env: ENV.schedulerRoleArn },
+  deadLetterQueueArn: { doc: 'SQS queue of job deliveries the Scheduler gave up on', env: ENV.jobDeadLetterQueueArn, default: 'none' },
+  scheduleRetryPolicy: { doc: 'Retry policy written on every job schedule (defaults per field)' },
+  concurrency: { doc: 'Calls in flight at once across the batch', env: ENV.dispatchConcurrency, default: String(DISPATCHER_DEFAULTS.concurrency) },
+  retry: { doc: 'Retries of throttled / failed calls inside the invocation', default: '{ 50, 50, 2000, 1000 }' },
+});
 
 const NAME = /^[0-9a-zA-Z\-_.]{1,64}$/;
 
@@ -116,6 +122,7 @@ export function resolveDispatcherConfig(
   settings: DispatcherSettings,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): DispatcherConfig {
+  const missing: string[] = [];
   const problems: string[] = [];
   const pick = (option: keyof DispatcherSettings, envName: string): string | undefined => {
     const value = settings[option] ?? env[envName];
@@ -128,9 +135,9 @@ export function resolveDispatcherConfig(
   const schedulerRoleArn = pick('schedulerRoleArn', ENV.schedulerRoleArn);
   const deadLetterQueueArn = pick('deadLetterQueueArn', ENV.jobDeadLetterQueueArn);
 
-  if (!jobRunnerArn) problems.push(`jobRunnerArn (${ENV.jobRunnerArn}) is required: the job runner Lambda ARN`);
+  if (!jobRunnerArn) missing.push(`jobRunnerArn (${ENV.jobRunnerArn}) is required: the job runner Lambda ARN`);
   else if (!jobRunnerArn.startsWith('arn:')) problems.push(`jobRunnerArn (${ENV.jobRunnerArn}) "${jobRunnerArn}" is not an ARN`);
-  if (!schedulerRoleArn) problems.push(`schedulerRoleArn (${ENV.schedulerRoleArn}) is required: the role EventBridge Scheduler assumes`);
+  if (!schedulerRoleArn) missing.push(`schedulerRoleArn (${ENV.schedulerRoleArn}) is required: the role EventBridge Scheduler assumes`);
   else if (!schedulerRoleArn.startsWith('arn:')) problems.push(`schedulerRoleArn (${ENV.schedulerRoleArn}) "${schedulerRoleArn}" is not an ARN`);
   if (deadLetterQueueArn && !deadLetterQueueArn.startsWith('arn:'))
     problems.push(`deadLetterQueueArn (${ENV.jobDeadLetterQueueArn}) "${deadLetterQueueArn}" is not an ARN`);
@@ -158,7 +165,7 @@ export function resolveDispatcherConfig(
   for (const k of ['baseDelayMs', 'maxDelayMs', 'safetyMarginMs'] as const)
     if (typeof retry[k] !== 'number' || !(retry[k] >= 0)) problems.push(`retry.${k} ${JSON.stringify(retry[k])} must be a number ≥ 0`);
 
-  if (problems.length > 0) throw new ConfigurationError('outboxDispatcher', problems);
+  if (missing.length + problems.length > 0) throw new ConfigurationError('outboxDispatcher', { missing, invalid: problems });
   return {
     ...(outboxTable ? { outboxTable } : {}),
     eventBusName,
@@ -171,15 +178,6 @@ export function resolveDispatcherConfig(
     retry,
   };
 }
-
-/** Rejects unknown option keys (typos would otherwise be silently ignored). */
-export function assertKnownKeys(options: object, known: readonly string[], component: string): void {
-  const unknown = Object.keys(options).filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw new ConfigurationError(component, unknown.map((k) => `unknown option "${k}" (known: ${known.join(', ')})`));
-}
-
-/** The setting names of {@link DispatcherSettings}. */
-export const DISPATCHER_SETTING_KEYS: readonly string[] = SETTING_KEYS;
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

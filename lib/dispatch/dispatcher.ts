@@ -7,13 +7,13 @@ import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEven
 import { DispatchError } from '../errors.js';
 import { createMetricsBatch, resolveMetrics, type MetricsOption } from '../metrics/emitter.js';
 import { METRICS } from '../metrics/names.js';
+import { declareOptions, validateOptions } from '../options.js';
 import { decodeOutboxImage, MalformedOutboxItemError } from '../outbox/decode.js';
 import type { OutboxMessage } from '../outbox/messages.js';
 import { createCaller, createServiceLimiters, newStats, type DispatchStats } from './calls.js';
 import { createLimiter } from './limiter.js';
 import {
-  assertKnownKeys,
-  DISPATCHER_SETTING_KEYS,
+  DISPATCHER_SETTINGS,
   resolveDispatcherConfig,
   tableNameFromStreamArn,
   type DispatcherConfig,
@@ -54,7 +54,15 @@ export interface OutboxDispatcherHandler {
   readonly config: DispatcherConfig;
 }
 
-const OPTION_KEYS = [...DISPATCHER_SETTING_KEYS, 'clients', 'logger', 'env', 'clock', 'metrics'];
+/** The declaration of {@link OutboxDispatcherOptions}: the settings plus the injected dependencies. */
+export const OUTBOX_DISPATCHER_OPTIONS = declareOptions<OutboxDispatcherOptions>()({
+  ...DISPATCHER_SETTINGS,
+  clients: { doc: 'SDK clients to use', default: 'created from the environment with maxAttempts: 1' },
+  logger: { doc: 'Where the dispatcher logs', default: 'Powertools Logger' },
+  env: { doc: 'Where the environment variables are read', default: 'process.env' },
+  clock: { doc: 'Sleep and randomness of the retries', default: 'real time, Math.random' },
+  metrics: { doc: 'The batch metrics as EMF (docs/operate.md "Metrics")', default: 'off unless UOW_METRICS=on' },
+});
 
 interface InvocationDeps {
   readonly publisher: EventPublisher;
@@ -162,7 +170,7 @@ async function dispatchRecord(record: DynamoDBRecord, deps: InvocationDeps): Pro
  * ```
  */
 export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxDispatcherHandler {
-  assertKnownKeys(options, OPTION_KEYS, 'outboxDispatcher');
+  validateOptions('outboxDispatcher', OUTBOX_DISPATCHER_OPTIONS, options);
   const config = resolveDispatcherConfig(options, options.env ?? process.env);
   const logger: DispatcherLogger = options.logger ?? new Logger({ serviceName: 'outbox-dispatcher' });
   const scheduler = options.clients?.scheduler ?? new SchedulerClient({ maxAttempts: 1 });

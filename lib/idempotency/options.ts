@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { declareOptions, is, optionKeys, optionProblems } from '../options.js';
 import { defaultPayload } from './record.js';
 
 /**
@@ -51,8 +52,29 @@ export const IDEMPOTENCY_DEFAULTS = {
   maxExpiresAfter: 30 * 24 * 60 * 60,
 } as const;
 
-/** Every key of {@link IdempotencyOptions}, to reject unknown ones. */
-export const IDEMPOTENCY_OPTION_KEYS = ['key', 'expiresAfter', 'payload', 'storeResponse', 'markerResponse', 'table', 'scope'] as const;
+/** The declaration of {@link IdempotencyOptions} (nested under `idempotency`). */
+export const IDEMPOTENCY_OPTIONS = declareOptions<IdempotencyOptions>()({
+  key: {
+    doc: 'The idempotency key of an invocation',
+    required: true,
+    valid: is.function,
+    rule: 'be a function (event, context) => string | undefined',
+  },
+  expiresAfter: {
+    doc: 'Seconds a committed record answers duplicates',
+    default: String(IDEMPOTENCY_DEFAULTS.expiresAfter),
+    valid: is.integer(1, IDEMPOTENCY_DEFAULTS.maxExpiresAfter),
+    rule: `be a whole number of seconds from 1 to ${IDEMPOTENCY_DEFAULTS.maxExpiresAfter}`,
+  },
+  payload: { doc: 'What must be equal for a duplicate to be replayed', default: 'else the whole event', valid: (v) => v === false || typeof v === 'function', rule: 'be a function or false' },
+  storeResponse: { doc: 'Store and replay the response', default: String(IDEMPOTENCY_DEFAULTS.storeResponse), valid: is.boolean, rule: 'be a boolean' },
+  markerResponse: { doc: 'What a duplicate returns when only a marker is stored', default: 'undefined', valid: is.function, rule: 'be a function' },
+  table: { doc: 'Table of the records', default: 'the outbox table', valid: is.tableName, rule: 'be a table name' },
+  scope: { doc: 'Namespace of the keys', default: 'context.functionName', valid: (v) => typeof v === 'string', rule: 'be a string' },
+});
+
+/** Every key of {@link IdempotencyOptions} (derived from {@link IDEMPOTENCY_OPTIONS}). */
+export const IDEMPOTENCY_OPTION_KEYS: readonly string[] = optionKeys(IDEMPOTENCY_OPTIONS);
 
 /** Options with defaults applied. */
 export interface ResolvedIdempotency {
@@ -68,19 +90,10 @@ export interface ResolvedIdempotency {
 /** The problems of an `idempotency` option (empty when it is valid). Pure. */
 export function idempotencyProblems(value: unknown): string[] {
   if (typeof value !== 'object' || value === null) return ['"idempotency" must be an object with a key function'];
+  const { unknown, missing, invalid } = optionProblems(IDEMPOTENCY_OPTIONS, value, { prefix: 'idempotency.' });
+  const problems = [...unknown, ...missing, ...invalid];
   const o = value as Record<string, unknown>;
-  const problems: string[] = [];
-  const unknown = Object.keys(o).filter((k) => !(IDEMPOTENCY_OPTION_KEYS as readonly string[]).includes(k));
-  if (unknown.length) problems.push(`unknown idempotency option(s) ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${IDEMPOTENCY_OPTION_KEYS.join(', ')})`);
-  if (typeof o.key !== 'function') problems.push('"idempotency.key" must be a function (event, context) => string | undefined');
-  if (o.expiresAfter !== undefined && !(Number.isInteger(o.expiresAfter) && (o.expiresAfter as number) >= 1 && (o.expiresAfter as number) <= IDEMPOTENCY_DEFAULTS.maxExpiresAfter))
-    problems.push(`"idempotency.expiresAfter" must be a whole number of seconds from 1 to ${IDEMPOTENCY_DEFAULTS.maxExpiresAfter}`);
-  if (o.payload !== undefined && o.payload !== false && typeof o.payload !== 'function') problems.push('"idempotency.payload" must be a function or false');
-  if (o.storeResponse !== undefined && typeof o.storeResponse !== 'boolean') problems.push('"idempotency.storeResponse" must be a boolean');
-  if (o.markerResponse !== undefined && typeof o.markerResponse !== 'function') problems.push('"idempotency.markerResponse" must be a function');
   if (o.markerResponse !== undefined && o.storeResponse !== false) problems.push('"idempotency.markerResponse" only applies with storeResponse: false');
-  if (o.table !== undefined && !(typeof o.table === 'string' && o.table.length >= 3)) problems.push('"idempotency.table" must be a table name');
-  if (o.scope !== undefined && typeof o.scope !== 'string') problems.push('"idempotency.scope" must be a string');
   return problems;
 }
 

@@ -9,7 +9,8 @@ import { ConfigurationError, InvalidOperationError } from '../errors.js';
 import { toCloudEvent } from '../events/catalog.js';
 import type { CloudEvent } from '../outbox/messages.js';
 import { withUnitOfWork } from '../unit-of-work/context.js';
-import { resolveSettings, validateOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
+import { declareOptions, optionKeys } from '../options.js';
+import { resolveSettings, validateUnitOfWorkOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
 import type { UnitOfWork } from '../unit-of-work/unit-of-work.js';
 import { INBOX_RECORD, hasInboxRecord, inboxRecordKey, inboxRecordPut } from './record.js';
 
@@ -66,7 +67,20 @@ export interface InboxOptions<TMessage, TType extends InboxRecordType = 'SQS'> e
   readonly parallel?: boolean;
 }
 
-const INBOX_OPTION_KEYS = ['name', 'recordType', 'fifo', 'inboxTable', 'parse', 'key', 'dedupSeconds', 'parallel'];
+/**
+ * The declaration of the inbox's own options (the rest are {@link UNIT_OF_WORK_OPTIONS}); their values,
+ * which depend on one another, are checked by `validateInboxOptions`.
+ */
+export const INBOX_OPTIONS = declareOptions<Omit<InboxOptions<unknown, InboxRecordType>, keyof UnitOfWorkOptions>>()({
+  name: { doc: 'Name of this consumer, part of every dedup key', required: true },
+  recordType: { doc: 'Kind of records consumed', default: "'SQS'" },
+  fifo: { doc: 'SQS FIFO: records handled in order', default: 'false' },
+  inboxTable: { doc: 'Table of the dedup records', default: 'the outbox table' },
+  parse: { doc: 'Record → message', default: 'body → CloudEvent' },
+  key: { doc: 'Dedup key of a message', default: 'the CloudEvent id' },
+  dedupSeconds: { doc: 'Seconds a dedup record is kept', default: '14 days' },
+  parallel: { doc: 'Handle the records of a standard batch concurrently', default: 'SQS: true, streams: false' },
+});
 
 /** What the wrapper returns: a Lambda handler answering with partial batch failures. */
 export type InboxConsumerHandler<TType extends InboxRecordType> = (event: { Records: InboxRecords[TType][] }, context?: Context) => Promise<SQSBatchResponse>;
@@ -114,7 +128,7 @@ function validateInboxOptions(options: InboxOptions<unknown, InboxRecordType>, c
 export function inboxConsumer<TMessage = CloudEvent, TType extends InboxRecordType = 'SQS'>(handler: InboxHandler<TMessage, InboxRecords[TType]>, options: InboxOptions<TMessage, TType>): InboxConsumerHandler<TType> {
   const component = `inboxConsumer(${typeof options?.name === 'string' ? options.name : '?'})`;
   if (typeof handler !== 'function') throw new ConfigurationError(component, 'the handler must be a function');
-  const { name, recordType, fifo, inboxTable, parse, key, dedupSeconds, parallel, ...uowOptions } = validateOptions(options, component, INBOX_OPTION_KEYS) as InboxOptions<TMessage, TType>;
+  const { name, recordType, fifo, inboxTable, parse, key, dedupSeconds, parallel, ...uowOptions } = validateUnitOfWorkOptions(options, component, optionKeys(INBOX_OPTIONS)) as InboxOptions<TMessage, TType>;
   validateInboxOptions(options as unknown as InboxOptions<unknown, InboxRecordType>, component);
   const type: InboxRecordType = recordType ?? 'SQS';
   const settings = resolveSettings(uowOptions, component);

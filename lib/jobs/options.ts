@@ -1,7 +1,8 @@
 import { exponentialBackoffDelay } from '../backoff.js';
 import { ConfigurationError } from '../errors.js';
 import type { MetricsOption } from '../metrics/emitter.js';
-import { resolveSettings, validateOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
+import { declareOptions, hasProblems, is, optionKeys, optionProblems } from '../options.js';
+import { resolveSettings, UNIT_OF_WORK_OPTIONS, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
 import type { UnitOfWorkSettings } from '../unit-of-work/unit-of-work.js';
 import type { JobDefinitions } from './definitions.js';
 
@@ -23,7 +24,6 @@ export interface JobBackoff {
 }
 
 /** The option names of {@link JobBackoff}. */
-const BACKOFF_KEYS = ['baseSeconds', 'factor', 'maxSeconds', 'jitter'] as const;
 
 /** Options of {@link jobRunner}: the job definitions plus the unit-of-work options the job units of work use. */
 export interface JobRunnerOptions<TJobs extends JobDefinitions = JobDefinitions> extends Omit<UnitOfWorkOptions, 'readOnly'> {
@@ -75,10 +75,47 @@ export interface JobRunnerSettings {
   readonly random: () => number;
 }
 
-const RUNNER_KEYS = ['jobs', 'backoff', 'leaseMarginMs', 'defaultLeaseMs', 'failedEventType', 'clock', 'random', 'metrics'] as const;
 const COMPONENT = 'jobRunner(options)';
 
-const nonNegative = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const seconds = { valid: is.numberAtLeast(0), rule: 'be a number of seconds, 0 or more' } as const;
+
+/** The declaration of {@link JobBackoff} (nested under `backoff`). */
+export const JOB_BACKOFF_OPTIONS = declareOptions<JobBackoff>()({
+  baseSeconds: { doc: 'Delay after the first failed attempt', default: String(JOB_RUNNER_DEFAULTS.backoff.baseSeconds), ...seconds },
+  factor: { doc: 'Growth per attempt', default: String(JOB_RUNNER_DEFAULTS.backoff.factor), valid: is.numberAtLeast(1), rule: 'be a number of at least 1' },
+  maxSeconds: { doc: 'Longest delay', default: String(JOB_RUNNER_DEFAULTS.backoff.maxSeconds), ...seconds },
+  jitter: { doc: 'Equal jitter: a random delay in [cap/2, cap)', default: 'false', valid: is.boolean, rule: 'be true or false' },
+});
+
+/** The declaration of the runner's own options (the unit-of-work ones are {@link UNIT_OF_WORK_OPTIONS}). */
+export const JOB_RUNNER_OPTIONS = declareOptions<Omit<JobRunnerOptions, keyof UnitOfWorkOptions>>()({
+  jobs: { doc: 'Job name → handler', required: true },
+  backoff: { doc: 'Retry delays of failed one-time jobs', default: '{ baseSeconds: 60, factor: 2, maxSeconds: 3600 }' },
+  leaseMarginMs: {
+    doc: 'Added to the remaining time to make the lease',
+    default: String(JOB_RUNNER_DEFAULTS.leaseMarginMs),
+    valid: is.numberAtLeast(0),
+    rule: 'be a number of milliseconds, 0 or more',
+  },
+  defaultLeaseMs: {
+    doc: 'Lease without a Lambda context',
+    default: String(JOB_RUNNER_DEFAULTS.defaultLeaseMs),
+    valid: (v) => is.numberAtLeast(0)(v) && (v as number) > 0,
+    rule: 'be a positive number of milliseconds',
+  },
+  failedEventType: { doc: 'Event type published when a job is DEAD', default: `'${JOB_RUNNER_DEFAULTS.failedEventType}'`, valid: is.nonEmptyString, rule: 'be a non-empty string' },
+  clock: { doc: 'Clock in epoch milliseconds', default: 'Date.now', valid: is.function, rule: 'be a function returning epoch milliseconds' },
+  random: { doc: 'Randomness of the backoff jitter', default: 'Math.random', valid: is.function, rule: 'be a function returning a number in [0, 1)' },
+  metrics: { doc: 'The job-run metrics as EMF', default: 'off unless UOW_METRICS=on' },
+});
+
+/** The problems of the `jobs` map (each handler must be a function). */
+function jobsProblems(jobs: unknown): string[] {
+  if (typeof jobs !== 'object' || jobs === null || Array.isArray(jobs)) return ['"jobs" must map job names to handlers'];
+  const bad = Object.entries(jobs).filter(([, h]) => typeof h !== 'function').map(([n]) => `"${n}"`);
+  if (!bad.length) return [];
+  return [`the job${bad.length > 1 ? 's' : ''} ${bad.join(', ')} must be ${bad.length > 1 ? 'functions' : 'a function'} (payload, { uow, job }) => …`];
+}
 
 /**
  * The problems of a {@link JobBackoff} (empty when valid), each naming the option as `<path>.<name>`:
@@ -86,42 +123,26 @@ const nonNegative = (v: unknown): boolean => typeof v === 'number' && Number.isF
  */
 export function backoffProblems(backoff: unknown, path: string): string[] {
   if (typeof backoff !== 'object' || backoff === null || Array.isArray(backoff))
-    return [`"${path}" must be an object { ${BACKOFF_KEYS.join(', ')} }`];
-  const b = backoff as JobBackoff;
-  const problems: string[] = [];
-  const unknown = Object.keys(b).filter((k) => !(BACKOFF_KEYS as readonly string[]).includes(k));
-  if (unknown.length) problems.push(`unknown ${path} option(s) ${unknown.join(', ')} (known: ${BACKOFF_KEYS.join(', ')})`);
-  if (b.baseSeconds !== undefined && !nonNegative(b.baseSeconds)) problems.push(`"${path}.baseSeconds" must be a number of seconds, 0 or more`);
-  if (b.factor !== undefined && !(nonNegative(b.factor) && b.factor >= 1)) problems.push(`"${path}.factor" must be a number of at least 1`);
-  if (b.maxSeconds !== undefined && !nonNegative(b.maxSeconds)) problems.push(`"${path}.maxSeconds" must be a number of seconds, 0 or more`);
-  if (b.jitter !== undefined && typeof b.jitter !== 'boolean') problems.push(`"${path}.jitter" must be true or false`);
-  return problems;
+    return [`"${path}" must be an object { ${optionKeys(JOB_BACKOFF_OPTIONS).join(', ')} }`];
+  const problems = optionProblems(JOB_BACKOFF_OPTIONS, backoff, { prefix: `${path}.` });
+  return [...problems.unknown, ...problems.invalid];
 }
 
 /** Validates the runner options (every problem named at once) and resolves them over the defaults. */
 export function resolveJobRunnerOptions(options: JobRunnerOptions): JobRunnerSettings {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError(COMPONENT, 'options must be an object with { jobs }');
   const { jobs, backoff, leaseMarginMs, defaultLeaseMs, failedEventType, clock, random, metrics: _metrics, ...uowOptions } = options;
-  const problems: string[] = [];
-  if ('readOnly' in options) problems.push('"readOnly" is not an option of the job runner (a job unit of work must write its status)');
-  if (typeof jobs !== 'object' || jobs === null || Array.isArray(jobs)) problems.push('"jobs" must map job names to handlers');
-  else {
-    const bad = Object.entries(jobs).filter(([, h]) => typeof h !== 'function').map(([n]) => `"${n}"`);
-    if (bad.length) problems.push(`the job${bad.length > 1 ? 's' : ''} ${bad.join(', ')} must be ${bad.length > 1 ? 'functions' : 'a function'} (payload, { uow, job }) => …`);
-  }
-  if (backoff !== undefined) problems.push(...backoffProblems(backoff, 'backoff'));
-  if (leaseMarginMs !== undefined && !nonNegative(leaseMarginMs)) problems.push('"leaseMarginMs" must be a number of milliseconds, 0 or more');
-  if (defaultLeaseMs !== undefined && !(nonNegative(defaultLeaseMs) && defaultLeaseMs > 0)) problems.push('"defaultLeaseMs" must be a positive number of milliseconds');
-  if (failedEventType !== undefined && (typeof failedEventType !== 'string' || failedEventType === '')) problems.push('"failedEventType" must be a non-empty string');
-  if (clock !== undefined && typeof clock !== 'function') problems.push('"clock" must be a function returning epoch milliseconds');
-  if (random !== undefined && typeof random !== 'function') problems.push('"random" must be a function returning a number in [0, 1)');
-  try {
-    validateOptions(uowOptions, COMPONENT, RUNNER_KEYS);
-  } catch (error) {
-    if (error instanceof ConfigurationError) problems.push(...error.missing);
-    else throw error;
-  }
-  if (problems.length) throw new ConfigurationError(COMPONENT, problems.join('; '));
+  const invalid: string[] = [];
+  if ('readOnly' in options) invalid.push('"readOnly" is not an option of the job runner (a job unit of work must write its status)');
+  const runner = optionProblems(JOB_RUNNER_OPTIONS, options, { allow: optionKeys(UNIT_OF_WORK_OPTIONS) });
+  if (jobs !== undefined) invalid.push(...jobsProblems(jobs));
+  const uow = optionProblems(UNIT_OF_WORK_OPTIONS, uowOptions, { allow: optionKeys(JOB_RUNNER_OPTIONS) });
+  const problems = {
+    missing: [...runner.missing, ...uow.missing],
+    invalid: [...invalid, ...(backoff !== undefined ? backoffProblems(backoff, 'backoff') : []), ...runner.invalid, ...uow.invalid],
+    unknown: uow.unknown,
+  };
+  if (hasProblems(problems)) throw new ConfigurationError(COMPONENT, problems);
   const settings = resolveSettings(uowOptions, COMPONENT);
   const { client: _client, ...rest } = uowOptions;
   return {

@@ -7,7 +7,7 @@ import { createMetricsBatch, recordCommit, resolveMetrics, type MetricsOption } 
 import { commitUnitOfWork } from '../unit-of-work/commit.js';
 import { activeUnitOfWork, enterUnitOfWork } from '../unit-of-work/context.js';
 import { guardAllClients } from '../unit-of-work/guard.js';
-import { resolveOutboxTable, resolveSettings, validateOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
+import { resolveOutboxTable, resolveSettings, validateUnitOfWorkOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
 import { UnitOfWork } from '../unit-of-work/unit-of-work.js';
 import { awaitHandlerController, installTimeoutWatch, timedOutEarly, TIMED_OUT_REASON } from './timeout-watch.js';
 
@@ -78,7 +78,7 @@ export type UnitOfWorkMiddleware = MiddlewareObj<unknown, unknown, Error, UnitOf
  * ```
  */
 export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TEvent> = {}): UnitOfWorkMiddleware {
-  const validated = validateOptions(options, COMPONENT, ['idempotency', 'guard', 'metrics']);
+  const validated = validateUnitOfWorkOptions(options, COMPONENT, ['idempotency', 'guard', 'metrics']);
   const metrics = resolveMetrics(options.metrics, COMPONENT);
   if (options.guard !== undefined && options.guard !== 'process') throw new ConfigurationError(COMPONENT, `"guard" must be 'process' (or left out), not ${JSON.stringify(options.guard)}`);
   if (options.guard === 'process') guardAllClients();

@@ -6,7 +6,7 @@ import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { CloudEvent, JobScheduleSpec } from '../outbox/messages.js';
 import { commitUnitOfWork, type CommitResult } from '../unit-of-work/commit.js';
-import { clientOverride, resolveSettings, validateOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
+import { clientOverride, resolveSettings, validateUnitOfWorkOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
 import type { WriteKind } from '../unit-of-work/types.js';
 import { UnitOfWork, type LoggerLike, type UnitOfWorkState } from '../unit-of-work/unit-of-work.js';
 import { createMemoryClient } from './memory-client.js';
@@ -124,7 +124,7 @@ function liveRecording<T extends object>(target: T, uow: () => UnitOfWork | unde
 export function createTestUnitOfWork(options: TestUnitOfWorkOptions = {}): TestUnitOfWork {
   const { correlationId, ...rest } = options;
   const memory = createMemoryClient();
-  const validated = validateOptions({ outboxTable: 'test-outbox', source: 'test', logger: silent, ...rest }, COMPONENT);
+  const validated = validateUnitOfWorkOptions({ outboxTable: 'test-outbox', source: 'test', logger: silent, ...rest }, COMPONENT);
   const uow = new UnitOfWork(resolveSettings({ ...validated, client: memory.client }, COMPONENT, { correlationId }));
   return liveRecording({ commit: () => commitUnitOfWork(uow) }, () => uow, memory.transactions) as TestUnitOfWork;
 }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfigurationError, NoUnitOfWorkError, RequiresNewRefusedError } from '../errors.js';
 import { commitUnitOfWork, type CommitOptions } from './commit.js';
-import { resolveSettings, toDocumentClient, validateOptions, type UnitOfWorkOptions } from './settings.js';
+import { resolveSettings, toDocumentClient, validateUnitOfWorkOptions, type UnitOfWorkOptions } from './settings.js';
 import { UnitOfWork } from './unit-of-work.js';
 
 /** The ambient unit of work of the current async context. */
@@ -94,7 +94,7 @@ export async function withUnitOfWork<T>(fn: (uow: UnitOfWork) => T | Promise<T>,
   const { propagation = 'required', correlationId, causationId, clientRequestToken, commitsOnEveryAttempt, ...uowOptions } = options;
   if (!Object.values(PROPAGATION).includes(propagation)) throw new ConfigurationError(component, `propagation must be one of ${Object.values(PROPAGATION).join(', ')}`);
   if (commitsOnEveryAttempt !== undefined && typeof commitsOnEveryAttempt !== 'boolean') throw new ConfigurationError(component, '"commitsOnEveryAttempt" must be a boolean');
-  validateOptions(uowOptions, component);
+  validateUnitOfWorkOptions(uowOptions, component);
   const outer = activeUnitOfWork();
   if (propagation === 'mandatory' && !outer) throw new NoUnitOfWorkError(`withUnitOfWork({ propagation: 'mandatory' }) found no active unit of work`);
   if (outer && propagation !== 'requiresNew') {

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../errors.js';
+import { declareOptions, is, validateOptions } from '../options.js';
 import { DEFAULT_OUTBOX_RETENTION_SECONDS, ENV } from '../outbox/schema.js';
 import { createJsonConsoleLogger } from './json-logger.js';
 import type { TraceContext } from './trace-context.js';
@@ -38,8 +39,47 @@ export interface UnitOfWorkOptions {
   readonly traceContext?: () => TraceContext | undefined;
 }
 
-/** Every option key, to reject unknown ones. */
-export const UNIT_OF_WORK_OPTION_KEYS = ['outboxTable', 'client', 'source', 'readOnly', 'retentionSeconds', 'tableKeys', 'maxConflictRetries', 'logger', 'traceContext'] as const;
+const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** The declaration of {@link UnitOfWorkOptions}: checks, defaults, environment variables. */
+export const UNIT_OF_WORK_OPTIONS = declareOptions<UnitOfWorkOptions>()({
+  outboxTable: { doc: 'Table of outbox items and job records', env: ENV.outboxTable, valid: is.tableName, rule: 'be a table name' },
+  client: {
+    doc: 'DynamoDBClient or DynamoDBDocumentClient to commit with',
+    default: 'one DynamoDBClient per process',
+    valid: (v) => typeof (v as { send?: unknown })?.send === 'function',
+    rule: 'be a DynamoDBClient or DynamoDBDocumentClient',
+  },
+  source: { doc: 'CloudEvents source of published events', env: ENV.eventSource, valid: is.nonEmptyString, rule: 'be a non-empty string' },
+  readOnly: { doc: 'Refuse every write, event and job', default: 'false', valid: is.boolean, rule: 'be a boolean' },
+  retentionSeconds: {
+    doc: 'Seconds outbox items are kept before TTL deletion',
+    default: String(DEFAULT_OUTBOX_RETENTION_SECONDS),
+    valid: is.integer(60),
+    rule: 'be an integer of at least 60',
+  },
+  tableKeys: {
+    doc: 'Key attribute names of your tables',
+    default: '{}',
+    valid: (v) =>
+      typeof v === 'object' && v !== null &&
+      Object.values(v).every((k) => Array.isArray(k) && k.length >= 1 && k.length <= 2 && k.every((n) => typeof n === 'string' && n)),
+    rule: 'map table names to 1 or 2 key attribute names',
+  },
+  maxConflictRetries: { doc: 'Retries of a commit cancelled by a conflict', default: '3', valid: is.integer(0, 10), rule: 'be an integer from 0 to 10' },
+  logger: {
+    doc: 'Where the library logs',
+    default: 'JSON lines on the console',
+    valid: (v) => LOGGER_METHODS.every((m) => typeof (v as Record<string, unknown>)?.[m] === 'function'),
+    rule: 'have debug, info, warn and error methods',
+  },
+  traceContext: {
+    doc: "The handler's W3C trace context",
+    default: 'none: the X-Ray header only',
+    valid: is.function,
+    rule: 'be a function returning { traceparent, tracestate }',
+  },
+});
 
 let defaultClient: DynamoDBDocumentClient | undefined;
 
@@ -70,30 +110,10 @@ export function defaultLibraryLogger(): LoggerLike {
 
 /**
  * Validates options (unknown keys, types, ranges) and names every problem in one {@link ConfigurationError}.
- * `component` names the caller in the message.
+ * `component` names the caller in the message; `extraKeys` are the caller's own options, checked by it.
  */
-export function validateOptions(options: unknown, component: string, extraKeys: readonly string[] = []): UnitOfWorkOptions {
-  if (options === undefined) options = {};
-  if (typeof options !== 'object' || options === null) throw new ConfigurationError(component, 'options must be an object');
-  const o = options as Record<string, unknown>;
-  const allowed = new Set<string>([...UNIT_OF_WORK_OPTION_KEYS, ...extraKeys]);
-  const problems: string[] = [];
-  const unknown = Object.keys(o).filter((k) => !allowed.has(k));
-  if (unknown.length) problems.push(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${[...allowed].join(', ')})`);
-  if (o.outboxTable !== undefined && (typeof o.outboxTable !== 'string' || o.outboxTable.length < 3)) problems.push('"outboxTable" must be a table name');
-  if (o.client !== undefined && typeof (o.client as { send?: unknown })?.send !== 'function') problems.push('"client" must be a DynamoDBClient or DynamoDBDocumentClient');
-  if (o.source !== undefined && (typeof o.source !== 'string' || o.source === '')) problems.push('"source" must be a non-empty string');
-  if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') problems.push('"readOnly" must be a boolean');
-  if (o.retentionSeconds !== undefined && !(Number.isInteger(o.retentionSeconds) && (o.retentionSeconds as number) >= 60)) problems.push('"retentionSeconds" must be an integer of at least 60');
-  if (o.maxConflictRetries !== undefined && !(Number.isInteger(o.maxConflictRetries) && (o.maxConflictRetries as number) >= 0 && (o.maxConflictRetries as number) <= 10)) problems.push('"maxConflictRetries" must be an integer from 0 to 10');
-  if (o.tableKeys !== undefined) {
-    const ok = typeof o.tableKeys === 'object' && o.tableKeys !== null && Object.values(o.tableKeys).every((v) => Array.isArray(v) && v.length >= 1 && v.length <= 2 && v.every((n) => typeof n === 'string' && n));
-    if (!ok) problems.push('"tableKeys" must map table names to 1 or 2 key attribute names');
-  }
-  if (o.logger !== undefined && !['debug', 'info', 'warn', 'error'].every((m) => typeof (o.logger as Record<string, unknown>)?.[m] === 'function')) problems.push('"logger" must have debug, info, warn and error methods');
-  if (o.traceContext !== undefined && typeof o.traceContext !== 'function') problems.push('"traceContext" must be a function returning { traceparent, tracestate }');
-  if (problems.length) throw new ConfigurationError(component, problems.join('; '));
-  return o as UnitOfWorkOptions;
+export function validateUnitOfWorkOptions(options: unknown, component: string, extraKeys: readonly string[] = []): UnitOfWorkOptions {
+  return validateOptions<UnitOfWorkOptions>(component, UNIT_OF_WORK_OPTIONS, options, { allow: extraKeys });
 }
 
 /** Resolves the outbox table from the options or the environment, or throws naming `outboxTable`. */

@@ -48,7 +48,7 @@ describe('per-job backoff, on DynamoDB Local', () => {
     expect(bad).toThrow('backoff["send"].factor" must be a number of at least 1');
     expect(bad).toThrow('backoff["send"].jitter" must be true or false');
     expect(() => defineJobs({ send: fail }, { backoff: { sned: { baseSeconds: 1 } } as never })).toThrow('backoff["sned"]: there is no job "sned"');
-    expect(() => defineJobs({ send: fail }, { backoff: { send: { base: 1 } as never } })).toThrow('unknown backoff["send"] option(s) base');
+    expect(() => defineJobs({ send: fail }, { backoff: { send: { base: 1 } as never } })).toThrow('unknown backoff["send"] option "base"');
   });
 });
 
