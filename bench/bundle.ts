@@ -51,7 +51,10 @@ export const handler = middy()
  * Bundles `source` with the esbuild options a user's NodejsFunction bundling would use, with the Lambda runtime's
  * SDK external, into `bench/.bundle/<name>.mjs` (inside the repository, so that imports resolve).
  */
-export async function bundleHandler(name: string, source: string): Promise<{ file: string; raw: number; gzip: number }> {
+export async function bundleHandler(
+  name: string,
+  source: string,
+): Promise<{ file: string; raw: number; gzip: number }> {
   mkdirSync(OUT, { recursive: true });
   const entry = join(OUT, `${name}.entry.ts`);
   const file = join(OUT, `${name}.mjs`);
@@ -99,10 +102,16 @@ export async function runBundleBench(): Promise<{ bytesAdded: number; gzipAdded:
   const coldRatio = median(times.wrapped) / median(times.plain);
   const range = (xs: number[]) => `p25 ${fmt(percentile(xs, 25))} – p75 ${fmt(percentile(xs, 75))}`;
   console.log(`\n## bundle (esbuild ESM node22 minified, @aws-sdk/* external; ${ROUNDS} interleaved fresh processes)`);
-  console.log(`bytes: plain ${plain.raw} B (${plain.gzip} B gzip), with unitOfWork ${wrapped.raw} B (${wrapped.gzip} B gzip)`);
-  console.log(`library adds ${fmt(bytesAdded / 1024, 1)} KB raw, ${fmt(gzipAdded / 1024, 1)} KB gzip (goal <= 25 KB raw)`);
+  console.log(
+    `bytes: plain ${plain.raw} B (${plain.gzip} B gzip), with unitOfWork ${wrapped.raw} B (${wrapped.gzip} B gzip)`,
+  );
+  console.log(
+    `library adds ${fmt(bytesAdded / 1024, 1)} KB raw, ${fmt(gzipAdded / 1024, 1)} KB gzip (goal <= 25 KB raw)`,
+  );
   console.log(`cold import CPU ms: plain median ${fmt(median(times.plain))} (${range(times.plain)})`);
   console.log(`cold import CPU ms: with unitOfWork median ${fmt(median(times.wrapped))} (${range(times.wrapped)})`);
-  console.log(`ratio of medians ${fmt(coldRatio, 3)}x; per-round ratio median ${fmt(median(ratios), 3)}x (${range(ratios)}) (goal <= 1.05x)`);
+  console.log(
+    `ratio of medians ${fmt(coldRatio, 3)}x; per-round ratio median ${fmt(median(ratios), 3)}x (${range(ratios)}) (goal <= 1.05x)`,
+  );
   return { bytesAdded, gzipAdded, coldRatio };
 }

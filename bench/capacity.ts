@@ -35,29 +35,55 @@ const wu = (w: Write) => (w.transactional ? 2 : 1) * units(Math.max(w.before, w.
 
 /** Runs both flows and returns their writes. */
 export async function measureFlows(endpoint: string): Promise<{ placePay: Write[]; placeExpire: Write[] }> {
-  const service = await startOrdersService({ port: 0, clock: 'manual', expirySeconds: 900, dynamodbEndpoint: endpoint, tablePrefix: `cap-${randomUUID().slice(0, 8)}` });
+  const service = await startOrdersService({
+    port: 0,
+    clock: 'manual',
+    expirySeconds: 900,
+    dynamodbEndpoint: endpoint,
+    tablePrefix: `cap-${randomUUID().slice(0, 8)}`,
+  });
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, ...LOCAL_AWS_CONFIG }));
   const snapshot = async (): Promise<Map<string, Item>> => {
     const all = new Map<string, Item>();
     for (const table of [service.ordersTable, service.outboxTable]) {
       const out = await doc.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
-      for (const item of out.Items ?? []) all.set(`${table === service.ordersTable ? 'order' : String(item.pk).split('#')[0]} ${item.pk}/${item.sk ?? ''}`, item);
+      for (const item of out.Items ?? [])
+        all.set(
+          `${table === service.ordersTable ? 'order' : String(item.pk).split('#')[0]} ${item.pk}/${item.sk ?? ''}`,
+          item,
+        );
     }
     return all;
   };
   const post = async (path: string, body: unknown) => {
-    const r = await fetch(`${service.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await fetch(`${service.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return (await r.json()) as { orderId: string; expiresAt?: string };
   };
   /** The items `step` wrote: new ones and changed ones, with sizes before and after. */
-  const diff = (step: string, transactional: (key: string) => boolean, before: Map<string, Item>, after: Map<string, Item>): Write[] => {
+  const diff = (
+    step: string,
+    transactional: (key: string) => boolean,
+    before: Map<string, Item>,
+    after: Map<string, Item>,
+  ): Write[] => {
     const writes: Write[] = [];
     for (const [key, item] of after) {
       const old = before.get(key);
       if (old && JSON.stringify(old) === JSON.stringify(item)) continue;
       const kind = key.split(' ')[0]!;
       const oldIndex = kind === 'job' ? (old ? (old.jobStatus === item.jobStatus ? 1 : 2) : 1) : 0;
-      writes.push({ step, item: kind, transactional: transactional(key), before: itemSize(old), after: itemSize(item), oldIndex });
+      writes.push({
+        step,
+        item: kind,
+        transactional: transactional(key),
+        before: itemSize(old),
+        after: itemSize(item),
+        oldIndex,
+      });
     }
     return writes;
   };
@@ -83,7 +109,14 @@ export async function measureFlows(endpoint: string): Promise<{ placePay: Write[
     // OrderExpired outbox item, job SUCCEEDED). The claim's size is the record as the claim left it.
     const expiry = diff('expire', () => true, s3, s4);
     const job = expiry.find((w) => w.item === 'job')!;
-    const claim: Write = { step: 'expire (claim)', item: 'job', transactional: false, before: job.before, after: job.after, oldIndex: 2 };
+    const claim: Write = {
+      step: 'expire (claim)',
+      item: 'job',
+      transactional: false,
+      before: job.before,
+      after: job.after,
+      oldIndex: 2,
+    };
     const placeExpire = [...diff('place', () => true, s2, s3), claim, ...expiry];
     return { placePay, placeExpire };
   } finally {
@@ -96,11 +129,15 @@ function print(name: string, writes: readonly Write[]): void {
   console.log(`\n${name}`);
   console.log('  step            item    bytes before → after  units');
   for (const w of writes) {
-    console.log(`  ${w.step.padEnd(15)} ${w.item.padEnd(7)} ${String(w.before).padStart(6)} → ${String(w.after).padEnd(6)}        ${wu(w)}${w.transactional ? ' (transactional)' : ''}`);
+    console.log(
+      `  ${w.step.padEnd(15)} ${w.item.padEnd(7)} ${String(w.before).padStart(6)} → ${String(w.after).padEnd(6)}        ${wu(w)}${w.transactional ? ' (transactional)' : ''}`,
+    );
   }
   const total = writes.reduce((n, w) => n + wu(w), 0);
   const oldIndex = writes.reduce((n, w) => n + w.oldIndex, 0);
-  console.log(`  total: ${total} write units (job-status index: 0); with the old jobStatus-keyed index: ${total + oldIndex}`);
+  console.log(
+    `  total: ${total} write units (job-status index: 0); with the old jobStatus-keyed index: ${total + oldIndex}`,
+  );
 }
 
 /** `npm run bench -- capacity`. */

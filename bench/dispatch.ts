@@ -50,7 +50,12 @@ export interface DispatchBenchResult {
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A batch of `n` stream records (1 job + 2 events each) whose job records are written to `table`. */
-async function prepareBatch(client: DynamoDBClient, table: string, streamArn: string, n: number): Promise<DynamoDBStreamEvent> {
+async function prepareBatch(
+  client: DynamoDBClient,
+  table: string,
+  streamArn: string,
+  n: number,
+): Promise<DynamoDBStreamEvent> {
   const run = randomUUID().slice(0, 8);
   const now = new Date();
   const at = new Date(now.getTime() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -59,20 +64,53 @@ async function prepareBatch(client: DynamoDBClient, table: string, streamArn: st
   for (let i = 0; i < n; i++) {
     const key = `bench-${run}-${i}`;
     const jobId = randomUUID();
-    jobs.push({ pk: `job#${key}`, sk: 'job', _kind: 'job', jobId, jobKey: key, jobName: 'expire', payload: JSON.stringify({ i }), schedule: { at }, scheduleName: key, jobStatus: 'SCHEDULED', version: 1, attempts: 0, maxAttempts: 3, createdAt: now.toISOString(), jobUpdatedAt: now.toISOString() });
+    jobs.push({
+      pk: `job#${key}`,
+      sk: 'job',
+      _kind: 'job',
+      jobId,
+      jobKey: key,
+      jobName: 'expire',
+      payload: JSON.stringify({ i }),
+      schedule: { at },
+      scheduleName: key,
+      jobStatus: 'SCHEDULED',
+      version: 1,
+      attempts: 0,
+      maxAttempts: 3,
+      createdAt: now.toISOString(),
+      jobUpdatedAt: now.toISOString(),
+    });
     const event = (type: string): OutboxMessage => ({
       kind: 'event',
-      event: { specversion: '1.0', id: randomUUID(), source: 'bench', type, time: now.toISOString(), datacontenttype: 'application/json', data: { run, i } },
+      event: {
+        specversion: '1.0',
+        id: randomUUID(),
+        source: 'bench',
+        type,
+        time: now.toISOString(),
+        datacontenttype: 'application/json',
+        data: { run, i },
+      },
     });
     const messages: OutboxMessage[] = [
       event('OrderPlaced'),
-      { kind: 'job.schedule', job: { jobId, key, name: 'expire', version: 1, payload: { i }, scheduleName: key }, schedule: { at }, maxAttempts: 3 },
+      {
+        kind: 'job.schedule',
+        job: { jobId, key, name: 'expire', version: 1, payload: { i }, scheduleName: key },
+        schedule: { at },
+        maxAttempts: 3,
+      },
       event('OrderNoted'),
     ];
     records.push(outboxStreamRecord(streamArn, messages, String(1_000_000 + i)));
   }
   for (let i = 0; i < jobs.length; i += 25)
-    await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: jobs.slice(i, i + 25).map((Item) => ({ PutRequest: { Item: marshall(Item) } })) } }));
+    await client.send(
+      new BatchWriteItemCommand({
+        RequestItems: { [table]: jobs.slice(i, i + 25).map((Item) => ({ PutRequest: { Item: marshall(Item) } })) },
+      }),
+    );
   return { Records: records };
 }
 
@@ -80,7 +118,10 @@ async function prepareBatch(client: DynamoDBClient, table: string, streamArn: st
  * Runs the dispatch benchmark on the DynamoDB Local at `endpoint` and prints its figures.
  * Sequential = `concurrency: 1` (records one after the other, each record's calls one at a time).
  */
-export async function runDispatchBench(endpoint: string, options: DispatchBenchOptions = {}): Promise<DispatchBenchResult> {
+export async function runDispatchBench(
+  endpoint: string,
+  options: DispatchBenchOptions = {},
+): Promise<DispatchBenchResult> {
   const n = options.records ?? 100;
   const latencyMs = options.latencyMs ?? 20;
   const rounds = options.rounds ?? 3;
@@ -96,8 +137,18 @@ export async function runDispatchBench(endpoint: string, options: DispatchBenchO
   try {
     const table = `bench-dispatch-${randomUUID()}`;
     const { streamArn } = await createOutboxTable(dynamodb, table);
-    const base = { jobRunnerArn: LOCAL_ARNS.jobRunner, schedulerRoleArn: LOCAL_ARNS.schedulerRole, outboxTable: table, env: {}, clients, logger: silent };
-    const modes = { sequential: outboxDispatcher({ ...base, concurrency: 1 }), parallel: outboxDispatcher({ ...base, concurrency }) };
+    const base = {
+      jobRunnerArn: LOCAL_ARNS.jobRunner,
+      schedulerRoleArn: LOCAL_ARNS.schedulerRole,
+      outboxTable: table,
+      env: {},
+      clients,
+      logger: silent,
+    };
+    const modes = {
+      sequential: outboxDispatcher({ ...base, concurrency: 1 }),
+      parallel: outboxDispatcher({ ...base, concurrency }),
+    };
     const times: Record<keyof typeof modes, number[]> = { sequential: [], parallel: [] };
     const calls: Record<keyof typeof modes, number> = { sequential: 0, parallel: 0 };
     for (let round = 0; round <= rounds; round++) {
@@ -127,9 +178,15 @@ export async function runDispatchBench(endpoint: string, options: DispatchBenchO
       parallelCalls: calls.parallel,
       sequentialCalls: calls.sequential,
     };
-    console.log(`\n## dispatch: ${n} stream records × (1 job + 2 events), ${latencyMs} ms injected per Scheduler/EventBridge call, median of ${rounds}`);
-    console.log(`sequential (concurrency 1):   ${fmt(sequentialMs, 0)} ms  ${fmt(result.sequentialRecordsPerSecond, 0)} records/s  (${calls.sequential} Scheduler+EventBridge calls)`);
-    console.log(`bounded-parallel (${concurrency}):       ${fmt(parallelMs, 0)} ms  ${fmt(result.parallelRecordsPerSecond, 0)} records/s  (${calls.parallel} calls: events packed 10 per PutEvents)`);
+    console.log(
+      `\n## dispatch: ${n} stream records × (1 job + 2 events), ${latencyMs} ms injected per Scheduler/EventBridge call, median of ${rounds}`,
+    );
+    console.log(
+      `sequential (concurrency 1):   ${fmt(sequentialMs, 0)} ms  ${fmt(result.sequentialRecordsPerSecond, 0)} records/s  (${calls.sequential} Scheduler+EventBridge calls)`,
+    );
+    console.log(
+      `bounded-parallel (${concurrency}):       ${fmt(parallelMs, 0)} ms  ${fmt(result.parallelRecordsPerSecond, 0)} records/s  (${calls.parallel} calls: events packed 10 per PutEvents)`,
+    );
     console.log(`ratio: bounded-parallel is ${fmt(result.ratio, 1)}× faster than sequential (goal ≥ 8×)`);
     return result;
   } finally {

@@ -16,16 +16,35 @@ import { fmt, median, medianRatioInterval, timeMs } from './stats.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 /** The SDK's own `send` of document clients, which the strict guard wraps on the client classes: sends with no guard. */
-const unguardedSend = Object.getPrototypeOf(DynamoDBDocumentClient.prototype).send as (this: unknown, command: unknown) => Promise<unknown>;
+const unguardedSend = Object.getPrototypeOf(DynamoDBDocumentClient.prototype).send as (
+  this: unknown,
+  command: unknown,
+) => Promise<unknown>;
 
 /** Figures of {@link runGuardBench}. */
 export interface GuardBenchResult {
-  readonly latency: { readonly guardedMs: number; readonly plainMs: number; readonly ratio: number; readonly low: number; readonly high: number; readonly iterations: number };
-  readonly cpu: { readonly guardedUs: number; readonly plainUs: number; readonly overheadUs: number; readonly iterations: number };
+  readonly latency: {
+    readonly guardedMs: number;
+    readonly plainMs: number;
+    readonly ratio: number;
+    readonly low: number;
+    readonly high: number;
+    readonly iterations: number;
+  };
+  readonly cpu: {
+    readonly guardedUs: number;
+    readonly plainUs: number;
+    readonly overheadUs: number;
+    readonly iterations: number;
+  };
 }
 
 /** Runs the strict-guard benchmark on the DynamoDB Local at `endpoint` and prints its figures. */
-export async function runGuardBench(endpoint: string, iterations = 300, cpuIterations = 20000): Promise<GuardBenchResult> {
+export async function runGuardBench(
+  endpoint: string,
+  iterations = 300,
+  cpuIterations = 20000,
+): Promise<GuardBenchResult> {
   guardAllClients();
   const rawGuarded = new DynamoDBClient({ endpoint, ...LOCAL_AWS_CONFIG });
   const rawPlain = new DynamoDBClient({ endpoint, ...LOCAL_AWS_CONFIG });
@@ -34,7 +53,9 @@ export async function runGuardBench(endpoint: string, iterations = 300, cpuItera
   const admin = new DynamoDBClient({ endpoint, ...LOCAL_AWS_CONFIG });
   const table = await createBusinessTable(admin, 'bench-guard');
   admin.destroy();
-  const uow = new UnitOfWork(resolveSettings({ outboxTable: 'bench-guard-outbox', client: plain, logger: silent }, 'bench'));
+  const uow = new UnitOfWork(
+    resolveSettings({ outboxTable: 'bench-guard-outbox', client: plain, logger: silent }, 'bench'),
+  );
 
   // One pair of calls: a read inside the ambient unit of work, a write outside it.
   const pair = async (send: (command: unknown) => Promise<unknown>, n: number): Promise<void> => {
@@ -52,8 +73,10 @@ export async function runGuardBench(endpoint: string, iterations = 300, cpuItera
     await pair(viaGuard, i);
     await pair(aroundGuard, i);
   }
-  const hasGuard = (c: DynamoDBDocumentClient): boolean => c.middlewareStack.identify().some((m) => m.startsWith('lambdaUnitOfWorkEscapeGuard'));
-  if (!hasGuard(guarded) || hasGuard(plain)) throw new Error('bench setup: the guarded client must hold the guard and the other one must not');
+  const hasGuard = (c: DynamoDBDocumentClient): boolean =>
+    c.middlewareStack.identify().some((m) => m.startsWith('lambdaUnitOfWorkEscapeGuard'));
+  if (!hasGuard(guarded) || hasGuard(plain))
+    throw new Error('bench setup: the guarded client must hold the guard and the other one must not');
   const g: number[] = [];
   const p: number[] = [];
   for (let i = 0; i < iterations; i++) {
@@ -68,8 +91,14 @@ export async function runGuardBench(endpoint: string, iterations = 300, cpuItera
 
   // CPU only: clients whose first build-step middleware answers without sending.
   const offline = (): DynamoDBDocumentClient => {
-    const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials: LOCAL_AWS_CONFIG.credentials }));
-    client.middlewareStack.add(() => async () => ({ output: { $metadata: {} } as never, response: {} }), { step: 'build', priority: 'low', name: 'noSend' });
+    const client = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ region: 'us-east-1', credentials: LOCAL_AWS_CONFIG.credentials }),
+    );
+    client.middlewareStack.add(() => async () => ({ output: { $metadata: {} } as never, response: {} }), {
+      step: 'build',
+      priority: 'low',
+      name: 'noSend',
+    });
     return client;
   };
   const offGuarded = offline();
@@ -98,11 +127,22 @@ export async function runGuardBench(endpoint: string, iterations = 300, cpuItera
   const guardedUs = Number(guardedNs) / 1000 / cpuIterations;
   const plainUs = Number(plainNs) / 1000 / cpuIterations;
   const result: GuardBenchResult = {
-    latency: { guardedMs: median(g), plainMs: median(p), ratio: interval.ratio, low: interval.low, high: interval.high, iterations },
+    latency: {
+      guardedMs: median(g),
+      plainMs: median(p),
+      ratio: interval.ratio,
+      low: interval.low,
+      high: interval.high,
+      iterations,
+    },
     cpu: { guardedUs, plainUs, overheadUs: guardedUs - plainUs, iterations: cpuIterations },
   };
   console.log('\n## Strict guard (guardAllClients): a GetItem inside a unit of work + a PutItem outside');
-  console.log(`latency (DynamoDB Local, median of ${iterations} interleaved pairs): guarded ${fmt(result.latency.guardedMs)} ms, unguarded ${fmt(result.latency.plainMs)} ms, ratio ${fmt(interval.ratio, 3)} (95% bootstrap interval ${fmt(interval.low, 3)}–${fmt(interval.high, 3)})`);
-  console.log(`CPU only (${cpuIterations} PutItem sends each, no network): guarded ${fmt(guardedUs, 2)} us, unguarded ${fmt(plainUs, 2)} us, overhead ${fmt(result.cpu.overheadUs, 2)} us per send`);
+  console.log(
+    `latency (DynamoDB Local, median of ${iterations} interleaved pairs): guarded ${fmt(result.latency.guardedMs)} ms, unguarded ${fmt(result.latency.plainMs)} ms, ratio ${fmt(interval.ratio, 3)} (95% bootstrap interval ${fmt(interval.low, 3)}–${fmt(interval.high, 3)})`,
+  );
+  console.log(
+    `CPU only (${cpuIterations} PutItem sends each, no network): guarded ${fmt(guardedUs, 2)} us, unguarded ${fmt(plainUs, 2)} us, overhead ${fmt(result.cpu.overheadUs, 2)} us per send`,
+  );
   return result;
 }

@@ -38,13 +38,20 @@ interface BenchEvent {
 
 async function createPowertoolsTable(raw: DynamoDBClient): Promise<string> {
   const name = `bench-powertools-idempotency-${randomUUID()}`;
-  await raw.send(new CreateTableCommand({
-    TableName: name,
-    BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-    AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-  }));
-  await raw.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { Enabled: true, AttributeName: 'expiration' } }));
+  await raw.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+    }),
+  );
+  await raw.send(
+    new UpdateTimeToLiveCommand({
+      TableName: name,
+      TimeToLiveSpecification: { Enabled: true, AttributeName: 'expiration' },
+    }),
+  );
   return name;
 }
 
@@ -55,12 +62,26 @@ async function createPowertoolsTable(raw: DynamoDBClient): Promise<string> {
 export async function runIdempotencyBench(endpoint: string, iterations = 200): Promise<IdempotencyBenchResult> {
   const raw = new DynamoDBClient({ endpoint, ...LOCAL_AWS_CONFIG });
   const doc = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
-  const [orders, outbox, powertoolsTable] = await Promise.all([createBusinessTable(raw, 'bench-idem-orders'), createTestOutboxTable(raw, 'bench-idem-outbox'), createPowertoolsTable(raw)]);
+  const [orders, outbox, powertoolsTable] = await Promise.all([
+    createBusinessTable(raw, 'bench-idem-orders'),
+    createTestOutboxTable(raw, 'bench-idem-outbox'),
+    createPowertoolsTable(raw),
+  ]);
 
   const work = async (event: BenchEvent, { uow }: UnitOfWorkContext) => {
-    uow.put({ TableName: orders, Item: { pk: event.orderId, status: 'PLACED' }, ConditionExpression: 'attribute_not_exists(pk)', label: 'create order' });
+    uow.put({
+      TableName: orders,
+      Item: { pk: event.orderId, status: 'PLACED' },
+      ConditionExpression: 'attribute_not_exists(pk)',
+      label: 'create order',
+    });
     const eventId = uow.publish({ type: 'OrderPlaced', data: { orderId: event.orderId } });
-    uow.schedule({ job: 'expire-unpaid-order', payload: { orderId: event.orderId }, delay: 900, key: `expire-${event.orderId}` });
+    uow.schedule({
+      job: 'expire-unpaid-order',
+      payload: { orderId: event.orderId },
+      delay: 900,
+      key: `expire-${event.orderId}`,
+    });
     return { statusCode: 201, body: JSON.stringify({ orderId: event.orderId, eventId }) };
   };
   const uowOptions = { outboxTable: outbox, client: doc, source: 'bench', logger: silent };
@@ -69,20 +90,32 @@ export async function runIdempotencyBench(endpoint: string, iterations = 200): P
   const handlers = {
     plain: middy<BenchEvent, unknown, Error, UnitOfWorkContext>().use(unitOfWork(uowOptions)).handler(work),
     option: middy<BenchEvent, unknown, Error, UnitOfWorkContext>()
-      .use(unitOfWork({ ...uowOptions, idempotency: { key, payload: (e: BenchEvent) => e.orderId, expiresAfter: 3600 } }))
+      .use(
+        unitOfWork({ ...uowOptions, idempotency: { key, payload: (e: BenchEvent) => e.orderId, expiresAfter: 3600 } }),
+      )
       .handler(work),
     powertools: middy<BenchEvent, unknown, Error, UnitOfWorkContext>()
-      .use(makeHandlerIdempotent({
-        persistenceStore: new DynamoDBPersistenceLayer({ tableName: powertoolsTable, awsSdkV3Client: raw }),
-        config: new IdempotencyConfig({ eventKeyJmesPath: 'headers."idempotency-key"', payloadValidationJmesPath: 'orderId', expiresAfterSeconds: 3600 }),
-      }))
+      .use(
+        makeHandlerIdempotent({
+          persistenceStore: new DynamoDBPersistenceLayer({ tableName: powertoolsTable, awsSdkV3Client: raw }),
+          config: new IdempotencyConfig({
+            eventKeyJmesPath: 'headers."idempotency-key"',
+            payloadValidationJmesPath: 'orderId',
+            expiresAfterSeconds: 3600,
+          }),
+        }),
+      )
       .use(unitOfWork(uowOptions))
       .handler(work),
   } as const;
   type Name = keyof typeof handlers;
   const names = Object.keys(handlers) as Name[];
   const context = (): UnitOfWorkContext =>
-    ({ awsRequestId: randomUUID(), functionName: 'bench', getRemainingTimeInMillis: () => 30000 }) as unknown as UnitOfWorkContext;
+    ({
+      awsRequestId: randomUUID(),
+      functionName: 'bench',
+      getRemainingTimeInMillis: () => 30000,
+    }) as unknown as UnitOfWorkContext;
   const newEvent = (): BenchEvent => ({ headers: { 'idempotency-key': randomUUID() }, orderId: randomUUID() });
 
   const first: Record<Name, number[]> = { plain: [], option: [], powertools: [] };
@@ -114,13 +147,27 @@ export async function runIdempotencyBench(endpoint: string, iterations = 200): P
       powertoolsMs: m(first.powertools) - m(first.plain),
       ratio: (m(first.option) - m(first.plain)) / (m(first.powertools) - m(first.plain)),
     },
-    duplicate: { optionMs: m(duplicate.option), powertoolsMs: m(duplicate.powertools), ratio: m(duplicate.option) / m(duplicate.powertools) },
+    duplicate: {
+      optionMs: m(duplicate.option),
+      powertoolsMs: m(duplicate.powertools),
+      ratio: m(duplicate.option) / m(duplicate.powertools),
+    },
   };
   const f = result.firstCall;
-  console.log('\n## Idempotency: 1 conditional put + 1 event + 1 job, first calls (new key) and duplicates (completed key)');
-  console.log(`first call (DynamoDB Local, median of ${iterations} interleaved): plain ${fmt(f.plainMs)} ms, idempotency option ${fmt(f.optionMs)} ms, Powertools middleware ${fmt(f.powertoolsMs)} ms`);
-  console.log(`  vs plain: option ${fmt(f.optionMs / f.plainMs, 3)}x (+${fmt(result.overhead.optionMs)} ms), Powertools ${fmt(f.powertoolsMs / f.plainMs, 3)}x (+${fmt(result.overhead.powertoolsMs)} ms)`);
-  console.log(`  option / Powertools: ${fmt(f.optionMs / f.powertoolsMs, 3)} total, ${fmt(result.overhead.ratio, 3)} of the added latency (goal < 1)`);
-  console.log(`duplicate call (median of ${iterations}): option ${fmt(result.duplicate.optionMs)} ms, Powertools ${fmt(result.duplicate.powertoolsMs)} ms, ratio ${fmt(result.duplicate.ratio, 3)}`);
+  console.log(
+    '\n## Idempotency: 1 conditional put + 1 event + 1 job, first calls (new key) and duplicates (completed key)',
+  );
+  console.log(
+    `first call (DynamoDB Local, median of ${iterations} interleaved): plain ${fmt(f.plainMs)} ms, idempotency option ${fmt(f.optionMs)} ms, Powertools middleware ${fmt(f.powertoolsMs)} ms`,
+  );
+  console.log(
+    `  vs plain: option ${fmt(f.optionMs / f.plainMs, 3)}x (+${fmt(result.overhead.optionMs)} ms), Powertools ${fmt(f.powertoolsMs / f.plainMs, 3)}x (+${fmt(result.overhead.powertoolsMs)} ms)`,
+  );
+  console.log(
+    `  option / Powertools: ${fmt(f.optionMs / f.powertoolsMs, 3)} total, ${fmt(result.overhead.ratio, 3)} of the added latency (goal < 1)`,
+  );
+  console.log(
+    `duplicate call (median of ${iterations}): option ${fmt(result.duplicate.optionMs)} ms, Powertools ${fmt(result.duplicate.powertoolsMs)} ms, ratio ${fmt(result.duplicate.ratio, 3)}`,
+  );
   return result;
 }

@@ -23,8 +23,11 @@ async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
   const names = wanted.length ? wanted : Object.keys(benches);
   const unknown = names.filter((n) => !benches[n]);
-  if (unknown.length) throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
-  console.log(`# lambda-unit-of-work benchmarks (${new Date().toISOString()}, Node ${process.version}, DynamoDB Local 3.3.1 in memory)`);
+  if (unknown.length)
+    throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
+  console.log(
+    `# lambda-unit-of-work benchmarks (${new Date().toISOString()}, Node ${process.version}, DynamoDB Local 3.3.1 in memory)`,
+  );
   // A fresh DynamoDB Local per benchmark: one left full of streamed tables by the previous benchmark is slower.
   for (const name of names) {
     if (WITHOUT_DYNAMODB.has(name)) {

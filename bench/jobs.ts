@@ -50,16 +50,47 @@ async function seedJobs(raw: DynamoDBClient, outbox: string, count: number): Pro
     const key = `bench-${randomUUID()}`;
     const jobId = randomUUID();
     const payload = { run: key };
-    items.push(newJobRecord({ jobId, key, name: 'three-writes', payloadJson: JSON.stringify(payload), schedule: { at }, scheduleName: key, maxAttempts: 3, nowIso: now.toISOString() }));
-    deliveries.push({ jobId, key, name: 'three-writes', version: 1, payload, scheduleName: key, scheduledTime: at, attemptNumber: '1', executionId: randomUUID() });
+    items.push(
+      newJobRecord({
+        jobId,
+        key,
+        name: 'three-writes',
+        payloadJson: JSON.stringify(payload),
+        schedule: { at },
+        scheduleName: key,
+        maxAttempts: 3,
+        nowIso: now.toISOString(),
+      }),
+    );
+    deliveries.push({
+      jobId,
+      key,
+      name: 'three-writes',
+      version: 1,
+      payload,
+      scheduleName: key,
+      scheduledTime: at,
+      attemptNumber: '1',
+      executionId: randomUUID(),
+    });
   }
   for (let i = 0; i < items.length; i += 25)
-    await raw.send(new BatchWriteItemCommand({ RequestItems: { [outbox]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item: marshall(Item, { removeUndefinedValues: true }) } })) } }));
+    await raw.send(
+      new BatchWriteItemCommand({
+        RequestItems: {
+          [outbox]: items
+            .slice(i, i + 25)
+            .map((Item) => ({ PutRequest: { Item: marshall(Item, { removeUndefinedValues: true }) } })),
+        },
+      }),
+    );
   return deliveries;
 }
 
 const puts = (table: string, run: string) =>
-  Array.from({ length: WRITES }, (_, i) => ({ Put: { TableName: table, Item: { pk: `${run}-${i}`, total: i, status: 'PENDING' } } }));
+  Array.from({ length: WRITES }, (_, i) => ({
+    Put: { TableName: table, Item: { pk: `${run}-${i}`, total: i, status: 'PENDING' } },
+  }));
 
 /**
  * Runs the benchmark on `endpoint` (or on a DynamoDB Local it starts and stops), prints the figures and
@@ -70,7 +101,10 @@ export async function runJobBench(endpoint?: string, iterations = 200): Promise<
   const raw = new DynamoDBClient({ endpoint: endpoint ?? own!.endpoint, ...LOCAL_AWS_CONFIG });
   const doc = DynamoDBDocumentClient.from(raw);
   try {
-    const [table, outbox] = await Promise.all([createBusinessTable(raw, 'bench-job-writes'), createTestOutboxTable(raw, 'bench-jobs')]);
+    const [table, outbox] = await Promise.all([
+      createBusinessTable(raw, 'bench-job-writes'),
+      createTestOutboxTable(raw, 'bench-jobs'),
+    ]);
     const runner = jobRunner({
       jobs: {
         'three-writes': (payload: { run: string }, { uow }: JobContext) => {
@@ -87,7 +121,8 @@ export async function runJobBench(endpoint?: string, iterations = 200): Promise<
     const context = { getRemainingTimeInMillis: () => 30_000 };
     const viaRunner = async (): Promise<void> => {
       const result = await runner(deliveries.pop()!, context);
-      if (result.outcome !== 'succeeded') throw new Error(`bench job ${result.key}: ${result.outcome} ${result.reason ?? ''}`);
+      if (result.outcome !== 'succeeded')
+        throw new Error(`bench job ${result.key}: ${result.outcome} ${result.reason ?? ''}`);
     };
     const byHand = async (): Promise<void> => {
       await doc.send(new TransactWriteCommand({ TransactItems: puts(table, randomUUID()) }));
@@ -96,16 +131,38 @@ export async function runJobBench(endpoint?: string, iterations = 200): Promise<
       const d = deliveries.pop()!;
       const Key = { pk: `job#${d.key}`, sk: 'job' };
       const names = { '#s': 'jobStatus', '#v': 'version' };
-      await doc.send(new UpdateCommand({
-        TableName: outbox, Key, UpdateExpression: 'SET #s = :running, leaseToken = :t', ConditionExpression: '#v = :v AND #s = :scheduled',
-        ExpressionAttributeNames: names, ExpressionAttributeValues: { ':running': 'RUNNING', ':t': d.executionId, ':v': 1, ':scheduled': 'SCHEDULED' },
-      }));
-      await doc.send(new TransactWriteCommand({
-        TransactItems: [
-          { Update: { TableName: outbox, Key, UpdateExpression: 'SET #s = :done', ConditionExpression: '#s = :running AND #v = :v AND leaseToken = :t', ExpressionAttributeNames: names, ExpressionAttributeValues: { ':done': 'SUCCEEDED', ':running': 'RUNNING', ':v': 1, ':t': d.executionId } } },
-          ...puts(table, d.key),
-        ],
-      }));
+      await doc.send(
+        new UpdateCommand({
+          TableName: outbox,
+          Key,
+          UpdateExpression: 'SET #s = :running, leaseToken = :t',
+          ConditionExpression: '#v = :v AND #s = :scheduled',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':running': 'RUNNING', ':t': d.executionId, ':v': 1, ':scheduled': 'SCHEDULED' },
+        }),
+      );
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: outbox,
+                Key,
+                UpdateExpression: 'SET #s = :done',
+                ConditionExpression: '#s = :running AND #v = :v AND leaseToken = :t',
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: {
+                  ':done': 'SUCCEEDED',
+                  ':running': 'RUNNING',
+                  ':v': 1,
+                  ':t': d.executionId,
+                },
+              },
+            },
+            ...puts(table, d.key),
+          ],
+        }),
+      );
     };
     for (let i = 0; i < warmup; i++) {
       await viaRunner();
@@ -152,4 +209,5 @@ export async function runJobBench(endpoint?: string, iterations = 200): Promise<
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runJobBench(process.env.DYNAMODB_ENDPOINT, Number(process.env.BENCH_ITERATIONS ?? 200));
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href)
+  await runJobBench(process.env.DYNAMODB_ENDPOINT, Number(process.env.BENCH_ITERATIONS ?? 200));

@@ -36,9 +36,14 @@ function seededRandom(seed: number): () => number {
 }
 
 /** The ratio of medians `median(a) / median(b)` with a 95% bootstrap interval (seeded, 2000 resamples). */
-export function medianRatioInterval(a: readonly number[], b: readonly number[], seed = 42): { ratio: number; low: number; high: number } {
+export function medianRatioInterval(
+  a: readonly number[],
+  b: readonly number[],
+  seed = 42,
+): { ratio: number; low: number; high: number } {
   const random = seededRandom(seed);
-  const resample = (values: readonly number[]): number[] => values.map(() => values[Math.floor(random() * values.length)]!);
+  const resample = (values: readonly number[]): number[] =>
+    values.map(() => values[Math.floor(random() * values.length)]!);
   const ratios: number[] = [];
   for (let i = 0; i < 2000; i++) ratios.push(median(resample(a)) / median(resample(b)));
   return { ratio: median(a) / median(b), low: percentile(ratios, 2.5), high: percentile(ratios, 97.5) };

@@ -39,7 +39,8 @@ export function createAlarms(scope: Construct, targets: AlarmTargets): cloudwatc
     if (targets.actions?.length) created.addAlarmAction(...targets.actions);
     return created;
   };
-  const queueDepth = (queue: sqs.IQueue) => queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' });
+  const queueDepth = (queue: sqs.IQueue) =>
+    queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' });
 
   const alarms = [
     alarm(
@@ -60,8 +61,18 @@ export function createAlarms(scope: Construct, targets: AlarmTargets): cloudwatc
       1,
       'Outbox dispatcher invocations failed',
     ),
-    alarm('JobDeadLetterAlarm', queueDepth(targets.jobDeadLetterQueue), 1, 'Job dead-letter queue is not empty: a job could not be run'),
-    alarm('JobRunnerErrorsAlarm', targets.jobRunner.metricErrors({ period: PERIOD, statistic: 'Sum' }), 1, 'Job runner invocations failed'),
+    alarm(
+      'JobDeadLetterAlarm',
+      queueDepth(targets.jobDeadLetterQueue),
+      1,
+      'Job dead-letter queue is not empty: a job could not be run',
+    ),
+    alarm(
+      'JobRunnerErrorsAlarm',
+      targets.jobRunner.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+      1,
+      'Job runner invocations failed',
+    ),
     alarm(
       'PartialBatchFailuresAlarm',
       libraryMetric(targets.metrics, METRICS.partialBatchFailures, { statistic: 'Sum' }),

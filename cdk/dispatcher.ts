@@ -36,7 +36,8 @@ export const FUNCTION_BUNDLING: nodejs.BundlingOptions = {
   target: 'node22',
   mainFields: ['module', 'main'],
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
-  banner: "import { createRequire as __uowCreateRequire } from 'node:module'; const require = __uowCreateRequire(import.meta.url);",
+  banner:
+    "import { createRequire as __uowCreateRequire } from 'node:module'; const require = __uowCreateRequire(import.meta.url);",
   externalModules: [],
   minify: true,
   keepNames: true,
@@ -94,7 +95,11 @@ export function createDispatcher(scope: Construct, id: string, options: Dispatch
     statements: [new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] })],
     roles: [role],
   });
-  acknowledgeWildcardResource(listStreams, '*', 'dynamodb:ListStreams, needed by the DynamoDB event source mapping, supports no resource-level permissions.');
+  acknowledgeWildcardResource(
+    listStreams,
+    '*',
+    'dynamodb:ListStreams, needed by the DynamoDB event source mapping, supports no resource-level permissions.',
+  );
   const mapping = new lambda.EventSourceMapping(scope, `${id}StreamMapping`, {
     target: fn,
     eventSourceArn: streamArn,
@@ -103,7 +108,9 @@ export function createDispatcher(scope: Construct, id: string, options: Dispatch
     // A global table's replica dispatches only what its own region committed.
     filters: [
       lambda.FilterCriteria.filter(
-        (settings.globalTable ? originRegionFilterPattern(Stack.of(scope).region) : OUTBOX_STREAM_FILTER_PATTERN) as unknown as Record<string, unknown>,
+        (settings.globalTable
+          ? originRegionFilterPattern(Stack.of(scope).region)
+          : OUTBOX_STREAM_FILTER_PATTERN) as unknown as Record<string, unknown>,
       ),
     ],
     reportBatchItemFailures: true,

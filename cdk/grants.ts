@@ -20,7 +20,12 @@ export const COMMIT_ACTIONS = [
  * one consistent read of the `idempotency` option (its records live in the outbox table). Never a Delete:
  * outbox items, job records and idempotency records leave only through TTL.
  */
-export const OUTBOX_COMMIT_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem'] as const;
+export const OUTBOX_COMMIT_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:GetItem',
+] as const;
 
 /**
  * What a job runner needs on the table: read and claim its job record, commit its unit of work, list jobs by
@@ -39,7 +44,13 @@ export const JOB_RUNNER_ITEM_ACTIONS = [
  * KMS actions for a table encrypted with a customer managed key (the same sets aws-cdk-lib grants for
  * read/write data). A table with the AWS managed or an AWS owned key needs none.
  */
-const CUSTOMER_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'];
+const CUSTOMER_KEY_ACTIONS = [
+  'kms:Decrypt',
+  'kms:DescribeKey',
+  'kms:Encrypt',
+  'kms:ReEncrypt*',
+  'kms:GenerateDataKey*',
+];
 
 /** The ARN of the job-status index of the outbox table (exact name: no `index/*`). */
 export function jobStatusIndexArn(table: dynamodb.ITable): string {
@@ -51,12 +62,24 @@ function grantCustomerKey(grantee: iam.IGrantable, table: dynamodb.ITable): void
 }
 
 /** Grants a commit's item actions on the business tables and the outbox table (table ARNs only, no index). */
-export function grantCommit(grantee: iam.IGrantable, outboxTable: dynamodb.ITable, tables: readonly dynamodb.ITable[]): iam.Grant {
+export function grantCommit(
+  grantee: iam.IGrantable,
+  outboxTable: dynamodb.ITable,
+  tables: readonly dynamodb.ITable[],
+): iam.Grant {
   const business = tables.filter((t) => t !== outboxTable);
-  let grant = iam.Grant.addToPrincipal({ grantee, actions: [...OUTBOX_COMMIT_ACTIONS], resourceArns: [outboxTable.tableArn] });
+  let grant = iam.Grant.addToPrincipal({
+    grantee,
+    actions: [...OUTBOX_COMMIT_ACTIONS],
+    resourceArns: [outboxTable.tableArn],
+  });
   if (business.length > 0) {
     grant = grant.combine(
-      iam.Grant.addToPrincipal({ grantee, actions: [...COMMIT_ACTIONS], resourceArns: business.map((t) => t.tableArn) }),
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: [...COMMIT_ACTIONS],
+        resourceArns: business.map((t) => t.tableArn),
+      }),
     );
   }
   for (const table of [outboxTable, ...business]) grantCustomerKey(grantee, table);
@@ -65,7 +88,11 @@ export function grantCommit(grantee: iam.IGrantable, outboxTable: dynamodb.ITabl
 
 /** Grants a job runner its item actions on the outbox table and `Query` on the job-status index by its exact name. */
 export function grantJobRunnerTable(grantee: iam.IGrantable, table: dynamodb.ITable): iam.Grant {
-  const grant = iam.Grant.addToPrincipal({ grantee, actions: [...JOB_RUNNER_ITEM_ACTIONS], resourceArns: [table.tableArn] }).combine(
+  const grant = iam.Grant.addToPrincipal({
+    grantee,
+    actions: [...JOB_RUNNER_ITEM_ACTIONS],
+    resourceArns: [table.tableArn],
+  }).combine(
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [jobStatusIndexArn(table)] }),
   );
   grantCustomerKey(grantee, table);
@@ -74,7 +101,11 @@ export function grantJobRunnerTable(grantee: iam.IGrantable, table: dynamodb.ITa
 
 /** Grants the dispatcher `GetItem` and `BatchGetItem` on the outbox table: it reads the job records of a batch (their status and version) before acting on job messages. */
 export function grantDispatcherTable(grantee: iam.IGrantable, table: dynamodb.ITable): iam.Grant {
-  const grant = iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resourceArns: [table.tableArn] });
+  const grant = iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+    resourceArns: [table.tableArn],
+  });
   grantCustomerKey(grantee, table);
   return grant;
 }

@@ -3,7 +3,11 @@
  * and the shared table schema only, never the runtime SDK clients.
  */
 export { TransactionalOutbox } from './transactional-outbox.js';
-export { type DispatcherFunctionOptions, TRANSACTIONAL_OUTBOX_DEFAULTS, type TransactionalOutboxProps } from './props.js';
+export {
+  type DispatcherFunctionOptions,
+  TRANSACTIONAL_OUTBOX_DEFAULTS,
+  type TransactionalOutboxProps,
+} from './props.js';
 export { TransactionalOutboxError } from './errors.js';
 export { defaultDispatcherEntry, FUNCTION_BUNDLING } from './dispatcher.js';
 export { FunctionRole, type FunctionRoleProps } from './resources.js';

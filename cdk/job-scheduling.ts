@@ -25,7 +25,11 @@ export function createJobScheduling(
   options: { readonly removalPolicy: RemovalPolicy; readonly configureAsyncInvoke: boolean },
 ): JobScheduling {
   const group = new scheduler.ScheduleGroup(scope, 'Schedules', { removalPolicy: options.removalPolicy });
-  const deadLetterQueue = createDeadLetterQueue(scope, 'JobDeadLetterQueue', 'job schedules that could not invoke the runner');
+  const deadLetterQueue = createDeadLetterQueue(
+    scope,
+    'JobDeadLetterQueue',
+    'job schedules that could not invoke the runner',
+  );
   const role = new iam.Role(scope, 'SchedulerRole', {
     description: 'Assumed by EventBridge Scheduler for the job schedules of one group: invokes the job runner only',
     // Confused-deputy protection: only schedules of this account and this group may use the role.
@@ -36,8 +40,12 @@ export function createJobScheduling(
     }),
   });
   // The runner's exact ARN: no `:*` qualifier wildcard (schedules target the unqualified function).
-  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [runner.functionArn] }));
-  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [deadLetterQueue.queueArn] }));
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [runner.functionArn] }),
+  );
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [deadLetterQueue.queueArn] }),
+  );
 
   if (options.configureAsyncInvoke) {
     // Scheduler invokes Lambda asynchronously: an invocation that still fails after Lambda's own retries

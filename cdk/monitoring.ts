@@ -78,7 +78,11 @@ function writeThrottles(table: dynamodb.ITable, indexName?: string): cloudwatch.
  */
 export function createDashboard(scope: Construct, id: string, targets: DashboardTargets): cloudwatch.Dashboard {
   const m = (definition: MetricDefinition, statistic: string, label?: string, dimensions?: Record<string, string>) =>
-    libraryMetric(targets.metrics, definition, { statistic, ...(label ? { label } : {}), ...(dimensions ? { dimensions } : {}) });
+    libraryMetric(targets.metrics, definition, {
+      statistic,
+      ...(label ? { label } : {}),
+      ...(dimensions ? { dimensions } : {}),
+    });
   const depth = (queue: sqs.IQueue, label: string) =>
     queue.metricApproximateNumberOfMessagesVisible({ period: MONITORING_PERIOD, statistic: 'Maximum', label });
   const lambdaMetric = (fn: lambda.IFunction, name: string, statistic: string, label: string) =>

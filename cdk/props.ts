@@ -205,16 +205,25 @@ export interface ResolvedOutboxProps {
 const isInteger = (n: number, min: number, max: number): boolean => Number.isInteger(n) && n >= min && n <= max;
 
 /** Checks a number unless it is an unresolved token (tokens are validated by CloudFormation at deploy time). */
-function checkNumber(problems: string[], name: string, value: number | undefined, min: number, max: number, extra = ''): void {
+function checkNumber(
+  problems: string[],
+  name: string,
+  value: number | undefined,
+  min: number,
+  max: number,
+  extra = '',
+): void {
   if (value === undefined || Token.isUnresolved(value)) return;
-  if (!isInteger(value, min, max)) problems.push(`${name} must be an integer from ${min} to ${max}${extra} (got ${value})`);
+  if (!isInteger(value, min, max))
+    problems.push(`${name} must be an integer from ${min} to ${max}${extra} (got ${value})`);
 }
 
 /** Checks a duration in seconds unless it is an unresolved token. */
 function checkSeconds(problems: string[], name: string, value: Duration | undefined, min: number, max: number): void {
   if (value === undefined || value.isUnresolved()) return;
   const seconds = value.toSeconds({ integral: false });
-  if (!(seconds >= min && seconds <= max)) problems.push(`${name} must be from ${min} to ${max} seconds (got ${seconds})`);
+  if (!(seconds >= min && seconds <= max))
+    problems.push(`${name} must be from ${min} to ${max} seconds (got ${seconds})`);
 }
 
 /**
@@ -232,7 +241,14 @@ export function resolveProps(id: string, props: TransactionalOutboxProps): Resol
   checkNumber(problems, 'batchSize', props.batchSize, 1, 10000);
   checkSeconds(problems, 'maxBatchingWindow', props.maxBatchingWindow, 0, 300);
   checkNumber(problems, 'parallelizationFactor', props.parallelizationFactor, 1, 10);
-  checkNumber(problems, 'retryAttempts', props.retryAttempts, 0, 10000, ' (never infinite: a poison record would block the shard)');
+  checkNumber(
+    problems,
+    'retryAttempts',
+    props.retryAttempts,
+    0,
+    10000,
+    ' (never infinite: a poison record would block the shard)',
+  );
   checkSeconds(problems, 'maxRecordAge', props.maxRecordAge, 60, 7 * 24 * 60 * 60);
   checkSeconds(problems, 'iteratorAgeAlarmThreshold', props.iteratorAgeAlarmThreshold, 1, 7 * 24 * 60 * 60);
   checkNumber(problems, 'jobScheduleRetryAttempts', props.jobScheduleRetryAttempts, 0, 185);
@@ -252,7 +268,8 @@ export function resolveProps(id: string, props: TransactionalOutboxProps): Resol
   }
   const statuses = Object.values(JOB_STATUS) as string[];
   const unknownStatuses = (props.jobIndexStatuses ?? []).filter((s) => !statuses.includes(s));
-  if (unknownStatuses.length) problems.push(`jobIndexStatuses: unknown status ${unknownStatuses.join(', ')} (use ${statuses.join(', ')})`);
+  if (unknownStatuses.length)
+    problems.push(`jobIndexStatuses: unknown status ${unknownStatuses.join(', ')} (use ${statuses.join(', ')})`);
   if (!props.jobRunner) problems.push('jobRunner is required: the function job schedules invoke');
   if (problems.length > 0) throw new TransactionalOutboxError(id, problems.join('; '));
 

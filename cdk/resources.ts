@@ -68,7 +68,8 @@ export class FunctionRole extends Construct {
 export function acknowledgeNode22Runtime(fn: Construct): void {
   Validations.of(fn).acknowledge({
     id: 'AwsSolutions-L1',
-    reason: 'Pinned to nodejs22.x, the Node.js version this code is built and tested on (a supported Lambda runtime); move with the project, not ahead of it.',
+    reason:
+      'Pinned to nodejs22.x, the Node.js version this code is built and tested on (a supported Lambda runtime); move with the project, not ahead of it.',
   });
 }
 
@@ -83,12 +84,15 @@ export function enableActiveTracing(scope: Construct, id: string, fn: lambda.IFu
   if (!(cfn instanceof lambda.CfnFunction) || cfn.tracingConfig !== undefined || !fn.role) return false;
   cfn.tracingConfig = { mode: lambda.Tracing.ACTIVE };
   const policy = new iam.Policy(scope, id, {
-    statements: [new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] })],
+    statements: [
+      new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }),
+    ],
   });
   fn.role.attachInlinePolicy(policy);
   Validations.of(policy).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords (X-Ray active tracing) support no resource-level permissions.',
+    reason:
+      'xray:PutTraceSegments and xray:PutTelemetryRecords (X-Ray active tracing) support no resource-level permissions.',
   });
   return true;
 }

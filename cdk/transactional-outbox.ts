@@ -74,7 +74,11 @@ export class TransactionalOutbox extends Construct {
     this.jobIndexStatuses = settings.jobIndexStatuses;
     this.table = props.table ?? createOutboxTable(this, 'Table', settings.removalPolicy);
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
-    this.streamDeadLetterQueue = createDeadLetterQueue(this, 'StreamDeadLetterQueue', 'outbox stream batches that could not be dispatched');
+    this.streamDeadLetterQueue = createDeadLetterQueue(
+      this,
+      'StreamDeadLetterQueue',
+      'outbox stream batches that could not be dispatched',
+    );
 
     this.jobRunner = props.jobRunner;
     const scheduling = createJobScheduling(this, props.jobRunner, {
@@ -99,7 +103,9 @@ export class TransactionalOutbox extends Construct {
       environment[ENV.scheduleMaxRetryAttempts] = Tokenization.stringifyNumber(props.jobScheduleRetryAttempts);
     }
     if (props.jobScheduleMaxEventAge !== undefined) {
-      environment[ENV.scheduleMaxEventAgeSeconds] = Tokenization.stringifyNumber(props.jobScheduleMaxEventAge.toSeconds());
+      environment[ENV.scheduleMaxEventAgeSeconds] = Tokenization.stringifyNumber(
+        props.jobScheduleMaxEventAge.toSeconds(),
+      );
     }
 
     this.dispatcher = createDispatcher(this, 'Dispatcher', {
@@ -208,7 +214,12 @@ export class TransactionalOutbox extends Construct {
     const schedules = schedulesInGroupArn(this, scheduling.group);
     this.dispatcher.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['scheduler:CreateSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
+        actions: [
+          'scheduler:CreateSchedule',
+          'scheduler:GetSchedule',
+          'scheduler:UpdateSchedule',
+          'scheduler:DeleteSchedule',
+        ],
         resources: [schedules],
       }),
     );

@@ -27,7 +27,11 @@ export interface ExponentialBackoff {
  * The delay of step `step` (0 for the first retry), unrounded: `min(max, base × factor^step)` drawn as
  * `jitter` says with `random` (a number in [0, 1); injected in tests).
  */
-export function exponentialBackoffDelay(step: number, backoff: ExponentialBackoff, random: () => number = Math.random): number {
+export function exponentialBackoffDelay(
+  step: number,
+  backoff: ExponentialBackoff,
+  random: () => number = Math.random,
+): number {
   const cap = Math.min(backoff.max, backoff.base * backoff.factor ** Math.max(0, step));
   if (backoff.jitter === 'none') return cap;
   if (backoff.jitter === 'full') return random() * cap;

@@ -21,7 +21,9 @@ export const UNIT_OF_WORK_ERROR_BRAND: unique symbol = Symbol.for('lambda-unit-o
  * (where `instanceof` fails).
  */
 export function isUnitOfWorkError(value: unknown): value is UnitOfWorkError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[UNIT_OF_WORK_ERROR_BRAND] === true;
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[UNIT_OF_WORK_ERROR_BRAND] === true
+  );
 }
 
 /**
@@ -81,8 +83,12 @@ export class DuplicateJobError extends UnitOfWorkError {
   readonly status?: string;
   constructor(key: string, jobName: string, options?: { cause?: unknown; status?: string }) {
     // Exposed to HTTP callers: the job name and status only; the key stays on the error (and in logs).
-    const hint = options?.status === 'RUNNING' ? ', RUNNING: a running job is never replaced'
-      : options?.status ? `, ${options.status}: pass ifExists: 'replace' to replace it` : '';
+    const hint =
+      options?.status === 'RUNNING'
+        ? ', RUNNING: a running job is never replaced'
+        : options?.status
+          ? `, ${options.status}: pass ifExists: 'replace' to replace it`
+          : '';
     super(`A job with this key already exists (job "${jobName}"${hint})`, options);
     this.key = key;
     this.jobName = jobName;
@@ -115,7 +121,12 @@ export class TransactionLimitError extends UnitOfWorkError {
   readonly offenders: readonly (OperationRef & { bytes: number })[];
   constructor(
     message: string,
-    data: { limit: TransactionLimitError['limit']; actual: number; maximum: number; offenders: readonly (OperationRef & { bytes: number })[] },
+    data: {
+      limit: TransactionLimitError['limit'];
+      actual: number;
+      maximum: number;
+      offenders: readonly (OperationRef & { bytes: number })[];
+    },
   ) {
     super(message);
     this.limit = data.limit;
@@ -183,7 +194,10 @@ export class CommitFailedError extends UnitOfWorkError {
 export function formatKey(key: Record<string, unknown> | undefined): string {
   if (!key) return '(unknown key)';
   return `{${Object.entries(key)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}` : x))}`)
+    .map(
+      ([k, v]) =>
+        `${k}=${typeof v === 'string' ? v : JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}` : x))}`,
+    )
     .join(', ')}}`;
 }
 
@@ -215,14 +229,27 @@ export class ConfigurationError extends UnitOfWorkError {
   readonly invalid: readonly string[];
   /** Unknown option keys, e.g. `unknown option "outboxTabel" (known: …)`. */
   readonly unknown: readonly string[];
-  constructor(component: string, problems: string | readonly string[] | ConfigurationProblems, options?: { cause?: unknown }) {
+  constructor(
+    component: string,
+    problems: string | readonly string[] | ConfigurationProblems,
+    options?: { cause?: unknown },
+  ) {
     const sorted: ConfigurationProblems =
-      typeof problems === 'string' ? { missing: [problems] } : isProblemList(problems) ? { missing: problems } : problems;
+      typeof problems === 'string'
+        ? { missing: [problems] }
+        : isProblemList(problems)
+          ? { missing: problems }
+          : problems;
     const missing = sorted.missing ?? [];
     const invalid = sorted.invalid ?? [];
     const unknown = sorted.unknown ?? [];
     const all = [...missing, ...invalid, ...unknown];
-    super(isProblemList(problems) ? `${component} is missing configuration: ${all.join('; ')}` : `${component}: ${all.join('; ')}`, options);
+    super(
+      isProblemList(problems)
+        ? `${component} is missing configuration: ${all.join('; ')}`
+        : `${component}: ${all.join('; ')}`,
+      options,
+    );
     this.component = component;
     this.missing = missing;
     this.invalid = invalid;
@@ -249,7 +276,9 @@ export class UnknownJobError extends UnitOfWorkError {
   /** The job names the runner knows. */
   readonly knownJobs: readonly string[];
   constructor(jobName: string, knownJobs: readonly string[]) {
-    super(`Unknown job "${jobName}": this job runner knows ${knownJobs.length ? knownJobs.map((n) => `"${n}"`).join(', ') : 'no jobs'}`);
+    super(
+      `Unknown job "${jobName}": this job runner knows ${knownJobs.length ? knownJobs.map((n) => `"${n}"`).join(', ') : 'no jobs'}`,
+    );
     this.jobName = jobName;
     this.knownJobs = knownJobs;
   }
@@ -343,8 +372,14 @@ export class RollbackOnlyError extends UnitOfWorkError {
   readonly commitId: string;
   constructor(commitId: string, options: { cause: unknown }) {
     const cause = options.cause as { name?: unknown; message?: unknown } | undefined;
-    const what = cause && typeof cause === 'object' ? `${String(cause.name ?? 'Error')}: ${String(cause.message ?? '')}` : String(options.cause);
-    super(`Nothing was committed: a scope that joined this unit of work failed (${what}), which makes it rollback-only`, options);
+    const what =
+      cause && typeof cause === 'object'
+        ? `${String(cause.name ?? 'Error')}: ${String(cause.message ?? '')}`
+        : String(options.cause);
+    super(
+      `Nothing was committed: a scope that joined this unit of work failed (${what}), which makes it rollback-only`,
+      options,
+    );
     this.commitId = commitId;
   }
 }
@@ -359,7 +394,10 @@ export class CommitOutcomeUnknownError extends UnitOfWorkError {
   /** The unit of work's id: its outbox items are `outbox#<commitId>`. */
   readonly commitId: string;
   constructor(commitId: string, options: { cause: unknown }) {
-    super(`The outcome of commit ${commitId} is unknown: the request was sent but no answer could be obtained; it may or may not have been written`, options);
+    super(
+      `The outcome of commit ${commitId} is unknown: the request was sent but no answer could be obtained; it may or may not have been written`,
+      options,
+    );
     this.commitId = commitId;
   }
 }
@@ -486,9 +524,16 @@ export class RetryAfterError extends UnitOfWorkError {
   override readonly name = 'RetryAfterError' as const;
   /** Seconds from the failure to the next attempt. */
   readonly retryAfterSeconds: number;
-  constructor(retryAfterSeconds: number, message = `retry after ${retryAfterSeconds} s`, options?: { cause?: unknown }) {
+  constructor(
+    retryAfterSeconds: number,
+    message = `retry after ${retryAfterSeconds} s`,
+    options?: { cause?: unknown },
+  ) {
     if (typeof retryAfterSeconds !== 'number' || !Number.isFinite(retryAfterSeconds) || retryAfterSeconds < 0)
-      throw new InvalidOperationError('new RetryAfterError(seconds)', `seconds must be a number, 0 or more (got ${String(retryAfterSeconds)})`);
+      throw new InvalidOperationError(
+        'new RetryAfterError(seconds)',
+        `seconds must be a number, 0 or more (got ${String(retryAfterSeconds)})`,
+      );
     super(message, options);
     this.retryAfterSeconds = retryAfterSeconds;
   }

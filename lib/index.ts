@@ -8,8 +8,20 @@
  * without DynamoDB), `lambda-unit-of-work/local` (DynamoDB Local and the local endpoints; dev and tests only),
  * `lambda-unit-of-work/cdk` (the construct).
  */
-export { discardOnTimeout, unitOfWork, type UnitOfWorkContext, type UnitOfWorkMiddleware, type UnitOfWorkMiddlewareOptions } from './middleware/unit-of-work-middleware.js';
-export { currentUnitOfWork, withUnitOfWork, PROPAGATION, type Propagation, type WithUnitOfWorkOptions } from './unit-of-work/context.js';
+export {
+  discardOnTimeout,
+  unitOfWork,
+  type UnitOfWorkContext,
+  type UnitOfWorkMiddleware,
+  type UnitOfWorkMiddlewareOptions,
+} from './middleware/unit-of-work-middleware.js';
+export {
+  currentUnitOfWork,
+  withUnitOfWork,
+  PROPAGATION,
+  type Propagation,
+  type WithUnitOfWorkOptions,
+} from './unit-of-work/context.js';
 export { guardAllClients, guardClient } from './unit-of-work/guard.js';
 export { UnitOfWork, type LoggerLike, type UnitOfWorkState } from './unit-of-work/unit-of-work.js';
 export type { UnitOfWorkOptions } from './unit-of-work/settings.js';

@@ -26,7 +26,9 @@ export type OptionSpecs<T> = { readonly [K in keyof Required<T>]-?: OptionSpec }
  * Declares the options of `T` once. Call as `declareOptions<MyOptions>()({ key: { doc, rule, valid } })`:
  * the object literal must name every key of `T` and no other.
  */
-export function declareOptions<T>(): <const S extends OptionSpecs<T>>(specs: S & Record<Exclude<keyof S, keyof T>, never>) => S {
+export function declareOptions<T>(): <const S extends OptionSpecs<T>>(
+  specs: S & Record<Exclude<keyof S, keyof T>, never>,
+) => S {
   return (specs) => specs;
 }
 
@@ -52,14 +54,20 @@ export interface OptionContext {
 }
 
 /** Checks `input` (an object) against `specs` and names every problem; never throws. Pure. */
-export function optionProblems(specs: Readonly<Record<string, OptionSpec>>, input: object, context: OptionContext = {}): OptionProblems {
+export function optionProblems(
+  specs: Readonly<Record<string, OptionSpec>>,
+  input: object,
+  context: OptionContext = {},
+): OptionProblems {
   const prefix = context.prefix ?? '';
   const values = input as Record<string, unknown>;
   const known = [...optionKeys(specs), ...(context.allow ?? [])];
   const extra = Object.keys(values).filter((k) => !known.includes(k));
   const group = prefix ? `${prefix.replace(/\.$/, '')} ` : '';
   const unknown = extra.length
-    ? [`unknown ${group}option${extra.length > 1 ? 's' : ''} ${extra.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`]
+    ? [
+        `unknown ${group}option${extra.length > 1 ? 's' : ''} ${extra.map((k) => `"${k}"`).join(', ')} (known: ${known.join(', ')})`,
+      ]
     : [];
   const missing: string[] = [];
   const invalid: string[] = [];
@@ -81,9 +89,15 @@ export function hasProblems(problems: OptionProblems): boolean {
  * Validates options against their declaration and throws one {@link ConfigurationError} naming every problem
  * (`missing`, `invalid`, `unknown` lists) prefixed with `component`. `undefined` counts as `{}`.
  */
-export function validateOptions<T>(component: string, specs: Readonly<Record<string, OptionSpec>>, input: unknown, context?: OptionContext): T {
+export function validateOptions<T>(
+  component: string,
+  specs: Readonly<Record<string, OptionSpec>>,
+  input: unknown,
+  context?: OptionContext,
+): T {
   const options = input === undefined ? {} : input;
-  if (typeof options !== 'object' || options === null) throw new ConfigurationError(component, { invalid: ['options must be an object'] });
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigurationError(component, { invalid: ['options must be an object'] });
   const problems = optionProblems(specs, options, context);
   if (hasProblems(problems)) throw new ConfigurationError(component, problems);
   return options as T;
@@ -100,8 +114,13 @@ export const is = {
   /** A function. */
   function: (v: unknown): boolean => typeof v === 'function',
   /** An integer from `min` to `max` (inclusive). */
-  integer: (min: number, max = Number.MAX_SAFE_INTEGER) => (v: unknown): boolean =>
-    Number.isInteger(v) && (v as number) >= min && (v as number) <= max,
+  integer:
+    (min: number, max = Number.MAX_SAFE_INTEGER) =>
+    (v: unknown): boolean =>
+      Number.isInteger(v) && (v as number) >= min && (v as number) <= max,
   /** A finite number of at least `min`. */
-  numberAtLeast: (min: number) => (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= min,
+  numberAtLeast:
+    (min: number) =>
+    (v: unknown): boolean =>
+      typeof v === 'number' && Number.isFinite(v) && v >= min,
 } as const;

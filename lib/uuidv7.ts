@@ -42,16 +42,29 @@ export function createUuidV7Generator(now: () => number = Date.now): () => strin
     const high = Math.floor(lastMs / 0x1000000); // top 24 of the 48 timestamp bits
     const low = lastMs % 0x1000000;
     return (
-      HEX[(high >>> 16) & 0xff]! + HEX[(high >>> 8) & 0xff]! + HEX[high & 0xff]! + HEX[(low >>> 16) & 0xff]! +
-      '-' + HEX[(low >>> 8) & 0xff]! + HEX[low & 0xff]! +
-      '-' + HEX[0x70 | (counter >>> 8)]! + HEX[counter & 0xff]! +
-      '-' + HEX[0x80 | (pool[r + 2]! & 0x3f)]! + HEX[pool[r + 3]!]! +
-      '-' + HEX[pool[r + 4]!]! + HEX[pool[r + 5]!]! + HEX[pool[r + 6]!]! + HEX[pool[r + 7]!]! +
-      HEX[pool[r + 8]!]! + HEX[pool[r + 9]!]!
+      HEX[(high >>> 16) & 0xff]! +
+      HEX[(high >>> 8) & 0xff]! +
+      HEX[high & 0xff]! +
+      HEX[(low >>> 16) & 0xff]! +
+      '-' +
+      HEX[(low >>> 8) & 0xff]! +
+      HEX[low & 0xff]! +
+      '-' +
+      HEX[0x70 | (counter >>> 8)]! +
+      HEX[counter & 0xff]! +
+      '-' +
+      HEX[0x80 | (pool[r + 2]! & 0x3f)]! +
+      HEX[pool[r + 3]!]! +
+      '-' +
+      HEX[pool[r + 4]!]! +
+      HEX[pool[r + 5]!]! +
+      HEX[pool[r + 6]!]! +
+      HEX[pool[r + 7]!]! +
+      HEX[pool[r + 8]!]! +
+      HEX[pool[r + 9]!]!
     );
   };
 }
 
 /** A new UUIDv7 (time-ordered, ~0.1 µs): the id of every unit of work, event, job and commit. */
 export const uuidv7: () => string = createUuidV7Generator();
-

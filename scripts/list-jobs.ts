@@ -72,7 +72,9 @@ async function main(): Promise<void> {
   });
   const all = Object.values(JOB_STATUS);
   if (values.help) {
-    console.log(`npm run jobs -- [${all.join('|')} ...] [--key <job key>] [--json] [--limit N] [--endpoint URL] [--table NAME]`);
+    console.log(
+      `npm run jobs -- [${all.join('|')} ...] [--key <job key>] [--json] [--limit N] [--endpoint URL] [--table NAME]`,
+    );
     return;
   }
   const statuses = positionals.map((p) => p.toUpperCase());
@@ -83,18 +85,28 @@ async function main(): Promise<void> {
     return;
   }
   const running = readLocalState();
-  const endpoint = values.endpoint ?? process.env.DYNAMODB_ENDPOINT ?? running?.dynamodbEndpoint ?? LIST_JOBS_DEFAULTS.endpoint;
+  const endpoint =
+    values.endpoint ?? process.env.DYNAMODB_ENDPOINT ?? running?.dynamodbEndpoint ?? LIST_JOBS_DEFAULTS.endpoint;
   const table = values.table ?? process.env.UOW_OUTBOX_TABLE ?? running?.outboxTable ?? LIST_JOBS_DEFAULTS.table;
   try {
-    console.log(await listJobsCommand({
-      endpoint, table, statuses: statuses.length ? (statuses as JobStatus[]) : all, key: values.key, json: values.json,
-      limit: values.limit ? Number(values.limit) : undefined,
-    }));
+    console.log(
+      await listJobsCommand({
+        endpoint,
+        table,
+        statuses: statuses.length ? (statuses as JobStatus[]) : all,
+        key: values.key,
+        json: values.json,
+        limit: values.limit ? Number(values.limit) : undefined,
+      }),
+    );
   } catch (error) {
     const e = error as Error;
-    const hint = e.name === 'ResourceNotFoundException' ? `table ${table} does not exist at ${endpoint} (set UOW_OUTBOX_TABLE or --table)`
-      : /ECONNREFUSED|fetch failed|connect/i.test(`${e.message} ${String((e as { cause?: unknown }).cause)}`) ? `nothing answers at ${endpoint}: is \`npm start\` running? Set DYNAMODB_ENDPOINT (or --endpoint) to the endpoint it printed`
-      : `${e.name}: ${e.message}`;
+    const hint =
+      e.name === 'ResourceNotFoundException'
+        ? `table ${table} does not exist at ${endpoint} (set UOW_OUTBOX_TABLE or --table)`
+        : /ECONNREFUSED|fetch failed|connect/i.test(`${e.message} ${String((e as { cause?: unknown }).cause)}`)
+          ? `nothing answers at ${endpoint}: is \`npm start\` running? Set DYNAMODB_ENDPOINT (or --endpoint) to the endpoint it printed`
+          : `${e.name}: ${e.message}`;
     console.error(`npm run jobs: ${hint}`);
     process.exitCode = 1;
   }

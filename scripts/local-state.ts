@@ -2,7 +2,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Where a running `npm start` (`UOW_LOCAL_STATE_FILE` overrides it) tells other scripts (`npm run jobs`, `npm run demo`) where it listens. */
-export const LOCAL_STATE_FILE = process.env.UOW_LOCAL_STATE_FILE ?? fileURLToPath(new URL('../.local-stack.json', import.meta.url));
+export const LOCAL_STATE_FILE =
+  process.env.UOW_LOCAL_STATE_FILE ?? fileURLToPath(new URL('../.local-stack.json', import.meta.url));
 
 /** What `npm start` records about the running local stack. */
 export interface LocalState {

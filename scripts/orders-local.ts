@@ -6,7 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { LOCAL_AWS_CONFIG, startDynamoDBLocal, type DynamoDBLocal } from '../lib/local/dynamodb-local.js';
 import { startLocalHttpApi, type LocalHttpApi } from '../lib/local/http-api.js';
@@ -57,12 +62,14 @@ async function ensureOrdersTable(client: DynamoDBClient, name: string): Promise<
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
   const key = ORDERS_TABLE_DEFINITION.partitionKey;
-  await client.send(new CreateTableCommand({
-    TableName: name,
-    BillingMode: ORDERS_TABLE_DEFINITION.billingMode,
-    KeySchema: [{ AttributeName: key.name, KeyType: 'HASH' }],
-    AttributeDefinitions: [{ AttributeName: key.name, AttributeType: key.type }],
-  }));
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: ORDERS_TABLE_DEFINITION.billingMode,
+      KeySchema: [{ AttributeName: key.name, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: key.name, AttributeType: key.type }],
+    }),
+  );
   return true;
 }
 
@@ -82,14 +89,24 @@ async function assertPortFree(port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} on 127.0.0.1 is already in use: stop what listens there, or choose another port (npm start -- --port 4000)`) : error),
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `port ${port} on 127.0.0.1 is already in use: stop what listens there, or choose another port (npm start -- --port 4000)`,
+            )
+          : error,
+      ),
     );
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
   });
 }
 
 /** Logs calls of an SDK client on the timeline (after they answered). */
-function observe(client: { middlewareStack: any }, name: string, describe: (command: string, input: any, output: any, error?: any) => void): void {
+function observe(
+  client: { middlewareStack: any },
+  name: string,
+  describe: (command: string, input: any, output: any, error?: any) => void,
+): void {
   client.middlewareStack.add(
     (next: any, context: any) => async (args: any) => {
       try {
@@ -135,7 +152,10 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       ddb = await startDynamoDBLocal({ dataPath: options.dataPath });
       stops.push(() => ddb!.stop());
       endpoint = ddb.endpoint;
-      say('INFO', `DynamoDB Local on ${endpoint} (pid ${ddb.pid}, ${options.dataPath ? `data in ${options.dataPath}` : 'in memory'})`);
+      say(
+        'INFO',
+        `DynamoDB Local on ${endpoint} (pid ${ddb.pid}, ${options.dataPath ? `data in ${options.dataPath}` : 'in memory'})`,
+      );
     }
     const admin = new DynamoDBClient({ endpoint, ...LOCAL_AWS_CONFIG });
     stops.push(async () => admin.destroy());
@@ -157,8 +177,12 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
     });
     options.consoleRecorder?.attach(stack);
     stops.push(() => stack.stop());
-    if (!outboxExists) say('INFO', `created table ${outboxTable} (stream NEW_IMAGE, TTL) and started the stream poller`);
-    say('INFO', `local Scheduler on ${stack.scheduler.endpoint} (${stack.scheduler.clock.mode} clock), local EventBridge on ${stack.eventBridge.endpoint}`);
+    if (!outboxExists)
+      say('INFO', `created table ${outboxTable} (stream NEW_IMAGE, TTL) and started the stream poller`);
+    say(
+      'INFO',
+      `local Scheduler on ${stack.scheduler.endpoint} (${stack.scheduler.clock.mode} clock), local EventBridge on ${stack.eventBridge.endpoint}`,
+    );
 
     // The handlers read their configuration from the environment, as in Lambda.
     Object.assign(process.env, stack.env, {
@@ -176,18 +200,34 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       say(error ? 'ERROR' : 'COMMIT', `${error ? `rolled back (${error.name}) ` : ''}${describeCommit(input)}`);
     });
     observe(stack.clients.scheduler, 'scheduler', (command, input, _output, error) => {
-      const what = { CreateScheduleCommand: 'created', UpdateScheduleCommand: 'updated', DeleteScheduleCommand: 'deleted' }[command as string];
+      const what = {
+        CreateScheduleCommand: 'created',
+        UpdateScheduleCommand: 'updated',
+        DeleteScheduleCommand: 'deleted',
+      }[command as string];
       if (!what) return;
       const when = input.ScheduleExpression ? ` ${input.ScheduleExpression}` : '';
-      say('SCHEDULE', error ? `${command.replace('Command', '')} ${input.Name}: ${error.name}` : `${what} ${input.Name}${when}`);
+      say(
+        'SCHEDULE',
+        error ? `${command.replace('Command', '')} ${input.Name}: ${error.name}` : `${what} ${input.Name}${when}`,
+      );
     });
     observe(stack.clients.eventBridge, 'events', (command, input, output, error) => {
       if (command !== 'PutEventsCommand') return;
       if (error) return say('ERROR', `PutEvents failed: ${error.name}`);
       (input.Entries ?? []).forEach((entry: any, i: number) => {
         const failed = output?.Entries?.[i]?.ErrorCode;
-        const id = (() => { try { return JSON.parse(entry.Detail).id; } catch { return '?'; } })();
-        say('EVENT', `${failed ? `NOT published (${failed}, will be resent)` : 'published'} ${entry.DetailType} from ${entry.Source} (id ${id})`);
+        const id = (() => {
+          try {
+            return JSON.parse(entry.Detail).id;
+          } catch {
+            return '?';
+          }
+        })();
+        say(
+          'EVENT',
+          `${failed ? `NOT published (${failed}, will be resent)` : 'published'} ${entry.DetailType} from ${entry.Source} (id ${id})`,
+        );
       });
     });
 
@@ -197,15 +237,27 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       say('JOB', `run ${input.name} (${input.key}) attempt ${context.attemptNumber}`);
       let result;
       try {
-        result = await jobRunner(event as never, { awsRequestId: context.executionId, getRemainingTimeInMillis: () => 30000 } as never);
+        result = await jobRunner(
+          event as never,
+          { awsRequestId: context.executionId, getRemainingTimeInMillis: () => 30000 } as never,
+        );
       } catch (error) {
-        say('ERROR', `job runner failed on ${input.name} (${input.key}): ${(error as Error).name}: ${(error as Error).message}`);
+        say(
+          'ERROR',
+          `job runner failed on ${input.name} (${input.key}): ${(error as Error).name}: ${(error as Error).message}`,
+        );
         throw error;
       }
-      say('JOB', `${input.name} (${input.key}) → ${result.outcome}${result.reason ? `: ${result.reason}` : ''}${result.retryAt ? `, retry at ${result.retryAt}` : ''}`);
+      say(
+        'JOB',
+        `${input.name} (${input.key}) → ${result.outcome}${result.reason ? `: ${result.reason}` : ''}${result.retryAt ? `, retry at ${result.retryAt}` : ''}`,
+      );
       return result;
     };
-    stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, options.consoleRecorder ? options.consoleRecorder.wrapTarget(runJob) : runJob);
+    stack.scheduler.registerTarget(
+      LOCAL_ARNS.jobRunner,
+      options.consoleRecorder ? options.consoleRecorder.wrapTarget(runJob) : runJob,
+    );
 
     // EventBridge rule → SQS → the order-summaries consumer: the local EventBridge delivers each matching event
     // as a one-record SQS batch; a failed record is redelivered (same message id), as SQS would after its visibility timeout.
@@ -214,10 +266,20 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
     stack.eventBridge.subscribe(summaries.ORDER_SUMMARIES_PATTERN, async (envelope) => {
       const messageId = randomUUID();
       for (let receive = 1; receive <= 3; receive++) {
-        const response = await summaries.handler({ Records: [sqsRecordOf(envelope, { messageId, receiveCount: receive })] }, { awsRequestId: randomUUID() } as never);
-        if (response.batchItemFailures.length === 0) return say('INBOX', `${summaries.ORDER_SUMMARIES} took ${envelope['detail-type']} (id ${(envelope.detail as { id?: string })?.id})`);
+        const response = await summaries.handler(
+          { Records: [sqsRecordOf(envelope, { messageId, receiveCount: receive })] },
+          { awsRequestId: randomUUID() } as never,
+        );
+        if (response.batchItemFailures.length === 0)
+          return say(
+            'INBOX',
+            `${summaries.ORDER_SUMMARIES} took ${envelope['detail-type']} (id ${(envelope.detail as { id?: string })?.id})`,
+          );
       }
-      say('ERROR', `${summaries.ORDER_SUMMARIES} failed ${envelope['detail-type']} 3 times (in AWS: to the queue's dead-letter queue)`);
+      say(
+        'ERROR',
+        `${summaries.ORDER_SUMMARIES} failed ${envelope['detail-type']} 3 times (in AWS: to the queue's dead-letter queue)`,
+      );
     });
 
     // One after the other: jest's ESM loader trips over concurrent imports of shared modules.
@@ -229,7 +291,12 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       port: options.port ?? 3000,
       routes: [
         { method: 'POST', path: '/orders', handler: place.handler as unknown as Handler, functionName: 'place-order' },
-        { method: 'POST', path: '/orders/{id}/pay', handler: pay.handler as unknown as Handler, functionName: 'pay-order' },
+        {
+          method: 'POST',
+          path: '/orders/{id}/pay',
+          handler: pay.handler as unknown as Handler,
+          functionName: 'pay-order',
+        },
         { method: 'GET', path: '/orders/{id}', handler: get.handler as unknown as Handler, functionName: 'get-order' },
       ],
       onRequest: ({ routeKey, status, ms, requestId }) => {

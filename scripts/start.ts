@@ -26,15 +26,19 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('npm start -- [--port 3000] [--expiry-seconds 30] [--data <folder to keep DynamoDB data>] [--dynamodb-endpoint <a running DynamoDB Local>] [--table-prefix local] [--console-port <port + 1>]');
+  console.log(
+    'npm start -- [--port 3000] [--expiry-seconds 30] [--data <folder to keep DynamoDB data>] [--dynamodb-endpoint <a running DynamoDB Local>] [--table-prefix local] [--console-port <port + 1>]',
+  );
   process.exit(0);
 }
 const port = Number(values.port);
 const expirySeconds = Number(values['expiry-seconds']);
 if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${values.port} is not a port number`);
 const consolePort = values['console-port'] === undefined ? (port === 0 ? 0 : port + 1) : Number(values['console-port']);
-if (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535) throw new Error(`--console-port ${values['console-port']} is not a port number`);
-if (!Number.isFinite(expirySeconds) || expirySeconds < 0) throw new Error(`--expiry-seconds ${values['expiry-seconds']} is not a number of seconds`);
+if (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535)
+  throw new Error(`--console-port ${values['console-port']} is not a port number`);
+if (!Number.isFinite(expirySeconds) || expirySeconds < 0)
+  throw new Error(`--expiry-seconds ${values['expiry-seconds']} is not a number of seconds`);
 
 const timeline = consoleTimeline();
 timeline('INFO', 'starting the orders service locally…');
@@ -44,11 +48,22 @@ const consoleRecorder = new ConsoleRecorder();
 let devConsole: DevConsole;
 try {
   service = await startOrdersService({
-    port, expirySeconds, dataPath: values.data, dynamodbEndpoint: values['dynamodb-endpoint'], tablePrefix: values['table-prefix'], timeline,
-    clock: shiftableClock(), consoleRecorder,
+    port,
+    expirySeconds,
+    dataPath: values.data,
+    dynamodbEndpoint: values['dynamodb-endpoint'],
+    tablePrefix: values['table-prefix'],
+    timeline,
+    clock: shiftableClock(),
+    consoleRecorder,
   });
   try {
-    devConsole = await startDevConsole({ recorder: consoleRecorder, stack: service.stack, client: service.stack.clients.dynamodb, port: consolePort });
+    devConsole = await startDevConsole({
+      recorder: consoleRecorder,
+      stack: service.stack,
+      client: service.stack.clients.dynamodb,
+      port: consolePort,
+    });
   } catch (error) {
     await service.stop();
     throw error;
@@ -57,7 +72,13 @@ try {
   console.error(`\nCould not start: ${(error as Error).message}`);
   process.exit(1);
 }
-writeLocalState({ pid: process.pid, url: service.url, dynamodbEndpoint: service.dynamodbEndpoint, ordersTable: service.ordersTable, outboxTable: service.outboxTable });
+writeLocalState({
+  pid: process.pid,
+  url: service.url,
+  dynamodbEndpoint: service.dynamodbEndpoint,
+  ordersTable: service.ordersTable,
+  outboxTable: service.outboxTable,
+});
 const u = service.url;
 console.log(`
   Orders service on ${u}   (unpaid orders expire after ${expirySeconds} s; Ctrl-C stops everything)

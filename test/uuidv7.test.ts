@@ -24,21 +24,24 @@ describe('uuidv7 (lib/uuidv7.ts)', () => {
 
   it('stays strictly increasing whatever the clock does (steps back, stands still)', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.integer({ min: -5000, max: 5000 }), fc.constant(0)), { minLength: 1, maxLength: 6000 }), (steps) => {
-        let clock = 1_767_225_600_000; // 2026-01-01
-        const next = createUuidV7Generator(() => clock);
-        let previous = next();
-        for (const step of steps) {
-          clock += step;
-          const id = next();
-          expect(id).toMatch(UUID_V7);
-          if (!(previous < id)) return false;
-          // Never earlier than the clock, and never ahead by more than the overflowed counters.
-          expect(millisOf(id)).toBeGreaterThanOrEqual(Math.min(clock, millisOf(previous)));
-          previous = id;
-        }
-        return true;
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: -5000, max: 5000 }), fc.constant(0)), { minLength: 1, maxLength: 6000 }),
+        (steps) => {
+          let clock = 1_767_225_600_000; // 2026-01-01
+          const next = createUuidV7Generator(() => clock);
+          let previous = next();
+          for (const step of steps) {
+            clock += step;
+            const id = next();
+            expect(id).toMatch(UUID_V7);
+            if (!(previous < id)) return false;
+            // Never earlier than the clock, and never ahead by more than the overflowed counters.
+            expect(millisOf(id)).toBeGreaterThanOrEqual(Math.min(clock, millisOf(previous)));
+            previous = id;
+          }
+          return true;
+        },
+      ),
       { seed: 0x7e57, numRuns: 60 },
     );
   });
@@ -57,7 +60,10 @@ describe('uuidv7 (lib/uuidv7.ts)', () => {
     const n = 10_000;
     for (let i = 0; i < n; i++) {
       const tail = BigInt(`0x${next().replace(/-/g, '').slice(16)}`) & ((1n << 62n) - 1n);
-      ones += tail.toString(2).split('').filter((b) => b === '1').length;
+      ones += tail
+        .toString(2)
+        .split('')
+        .filter((b) => b === '1').length;
     }
     expect(ones / (n * 62)).toBeGreaterThan(0.49);
     expect(ones / (n * 62)).toBeLessThan(0.51);

@@ -32,12 +32,21 @@ const LOOPBACK = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/;
 
 /** Whether the target is local: `--local`, or any endpoint on loopback. */
 export function isLocalTarget(target: CliTarget): boolean {
-  return target.local === true || [target.dynamodbEndpoint, target.sqsEndpoint, target.schedulerEndpoint, target.eventBridgeEndpoint].some((e) => e !== undefined && LOOPBACK.test(e));
+  return (
+    target.local === true ||
+    [target.dynamodbEndpoint, target.sqsEndpoint, target.schedulerEndpoint, target.eventBridgeEndpoint].some(
+      (e) => e !== undefined && LOOPBACK.test(e),
+    )
+  );
 }
 
 /** Creates the clients (lazily connecting; nothing is sent until a command runs). */
 export function createCliClients(target: CliTarget): CliClients {
-  const base = isLocalTarget(target) ? { ...LOCAL_AWS_CONFIG, ...(target.region ? { region: target.region } : {}) } : target.region ? { region: target.region } : {};
+  const base = isLocalTarget(target)
+    ? { ...LOCAL_AWS_CONFIG, ...(target.region ? { region: target.region } : {}) }
+    : target.region
+      ? { region: target.region }
+      : {};
   const at = (endpoint: string | undefined) => ({ ...base, ...(endpoint ? { endpoint } : {}) });
   const clients = {
     dynamodb: new DynamoDBClient(at(target.dynamodbEndpoint)),

@@ -51,10 +51,23 @@ export interface CliIo {
 class UsageError extends Error {}
 
 const OPTIONS = {
-  table: { type: 'string' }, region: { type: 'string' }, endpoint: { type: 'string' }, 'sqs-endpoint': { type: 'string' },
-  'scheduler-endpoint': { type: 'string' }, 'eventbridge-endpoint': { type: 'string' }, local: { type: 'boolean' },
-  'queue-url': { type: 'string' }, 'dry-run': { type: 'boolean' }, max: { type: 'string' }, json: { type: 'boolean' }, scan: { type: 'boolean' },
-  limit: { type: 'string' }, key: { type: 'string' }, at: { type: 'string' }, delay: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  table: { type: 'string' },
+  region: { type: 'string' },
+  endpoint: { type: 'string' },
+  'sqs-endpoint': { type: 'string' },
+  'scheduler-endpoint': { type: 'string' },
+  'eventbridge-endpoint': { type: 'string' },
+  local: { type: 'boolean' },
+  'queue-url': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  max: { type: 'string' },
+  json: { type: 'boolean' },
+  scan: { type: 'boolean' },
+  limit: { type: 'string' },
+  key: { type: 'string' },
+  at: { type: 'string' },
+  delay: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -73,13 +86,26 @@ function required<T>(value: T | undefined, what: string): T {
 
 function describeAdmin(r: JobAdminResult): string {
   const verb = r.action === 'retried' ? 'retry' : 'cancel';
-  if (r.dryRun) return `${verb} ${r.key} (dry run: nothing changed): the job is ${r.before.status} v${r.before.version}; it would be ${r.action === 'retried' ? 'SCHEDULED again with attempts 0' : 'CANCELLED'}`;
+  if (r.dryRun)
+    return `${verb} ${r.key} (dry run: nothing changed): the job is ${r.before.status} v${r.before.version}; it would be ${r.action === 'retried' ? 'SCHEDULED again with attempts 0' : 'CANCELLED'}`;
   const a = r.after!;
   return `${verb} ${r.key}: ${r.before.status} v${r.before.version} -> ${a.status} v${a.version}${a.nextRunAt && r.action === 'retried' ? `, due ${a.nextRunAt}` : ''}; the dispatcher ${r.action === 'retried' ? 're-creates' : 'deletes'} its schedule`;
 }
 
-async function jobs(sub: string | undefined, args: string[], v: Values, table: string, clients: CliClients, io: CliIo): Promise<void> {
-  const opts = { outboxTable: table, client: clients.dynamodb, dryRun: v['dry-run'] ?? false, correlationId: `cli:${sub}` };
+async function jobs(
+  sub: string | undefined,
+  args: string[],
+  v: Values,
+  table: string,
+  clients: CliClients,
+  io: CliIo,
+): Promise<void> {
+  const opts = {
+    outboxTable: table,
+    client: clients.dynamodb,
+    dryRun: v['dry-run'] ?? false,
+    correlationId: `cli:${sub}`,
+  };
   if (sub === 'list') {
     if (v.key !== undefined) {
       const job = await getJob(v.key, opts);
@@ -94,14 +120,25 @@ async function jobs(sub: string | undefined, args: string[], v: Values, table: s
     const scan = v.scan ?? false;
     // Without --scan and without statuses: the statuses the job-status index holds (a Scan reads the whole table).
     const wanted = statuses.length ? (statuses as JobStatus[]) : scan ? all : indexedJobStatuses();
-    for (const status of wanted) found.push(...(await listJobs(status, { ...opts, scan, limit: count(v.limit, 'limit') ?? 100 })).jobs);
-    io.out(v.json ? found.map((j) => JSON.stringify(j)).join('\n') : found.length ? formatJobTable(found) : `no ${statuses.join('/') || 'jobs'} in ${table}`);
+    for (const status of wanted)
+      found.push(...(await listJobs(status, { ...opts, scan, limit: count(v.limit, 'limit') ?? 100 })).jobs);
+    io.out(
+      v.json
+        ? found.map((j) => JSON.stringify(j)).join('\n')
+        : found.length
+          ? formatJobTable(found)
+          : `no ${statuses.join('/') || 'jobs'} in ${table}`,
+    );
     return;
   }
   const key = required(args[0], `jobs ${sub} <key>`);
   if (sub === 'retry') {
     const delay = count(v.delay, 'delay');
-    const result = await retryJob(key, { ...opts, ...(v.at !== undefined ? { at: v.at } : {}), ...(delay !== undefined ? { delay } : {}) });
+    const result = await retryJob(key, {
+      ...opts,
+      ...(v.at !== undefined ? { at: v.at } : {}),
+      ...(delay !== undefined ? { delay } : {}),
+    });
     io.out(v.json ? JSON.stringify(result) : describeAdmin(result));
     return;
   }
@@ -113,27 +150,72 @@ async function jobs(sub: string | undefined, args: string[], v: Values, table: s
   throw new UsageError(`unknown command "jobs ${sub ?? ''}"`);
 }
 
-async function redrive(sub: string | undefined, v: Values, table: string | undefined, clients: CliClients, io: CliIo): Promise<void> {
-  const common = { sqs: clients.sqs, dryRun: v['dry-run'] ?? false, ...(count(v.max, 'max') !== undefined ? { maxMessages: count(v.max, 'max')! } : {}) };
+async function redrive(
+  sub: string | undefined,
+  v: Values,
+  table: string | undefined,
+  clients: CliClients,
+  io: CliIo,
+): Promise<void> {
+  const common = {
+    sqs: clients.sqs,
+    dryRun: v['dry-run'] ?? false,
+    ...(count(v.max, 'max') !== undefined ? { maxMessages: count(v.max, 'max')! } : {}),
+  };
   if (sub === 'stream-dlq') {
-    const queueUrl = required(v['queue-url'] ?? io.env[CLI_ENV.streamDlqUrl], `--queue-url (or ${CLI_ENV.streamDlqUrl})`);
+    const queueUrl = required(
+      v['queue-url'] ?? io.env[CLI_ENV.streamDlqUrl],
+      `--queue-url (or ${CLI_ENV.streamDlqUrl})`,
+    );
     const dispatcher = outboxDispatcher({
-      env: io.env, ...(table ? { outboxTable: table } : {}),
-      logger: { debug() {}, info() {}, warn() {}, error: (m: string, x?: { reason?: string }) => io.err(`dispatcher: ${m}${x?.reason ? `: ${x.reason}` : ''}`) },
+      env: io.env,
+      ...(table ? { outboxTable: table } : {}),
+      logger: {
+        debug() {},
+        info() {},
+        warn() {},
+        error: (m: string, x?: { reason?: string }) => io.err(`dispatcher: ${m}${x?.reason ? `: ${x.reason}` : ''}`),
+      },
       clients: { dynamodb: clients.dynamodb, scheduler: clients.scheduler, eventBridge: clients.eventBridge },
     });
-    const summary = await redriveStreamDlq({ ...common, queueUrl, streams: clients.streams, dynamodb: clients.dynamodb, dispatcher, ...(table ? { outboxTable: table } : {}) });
-    io.out(v.json ? JSON.stringify(summary) : formatRedriveSummary('redrive stream-dlq', summary, [
-      ['OUTCOME', (m) => m.outcome], ['SHARD', (m) => m.shardId ?? ''], ['ITEMS', (m) => String(m.items.length)], ['DETAIL', (m) => m.reason ?? m.items.join(' ')],
-    ]));
+    const summary = await redriveStreamDlq({
+      ...common,
+      queueUrl,
+      streams: clients.streams,
+      dynamodb: clients.dynamodb,
+      dispatcher,
+      ...(table ? { outboxTable: table } : {}),
+    });
+    io.out(
+      v.json
+        ? JSON.stringify(summary)
+        : formatRedriveSummary('redrive stream-dlq', summary, [
+            ['OUTCOME', (m) => m.outcome],
+            ['SHARD', (m) => m.shardId ?? ''],
+            ['ITEMS', (m) => String(m.items.length)],
+            ['DETAIL', (m) => m.reason ?? m.items.join(' ')],
+          ]),
+    );
     return;
   }
   if (sub === 'job-dlq') {
     const queueUrl = required(v['queue-url'] ?? io.env[CLI_ENV.jobDlqUrl], `--queue-url (or ${CLI_ENV.jobDlqUrl})`);
-    const summary = await redriveJobDlq({ ...common, queueUrl, outboxTable: required(table, `--table (or ${ENV.outboxTable})`), dynamodb: clients.dynamodb });
-    io.out(v.json ? JSON.stringify(summary) : formatRedriveSummary('redrive job-dlq', summary, [
-      ['KEY', (m) => m.key ?? ''], ['ACTION', (m) => m.action], ['RESULT', (m) => m.result], ['REASON', (m) => m.reason],
-    ]));
+    const summary = await redriveJobDlq({
+      ...common,
+      queueUrl,
+      outboxTable: required(table, `--table (or ${ENV.outboxTable})`),
+      dynamodb: clients.dynamodb,
+    });
+    io.out(
+      v.json
+        ? JSON.stringify(summary)
+        : formatRedriveSummary('redrive job-dlq', summary, [
+            ['KEY', (m) => m.key ?? ''],
+            ['ACTION', (m) => m.action],
+            ['RESULT', (m) => m.result],
+            ['REASON', (m) => m.reason],
+          ]),
+    );
     return;
   }
   throw new UsageError(`unknown command "redrive ${sub ?? ''}"`);
@@ -147,10 +229,18 @@ async function redrive(sub: string | undefined, v: Values, table: string | undef
  * process.exitCode = await runCli(['jobs', 'list', 'DEAD', '--table', 'orders-outbox']);
  * ```
  */
-export async function runCli(argv: readonly string[], io: CliIo = { out: (t) => console.log(t), err: (t) => console.error(t), env: process.env }): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo = { out: (t) => console.log(t), err: (t) => console.error(t), env: process.env },
+): Promise<number> {
   let clients: CliClients | undefined;
   try {
-    const { values: v, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    const { values: v, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
     const [group, sub, ...args] = positionals;
     if (v.help || !group) {
       io.out(USAGE);
@@ -158,9 +248,12 @@ export async function runCli(argv: readonly string[], io: CliIo = { out: (t) => 
     }
     const table = v.table ?? io.env[ENV.outboxTable];
     clients = createCliClients({
-      region: v.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION, local: v.local ?? false,
-      dynamodbEndpoint: v.endpoint ?? io.env[CLI_ENV.dynamodbEndpoint], sqsEndpoint: v['sqs-endpoint'] ?? io.env[CLI_ENV.sqsEndpoint],
-      schedulerEndpoint: v['scheduler-endpoint'] ?? io.env[CLI_ENV.schedulerEndpoint], eventBridgeEndpoint: v['eventbridge-endpoint'] ?? io.env[CLI_ENV.eventBridgeEndpoint],
+      region: v.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION,
+      local: v.local ?? false,
+      dynamodbEndpoint: v.endpoint ?? io.env[CLI_ENV.dynamodbEndpoint],
+      sqsEndpoint: v['sqs-endpoint'] ?? io.env[CLI_ENV.sqsEndpoint],
+      schedulerEndpoint: v['scheduler-endpoint'] ?? io.env[CLI_ENV.schedulerEndpoint],
+      eventBridgeEndpoint: v['eventbridge-endpoint'] ?? io.env[CLI_ENV.eventBridgeEndpoint],
     });
     if (group === 'jobs') await jobs(sub, args, v, required(table, `--table (or ${ENV.outboxTable})`), clients, io);
     else if (group === 'redrive') await redrive(sub, v, table, clients, io);

@@ -95,11 +95,16 @@ export function createCaller(limiter: Limiter, policy: BackoffPolicy, clock: Ret
     clock,
     stats,
     call: (send) =>
-      retrying(() => limiter.run(() => (clock.remainingMs() > 0 ? send() : Promise.reject(timedOut()))), policy, clock, {
-        onRetry: (error) => {
-          stats.retries++;
-          if (isThrottlingError(error)) stats.throttled++;
+      retrying(
+        () => limiter.run(() => (clock.remainingMs() > 0 ? send() : Promise.reject(timedOut()))),
+        policy,
+        clock,
+        {
+          onRetry: (error) => {
+            stats.retries++;
+            if (isThrottlingError(error)) stats.throttled++;
+          },
         },
-      }),
+      ),
   };
 }

@@ -96,14 +96,34 @@ export const DISPATCHER_DEFAULTS = {
  * defaults and variables.
  */
 export const DISPATCHER_SETTINGS = declareOptions<DispatcherSettings>()({
-  outboxTable: { doc: 'Outbox/jobs table, read for job records', env: ENV.outboxTable, default: "the table of the record's eventSourceARN" },
-  eventBusName: { doc: 'Bus that receives the events', env: ENV.eventBusName, default: DISPATCHER_DEFAULTS.eventBusName },
-  scheduleGroup: { doc: 'Scheduler schedule group of job schedules', env: ENV.scheduleGroup, default: DISPATCHER_DEFAULTS.scheduleGroup },
+  outboxTable: {
+    doc: 'Outbox/jobs table, read for job records',
+    env: ENV.outboxTable,
+    default: "the table of the record's eventSourceARN",
+  },
+  eventBusName: {
+    doc: 'Bus that receives the events',
+    env: ENV.eventBusName,
+    default: DISPATCHER_DEFAULTS.eventBusName,
+  },
+  scheduleGroup: {
+    doc: 'Scheduler schedule group of job schedules',
+    env: ENV.scheduleGroup,
+    default: DISPATCHER_DEFAULTS.scheduleGroup,
+  },
   jobRunnerArn: { doc: 'Target of job schedules: the job runner Lambda ARN', env: ENV.jobRunnerArn },
   schedulerRoleArn: { doc: 'Role the Scheduler assumes to invoke the job runner', env: ENV.schedulerRoleArn },
-  deadLetterQueueArn: { doc: 'SQS queue of job deliveries the Scheduler gave up on', env: ENV.jobDeadLetterQueueArn, default: 'none' },
+  deadLetterQueueArn: {
+    doc: 'SQS queue of job deliveries the Scheduler gave up on',
+    env: ENV.jobDeadLetterQueueArn,
+    default: 'none',
+  },
   scheduleRetryPolicy: { doc: 'Retry policy written on every job schedule (defaults per field)' },
-  concurrency: { doc: 'Calls in flight at once across the batch', env: ENV.dispatchConcurrency, default: String(DISPATCHER_DEFAULTS.concurrency) },
+  concurrency: {
+    doc: 'Calls in flight at once across the batch',
+    env: ENV.dispatchConcurrency,
+    default: String(DISPATCHER_DEFAULTS.concurrency),
+  },
   retry: { doc: 'Retries of throttled / failed calls inside the invocation', default: '{ 50, 50, 2000, 1000 }' },
 });
 
@@ -136,36 +156,52 @@ export function resolveDispatcherConfig(
   const deadLetterQueueArn = pick('deadLetterQueueArn', ENV.jobDeadLetterQueueArn);
 
   if (!jobRunnerArn) missing.push(`jobRunnerArn (${ENV.jobRunnerArn}) is required: the job runner Lambda ARN`);
-  else if (!jobRunnerArn.startsWith('arn:')) problems.push(`jobRunnerArn (${ENV.jobRunnerArn}) "${jobRunnerArn}" is not an ARN`);
-  if (!schedulerRoleArn) missing.push(`schedulerRoleArn (${ENV.schedulerRoleArn}) is required: the role EventBridge Scheduler assumes`);
-  else if (!schedulerRoleArn.startsWith('arn:')) problems.push(`schedulerRoleArn (${ENV.schedulerRoleArn}) "${schedulerRoleArn}" is not an ARN`);
+  else if (!jobRunnerArn.startsWith('arn:'))
+    problems.push(`jobRunnerArn (${ENV.jobRunnerArn}) "${jobRunnerArn}" is not an ARN`);
+  if (!schedulerRoleArn)
+    missing.push(`schedulerRoleArn (${ENV.schedulerRoleArn}) is required: the role EventBridge Scheduler assumes`);
+  else if (!schedulerRoleArn.startsWith('arn:'))
+    problems.push(`schedulerRoleArn (${ENV.schedulerRoleArn}) "${schedulerRoleArn}" is not an ARN`);
   if (deadLetterQueueArn && !deadLetterQueueArn.startsWith('arn:'))
     problems.push(`deadLetterQueueArn (${ENV.jobDeadLetterQueueArn}) "${deadLetterQueueArn}" is not an ARN`);
-  if (!NAME.test(scheduleGroup)) problems.push(`scheduleGroup (${ENV.scheduleGroup}) "${scheduleGroup}" must be 1-64 characters of [0-9a-zA-Z-_.]`);
+  if (!NAME.test(scheduleGroup))
+    problems.push(`scheduleGroup (${ENV.scheduleGroup}) "${scheduleGroup}" must be 1-64 characters of [0-9a-zA-Z-_.]`);
 
   const concurrencyRaw = settings.concurrency ?? env[ENV.dispatchConcurrency] ?? DISPATCHER_DEFAULTS.concurrency;
   const concurrency = integer(concurrencyRaw, 1, 1000);
-  if (concurrency === undefined) problems.push(`concurrency (${ENV.dispatchConcurrency}) ${JSON.stringify(concurrencyRaw)} must be an integer 1-1000`);
+  if (concurrency === undefined)
+    problems.push(
+      `concurrency (${ENV.dispatchConcurrency}) ${JSON.stringify(concurrencyRaw)} must be an integer 1-1000`,
+    );
 
   const attemptsRaw =
-    settings.scheduleRetryPolicy?.maximumRetryAttempts ?? env[ENV.scheduleMaxRetryAttempts] ?? DISPATCHER_DEFAULTS.scheduleRetryPolicy.maximumRetryAttempts;
+    settings.scheduleRetryPolicy?.maximumRetryAttempts ??
+    env[ENV.scheduleMaxRetryAttempts] ??
+    DISPATCHER_DEFAULTS.scheduleRetryPolicy.maximumRetryAttempts;
   const maximumRetryAttempts = integer(attemptsRaw, 0, 185);
   if (maximumRetryAttempts === undefined)
-    problems.push(`scheduleRetryPolicy.maximumRetryAttempts (${ENV.scheduleMaxRetryAttempts}) ${JSON.stringify(attemptsRaw)} must be an integer 0-185`);
+    problems.push(
+      `scheduleRetryPolicy.maximumRetryAttempts (${ENV.scheduleMaxRetryAttempts}) ${JSON.stringify(attemptsRaw)} must be an integer 0-185`,
+    );
   const ageRaw =
     settings.scheduleRetryPolicy?.maximumEventAgeInSeconds ??
     env[ENV.scheduleMaxEventAgeSeconds] ??
     DISPATCHER_DEFAULTS.scheduleRetryPolicy.maximumEventAgeInSeconds;
   const maximumEventAgeInSeconds = integer(ageRaw, 60, 86400);
   if (maximumEventAgeInSeconds === undefined)
-    problems.push(`scheduleRetryPolicy.maximumEventAgeInSeconds (${ENV.scheduleMaxEventAgeSeconds}) ${JSON.stringify(ageRaw)} must be an integer 60-86400`);
+    problems.push(
+      `scheduleRetryPolicy.maximumEventAgeInSeconds (${ENV.scheduleMaxEventAgeSeconds}) ${JSON.stringify(ageRaw)} must be an integer 60-86400`,
+    );
 
   const retry = { ...DISPATCHER_DEFAULTS.retry, ...definedOnly(settings.retry ?? {}) };
-  if (integer(retry.maxAttempts, 1, 100) === undefined) problems.push(`retry.maxAttempts ${JSON.stringify(retry.maxAttempts)} must be an integer 1-100`);
+  if (integer(retry.maxAttempts, 1, 100) === undefined)
+    problems.push(`retry.maxAttempts ${JSON.stringify(retry.maxAttempts)} must be an integer 1-100`);
   for (const k of ['baseDelayMs', 'maxDelayMs', 'safetyMarginMs'] as const)
-    if (typeof retry[k] !== 'number' || !(retry[k] >= 0)) problems.push(`retry.${k} ${JSON.stringify(retry[k])} must be a number ≥ 0`);
+    if (typeof retry[k] !== 'number' || !(retry[k] >= 0))
+      problems.push(`retry.${k} ${JSON.stringify(retry[k])} must be a number ≥ 0`);
 
-  if (missing.length + problems.length > 0) throw new ConfigurationError('outboxDispatcher', { missing, invalid: problems });
+  if (missing.length + problems.length > 0)
+    throw new ConfigurationError('outboxDispatcher', { missing, invalid: problems });
   return {
     ...(outboxTable ? { outboxTable } : {}),
     eventBusName,
@@ -173,7 +209,10 @@ export function resolveDispatcherConfig(
     jobRunnerArn: jobRunnerArn!,
     schedulerRoleArn: schedulerRoleArn!,
     ...(deadLetterQueueArn ? { deadLetterQueueArn } : {}),
-    scheduleRetryPolicy: { maximumRetryAttempts: maximumRetryAttempts!, maximumEventAgeInSeconds: maximumEventAgeInSeconds! },
+    scheduleRetryPolicy: {
+      maximumRetryAttempts: maximumRetryAttempts!,
+      maximumEventAgeInSeconds: maximumEventAgeInSeconds!,
+    },
     concurrency: concurrency!,
     retry,
   };

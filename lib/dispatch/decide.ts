@@ -13,7 +13,10 @@ import { OUTBOX_KEYS, OUTBOX_SCHEMA } from '../outbox/schema.js';
  * event source mapping filter lets only those through, this check covers a stack without the filter).
  */
 export function isOutboxInsert(record: DynamoDBRecord): boolean {
-  return record.eventName === 'INSERT' && record.dynamodb?.NewImage?.[OUTBOX_SCHEMA.kindAttribute]?.S === OUTBOX_SCHEMA.outboxKind;
+  return (
+    record.eventName === 'INSERT' &&
+    record.dynamodb?.NewImage?.[OUTBOX_SCHEMA.kindAttribute]?.S === OUTBOX_SCHEMA.outboxKind
+  );
 }
 
 /**
@@ -23,7 +26,12 @@ export function isOutboxInsert(record: DynamoDBRecord): boolean {
  */
 export function isImagelessOutboxInsert(record: DynamoDBRecord): boolean {
   const pk = record.dynamodb?.Keys?.[OUTBOX_SCHEMA.partitionKey]?.S;
-  return record.eventName === 'INSERT' && !record.dynamodb?.NewImage && typeof pk === 'string' && pk.startsWith(OUTBOX_KEYS.outboxPk(''));
+  return (
+    record.eventName === 'INSERT' &&
+    !record.dynamodb?.NewImage &&
+    typeof pk === 'string' &&
+    pk.startsWith(OUTBOX_KEYS.outboxPk(''))
+  );
 }
 
 /**
@@ -41,7 +49,11 @@ export type DesiredSchedule =
 export function desiredSchedule(record: JobRecord | undefined): DesiredSchedule {
   if (!record) return { present: false, why: 'no job record' };
   const s = record.jobStatus;
-  if (s === JOB_STATUS.SCHEDULED || s === JOB_STATUS.FAILED || (s === JOB_STATUS.RUNNING && isRecurring(record.schedule)))
+  if (
+    s === JOB_STATUS.SCHEDULED ||
+    s === JOB_STATUS.FAILED ||
+    (s === JOB_STATUS.RUNNING && isRecurring(record.schedule))
+  )
     return { present: true, jobId: record.jobId, version: record.version };
   return { present: false, why: `the job is ${s}` };
 }
@@ -63,7 +75,15 @@ export function scheduleFingerprint(schedule: ScheduleFields | undefined): strin
     after: schedule.ActionAfterCompletion ?? 'NONE',
     window: schedule.FlexibleTimeWindow ?? null,
     state: schedule.State ?? 'ENABLED',
-    target: t ? { arn: t.Arn, role: t.RoleArn, input: parsedInput(t.Input), retry: t.RetryPolicy ?? null, dlq: t.DeadLetterConfig?.Arn ?? null } : null,
+    target: t
+      ? {
+          arn: t.Arn,
+          role: t.RoleArn,
+          input: parsedInput(t.Input),
+          retry: t.RetryPolicy ?? null,
+          dlq: t.DeadLetterConfig?.Arn ?? null,
+        }
+      : null,
   });
 }
 
@@ -76,7 +96,14 @@ export function sameSchedule(a: ScheduleFields | undefined, b: ScheduleFields | 
 export type ScheduleFields = Partial<
   Pick<
     CreateScheduleCommandInput,
-    'Name' | 'GroupName' | 'ScheduleExpression' | 'ScheduleExpressionTimezone' | 'ActionAfterCompletion' | 'FlexibleTimeWindow' | 'State' | 'Target'
+    | 'Name'
+    | 'GroupName'
+    | 'ScheduleExpression'
+    | 'ScheduleExpressionTimezone'
+    | 'ActionAfterCompletion'
+    | 'FlexibleTimeWindow'
+    | 'State'
+    | 'Target'
   >
 >;
 
@@ -91,7 +118,9 @@ function parsedInput(input: string | undefined): unknown {
 
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }
 

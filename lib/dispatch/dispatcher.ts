@@ -75,7 +75,10 @@ interface InvocationDeps {
 /** Runs `fn` after the previous job message of the same key in this batch settled (stream order per key). */
 function chained<T>(chains: Map<string, Promise<unknown>>, key: string, fn: () => Promise<T>): Promise<T> {
   const run = (chains.get(key) ?? Promise.resolve()).then(fn, fn);
-  chains.set(key, run.catch(() => undefined));
+  chains.set(
+    key,
+    run.catch(() => undefined),
+  );
   return run;
 }
 
@@ -83,8 +86,10 @@ function dispatchMessage(message: OutboxMessage, deps: InvocationDeps, table: st
   if (message.kind === 'event') return deps.publisher.publish(message.event, message.traceHeader);
   if (!table) throw new DispatchError(message.kind, 'the outbox table is unknown: set outboxTable (UOW_OUTBOX_TABLE)');
   const jobDeps = { ...deps.jobs, table };
-  if (message.kind === 'job.schedule') return chained(deps.chains, message.job.key, () => dispatchScheduleJob(message, jobDeps));
-  if (message.kind === 'job.reschedule') return chained(deps.chains, message.key, () => dispatchRescheduleJob(message, jobDeps));
+  if (message.kind === 'job.schedule')
+    return chained(deps.chains, message.job.key, () => dispatchScheduleJob(message, jobDeps));
+  if (message.kind === 'job.reschedule')
+    return chained(deps.chains, message.key, () => dispatchRescheduleJob(message, jobDeps));
   return chained(deps.chains, message.key, () => dispatchCancelJob(message, jobDeps));
 }
 
@@ -129,7 +134,9 @@ async function dispatchRecord(record: DynamoDBRecord, deps: InvocationDeps): Pro
       }
     }),
   );
-  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ message: messageRef(item.messages[i]!), error: r.reason as Error }] : []));
+  const failures = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [{ message: messageRef(item.messages[i]!), error: r.reason as Error }] : [],
+  );
   if (failures.length > 0) {
     const error = new DispatchError(
       `outbox item ${item.pk}/${item.sk}`,
@@ -183,7 +190,9 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
     const started = performance.now();
     if (!options.logger && context) (logger as Logger).addContext(context);
     const stats = newStats();
-    const base = realRetryClock(context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis() : undefined);
+    const base = realRetryClock(
+      context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis() : undefined,
+    );
     const clock: RetryClock = { ...base, ...options.clock };
     const caller = (service: keyof typeof limiters) => createCaller(limiters[service], config.retry, clock, stats);
     const deps: InvocationDeps = {
@@ -213,15 +222,20 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
       } catch (error) {
         stats.failed++;
         const key = record.dynamodb?.Keys;
-        logger.error(error instanceof MalformedOutboxItemError ? 'malformed outbox item' : 'outbox item not dispatched', {
-          sequenceNumber: record.dynamodb?.SequenceNumber,
-          eventID: record.eventID,
-          pk: key?.pk?.S,
-          sk: key?.sk?.S,
-          reason: (error as Error).message,
-          ...((error as { failures?: { message: string }[] }).failures ? { failedMessages: (error as { failures: { message: string }[] }).failures.map((f) => f.message) } : {}),
-          error: error as Error,
-        });
+        logger.error(
+          error instanceof MalformedOutboxItemError ? 'malformed outbox item' : 'outbox item not dispatched',
+          {
+            sequenceNumber: record.dynamodb?.SequenceNumber,
+            eventID: record.eventID,
+            pk: key?.pk?.S,
+            sk: key?.sk?.S,
+            reason: (error as Error).message,
+            ...((error as { failures?: { message: string }[] }).failures
+              ? { failedMessages: (error as { failures: { message: string }[] }).failures.map((f) => f.message) }
+              : {}),
+            error: error as Error,
+          },
+        );
         throw error;
       }
     };

@@ -52,7 +52,12 @@ export function createEventPublisher(client: EventBridgeClient, eventBusName: st
           return client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
         });
       } catch (error) {
-        for (const p of pending) p.reject(new DispatchError(`PutEvents ${p.event.id}`, `the call failed: ${(error as Error).message}`, { cause: error }));
+        for (const p of pending)
+          p.reject(
+            new DispatchError(`PutEvents ${p.event.id}`, `the call failed: ${(error as Error).message}`, {
+              cause: error,
+            }),
+          );
         return;
       }
       const entries = result.Entries ?? [];
@@ -63,7 +68,9 @@ export function createEventPublisher(client: EventBridgeClient, eventBusName: st
           caller.stats.eventsPublished++;
           p.resolve(r.EventId);
         } else if (r?.ErrorCode && PERMANENT_ENTRY_ERRORS.has(r.ErrorCode)) {
-          p.reject(new DispatchError(`PutEvents ${p.event.id}`, `rejected: ${r.ErrorCode} ${r.ErrorMessage ?? ''}`.trim()));
+          p.reject(
+            new DispatchError(`PutEvents ${p.event.id}`, `rejected: ${r.ErrorCode} ${r.ErrorMessage ?? ''}`.trim()),
+          );
         } else {
           resend.push(p);
         }
@@ -73,7 +80,12 @@ export function createEventPublisher(client: EventBridgeClient, eventBusName: st
       if (!mayRetry(attempt, delay, caller.policy, caller.clock.remainingMs())) {
         for (const p of resend) {
           const r = entries[pending.indexOf(p)];
-          p.reject(new DispatchError(`PutEvents ${p.event.id}`, `still failing after ${attempt} attempts: ${r?.ErrorCode ?? 'no result entry'} ${r?.ErrorMessage ?? ''}`.trim()));
+          p.reject(
+            new DispatchError(
+              `PutEvents ${p.event.id}`,
+              `still failing after ${attempt} attempts: ${r?.ErrorCode ?? 'no result entry'} ${r?.ErrorMessage ?? ''}`.trim(),
+            ),
+          );
         }
         return;
       }
@@ -96,7 +108,12 @@ export function createEventPublisher(client: EventBridgeClient, eventBusName: st
         const entry = toPutEventsEntry(event, eventBusName, traceHeader);
         const size = putEventsEntrySize(entry);
         if (size > PUT_EVENTS_LIMITS.maxBytes) {
-          reject(new DispatchError(`PutEvents ${event.id}`, `the entry is ${size} bytes, over the ${PUT_EVENTS_LIMITS.maxBytes} EventBridge accepts`));
+          reject(
+            new DispatchError(
+              `PutEvents ${event.id}`,
+              `the entry is ${size} bytes, over the ${PUT_EVENTS_LIMITS.maxBytes} EventBridge accepts`,
+            ),
+          );
           return;
         }
         queue.push({ event, entry, resolve, reject });

@@ -35,7 +35,9 @@ export function createJobRecordReader(client: DynamoDBClient, caller: Caller): J
 
   const load = async (table: string, group: Pending[]): Promise<void> => {
     const byPk = groupBy(group, (p) => OUTBOX_KEYS.jobPk(p.jobKey));
-    let keys: Record<string, AttributeValue>[] = [...new Set(group.map((p) => p.jobKey))].map((k) => marshall(jobRecordKey(k)));
+    let keys: Record<string, AttributeValue>[] = [...new Set(group.map((p) => p.jobKey))].map((k) =>
+      marshall(jobRecordKey(k)),
+    );
     for (let attempt = 1; keys.length > 0; attempt++) {
       const request = keys;
       const out = await caller.call(() =>
@@ -59,7 +61,8 @@ export function createJobRecordReader(client: DynamoDBClient, caller: Caller): J
       await caller.clock.sleep(delay);
     }
     for (const waiting of byPk.values())
-      for (const p of waiting) p.reject(new DispatchError(`read job ${p.jobKey}`, 'BatchGetItem kept returning it as unprocessed'));
+      for (const p of waiting)
+        p.reject(new DispatchError(`read job ${p.jobKey}`, 'BatchGetItem kept returning it as unprocessed'));
   };
 
   const flush = (): void => {

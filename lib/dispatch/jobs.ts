@@ -54,7 +54,12 @@ function envelopeOf(record: JobRecord, scheduleName: string, operation: string):
     throw new DispatchError(operation, 'the job record payload is not JSON', { cause: error });
   }
   return {
-    jobId: record.jobId, key: record.jobKey, name: record.jobName, version: record.version, payload, scheduleName,
+    jobId: record.jobId,
+    key: record.jobKey,
+    name: record.jobName,
+    version: record.version,
+    payload,
+    scheduleName,
     ...(record.correlationId ? { correlationId: record.correlationId } : {}),
     ...(record.traceContext ? { traceContext: record.traceContext } : {}),
   };
@@ -72,7 +77,8 @@ export function scheduleRequestOfRecord(
   operation = `schedule ${scheduleName}`,
 ): CreateScheduleCommandInput | undefined {
   if (!record || !desiredSchedule(record).present) return undefined;
-  if (!record.schedule) throw new DispatchError(operation, `the job record (${describeJobRecord(record)}) has no schedule`);
+  if (!record.schedule)
+    throw new DispatchError(operation, `the job record (${describeJobRecord(record)}) has no schedule`);
   return jobScheduleRequest(envelopeOf(record, scheduleName, operation), record.schedule, config);
 }
 
@@ -82,7 +88,11 @@ export function scheduleRequestOfRecord(
  * ({@link sameSchedule}) means done, anything else is replaced with UpdateSchedule. Otherwise
  * UpdateSchedule first, and CreateSchedule when the schedule is gone (a one-time schedule deletes itself).
  */
-async function putSchedule(request: CreateScheduleCommandInput, deps: JobDispatchDeps, createFirst: boolean): Promise<ScheduleAction> {
+async function putSchedule(
+  request: CreateScheduleCommandInput,
+  deps: JobDispatchDeps,
+  createFirst: boolean,
+): Promise<ScheduleAction> {
   const name = request.Name!;
   let tryCreate = createFirst;
   for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -106,7 +116,10 @@ async function putSchedule(request: CreateScheduleCommandInput, deps: JobDispatc
     }
     tryCreate = false;
   }
-  throw new DispatchError(`schedule ${name}`, `the schedule kept changing under the dispatcher for ${MAX_ROUNDS} rounds`);
+  throw new DispatchError(
+    `schedule ${name}`,
+    `the schedule kept changing under the dispatcher for ${MAX_ROUNDS} rounds`,
+  );
 }
 
 /** DeleteSchedule; a schedule that is already gone is success. */
@@ -128,7 +141,12 @@ async function removeSchedule(scheduleName: string, deps: JobDispatchDeps): Prom
  * A call that landed late (slow, retried after throttling) therefore never leaves a stale schedule:
  * whichever handling makes the last call also reads the newest record afterwards and converges to it.
  */
-async function convergeJob(key: string, scheduleName: string, createFirst: boolean, deps: JobDispatchDeps): Promise<JobOutcome> {
+async function convergeJob(
+  key: string,
+  scheduleName: string,
+  createFirst: boolean,
+  deps: JobDispatchDeps,
+): Promise<JobOutcome> {
   const operation = `schedule ${scheduleName}`;
   const calls: { action: ScheduleAction; record: string }[] = [];
   let applied: string | undefined;
@@ -142,14 +160,22 @@ async function convergeJob(key: string, scheduleName: string, createFirst: boole
         operation,
         `the job record kept changing while its schedule was being set (${MAX_CONVERGENCE_ROUNDS} rounds; record now ${describeJobRecord(record)})`,
       );
-    const action = request ? await putSchedule(request, deps, round === 1 && createFirst) : await removeSchedule(scheduleName, deps);
+    const action = request
+      ? await putSchedule(request, deps, round === 1 && createFirst)
+      : await removeSchedule(scheduleName, deps);
     calls.push({ action, record: describeJobRecord(record) });
     applied = wanted;
   }
   const [first, ...reconciled] = calls;
   if (reconciled.length === 0) return { action: first!.action, scheduleName };
   deps.stats.jobsReconciled++;
-  deps.logger?.info('job schedule converged to a job record that moved during dispatch', { key, scheduleName, action: first!.action, basedOn: first!.record, reconciled });
+  deps.logger?.info('job schedule converged to a job record that moved during dispatch', {
+    key,
+    scheduleName,
+    action: first!.action,
+    basedOn: first!.record,
+    reconciled,
+  });
   return { action: first!.action, scheduleName, reconciled };
 }
 

@@ -15,7 +15,8 @@ export interface Limiter {
  * await Promise.all(items.map((item) => limit.run(() => send(item))));
  */
 export function createLimiter(concurrency: number): Limiter {
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be an integer ≥ 1, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new RangeError(`concurrency must be an integer ≥ 1, got ${concurrency}`);
   const waiting: (() => void)[] = [];
   let active = 0;
   let peak = 0;

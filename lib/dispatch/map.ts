@@ -54,7 +54,11 @@ export function putEventsEntrySize(entry: PutEventsRequestEntry): number {
  * Splits items into `PutEvents` calls of at most {@link PUT_EVENTS_LIMITS} entries and bytes, keeping
  * their order. An item that alone exceeds the byte limit gets a call of its own (the service rejects it).
  */
-export function chunkPutEvents<T>(items: readonly T[], entryOf: (item: T) => PutEventsRequestEntry, limits = PUT_EVENTS_LIMITS): T[][] {
+export function chunkPutEvents<T>(
+  items: readonly T[],
+  entryOf: (item: T) => PutEventsRequestEntry,
+  limits = PUT_EVENTS_LIMITS,
+): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
@@ -91,11 +95,24 @@ export interface ScheduleExpressionFields {
  * or a recurring `cron(...)` (with its time zone, UTC by default) / `rate(...)` that stays.
  */
 export function scheduleExpressionOf(spec: JobScheduleSpec): ScheduleExpressionFields {
-  if (spec.at !== undefined) return { ScheduleExpression: `at(${atBody(spec.at)})`, ScheduleExpressionTimezone: 'UTC', ActionAfterCompletion: 'DELETE' };
+  if (spec.at !== undefined)
+    return {
+      ScheduleExpression: `at(${atBody(spec.at)})`,
+      ScheduleExpressionTimezone: 'UTC',
+      ActionAfterCompletion: 'DELETE',
+    };
   if (spec.cron !== undefined)
-    return { ScheduleExpression: `cron(${spec.cron.trim()})`, ScheduleExpressionTimezone: spec.timezone ?? 'UTC', ActionAfterCompletion: 'NONE' };
+    return {
+      ScheduleExpression: `cron(${spec.cron.trim()})`,
+      ScheduleExpressionTimezone: spec.timezone ?? 'UTC',
+      ActionAfterCompletion: 'NONE',
+    };
   if (spec.rate !== undefined)
-    return { ScheduleExpression: `rate(${spec.rate.trim()})`, ...(spec.timezone ? { ScheduleExpressionTimezone: spec.timezone } : {}), ActionAfterCompletion: 'NONE' };
+    return {
+      ScheduleExpression: `rate(${spec.rate.trim()})`,
+      ...(spec.timezone ? { ScheduleExpressionTimezone: spec.timezone } : {}),
+      ActionAfterCompletion: 'NONE',
+    };
   throw new RangeError('a job schedule needs one of at, cron, rate');
 }
 
@@ -117,7 +134,11 @@ export function jobScheduleInputJson(job: JobEnvelope): string {
  * deterministic schedule name, the configured group, `FlexibleTimeWindow` OFF, the job runner as target
  * with the scheduler role, the retry policy and dead-letter queue.
  */
-export function jobScheduleRequest(job: JobEnvelope, spec: JobScheduleSpec, config: DispatcherConfig): CreateScheduleCommandInput {
+export function jobScheduleRequest(
+  job: JobEnvelope,
+  spec: JobScheduleSpec,
+  config: DispatcherConfig,
+): CreateScheduleCommandInput {
   return {
     Name: job.scheduleName,
     GroupName: config.scheduleGroup,

@@ -32,7 +32,11 @@ export function realRetryClock(remaining?: () => number): RetryClock {
  * "Full jitter" exponential backoff: before retry number `retry` (1 for the first retry) wait a random
  * time in [0, min(maxDelayMs, baseDelayMs × 2^(retry-1))].
  */
-export function backoffDelay(retry: number, policy: Pick<BackoffPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: () => number): number {
+export function backoffDelay(
+  retry: number,
+  policy: Pick<BackoffPolicy, 'baseDelayMs' | 'maxDelayMs'>,
+  random: () => number,
+): number {
   const backoff = { base: policy.baseDelayMs, factor: 2, max: policy.maxDelayMs, jitter: 'full' } as const;
   return Math.floor(exponentialBackoffDelay(retry - 1, backoff, random));
 }
@@ -56,13 +60,28 @@ const THROTTLING = new Set([
   'SlowDown',
   'LimitExceededException',
 ]);
-const TRANSIENT = new Set(['InternalServerException', 'InternalFailure', 'InternalServerError', 'ServiceUnavailable', 'ServiceUnavailableException', 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+const TRANSIENT = new Set([
+  'InternalServerException',
+  'InternalFailure',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
 const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
 
 /** Throttling, a 5xx / server fault, or a network error: worth another attempt. */
 export function isRetryableError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const e = error as { name?: string; code?: string; $fault?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const e = error as {
+    name?: string;
+    code?: string;
+    $fault?: string;
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+  };
   if (e.name && (THROTTLING.has(e.name) || TRANSIENT.has(e.name))) return true;
   if (e.code && NETWORK.has(e.code)) return true;
   if (e.$retryable) return true;
@@ -85,7 +104,10 @@ export async function retrying<T>(
   fn: (attempt: number) => Promise<T>,
   policy: BackoffPolicy,
   clock: RetryClock,
-  hooks: { isRetryable?: (error: unknown) => boolean; onRetry?: (error: unknown, attempt: number, delayMs: number) => void } = {},
+  hooks: {
+    isRetryable?: (error: unknown) => boolean;
+    onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  } = {},
 ): Promise<T> {
   const retryable = hooks.isRetryable ?? isRetryableError;
   for (let attempt = 1; ; attempt++) {

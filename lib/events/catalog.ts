@@ -7,7 +7,14 @@ import { InvalidOperationError, SchemaValidationError, type SchemaIssue } from '
 import type { CloudEvent } from '../outbox/messages.js';
 import type { UnitOfWork } from '../unit-of-work/unit-of-work.js';
 import type { PublishInput } from '../unit-of-work/types.js';
-import { isStandardSchema, validateAsync, validateSync, type SchemaInput, type SchemaOutput, type StandardSchemaV1 } from './standard-schema.js';
+import {
+  isStandardSchema,
+  validateAsync,
+  validateSync,
+  type SchemaInput,
+  type SchemaOutput,
+  type StandardSchemaV1,
+} from './standard-schema.js';
 
 /** Event type → Standard Schema of its data. */
 export type EventSchemas = { readonly [type: string]: StandardSchemaV1 };
@@ -34,9 +41,19 @@ export interface EventCatalog<TSchemas extends EventSchemas> {
    * {@link publishAsync}) and buffers the schema's output with `uow.publish`. Returns the event id.
    * @throws SchemaValidationError naming `publish(<type>)` and every failing path.
    */
-  publish<K extends keyof TSchemas & string>(uow: UnitOfWork, type: K, data: SchemaInput<TSchemas[K]>, options?: TypedPublishOptions): string;
+  publish<K extends keyof TSchemas & string>(
+    uow: UnitOfWork,
+    type: K,
+    data: SchemaInput<TSchemas[K]>,
+    options?: TypedPublishOptions,
+  ): string;
   /** {@link publish} for schemas that validate asynchronously. Buffer it before the handler returns (await it). */
-  publishAsync<K extends keyof TSchemas & string>(uow: UnitOfWork, type: K, data: SchemaInput<TSchemas[K]>, options?: TypedPublishOptions): Promise<string>;
+  publishAsync<K extends keyof TSchemas & string>(
+    uow: UnitOfWork,
+    type: K,
+    data: SchemaInput<TSchemas[K]>,
+    options?: TypedPublishOptions,
+  ): Promise<string>;
   /**
    * Parses a consumed event into the typed event, validating its data: an EventBridge event (`detail` is our
    * CloudEvent), its JSON (an SQS body behind an EventBridge rule), or the CloudEvent itself.
@@ -59,11 +76,13 @@ export function toCloudEvent(event: unknown, operation = 'parse(event)'): CloudE
   if (record && typeof record === 'object' && 'detail' in record && 'detail-type' in record) value = record.detail;
   const cloud = value as Record<string, unknown> | null;
   const issues: SchemaIssue[] = [];
-  if (!cloud || typeof cloud !== 'object') issues.push({ path: '', message: 'expected an EventBridge event or a CloudEvent object' });
+  if (!cloud || typeof cloud !== 'object')
+    issues.push({ path: '', message: 'expected an EventBridge event or a CloudEvent object' });
   else {
     if (cloud.specversion !== '1.0') issues.push({ path: 'specversion', message: 'expected "1.0"' });
     for (const name of ['id', 'type', 'source'] as const)
-      if (typeof cloud[name] !== 'string' || cloud[name] === '') issues.push({ path: name, message: 'expected a non-empty string' });
+      if (typeof cloud[name] !== 'string' || cloud[name] === '')
+        issues.push({ path: name, message: 'expected a non-empty string' });
   }
   if (issues.length) throw new SchemaValidationError(operation, 'the CloudEvent envelope', issues);
   return cloud as unknown as CloudEvent;
@@ -84,12 +103,23 @@ export function toCloudEvent(event: unknown, operation = 'parse(event)'): CloudE
  * ```
  */
 export function defineEvents<const TSchemas extends EventSchemas>(schemas: TSchemas): EventCatalog<TSchemas> {
-  if (typeof schemas !== 'object' || schemas === null) throw new InvalidOperationError('defineEvents()', 'expects an object of event type → schema');
-  const bad = Object.entries(schemas).filter(([, s]) => !isStandardSchema(s)).map(([t]) => `"${t}"`);
-  if (bad.length) throw new InvalidOperationError('defineEvents()', `the schema of ${bad.join(', ')} is not a Standard Schema v1 validator (zod, valibot, arktype, …)`);
+  if (typeof schemas !== 'object' || schemas === null)
+    throw new InvalidOperationError('defineEvents()', 'expects an object of event type → schema');
+  const bad = Object.entries(schemas)
+    .filter(([, s]) => !isStandardSchema(s))
+    .map(([t]) => `"${t}"`);
+  if (bad.length)
+    throw new InvalidOperationError(
+      'defineEvents()',
+      `the schema of ${bad.join(', ')} is not a Standard Schema v1 validator (zod, valibot, arktype, …)`,
+    );
   const types = Object.keys(schemas) as (keyof TSchemas & string)[];
   const schemaOf = (type: string, operation: string): StandardSchemaV1 => {
-    if (!Object.hasOwn(schemas, type)) throw new InvalidOperationError(operation, `unknown event type (this catalog has ${types.map((t) => `"${t}"`).join(', ')})`);
+    if (!Object.hasOwn(schemas, type))
+      throw new InvalidOperationError(
+        operation,
+        `unknown event type (this catalog has ${types.map((t) => `"${t}"`).join(', ')})`,
+      );
     return schemas[type]!;
   };
   return {
@@ -109,7 +139,9 @@ export function defineEvents<const TSchemas extends EventSchemas>(schemas: TSche
       const cloud = toCloudEvent(event);
       const operation = `parse(${cloud.type})`;
       if (!Object.hasOwn(schemas, cloud.type))
-        throw new SchemaValidationError(operation, 'the event', [{ path: 'type', message: `not an event type of this catalog (${types.join(', ')})` }]);
+        throw new SchemaValidationError(operation, 'the event', [
+          { path: 'type', message: `not an event type of this catalog (${types.join(', ')})` },
+        ]);
       const data = await validateAsync(schemas[cloud.type]!, cloud.data, operation, 'the event data');
       return { ...cloud, data } as CatalogEvent<TSchemas>;
     },

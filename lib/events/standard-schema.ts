@@ -65,16 +65,29 @@ function settle<O>(result: StandardResult<O>, operation: string, what: string): 
  *
  * @throws SchemaValidationError naming `operation` and every failing path.
  */
-export function validateSync<S extends StandardSchemaV1>(schema: S, value: unknown, operation: string, what: string): SchemaOutput<S> {
+export function validateSync<S extends StandardSchemaV1>(
+  schema: S,
+  value: unknown,
+  operation: string,
+  what: string,
+): SchemaOutput<S> {
   const result = schema['~standard'].validate(value);
   if (result instanceof Promise) {
     result.catch(() => undefined); // not awaited: keep an async failure from becoming an unhandled rejection
-    throw new InvalidOperationError(operation, `the schema of ${what} validates asynchronously; this call validates synchronously only (use the async variant)`);
+    throw new InvalidOperationError(
+      operation,
+      `the schema of ${what} validates asynchronously; this call validates synchronously only (use the async variant)`,
+    );
   }
   return settle(result, operation, what) as SchemaOutput<S>;
 }
 
 /** Validates with a sync or async schema and returns the schema's output. @throws SchemaValidationError */
-export async function validateAsync<S extends StandardSchemaV1>(schema: S, value: unknown, operation: string, what: string): Promise<SchemaOutput<S>> {
+export async function validateAsync<S extends StandardSchemaV1>(
+  schema: S,
+  value: unknown,
+  operation: string,
+  what: string,
+): Promise<SchemaOutput<S>> {
   return settle(await schema['~standard'].validate(value), operation, what) as SchemaOutput<S>;
 }

@@ -4,7 +4,15 @@
  * commit (a concurrent duplicate won) turns into the winner's response.
  */
 import type { Context } from 'aws-lambda';
-import { CommitFailedError, CommitOutcomeUnknownError, ConditionFailedError, DuplicateJobError, IdempotencyConflictError, InvalidOperationError, TransactionConflictError } from '../errors.js';
+import {
+  CommitFailedError,
+  CommitOutcomeUnknownError,
+  ConditionFailedError,
+  DuplicateJobError,
+  IdempotencyConflictError,
+  InvalidOperationError,
+  TransactionConflictError,
+} from '../errors.js';
 import { commitUnitOfWork } from '../unit-of-work/commit.js';
 import type { UnitOfWork } from '../unit-of-work/unit-of-work.js';
 import type { ResolvedIdempotency } from './options.js';
@@ -36,16 +44,27 @@ export interface RunningInvocation extends IdempotentInvocation {
 }
 
 /** The outcome of {@link beginIdempotent}. */
-export type BeginOutcome = { readonly replay: true; readonly response: unknown } | { readonly replay: false; readonly invocation: RunningInvocation };
+export type BeginOutcome =
+  | { readonly replay: true; readonly response: unknown }
+  | { readonly replay: false; readonly invocation: RunningInvocation };
 
 /**
  * Synchronous part of `before`: the key and the payload hash (computed before the handler can change the
  * event). `undefined` when the key function returns `undefined`: the invocation runs without idempotency.
  */
-export function identifyInvocation(options: ResolvedIdempotency, uow: UnitOfWork, event: unknown, context: Context): IdempotentInvocation | undefined {
+export function identifyInvocation(
+  options: ResolvedIdempotency,
+  uow: UnitOfWork,
+  event: unknown,
+  context: Context,
+): IdempotentInvocation | undefined {
   const key = options.key(event, context);
   if (key === undefined) return undefined;
-  if (typeof key !== 'string' || key === '') throw new InvalidOperationError('idempotency.key', `must return a non-empty string or undefined, not ${key === '' ? 'an empty string' : typeof key}`);
+  if (typeof key !== 'string' || key === '')
+    throw new InvalidOperationError(
+      'idempotency.key',
+      `must return a non-empty string or undefined, not ${key === '' ? 'an empty string' : typeof key}`,
+    );
   const scope = options.scope ?? context?.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? '';
   return {
     table: options.table ?? uow.settings.outboxTable,
@@ -63,8 +82,15 @@ export async function beginIdempotent(uow: UnitOfWork, invocation: IdempotentInv
   const found = await readIdempotencyRecord(uow.settings.client(), invocation.table, invocation.key);
   const nowMs = Date.now();
   const decision = decide(found, invocation.payloadHash, nowMs);
-  if (decision.action === 'replay') return { replay: true, response: decodeResponse(decision.record, invocation.marker) };
-  return { replay: false, invocation: { ...invocation, token: clientRequestTokenFor(invocation.table, invocation.key.pk, decision.generation) } };
+  if (decision.action === 'replay')
+    return { replay: true, response: decodeResponse(decision.record, invocation.marker) };
+  return {
+    replay: false,
+    invocation: {
+      ...invocation,
+      token: clientRequestTokenFor(invocation.table, invocation.key.pk, decision.generation),
+    },
+  };
 }
 
 /** Options of {@link commitIdempotent}. */
@@ -79,7 +105,11 @@ export interface CommitIdempotentOptions {
  * loses to a concurrent duplicate (the record's condition, a business condition the winner made fail, a
  * persistent conflict, or DynamoDB's IdempotentParameterMismatch), returns the winner's response instead.
  */
-export async function commitIdempotent(uow: UnitOfWork, invocation: RunningInvocation, options: CommitIdempotentOptions): Promise<{ response: unknown; replayed: boolean }> {
+export async function commitIdempotent(
+  uow: UnitOfWork,
+  invocation: RunningInvocation,
+  options: CommitIdempotentOptions,
+): Promise<{ response: unknown; replayed: boolean }> {
   const nowMs = Date.now();
   const record = buildIdempotencyRecord({
     pk: invocation.key.pk,
@@ -98,7 +128,8 @@ export async function commitIdempotent(uow: UnitOfWork, invocation: RunningInvoc
   } catch (error) {
     const winner = await findWinner(uow, invocation, error);
     // A lost answer the commit could not resolve: the record says whether this very commit landed.
-    if (error instanceof CommitOutcomeUnknownError && winner?.commitId === uow.id) return { response: options.response, replayed: false };
+    if (error instanceof CommitOutcomeUnknownError && winner?.commitId === uow.id)
+      return { response: options.response, replayed: false };
     if (!winner) {
       if (isTokenMismatch(error))
         throw new IdempotencyConflictError(
@@ -110,22 +141,41 @@ export async function commitIdempotent(uow: UnitOfWork, invocation: RunningInvoc
     }
     const decision = decide(winner, invocation.payloadHash, Date.now());
     if (decision.action !== 'replay') throw error;
-    uow.settings.logger.debug('idempotency: a concurrent duplicate committed first; returning its response', { recordKey: invocation.key.pk });
+    uow.settings.logger.debug('idempotency: a concurrent duplicate committed first; returning its response', {
+      recordKey: invocation.key.pk,
+    });
     return { response: decodeResponse(decision.record, invocation.marker), replayed: true };
   }
 }
 
 function isTokenMismatch(error: unknown): boolean {
-  return error instanceof CommitFailedError && (error.cause as { name?: string } | undefined)?.name === 'IdempotentParameterMismatchException';
+  return (
+    error instanceof CommitFailedError &&
+    (error.cause as { name?: string } | undefined)?.name === 'IdempotentParameterMismatchException'
+  );
 }
 
 /** The live record that made this commit fail, when a concurrent duplicate committed one. */
-async function findWinner(uow: UnitOfWork, invocation: RunningInvocation, error: unknown): Promise<IdempotencyRecord | undefined> {
+async function findWinner(
+  uow: UnitOfWork,
+  invocation: RunningInvocation,
+  error: unknown,
+): Promise<IdempotencyRecord | undefined> {
   const nowMs = Date.now();
-  if (error instanceof ConditionFailedError && error.label === IDEMPOTENCY_RECORD.label && error.table === invocation.table && error.key?.pk === invocation.key.pk && isLive(error.item, nowMs))
+  if (
+    error instanceof ConditionFailedError &&
+    error.label === IDEMPOTENCY_RECORD.label &&
+    error.table === invocation.table &&
+    error.key?.pk === invocation.key.pk &&
+    isLive(error.item, nowMs)
+  )
     return error.item as unknown as IdempotencyRecord;
   const mayHaveLost =
-    error instanceof ConditionFailedError || error instanceof DuplicateJobError || error instanceof TransactionConflictError || error instanceof CommitOutcomeUnknownError || isTokenMismatch(error);
+    error instanceof ConditionFailedError ||
+    error instanceof DuplicateJobError ||
+    error instanceof TransactionConflictError ||
+    error instanceof CommitOutcomeUnknownError ||
+    isTokenMismatch(error);
   if (!mayHaveLost) return undefined;
   const found = await readIdempotencyRecord(uow.settings.client(), invocation.table, invocation.key);
   return isLive(found, Date.now()) ? found : undefined;

@@ -66,11 +66,31 @@ export const IDEMPOTENCY_OPTIONS = declareOptions<IdempotencyOptions>()({
     valid: is.integer(1, IDEMPOTENCY_DEFAULTS.maxExpiresAfter),
     rule: `be a whole number of seconds from 1 to ${IDEMPOTENCY_DEFAULTS.maxExpiresAfter}`,
   },
-  payload: { doc: 'What must be equal for a duplicate to be replayed', default: 'else the whole event', valid: (v) => v === false || typeof v === 'function', rule: 'be a function or false' },
-  storeResponse: { doc: 'Store and replay the response', default: String(IDEMPOTENCY_DEFAULTS.storeResponse), valid: is.boolean, rule: 'be a boolean' },
-  markerResponse: { doc: 'What a duplicate returns when only a marker is stored', default: 'undefined', valid: is.function, rule: 'be a function' },
+  payload: {
+    doc: 'What must be equal for a duplicate to be replayed',
+    default: 'else the whole event',
+    valid: (v) => v === false || typeof v === 'function',
+    rule: 'be a function or false',
+  },
+  storeResponse: {
+    doc: 'Store and replay the response',
+    default: String(IDEMPOTENCY_DEFAULTS.storeResponse),
+    valid: is.boolean,
+    rule: 'be a boolean',
+  },
+  markerResponse: {
+    doc: 'What a duplicate returns when only a marker is stored',
+    default: 'undefined',
+    valid: is.function,
+    rule: 'be a function',
+  },
   table: { doc: 'Table of the records', default: 'the outbox table', valid: is.tableName, rule: 'be a table name' },
-  scope: { doc: 'Namespace of the keys', default: 'context.functionName', valid: (v) => typeof v === 'string', rule: 'be a string' },
+  scope: {
+    doc: 'Namespace of the keys',
+    default: 'context.functionName',
+    valid: (v) => typeof v === 'string',
+    rule: 'be a string',
+  },
 });
 
 /** Every key of {@link IdempotencyOptions} (derived from {@link IDEMPOTENCY_OPTIONS}). */
@@ -93,7 +113,8 @@ export function idempotencyProblems(value: unknown): string[] {
   const { unknown, missing, invalid } = optionProblems(IDEMPOTENCY_OPTIONS, value, { prefix: 'idempotency.' });
   const problems = [...unknown, ...missing, ...invalid];
   const o = value as Record<string, unknown>;
-  if (o.markerResponse !== undefined && o.storeResponse !== false) problems.push('"idempotency.markerResponse" only applies with storeResponse: false');
+  if (o.markerResponse !== undefined && o.storeResponse !== false)
+    problems.push('"idempotency.markerResponse" only applies with storeResponse: false');
   return problems;
 }
 

@@ -71,7 +71,8 @@ export function canonicalJson(value: unknown): string {
   const walk = (v: unknown): string | undefined => {
     if (v === null) return 'null';
     if (typeof v === 'bigint') return JSON.stringify(`${v}n`);
-    if (typeof v !== 'object') return typeof v === 'function' || typeof v === 'symbol' || v === undefined ? undefined : JSON.stringify(v);
+    if (typeof v !== 'object')
+      return typeof v === 'function' || typeof v === 'symbol' || v === undefined ? undefined : JSON.stringify(v);
     if (v instanceof Uint8Array) return JSON.stringify({ $bytes: Buffer.from(v).toString('base64') });
     const withJson = v as { toJSON?: () => unknown };
     if (typeof withJson.toJSON === 'function') return walk(withJson.toJSON());
@@ -127,9 +128,17 @@ export function encodeResponse(response: unknown): { responseEncoding: ResponseE
   try {
     json = JSON.stringify(response);
   } catch (error) {
-    throw new InvalidOperationError(IDEMPOTENCY_RECORD.label, `the response cannot be stored: it is not JSON-serializable (${(error as Error).message})`, { cause: error });
+    throw new InvalidOperationError(
+      IDEMPOTENCY_RECORD.label,
+      `the response cannot be stored: it is not JSON-serializable (${(error as Error).message})`,
+      { cause: error },
+    );
   }
-  if (json === undefined) throw new InvalidOperationError(IDEMPOTENCY_RECORD.label, `the response cannot be stored: a ${typeof response} is not JSON-serializable`);
+  if (json === undefined)
+    throw new InvalidOperationError(
+      IDEMPOTENCY_RECORD.label,
+      `the response cannot be stored: a ${typeof response} is not JSON-serializable`,
+    );
   return { responseEncoding: RESPONSE_ENCODING.json, response: json };
 }
 
@@ -184,9 +193,17 @@ export function buildIdempotencyRecord(input: BuildRecordInput): IdempotencyReco
 }
 
 /** The Put of the record: it commits only when no record exists or the existing one has expired. */
-export function recordPutInput(table: string, record: IdempotencyRecord, nowMs: number): {
-  TableName: string; Item: Record<string, unknown>; ConditionExpression: string;
-  ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown>; label: string;
+export function recordPutInput(
+  table: string,
+  record: IdempotencyRecord,
+  nowMs: number,
+): {
+  TableName: string;
+  Item: Record<string, unknown>;
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+  label: string;
 } {
   return {
     TableName: table,
@@ -200,7 +217,12 @@ export function recordPutInput(table: string, record: IdempotencyRecord, nowMs: 
 
 /** True when the record is a committed, unexpired idempotency record. */
 export function isLive(record: Partial<IdempotencyRecord> | undefined, nowMs: number): record is IdempotencyRecord {
-  return !!record && record.status === IDEMPOTENCY_RECORD.completed && typeof record.expiresAt === 'number' && record.expiresAt > Math.floor(nowMs / 1000);
+  return (
+    !!record &&
+    record.status === IDEMPOTENCY_RECORD.completed &&
+    typeof record.expiresAt === 'number' &&
+    record.expiresAt > Math.floor(nowMs / 1000)
+  );
 }
 
 /** What to do with what a read found. */
@@ -213,8 +235,14 @@ export type RecordDecision =
  * same payload, refuse a live record with another payload ({@link IdempotencyPayloadMismatchError}), run
  * otherwise. Payloads are compared only when both sides have a hash (`payload: false` stores none).
  */
-export function decide(found: Partial<IdempotencyRecord> | undefined, payloadHash: string | undefined, nowMs: number): RecordDecision {
-  if (!isLive(found, nowMs)) return { action: 'run', generation: generationOf(found as IdempotencyRecord | undefined, nowMs) };
-  if (payloadHash !== undefined && found.payloadHash !== undefined && found.payloadHash !== payloadHash) throw new IdempotencyPayloadMismatchError(found.pk);
+export function decide(
+  found: Partial<IdempotencyRecord> | undefined,
+  payloadHash: string | undefined,
+  nowMs: number,
+): RecordDecision {
+  if (!isLive(found, nowMs))
+    return { action: 'run', generation: generationOf(found as IdempotencyRecord | undefined, nowMs) };
+  if (payloadHash !== undefined && found.payloadHash !== undefined && found.payloadHash !== payloadHash)
+    throw new IdempotencyPayloadMismatchError(found.pk);
   return { action: 'replay', record: found };
 }

@@ -3,7 +3,12 @@
  * exactly once. One unit of work per record; its dedup record commits in the same TransactWriteItems as the
  * record's writes, events and jobs; partial batch responses through Powertools batch.
  */
-import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
+import {
+  BatchProcessor,
+  EventType,
+  SqsFifoPartialProcessorAsync,
+  processPartialResponse,
+} from '@aws-lambda-powertools/batch';
 import type { Context, DynamoDBRecord, KinesisStreamRecord, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { ConfigurationError, InvalidOperationError } from '../errors.js';
 import { toCloudEvent } from '../events/catalog.js';
@@ -37,7 +42,10 @@ export interface InboxContext<TRecord> {
 }
 
 /** Handles one message; throwing fails only its record (nothing it buffered is committed). */
-export type InboxHandler<TMessage, TRecord> = (message: TMessage, context: InboxContext<TRecord>) => void | Promise<void>;
+export type InboxHandler<TMessage, TRecord> = (
+  message: TMessage,
+  context: InboxContext<TRecord>,
+) => void | Promise<void>;
 
 /** Options of {@link inboxConsumer}: the unit-of-work options plus the inbox's own. */
 export interface InboxOptions<TMessage, TType extends InboxRecordType = 'SQS'> extends UnitOfWorkOptions {
@@ -83,7 +91,10 @@ export const INBOX_OPTIONS = declareOptions<Omit<InboxOptions<unknown, InboxReco
 });
 
 /** What the wrapper returns: a Lambda handler answering with partial batch failures. */
-export type InboxConsumerHandler<TType extends InboxRecordType> = (event: { Records: InboxRecords[TType][] }, context?: Context) => Promise<SQSBatchResponse>;
+export type InboxConsumerHandler<TType extends InboxRecordType> = (
+  event: { Records: InboxRecords[TType][] },
+  context?: Context,
+) => Promise<SQSBatchResponse>;
 
 function isCloudEvent(value: unknown): value is CloudEvent {
   const v = value as Partial<CloudEvent> | null;
@@ -92,19 +103,27 @@ function isCloudEvent(value: unknown): value is CloudEvent {
 
 function defaultParse(type: InboxRecordType): (record: never) => unknown {
   if (type === 'SQS') return (record: SQSRecord) => toCloudEvent(record.body, 'inbox parse');
-  if (type === 'KinesisDataStreams') return (record: KinesisStreamRecord) => toCloudEvent(Buffer.from(record.kinesis.data, 'base64').toString('utf8'), 'inbox parse');
+  if (type === 'KinesisDataStreams')
+    return (record: KinesisStreamRecord) =>
+      toCloudEvent(Buffer.from(record.kinesis.data, 'base64').toString('utf8'), 'inbox parse');
   return (record: DynamoDBRecord) => record;
 }
 
 function validateInboxOptions(options: InboxOptions<unknown, InboxRecordType>, component: string): void {
   const problems: string[] = [];
-  if (typeof options.name !== 'string' || options.name === '' || options.name.includes('#')) problems.push('"name" must be a non-empty string without "#"');
-  if (options.recordType !== undefined && !Object.hasOwn(EventType, options.recordType)) problems.push(`"recordType" must be one of ${Object.keys(EventType).join(', ')}`);
+  if (typeof options.name !== 'string' || options.name === '' || options.name.includes('#'))
+    problems.push('"name" must be a non-empty string without "#"');
+  if (options.recordType !== undefined && !Object.hasOwn(EventType, options.recordType))
+    problems.push(`"recordType" must be one of ${Object.keys(EventType).join(', ')}`);
   if (options.fifo && (options.recordType ?? 'SQS') !== 'SQS') problems.push('"fifo" is for SQS only');
-  if (options.fifo && options.parallel) problems.push('"parallel" cannot be used with "fifo" (FIFO records are handled in order)');
-  for (const fn of ['parse', 'key'] as const) if (options[fn] !== undefined && typeof options[fn] !== 'function') problems.push(`"${fn}" must be a function`);
-  if (options.dedupSeconds !== undefined && !(Number.isInteger(options.dedupSeconds) && options.dedupSeconds >= 60)) problems.push('"dedupSeconds" must be an integer of at least 60');
-  if (options.inboxTable !== undefined && (typeof options.inboxTable !== 'string' || options.inboxTable.length < 3)) problems.push('"inboxTable" must be a table name');
+  if (options.fifo && options.parallel)
+    problems.push('"parallel" cannot be used with "fifo" (FIFO records are handled in order)');
+  for (const fn of ['parse', 'key'] as const)
+    if (options[fn] !== undefined && typeof options[fn] !== 'function') problems.push(`"${fn}" must be a function`);
+  if (options.dedupSeconds !== undefined && !(Number.isInteger(options.dedupSeconds) && options.dedupSeconds >= 60))
+    problems.push('"dedupSeconds" must be an integer of at least 60');
+  if (options.inboxTable !== undefined && (typeof options.inboxTable !== 'string' || options.inboxTable.length < 3))
+    problems.push('"inboxTable" must be a table name');
   if (options.readOnly) problems.push('"readOnly" cannot be used: the inbox commits a dedup record per message');
   if (problems.length) throw new ConfigurationError(component, problems.join('; '));
 }
@@ -125,10 +144,14 @@ function validateInboxOptions(options: InboxOptions<unknown, InboxRecordType>, c
  * }, { name: 'order-summaries', parse: (record) => orderEvents.parse(record.body) });
  * ```
  */
-export function inboxConsumer<TMessage = CloudEvent, TType extends InboxRecordType = 'SQS'>(handler: InboxHandler<TMessage, InboxRecords[TType]>, options: InboxOptions<TMessage, TType>): InboxConsumerHandler<TType> {
+export function inboxConsumer<TMessage = CloudEvent, TType extends InboxRecordType = 'SQS'>(
+  handler: InboxHandler<TMessage, InboxRecords[TType]>,
+  options: InboxOptions<TMessage, TType>,
+): InboxConsumerHandler<TType> {
   const component = `inboxConsumer(${typeof options?.name === 'string' ? options.name : '?'})`;
   if (typeof handler !== 'function') throw new ConfigurationError(component, 'the handler must be a function');
-  const { name, recordType, fifo, inboxTable, parse, key, dedupSeconds, parallel, ...uowOptions } = validateUnitOfWorkOptions(options, component, optionKeys(INBOX_OPTIONS)) as InboxOptions<TMessage, TType>;
+  const { name, recordType, fifo, inboxTable, parse, key, dedupSeconds, parallel, ...uowOptions } =
+    validateUnitOfWorkOptions(options, component, optionKeys(INBOX_OPTIONS)) as InboxOptions<TMessage, TType>;
   validateInboxOptions(options as unknown as InboxOptions<unknown, InboxRecordType>, component);
   const type: InboxRecordType = recordType ?? 'SQS';
   const settings = resolveSettings(uowOptions, component);
@@ -136,12 +159,25 @@ export function inboxConsumer<TMessage = CloudEvent, TType extends InboxRecordTy
   const parseRecord = (parse ?? defaultParse(type)) as (record: InboxRecords[TType]) => TMessage | Promise<TMessage>;
   const keep = dedupSeconds ?? INBOX_RECORD.defaultDedupSeconds;
   const keyOf = (message: TMessage, record: InboxRecords[TType]): string => {
-    const k = key ? key(message, record) : isCloudEvent(message) ? message.id : type === 'DynamoDBStreams' ? (record as DynamoDBRecord).eventID : undefined;
-    if (typeof k !== 'string' || k === '') throw new InvalidOperationError(`${component} record`, 'no dedup key: the message is not a CloudEvent with an id; pass the key option');
+    const k = key
+      ? key(message, record)
+      : isCloudEvent(message)
+        ? message.id
+        : type === 'DynamoDBStreams'
+          ? (record as DynamoDBRecord).eventID
+          : undefined;
+    if (typeof k !== 'string' || k === '')
+      throw new InvalidOperationError(
+        `${component} record`,
+        'no dedup key: the message is not a CloudEvent with an id; pass the key option',
+      );
     return k;
   };
 
-  const handleRecord = async (record: InboxRecords[TType], lambdaContext?: Context): Promise<'handled' | 'duplicate'> => {
+  const handleRecord = async (
+    record: InboxRecords[TType],
+    lambdaContext?: Context,
+  ): Promise<'handled' | 'duplicate'> => {
     const message = await parseRecord(record);
     const messageKey = keyOf(message, record);
     const recordKey = inboxRecordKey(name, messageKey);
@@ -153,19 +189,32 @@ export function inboxConsumer<TMessage = CloudEvent, TType extends InboxRecordTy
     const cloud = isCloudEvent(message) ? message : undefined;
     let handlerReturned = false;
     try {
-      await withUnitOfWork(async (uow) => {
-        uow.put(inboxRecordPut(table, recordKey, { consumer: name, messageKey, commitId: uow.id, nowMs: Date.now(), dedupSeconds: keep }));
-        await handler(message, { uow, record, key: messageKey, lambdaContext });
-        handlerReturned = true;
-      }, {
-        ...uowOptions,
-        client,
-        propagation: 'requiresNew',
-        correlationId: cloud ? (cloud.correlationid ?? cloud.id) : lambdaContext?.awsRequestId,
-        causationId: cloud?.id,
-        // The consumed event's trace context carries on into this commit's events (else the option's, or X-Ray).
-        ...(cloud?.traceparent ? { traceContext: () => ({ traceparent: cloud.traceparent, tracestate: cloud.tracestate }) } : {}),
-      });
+      await withUnitOfWork(
+        async (uow) => {
+          uow.put(
+            inboxRecordPut(table, recordKey, {
+              consumer: name,
+              messageKey,
+              commitId: uow.id,
+              nowMs: Date.now(),
+              dedupSeconds: keep,
+            }),
+          );
+          await handler(message, { uow, record, key: messageKey, lambdaContext });
+          handlerReturned = true;
+        },
+        {
+          ...uowOptions,
+          client,
+          propagation: 'requiresNew',
+          correlationId: cloud ? (cloud.correlationid ?? cloud.id) : lambdaContext?.awsRequestId,
+          causationId: cloud?.id,
+          // The consumed event's trace context carries on into this commit's events (else the option's, or X-Ray).
+          ...(cloud?.traceparent
+            ? { traceContext: () => ({ traceparent: cloud.traceparent, tracestate: cloud.tracestate }) }
+            : {}),
+        },
+      );
       return 'handled';
     } catch (error) {
       // The commit failed: lost the race to a concurrent duplicate (its record, or a condition its writes made
@@ -181,7 +230,14 @@ export function inboxConsumer<TMessage = CloudEvent, TType extends InboxRecordTy
   return (event, lambdaContext) => {
     const processor = fifo ? new SqsFifoPartialProcessorAsync() : new BatchProcessor(EventType[type]);
     const skipGroupOnError = typeof fifo === 'object' ? fifo.skipGroupOnError : false;
-    const processing = fifo ? { context: lambdaContext, skipGroupOnError } : { context: lambdaContext, processInParallel: parallel ?? type === 'SQS' };
-    return processPartialResponse(event, (record: InboxRecords[TType]) => handleRecord(record, lambdaContext), processor, processing as never) as Promise<SQSBatchResponse>;
+    const processing = fifo
+      ? { context: lambdaContext, skipGroupOnError }
+      : { context: lambdaContext, processInParallel: parallel ?? type === 'SQS' };
+    return processPartialResponse(
+      event,
+      (record: InboxRecords[TType]) => handleRecord(record, lambdaContext),
+      processor,
+      processing as never,
+    ) as Promise<SQSBatchResponse>;
   };
 }

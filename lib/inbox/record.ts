@@ -20,11 +20,18 @@ export const INBOX_RECORD = {
 
 /** Key of the inbox record of `messageKey` for the consumer `consumer`. */
 export function inboxRecordKey(consumer: string, messageKey: string): { pk: string; sk: string } {
-  return { [OUTBOX_SCHEMA.partitionKey]: `inbox#${consumer}#${messageKey}`, [OUTBOX_SCHEMA.sortKey]: INBOX_RECORD.sortKey } as { pk: string; sk: string };
+  return {
+    [OUTBOX_SCHEMA.partitionKey]: `inbox#${consumer}#${messageKey}`,
+    [OUTBOX_SCHEMA.sortKey]: INBOX_RECORD.sortKey,
+  } as { pk: string; sk: string };
 }
 
 /** The conditional Put of an inbox record: it fails while a live record with the key exists. */
-export function inboxRecordPut(table: string, key: { pk: string; sk: string }, data: { consumer: string; messageKey: string; commitId: string; nowMs: number; dedupSeconds: number }): UowPutInput {
+export function inboxRecordPut(
+  table: string,
+  key: { pk: string; sk: string },
+  data: { consumer: string; messageKey: string; commitId: string; nowMs: number; dedupSeconds: number },
+): UowPutInput {
   const now = Math.floor(data.nowMs / 1000);
   return {
     TableName: table,
@@ -46,7 +53,12 @@ export function inboxRecordPut(table: string, key: { pk: string; sk: string }, d
 }
 
 /** Whether a live inbox record exists for the key (consistent read). */
-export async function hasInboxRecord(client: DynamoDBDocumentClient, table: string, key: { pk: string; sk: string }, nowMs = Date.now()): Promise<boolean> {
+export async function hasInboxRecord(
+  client: DynamoDBDocumentClient,
+  table: string,
+  key: { pk: string; sk: string },
+  nowMs = Date.now(),
+): Promise<boolean> {
   const { Item } = await client.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
   return Item !== undefined && Number(Item[OUTBOX_SCHEMA.ttlAttribute]) >= Math.floor(nowMs / 1000);
 }

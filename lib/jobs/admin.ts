@@ -43,13 +43,19 @@ export interface JobAdminResult {
 }
 
 async function currentJob(operation: string, key: string, options: JobAdminOptions): Promise<JobView> {
-  if (typeof key !== 'string' || key === '') throw new InvalidOperationError(operation, 'key must be a non-empty string');
+  if (typeof key !== 'string' || key === '')
+    throw new InvalidOperationError(operation, 'key must be a non-empty string');
   const job = await getJob(key, options);
   if (!job) throw new JobNotFoundError(operation, key);
   return job;
 }
 
-async function commit(operation: string, key: string, options: JobAdminOptions, change: Parameters<typeof withUnitOfWork>[0]): Promise<JobView> {
+async function commit(
+  operation: string,
+  key: string,
+  options: JobAdminOptions,
+  change: Parameters<typeof withUnitOfWork>[0],
+): Promise<JobView> {
   try {
     await withUnitOfWork(change, {
       propagation: 'requiresNew',
@@ -61,7 +67,11 @@ async function commit(operation: string, key: string, options: JobAdminOptions, 
   } catch (error) {
     if (!(error instanceof ConditionFailedError)) throw error;
     const now = await getJob(key, options);
-    throw new InvalidOperationError(`${operation}(${key})`, `the job changed meanwhile (now ${now ? now.status : 'gone'}); nothing was written`, { cause: error });
+    throw new InvalidOperationError(
+      `${operation}(${key})`,
+      `the job changed meanwhile (now ${now ? now.status : 'gone'}); nothing was written`,
+      { cause: error },
+    );
   }
   const after = await getJob(key, options);
   if (!after) throw new JobNotFoundError(operation, key);
@@ -84,7 +94,10 @@ async function commit(operation: string, key: string, options: JobAdminOptions, 
 export async function retryJob(key: string, options: RetryJobOptions = {}): Promise<JobAdminResult> {
   const before = await currentJob('retryJob', key, options);
   if (before.status !== JOB_STATUS.DEAD)
-    throw new InvalidOperationError(`retryJob(${key})`, `the job is ${before.status}; only a DEAD job can be retried (reschedule or cancel a pending one)`);
+    throw new InvalidOperationError(
+      `retryJob(${key})`,
+      `the job is ${before.status}; only a DEAD job can be retried (reschedule or cancel a pending one)`,
+    );
   const when = options.at !== undefined ? { at: options.at } : { delay: options.delay ?? 0 };
   if (options.dryRun) return { key, action: 'retried', dryRun: true, before };
   const after = await commit('retryJob', key, options, (uow) => uow.retryJob(key, when, before.version));
@@ -99,7 +112,10 @@ export async function retryJob(key: string, options: RetryJobOptions = {}): Prom
 export async function cancelJob(key: string, options: JobAdminOptions = {}): Promise<JobAdminResult> {
   const before = await currentJob('cancelJob', key, options);
   if (TERMINAL_JOB_STATUSES.includes(before.status))
-    throw new InvalidOperationError(`cancelJob(${key})`, `the job is already ${before.status}; only SCHEDULED, FAILED or RUNNING jobs can be cancelled`);
+    throw new InvalidOperationError(
+      `cancelJob(${key})`,
+      `the job is already ${before.status}; only SCHEDULED, FAILED or RUNNING jobs can be cancelled`,
+    );
   if (options.dryRun) return { key, action: 'cancelled', dryRun: true, before };
   const after = await commit('cancelJob', key, options, (uow) => uow.cancelJob(key));
   return { key, action: 'cancelled', dryRun: false, before, after };

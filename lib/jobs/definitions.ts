@@ -60,10 +60,14 @@ export type JobPayload<THandler> = THandler extends (payload: infer P, context: 
 export type JobPayloads<TJobs extends JobDefinitions> = { [K in keyof TJobs & string]: JobPayload<TJobs[K]> };
 
 /** The `schedule` input of any job of `TJobs`: a union discriminated on `job`, so name and payload must match. */
-export type JobScheduleInput<TJobs extends JobDefinitions> = { [K in keyof TJobs & string]: ScheduleInput<K, JobPayload<TJobs[K]>> }[keyof TJobs & string];
+export type JobScheduleInput<TJobs extends JobDefinitions> = {
+  [K in keyof TJobs & string]: ScheduleInput<K, JobPayload<TJobs[K]>>;
+}[keyof TJobs & string];
 
 /** Optional payload schemas of job definitions: job name → Standard Schema (zod, valibot, …) of its payload. */
-export type JobPayloadSchemas<TJobs extends JobDefinitions> = { readonly [K in keyof TJobs & string]?: StandardSchemaV1<unknown, JobPayload<TJobs[K]>> };
+export type JobPayloadSchemas<TJobs extends JobDefinitions> = {
+  readonly [K in keyof TJobs & string]?: StandardSchemaV1<unknown, JobPayload<TJobs[K]>>;
+};
 
 /** Options of {@link defineJobs}. */
 export interface DefineJobsOptions<TJobs extends JobDefinitions> {
@@ -89,16 +93,21 @@ export function jobBackoffOf(handler: unknown): JobBackoff | undefined {
   return typeof handler === 'function' ? (handler as { [JOB_BACKOFF]?: JobBackoff })[JOB_BACKOFF] : undefined;
 }
 
-function checkedBackoffs(jobs: JobDefinitions, backoffs: Record<string, JobBackoff | undefined>): Map<string, JobBackoff> {
+function checkedBackoffs(
+  jobs: JobDefinitions,
+  backoffs: Record<string, JobBackoff | undefined>,
+): Map<string, JobBackoff> {
   const problems: string[] = [];
   const resolved = new Map<string, JobBackoff>();
   for (const [name, backoff] of Object.entries(backoffs)) {
     if (backoff === undefined) continue;
     const path = `backoff[${JSON.stringify(name)}]`;
-    if (!Object.hasOwn(jobs, name)) problems.push(`${path}: there is no job "${name}" (jobs: ${Object.keys(jobs).join(', ') || 'none'})`);
+    if (!Object.hasOwn(jobs, name))
+      problems.push(`${path}: there is no job "${name}" (jobs: ${Object.keys(jobs).join(', ') || 'none'})`);
     const found = backoffProblems(backoff, path);
     problems.push(...found);
-    if (!found.length) resolved.set(name, Object.fromEntries(Object.entries(backoff).filter(([, v]) => v !== undefined)) as JobBackoff);
+    if (!found.length)
+      resolved.set(name, Object.fromEntries(Object.entries(backoff).filter(([, v]) => v !== undefined)) as JobBackoff);
   }
   if (problems.length) throw new ConfigurationError('defineJobs(options)', problems.join('; '));
   return resolved;
@@ -121,19 +130,27 @@ function checkedBackoffs(jobs: JobDefinitions, backoffs: Record<string, JobBacko
  * export type OrderJobs = typeof orderJobs;
  * ```
  */
-export function defineJobs<const TJobs extends JobDefinitions>(jobs: TJobs, options: DefineJobsOptions<TJobs> = {}): TJobs {
+export function defineJobs<const TJobs extends JobDefinitions>(
+  jobs: TJobs,
+  options: DefineJobsOptions<TJobs> = {},
+): TJobs {
   const schemas = options.schemas as Record<string, StandardSchemaV1 | undefined> | undefined;
-  const backoffs = options.backoff ? checkedBackoffs(jobs, options.backoff as Record<string, JobBackoff | undefined>) : undefined;
+  const backoffs = options.backoff
+    ? checkedBackoffs(jobs, options.backoff as Record<string, JobBackoff | undefined>)
+    : undefined;
   if (!schemas && !backoffs?.size) return jobs;
   const wrapped: Record<string, unknown> = { ...jobs };
   for (const [name, schema] of Object.entries(schemas ?? {})) {
     const handler = jobs[name] as JobHandler<unknown> | undefined;
     if (!handler || !schema) continue;
-    wrapped[name] = async (payload: unknown, context: JobContext) => handler(await validateAsync(schema, payload, `run(${name})`, 'the job payload'), context);
+    wrapped[name] = async (payload: unknown, context: JobContext) =>
+      handler(await validateAsync(schema, payload, `run(${name})`, 'the job payload'), context);
   }
   for (const [name, backoff] of backoffs ?? []) {
     const handler = wrapped[name] as JobHandler<unknown>;
-    wrapped[name] = Object.assign((payload: unknown, context: JobContext) => handler(payload, context), { [JOB_BACKOFF]: backoff });
+    wrapped[name] = Object.assign((payload: unknown, context: JobContext) => handler(payload, context), {
+      [JOB_BACKOFF]: backoff,
+    });
   }
   return wrapped as TJobs;
 }
@@ -152,7 +169,11 @@ export function defineJobs<const TJobs extends JobDefinitions>(jobs: TJobs, opti
  * handler does not bundle job code), the payload is validated synchronously first and the schema's output is
  * scheduled. @throws SchemaValidationError naming `schedule(<job>)` and the failing path.
  */
-export function scheduleJob<TJobs extends JobDefinitions>(uow: UnitOfWork, input: JobScheduleInput<TJobs>, options: { readonly schemas?: JobPayloadSchemas<TJobs> } = {}): ScheduledJob {
+export function scheduleJob<TJobs extends JobDefinitions>(
+  uow: UnitOfWork,
+  input: JobScheduleInput<TJobs>,
+  options: { readonly schemas?: JobPayloadSchemas<TJobs> } = {},
+): ScheduledJob {
   const schema = (options.schemas as Record<string, StandardSchemaV1 | undefined> | undefined)?.[input?.job];
   if (!schema) return uow.schedule(input as ScheduleInput<string, unknown>);
   const operation = `schedule(${input.job})`;

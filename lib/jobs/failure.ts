@@ -51,7 +51,8 @@ export function failureControl(error: unknown): { readonly permanent: boolean; r
   if (!isUnitOfWorkError(error)) return { permanent: false };
   if (error.name === 'NonRetriableError') return { permanent: true };
   const seconds = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
-  if (error.name === 'RetryAfterError' && typeof seconds === 'number') return { permanent: false, retryAfterSeconds: seconds };
+  if (error.name === 'RetryAfterError' && typeof seconds === 'number')
+    return { permanent: false, retryAfterSeconds: seconds };
   return { permanent: false };
 }
 
@@ -88,17 +89,35 @@ export function failureTransaction(f: FailureInput): { write: BufferedWrite; mes
   const ttl = Math.floor(f.nowMs / 1000) + f.retentionSeconds;
   const params = failureParams(f.claim, f.outcome, f.error, f.nowMs, ttl);
   const label = `job ${f.record.jobKey} ${f.outcome.status === 'SCHEDULED' ? 'occurrence failed' : f.outcome.status}`;
-  const write: BufferedWrite = { kind: 'Update', params, ref: { label, table: f.claim.table, key: params.Key }, bytes: 0, itemBytes: 0, role: 'write' };
+  const write: BufferedWrite = {
+    kind: 'Update',
+    params,
+    ref: { label, table: f.claim.table, key: params.Key },
+    bytes: 0,
+    itemBytes: 0,
+    role: 'write',
+  };
   const messages: OutboxMessage[] = [];
   if (f.outcome.status === 'FAILED')
-    messages.push({ kind: 'job.reschedule', key: f.record.jobKey, scheduleName: f.record.scheduleName, version: f.outcome.newVersion, schedule: { at: f.outcome.retryAt } });
+    messages.push({
+      kind: 'job.reschedule',
+      key: f.record.jobKey,
+      scheduleName: f.record.scheduleName,
+      version: f.outcome.newVersion,
+      schedule: { at: f.outcome.retryAt },
+    });
   const traceHeader = f.record.traceContext?.traceHeader;
-  if (f.outcome.status === 'DEAD') messages.push({ kind: 'event', event: jobFailedEvent(f), ...(traceHeader ? { traceHeader } : {}) });
+  if (f.outcome.status === 'DEAD')
+    messages.push({ kind: 'event', event: jobFailedEvent(f), ...(traceHeader ? { traceHeader } : {}) });
   return { write, messages };
 }
 
 /** Sends the failure transaction; a failed condition surfaces as `ConditionFailedError` (the job moved on). */
-export async function recordFailure(client: DynamoDBDocumentClient, f: FailureInput, maxConflictRetries: number): Promise<void> {
+export async function recordFailure(
+  client: DynamoDBDocumentClient,
+  f: FailureInput,
+  maxConflictRetries: number,
+): Promise<void> {
   const { write, messages } = failureTransaction(f);
   const built = buildTransaction({
     commitId: uuidv7(),

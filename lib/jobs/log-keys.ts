@@ -12,7 +12,11 @@ export interface DeliveryLogKeys {
 }
 
 /** The log keys of a delivery (absent values left out). */
-export function deliveryLogKeys(jobId: string, correlationId: string | undefined, trace: TraceContext | undefined): DeliveryLogKeys {
+export function deliveryLogKeys(
+  jobId: string,
+  correlationId: string | undefined,
+  trace: TraceContext | undefined,
+): DeliveryLogKeys {
   const traceId = traceIdOf(trace?.traceparent);
   return { ...(correlationId ? { correlationId } : {}), causationId: jobId, ...(traceId ? { traceId } : {}) };
 }
@@ -34,7 +38,11 @@ function isKeyedLogger(logger: LoggerLike): logger is KeyedLogger {
  * lines carry them too; Lambda runs one invocation per process at a time). Any other logger is wrapped:
  * the keys are merged under the attributes of each call, which is safe for concurrent deliveries.
  */
-export async function withLogKeys<T>(logger: LoggerLike, keys: object, fn: (logger: LoggerLike) => Promise<T>): Promise<T> {
+export async function withLogKeys<T>(
+  logger: LoggerLike,
+  keys: object,
+  fn: (logger: LoggerLike) => Promise<T>,
+): Promise<T> {
   if (isKeyedLogger(logger)) {
     logger.appendKeys(keys as Record<string, unknown>);
     try {
@@ -47,7 +55,8 @@ export async function withLogKeys<T>(logger: LoggerLike, keys: object, fn: (logg
     (level: keyof LoggerLike) =>
     (message: string, ...extra: unknown[]): void => {
       const [first, ...rest] = extra;
-      const merged = typeof first === 'object' && first !== null && !(first instanceof Error) ? { ...keys, ...first } : first;
+      const merged =
+        typeof first === 'object' && first !== null && !(first instanceof Error) ? { ...keys, ...first } : first;
       if (first === undefined) logger[level](message, keys);
       else if (merged === first) logger[level](message, keys, first, ...rest);
       else logger[level](message, merged, ...rest);

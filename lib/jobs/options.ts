@@ -26,7 +26,8 @@ export interface JobBackoff {
 /** The option names of {@link JobBackoff}. */
 
 /** Options of {@link jobRunner}: the job definitions plus the unit-of-work options the job units of work use. */
-export interface JobRunnerOptions<TJobs extends JobDefinitions = JobDefinitions> extends Omit<UnitOfWorkOptions, 'readOnly'> {
+export interface JobRunnerOptions<TJobs extends JobDefinitions = JobDefinitions>
+  extends Omit<UnitOfWorkOptions, 'readOnly'> {
   /**
    * Job name → handler; see `defineJobs`. `{}` is valid: a service without jobs still deploys a runner (the
    * construct's schedule target); a delivery to it is recorded as an `UnknownJobError` failure, like any unknown name.
@@ -81,10 +82,24 @@ const seconds = { valid: is.numberAtLeast(0), rule: 'be a number of seconds, 0 o
 
 /** The declaration of {@link JobBackoff} (nested under `backoff`). */
 export const JOB_BACKOFF_OPTIONS = declareOptions<JobBackoff>()({
-  baseSeconds: { doc: 'Delay after the first failed attempt', default: String(JOB_RUNNER_DEFAULTS.backoff.baseSeconds), ...seconds },
-  factor: { doc: 'Growth per attempt', default: String(JOB_RUNNER_DEFAULTS.backoff.factor), valid: is.numberAtLeast(1), rule: 'be a number of at least 1' },
+  baseSeconds: {
+    doc: 'Delay after the first failed attempt',
+    default: String(JOB_RUNNER_DEFAULTS.backoff.baseSeconds),
+    ...seconds,
+  },
+  factor: {
+    doc: 'Growth per attempt',
+    default: String(JOB_RUNNER_DEFAULTS.backoff.factor),
+    valid: is.numberAtLeast(1),
+    rule: 'be a number of at least 1',
+  },
   maxSeconds: { doc: 'Longest delay', default: String(JOB_RUNNER_DEFAULTS.backoff.maxSeconds), ...seconds },
-  jitter: { doc: 'Equal jitter: a random delay in [cap/2, cap)', default: 'false', valid: is.boolean, rule: 'be true or false' },
+  jitter: {
+    doc: 'Equal jitter: a random delay in [cap/2, cap)',
+    default: 'false',
+    valid: is.boolean,
+    rule: 'be true or false',
+  },
 });
 
 /** The declaration of the runner's own options (the unit-of-work ones are {@link UNIT_OF_WORK_OPTIONS}). */
@@ -103,18 +118,38 @@ export const JOB_RUNNER_OPTIONS = declareOptions<Omit<JobRunnerOptions, keyof Un
     valid: (v) => is.numberAtLeast(0)(v) && (v as number) > 0,
     rule: 'be a positive number of milliseconds',
   },
-  failedEventType: { doc: 'Event type published when a job is DEAD', default: `'${JOB_RUNNER_DEFAULTS.failedEventType}'`, valid: is.nonEmptyString, rule: 'be a non-empty string' },
-  clock: { doc: 'Clock in epoch milliseconds', default: 'Date.now', valid: is.function, rule: 'be a function returning epoch milliseconds' },
-  random: { doc: 'Randomness of the backoff jitter', default: 'Math.random', valid: is.function, rule: 'be a function returning a number in [0, 1)' },
+  failedEventType: {
+    doc: 'Event type published when a job is DEAD',
+    default: `'${JOB_RUNNER_DEFAULTS.failedEventType}'`,
+    valid: is.nonEmptyString,
+    rule: 'be a non-empty string',
+  },
+  clock: {
+    doc: 'Clock in epoch milliseconds',
+    default: 'Date.now',
+    valid: is.function,
+    rule: 'be a function returning epoch milliseconds',
+  },
+  random: {
+    doc: 'Randomness of the backoff jitter',
+    default: 'Math.random',
+    valid: is.function,
+    rule: 'be a function returning a number in [0, 1)',
+  },
   metrics: { doc: 'The job-run metrics as EMF', default: 'off unless UOW_METRICS=on' },
 });
 
 /** The problems of the `jobs` map (each handler must be a function). */
 function jobsProblems(jobs: unknown): string[] {
-  if (typeof jobs !== 'object' || jobs === null || Array.isArray(jobs)) return ['"jobs" must map job names to handlers'];
-  const bad = Object.entries(jobs).filter(([, h]) => typeof h !== 'function').map(([n]) => `"${n}"`);
+  if (typeof jobs !== 'object' || jobs === null || Array.isArray(jobs))
+    return ['"jobs" must map job names to handlers'];
+  const bad = Object.entries(jobs)
+    .filter(([, h]) => typeof h !== 'function')
+    .map(([n]) => `"${n}"`);
   if (!bad.length) return [];
-  return [`the job${bad.length > 1 ? 's' : ''} ${bad.join(', ')} must be ${bad.length > 1 ? 'functions' : 'a function'} (payload, { uow, job }) => …`];
+  return [
+    `the job${bad.length > 1 ? 's' : ''} ${bad.join(', ')} must be ${bad.length > 1 ? 'functions' : 'a function'} (payload, { uow, job }) => …`,
+  ];
 }
 
 /**
@@ -130,16 +165,33 @@ export function backoffProblems(backoff: unknown, path: string): string[] {
 
 /** Validates the runner options (every problem named at once) and resolves them over the defaults. */
 export function resolveJobRunnerOptions(options: JobRunnerOptions): JobRunnerSettings {
-  if (typeof options !== 'object' || options === null) throw new ConfigurationError(COMPONENT, 'options must be an object with { jobs }');
-  const { jobs, backoff, leaseMarginMs, defaultLeaseMs, failedEventType, clock, random, metrics: _metrics, ...uowOptions } = options;
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigurationError(COMPONENT, 'options must be an object with { jobs }');
+  const {
+    jobs,
+    backoff,
+    leaseMarginMs,
+    defaultLeaseMs,
+    failedEventType,
+    clock,
+    random,
+    metrics: _metrics,
+    ...uowOptions
+  } = options;
   const invalid: string[] = [];
-  if ('readOnly' in options) invalid.push('"readOnly" is not an option of the job runner (a job unit of work must write its status)');
+  if ('readOnly' in options)
+    invalid.push('"readOnly" is not an option of the job runner (a job unit of work must write its status)');
   const runner = optionProblems(JOB_RUNNER_OPTIONS, options, { allow: optionKeys(UNIT_OF_WORK_OPTIONS) });
   if (jobs !== undefined) invalid.push(...jobsProblems(jobs));
   const uow = optionProblems(UNIT_OF_WORK_OPTIONS, uowOptions, { allow: optionKeys(JOB_RUNNER_OPTIONS) });
   const problems = {
     missing: [...runner.missing, ...uow.missing],
-    invalid: [...invalid, ...(backoff !== undefined ? backoffProblems(backoff, 'backoff') : []), ...runner.invalid, ...uow.invalid],
+    invalid: [
+      ...invalid,
+      ...(backoff !== undefined ? backoffProblems(backoff, 'backoff') : []),
+      ...runner.invalid,
+      ...uow.invalid,
+    ],
     unknown: uow.unknown,
   };
   if (hasProblems(problems)) throw new ConfigurationError(COMPONENT, problems);
@@ -163,7 +215,16 @@ export function resolveJobRunnerOptions(options: JobRunnerOptions): JobRunnerSet
  * Seconds to wait before retrying after failed attempt `attempt` (1-based); `random` (in [0, 1)) draws
  * the jitter when `backoff.jitter` is on. Pure.
  */
-export function retryDelaySeconds(attempt: number, backoff: Required<Omit<JobBackoff, 'jitter'>> & JobBackoff, random: () => number = Math.random): number {
-  const exponential = { base: backoff.baseSeconds, factor: backoff.factor, max: backoff.maxSeconds, jitter: backoff.jitter ? 'equal' : 'none' } as const;
+export function retryDelaySeconds(
+  attempt: number,
+  backoff: Required<Omit<JobBackoff, 'jitter'>> & JobBackoff,
+  random: () => number = Math.random,
+): number {
+  const exponential = {
+    base: backoff.baseSeconds,
+    factor: backoff.factor,
+    max: backoff.maxSeconds,
+    jitter: backoff.jitter ? 'equal' : 'none',
+  } as const;
   return exponentialBackoffDelay(attempt - 1, exponential, random);
 }

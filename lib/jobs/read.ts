@@ -1,6 +1,12 @@
 /** Reading job state: one job by key (consistent), or jobs by status through the sparse, sharded status index. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  QueryCommand,
+  ScanCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../errors.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
 import { ENV, OUTBOX_SCHEMA } from '../outbox/schema.js';
@@ -54,7 +60,10 @@ export function toJobView(record: JobRecord): JobView {
     lastOccurrence: record.lastOccurrence,
     lastOutcome: record.lastOutcome,
     lastError: record.lastError,
-    leaseUntil: record.jobStatus === JOB_STATUS.RUNNING && record.leaseUntil !== undefined ? new Date(record.leaseUntil).toISOString() : undefined,
+    leaseUntil:
+      record.jobStatus === JOB_STATUS.RUNNING && record.leaseUntil !== undefined
+        ? new Date(record.leaseUntil).toISOString()
+        : undefined,
     correlationId: record.correlationId,
   };
   return {
@@ -76,9 +85,16 @@ export function toJobView(record: JobRecord): JobView {
 
 let defaultClient: DynamoDBDocumentClient | undefined;
 
-async function resolve(options: JobReadOptions, component: string): Promise<{ table: string; client: DynamoDBDocumentClient }> {
+async function resolve(
+  options: JobReadOptions,
+  component: string,
+): Promise<{ table: string; client: DynamoDBDocumentClient }> {
   const table = options.outboxTable ?? process.env[ENV.outboxTable];
-  if (!table) throw new ConfigurationError(component, `"outboxTable" is required (or set the ${ENV.outboxTable} environment variable)`);
+  if (!table)
+    throw new ConfigurationError(
+      component,
+      `"outboxTable" is required (or set the ${ENV.outboxTable} environment variable)`,
+    );
   if (options.client) return { table, client: toDocumentClient(options.client) };
   if (!defaultClient) {
     const { DynamoDBClient: Client } = await import('@aws-sdk/client-dynamodb');
@@ -134,7 +150,8 @@ function decodeCursor(text: string | undefined): Cursor | undefined {
   if (text === undefined) return undefined;
   try {
     const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
-    if (('after' in c && typeof c.after === 'string') || ('from' in c && typeof c.from === 'object' && c.from !== null)) return c;
+    if (('after' in c && typeof c.after === 'string') || ('from' in c && typeof c.from === 'object' && c.from !== null))
+      return c;
   } catch {
     // reported below
   }
@@ -146,27 +163,49 @@ type Key = Record<string, unknown>;
 /** The job records of `keys`, read consistently, in the order of `keys` (absent ones left out). */
 async function readRecords(client: DynamoDBDocumentClient, table: string, keys: readonly Key[]): Promise<JobRecord[]> {
   const found = new Map<string, JobRecord>();
-  let pending: Key[] = keys.map((k) => ({ [OUTBOX_SCHEMA.partitionKey]: k[OUTBOX_SCHEMA.partitionKey], [OUTBOX_SCHEMA.sortKey]: k[OUTBOX_SCHEMA.sortKey] }));
+  let pending: Key[] = keys.map((k) => ({
+    [OUTBOX_SCHEMA.partitionKey]: k[OUTBOX_SCHEMA.partitionKey],
+    [OUTBOX_SCHEMA.sortKey]: k[OUTBOX_SCHEMA.sortKey],
+  }));
   for (let round = 0; pending.length > 0; round++) {
     if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** round)));
-    const out = await client.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
-    for (const item of out.Responses?.[table] ?? []) found.set(String(item[OUTBOX_SCHEMA.partitionKey]), item as JobRecord);
+    const out = await client.send(
+      new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+    );
+    for (const item of out.Responses?.[table] ?? [])
+      found.set(String(item[OUTBOX_SCHEMA.partitionKey]), item as JobRecord);
     pending = (out.UnprocessedKeys?.[table]?.Keys ?? []) as Key[];
   }
-  return keys.map((k) => found.get(String(k[OUTBOX_SCHEMA.partitionKey]))).filter((r): r is JobRecord => r !== undefined);
+  return keys
+    .map((k) => found.get(String(k[OUTBOX_SCHEMA.partitionKey])))
+    .filter((r): r is JobRecord => r !== undefined);
 }
 
 /** A page from the index: every shard queried at once, merged by sort key, then the records read. */
-async function indexPage(client: DynamoDBDocumentClient, table: string, status: JobStatus, limit: number, newestFirst: boolean, after?: string): Promise<JobPage> {
+async function indexPage(
+  client: DynamoDBDocumentClient,
+  table: string,
+  status: JobStatus,
+  limit: number,
+  newestFirst: boolean,
+  after?: string,
+): Promise<JobPage> {
   const index = OUTBOX_SCHEMA.jobStatusIndex;
   const shards = Array.from({ length: index.shards }, (_, shard) =>
     client.send(
       new QueryCommand({
         TableName: table,
         IndexName: index.name,
-        KeyConditionExpression: after === undefined ? '#pk = :pk' : `#pk = :pk AND #sk ${newestFirst ? '<' : '>'} :after`,
-        ExpressionAttributeNames: { '#pk': index.partitionKey, ...(after === undefined ? {} : { '#sk': index.sortKey }) },
-        ExpressionAttributeValues: { ':pk': jobIndexPartition(status, shard), ...(after === undefined ? {} : { ':after': after }) },
+        KeyConditionExpression:
+          after === undefined ? '#pk = :pk' : `#pk = :pk AND #sk ${newestFirst ? '<' : '>'} :after`,
+        ExpressionAttributeNames: {
+          '#pk': index.partitionKey,
+          ...(after === undefined ? {} : { '#sk': index.sortKey }),
+        },
+        ExpressionAttributeValues: {
+          ':pk': jobIndexPartition(status, shard),
+          ...(after === undefined ? {} : { ':after': after }),
+        },
         ScanIndexForward: !newestFirst,
         Limit: limit,
       }),
@@ -174,16 +213,28 @@ async function indexPage(client: DynamoDBDocumentClient, table: string, status: 
   );
   const answers = await Promise.all(shards);
   const sortKey = (item: Key) => String(item[index.sortKey]);
-  const merged = answers.flatMap((a) => a.Items ?? []).sort((a, b) => (newestFirst ? -1 : 1) * sortKey(a).localeCompare(sortKey(b)));
+  const merged = answers
+    .flatMap((a) => a.Items ?? [])
+    .sort((a, b) => (newestFirst ? -1 : 1) * sortKey(a).localeCompare(sortKey(b)));
   const page = merged.slice(0, limit);
   const more = merged.length > limit || answers.some((a) => a.LastEvaluatedKey !== undefined);
   // The index is eventually consistent: a record that has left the status since is not returned.
   const jobs = (await readRecords(client, table, page)).filter((r) => r.jobStatus === status).map(toJobView);
-  return { jobs, ...(more && page.length > 0 ? { cursor: encodeCursor({ after: sortKey(page[page.length - 1]!) }) } : {}) };
+  return {
+    jobs,
+    ...(more && page.length > 0 ? { cursor: encodeCursor({ after: sortKey(page[page.length - 1]!) }) } : {}),
+  };
 }
 
 /** A page from a Scan of the whole table (the fallback for statuses the index does not hold). */
-async function scanPage(client: DynamoDBDocumentClient, table: string, status: JobStatus, limit: number, newestFirst: boolean, from?: Key): Promise<JobPage> {
+async function scanPage(
+  client: DynamoDBDocumentClient,
+  table: string,
+  status: JobStatus,
+  limit: number,
+  newestFirst: boolean,
+  from?: Key,
+): Promise<JobPage> {
   const records: JobRecord[] = [];
   let start = from;
   let cursor: Key | undefined;
@@ -226,9 +277,11 @@ async function scanPage(client: DynamoDBDocumentClient, table: string, status: J
  */
 export async function listJobs(status: JobStatus, options: ListJobsOptions = {}): Promise<JobPage> {
   const all = Object.values(JOB_STATUS);
-  if (!all.includes(status)) throw new ConfigurationError('listJobs', `status "${String(status)}" is not one of ${all.join(', ')}`);
+  if (!all.includes(status))
+    throw new ConfigurationError('listJobs', `status "${String(status)}" is not one of ${all.join(', ')}`);
   const limit = options.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new ConfigurationError('listJobs', `"limit" must be an integer from 1 to 100 (got ${limit})`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw new ConfigurationError('listJobs', `"limit" must be an integer from 1 to 100 (got ${limit})`);
   const cursor = decodeCursor(options.cursor);
   const indexed = (options.indexedStatuses ?? indexedJobStatuses()).includes(status);
   if (!indexed && !options.scan) {
@@ -237,9 +290,11 @@ export async function listJobs(status: JobStatus, options: ListJobsOptions = {})
       `status ${status} is not in the job-status index (${ENV.jobIndexStatuses}): pass { scan: true } to scan the table, or index it`,
     );
   }
-  if (cursor && ('after' in cursor) !== indexed) throw new ConfigurationError('listJobs', '"cursor" belongs to another listing');
+  if (cursor && 'after' in cursor !== indexed)
+    throw new ConfigurationError('listJobs', '"cursor" belongs to another listing');
   const { table, client } = await resolve(options, 'listJobs');
   const newestFirst = options.newestFirst !== false;
-  if (indexed) return indexPage(client, table, status, limit, newestFirst, cursor && 'after' in cursor ? cursor.after : undefined);
+  if (indexed)
+    return indexPage(client, table, status, limit, newestFirst, cursor && 'after' in cursor ? cursor.after : undefined);
   return scanPage(client, table, status, limit, newestFirst, cursor && 'from' in cursor ? cursor.from : undefined);
 }

@@ -22,7 +22,11 @@ export const JOB_STATUS = {
 export type JobStatus = (typeof JOB_STATUS)[keyof typeof JOB_STATUS];
 
 /** Statuses after which a job never runs again. */
-export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = [JOB_STATUS.SUCCEEDED, JOB_STATUS.DEAD, JOB_STATUS.CANCELLED];
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = [
+  JOB_STATUS.SUCCEEDED,
+  JOB_STATUS.DEAD,
+  JOB_STATUS.CANCELLED,
+];
 
 /** Default number of attempts of a job (first run included). */
 export const DEFAULT_MAX_ATTEMPTS = 3;

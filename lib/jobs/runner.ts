@@ -13,10 +13,25 @@ import { jobBackoffOf, type JobDefinitions, type JobHandler, type JobRunInfo } f
 import { failureControl, recordFailure } from './failure.js';
 import type { JobRunnerInput } from './input.js';
 import { deliveryLogKeys, withLogKeys } from './log-keys.js';
-import { resolveJobRunnerOptions, retryDelaySeconds, type JobRunnerOptions, type JobRunnerSettings } from './options.js';
+import {
+  resolveJobRunnerOptions,
+  retryDelaySeconds,
+  type JobRunnerOptions,
+  type JobRunnerSettings,
+} from './options.js';
 import type { JobRecord } from './record.js';
 import {
-  claimParams, errorSummary, failureOutcome, heldLease, isRecurring, lostTransition, normalizeOccurrence, releaseParams, skipReason, successParams, type ClaimedJob,
+  claimParams,
+  errorSummary,
+  failureOutcome,
+  heldLease,
+  isRecurring,
+  lostTransition,
+  normalizeOccurrence,
+  releaseParams,
+  skipReason,
+  successParams,
+  type ClaimedJob,
 } from './transitions.js';
 
 /** How one delivery ended. */
@@ -69,12 +84,26 @@ function parseDelivery(event: unknown): Delivery {
   if (typeof e?.jobId !== 'string' || e.jobId === '') problems.push('jobId');
   if (typeof e?.version !== 'number' || !Number.isFinite(e.version)) problems.push('version');
   const occurrence = normalizeOccurrence(e?.scheduledTime);
-  if (!occurrence) problems.push(`scheduledTime (${JSON.stringify(e?.scheduledTime)}: the schedule input must carry <aws.scheduler.scheduled-time>)`);
-  if (problems.length) throw new InvalidOperationError('jobRunner', `the event is not a job delivery: missing or invalid ${problems.join(', ')}`);
-  const traced = typeof e!.traceContext === 'object' && e!.traceContext !== null ? { traceContext: e!.traceContext } : {};
+  if (!occurrence)
+    problems.push(
+      `scheduledTime (${JSON.stringify(e?.scheduledTime)}: the schedule input must carry <aws.scheduler.scheduled-time>)`,
+    );
+  if (problems.length)
+    throw new InvalidOperationError(
+      'jobRunner',
+      `the event is not a job delivery: missing or invalid ${problems.join(', ')}`,
+    );
+  const traced =
+    typeof e!.traceContext === 'object' && e!.traceContext !== null ? { traceContext: e!.traceContext } : {};
   return {
-    jobId: e!.jobId!, key: e!.key!, name: e!.name!, version: e!.version!, occurrence: occurrence!, executionId: String(e!.executionId ?? ''),
-    ...(typeof e!.correlationId === 'string' ? { correlationId: e!.correlationId } : {}), ...traced,
+    jobId: e!.jobId!,
+    key: e!.key!,
+    name: e!.name!,
+    version: e!.version!,
+    occurrence: occurrence!,
+    executionId: String(e!.executionId ?? ''),
+    ...(typeof e!.correlationId === 'string' ? { correlationId: e!.correlationId } : {}),
+    ...traced,
   };
 }
 
@@ -109,7 +138,8 @@ export function jobRunner<const TJobs extends JobDefinitions>(options: JobRunner
     logger ??= new Logger({ serviceName: 'lambda-unit-of-work' });
     const d = parseDelivery(event);
     const keys = deliveryLogKeys(d.jobId, d.correlationId ?? context?.awsRequestId, d.traceContext);
-    const run = (): Promise<JobRunResult> => withLogKeys(logger!, keys, (keyed) => runDelivery(config, d, context, keyed));
+    const run = (): Promise<JobRunResult> =>
+      withLogKeys(logger!, keys, (keyed) => runDelivery(config, d, context, keyed));
     if (!metrics) return run();
     const batch = createMetricsBatch(metrics);
     const started = performance.now();
@@ -126,12 +156,18 @@ export function jobRunner<const TJobs extends JobDefinitions>(options: JobRunner
   };
 }
 
-async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobRunnerContext | undefined, logger: LoggerLike): Promise<JobRunResult> {
+async function runDelivery(
+  config: JobRunnerSettings,
+  d: Delivery,
+  context: JobRunnerContext | undefined,
+  logger: LoggerLike,
+): Promise<JobRunResult> {
   const { settings } = config;
   const client = settings.client();
   const nowMs = config.clock();
   const remaining = context?.getRemainingTimeInMillis?.();
-  const leaseUntil = nowMs + (typeof remaining === 'number' && remaining > 0 ? remaining + config.leaseMarginMs : config.defaultLeaseMs);
+  const leaseUntil =
+    nowMs + (typeof remaining === 'number' && remaining > 0 ? remaining + config.leaseMarginMs : config.defaultLeaseMs);
   const claim: ClaimedJob = { table: settings.outboxTable, key: d.key, version: d.version, leaseToken: randomUUID() };
   const base = { key: d.key, name: d.name, version: d.version, scheduledTime: d.occurrence };
 
@@ -140,7 +176,10 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
     if (claimed.heldUntil !== undefined) {
       // Not a skip: the run holding the lease may have crashed, or failed without a record. Throwing makes
       // Lambda retry this delivery (then hand it to the on-failure destination): a retry after the lease reclaims.
-      logger.warn(`job ${d.key}: ${claimed.skip}; this delivery fails so that it is retried`, { ...base, executionId: d.executionId });
+      logger.warn(`job ${d.key}: ${claimed.skip}; this delivery fails so that it is retried`, {
+        ...base,
+        executionId: d.executionId,
+      });
       throw new JobLeaseHeldError(d.key, claimed.heldUntil);
     }
     logger.info(`job ${d.key} skipped: ${claimed.skip}`, { ...base, executionId: d.executionId });
@@ -161,10 +200,23 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
     const delaySeconds = control.retryAfterSeconds ?? retryDelaySeconds(record.attempts, backoff, config.random);
     const outcome = failureOutcome(record, failedAt, delaySeconds, permanent || control.permanent);
     try {
-      await recordFailure(client, {
-        claim, record, outcome, error: summary, payload, occurrence: d.occurrence, nowMs: failedAt, retentionSeconds: settings.retentionSeconds,
-        eventSource: settings.source ?? 'lambda-unit-of-work.jobs', eventType: config.failedEventType, correlationId,
-      }, settings.maxConflictRetries);
+      await recordFailure(
+        client,
+        {
+          claim,
+          record,
+          outcome,
+          error: summary,
+          payload,
+          occurrence: d.occurrence,
+          nowMs: failedAt,
+          retentionSeconds: settings.retentionSeconds,
+          eventSource: settings.source ?? 'lambda-unit-of-work.jobs',
+          eventType: config.failedEventType,
+          correlationId,
+        },
+        settings.maxConflictRetries,
+      );
     } catch (recordError) {
       if (recordError instanceof ConditionFailedError) return lost(recordError, summary);
       const released = await releaseLease(client, claim, summary, failedAt);
@@ -178,14 +230,23 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
       throw recordError;
     }
     if (outcome.status === 'FAILED') {
-      logger.warn(`job ${d.key} attempt ${record.attempts}/${record.maxAttempts} failed; retry at ${outcome.retryAt}`, { ...run, error: summary });
+      logger.warn(`job ${d.key} attempt ${record.attempts}/${record.maxAttempts} failed; retry at ${outcome.retryAt}`, {
+        ...run,
+        error: summary,
+      });
       return { ...run, outcome: 'failed', error: summary, retryAt: outcome.retryAt, retryVersion: outcome.newVersion };
     }
     if (outcome.status === 'DEAD') {
-      logger.error(`job ${d.key} is DEAD after ${record.attempts} attempts; ${config.failedEventType} published`, { ...run, error: summary });
+      logger.error(`job ${d.key} is DEAD after ${record.attempts} attempts; ${config.failedEventType} published`, {
+        ...run,
+        error: summary,
+      });
       return { ...run, outcome: 'dead', error: summary };
     }
-    logger.warn(`job ${d.key} occurrence ${d.occurrence} failed; the next occurrence runs as scheduled`, { ...run, error: summary });
+    logger.warn(`job ${d.key} occurrence ${d.occurrence} failed; the next occurrence runs as scheduled`, {
+      ...run,
+      error: summary,
+    });
     return { ...run, outcome: 'failed', error: summary };
   };
 
@@ -194,22 +255,49 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
     if (why.outcome === 'already-committed') {
       // The record, not this invocation's view of it: a success commit whose answer was lost reads SUCCEEDED here.
       logger.info(`job ${d.key}: ${why.reason}`, run);
-      return { ...run, outcome: why.recorded, ...(why.recorded !== 'succeeded' && jobError ? { error: jobError } : {}) };
+      return {
+        ...run,
+        outcome: why.recorded,
+        ...(why.recorded !== 'succeeded' && jobError ? { error: jobError } : {}),
+      };
     }
     logger.warn(`job ${d.key}: ${why.reason}`, { ...run, ...(jobError ? { jobError } : {}) });
     return { ...run, outcome: why.outcome, reason: why.reason, ...(jobError ? { error: jobError } : {}) };
   };
 
   if (!recurring && record.attempts > record.maxAttempts)
-    return fail(Object.assign(new Error(`attempt ${record.attempts - 1} did not finish before its lease expired (runner crashed or timed out) and no attempts are left`), { name: 'LeaseExpired' }));
+    return fail(
+      Object.assign(
+        new Error(
+          `attempt ${record.attempts - 1} did not finish before its lease expired (runner crashed or timed out) and no attempts are left`,
+        ),
+        { name: 'LeaseExpired' },
+      ),
+    );
   try {
     payload = JSON.parse(record.payload) as unknown;
   } catch (error) {
-    return fail(new InvalidOperationError(`job ${record.jobKey}`, `the stored payload is not JSON (${errorSummary(error).message}); no retry can fix that`, { cause: error }), true);
+    return fail(
+      new InvalidOperationError(
+        `job ${record.jobKey}`,
+        `the stored payload is not JSON (${errorSummary(error).message}); no retry can fix that`,
+        { cause: error },
+      ),
+      true,
+    );
   }
   const info: JobRunInfo = {
-    jobId: record.jobId, key: record.jobKey, name: record.jobName, version: record.version, attempt: record.attempts, maxAttempts: record.maxAttempts,
-    schedule: record.schedule, recurring, scheduledTime: d.occurrence, executionId: d.executionId, ...(correlationId ? { correlationId } : {}),
+    jobId: record.jobId,
+    key: record.jobKey,
+    name: record.jobName,
+    version: record.version,
+    attempt: record.attempts,
+    maxAttempts: record.maxAttempts,
+    schedule: record.schedule,
+    recurring,
+    scheduledTime: d.occurrence,
+    executionId: d.executionId,
+    ...(correlationId ? { correlationId } : {}),
   };
   const handler = config.jobs[d.name] as JobHandler<unknown> | undefined;
   if (!handler) return fail(new UnknownJobError(d.name, config.jobNames));
@@ -226,21 +314,35 @@ async function runDelivery(config: JobRunnerSettings, d: Delivery, context: JobR
         handlerReturned = true;
       },
       {
-        ...config.uowOptions, client, logger, propagation: 'requiresNew', [EXACTLY_ONCE]: true, ...(correlationId ? { correlationId } : {}),
+        ...config.uowOptions,
+        client,
+        logger,
+        propagation: 'requiresNew',
+        [EXACTLY_ONCE]: true,
+        ...(correlationId ? { correlationId } : {}),
         // Its events link back to the job (causationid) and to the commit that scheduled it (trace context).
-        causationId: record.jobId, traceContext: () => record.traceContext ?? d.traceContext,
+        causationId: record.jobId,
+        traceContext: () => record.traceContext ?? d.traceContext,
       },
     );
   } catch (error) {
     if (handlerReturned && error instanceof ConditionFailedError && error.label === successLabel) return lost(error);
     return fail(error);
   }
-  logger.info(`job ${d.key} ${recurring ? `occurrence ${d.occurrence} ` : ''}succeeded (attempt ${record.attempts})`, run);
+  logger.info(
+    `job ${d.key} ${recurring ? `occurrence ${d.occurrence} ` : ''}succeeded (attempt ${record.attempts})`,
+    run,
+  );
   return { ...run, outcome: 'succeeded' };
 }
 
 /** Ends our lease at once after a failure that could not be recorded (best effort: `true` when it was written). */
-async function releaseLease(client: DynamoDBDocumentClient, claim: ClaimedJob, error: { name: string; message: string }, nowMs: number): Promise<boolean> {
+async function releaseLease(
+  client: DynamoDBDocumentClient,
+  claim: ClaimedJob,
+  error: { name: string; message: string },
+  nowMs: number,
+): Promise<boolean> {
   try {
     await commitScope.run(true, () => client.send(new UpdateCommand(releaseParams(claim, error, nowMs) as never)));
     return true;
@@ -250,9 +352,22 @@ async function releaseLease(client: DynamoDBDocumentClient, claim: ClaimedJob, e
 }
 
 async function claimJob(
-  client: DynamoDBDocumentClient, claim: ClaimedJob, d: Delivery, nowMs: number, leaseUntil: number,
+  client: DynamoDBDocumentClient,
+  claim: ClaimedJob,
+  d: Delivery,
+  nowMs: number,
+  leaseUntil: number,
 ): Promise<{ record: JobRecord } | { skip: string; heldUntil?: number }> {
-  const params = claimParams({ table: claim.table, key: d.key, jobId: d.jobId, version: d.version, occurrence: d.occurrence, nowMs, leaseUntil, leaseToken: claim.leaseToken });
+  const params = claimParams({
+    table: claim.table,
+    key: d.key,
+    jobId: d.jobId,
+    version: d.version,
+    occurrence: d.occurrence,
+    nowMs,
+    leaseUntil,
+    leaseToken: claim.leaseToken,
+  });
   try {
     // The library's own write: a guarded client lets it through even inside an ambient unit of work.
     const out = await commitScope.run(true, () => client.send(new UpdateCommand(params as never)));

@@ -32,10 +32,16 @@ export function indexedJobStatuses(env: Record<string, string | undefined> = pro
   if (text === undefined || text.trim() === '') statuses = [...INDEX.defaultStatuses];
   else if (text.trim().toUpperCase() === 'NONE') statuses = [];
   else {
-    const listed = text.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '');
+    const listed = text
+      .split(',')
+      .map((s) => s.trim().toUpperCase())
+      .filter((s) => s !== '');
     const unknown = listed.filter((s) => !all.includes(s));
     if (unknown.length) {
-      throw new ConfigurationError('jobs-by-status index', `${ENV.jobIndexStatuses} lists unknown status ${unknown.join(', ')}: use ${all.join(', ')} or NONE`);
+      throw new ConfigurationError(
+        'jobs-by-status index',
+        `${ENV.jobIndexStatuses} lists unknown status ${unknown.join(', ')}: use ${all.join(', ')} or NONE`,
+      );
     }
     statuses = [...new Set(listed)] as JobStatus[];
   }
@@ -59,7 +65,10 @@ export const jobIndexPartition = (status: JobStatus, shard: number): string => `
 /** The index attributes of a job record in `status` (empty when the status is not indexed). */
 export function jobIndexAttributes(status: JobStatus, jobKey: string, nowIso: string): Record<string, string> {
   if (!indexedJobStatuses().includes(status)) return {};
-  return { [INDEX.partitionKey]: jobIndexPartition(status, jobIndexShard(jobKey)), [INDEX.sortKey]: `${nowIso}#${jobKey}` };
+  return {
+    [INDEX.partitionKey]: jobIndexPartition(status, jobIndexShard(jobKey)),
+    [INDEX.sortKey]: `${nowIso}#${jobKey}`,
+  };
 }
 
 /** Update parameters whose UpdateExpression is `SET … [REMOVE …]`. */
@@ -79,8 +88,17 @@ export function withJobIndex<P extends StatusUpdate>(params: P, status: JobStatu
   const [setClause, removeClause] = params.UpdateExpression.split(' REMOVE ');
   if (Object.keys(attributes).length > 0) {
     const set = `${setClause}, #jobIndexPk = :jobIndexPk, #jobIndexSk = :jobIndexSk`;
-    const values = { ...params.ExpressionAttributeValues, ':jobIndexPk': attributes[INDEX.partitionKey], ':jobIndexSk': attributes[INDEX.sortKey] };
-    return { ...params, UpdateExpression: removeClause ? `${set} REMOVE ${removeClause}` : set, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+    const values = {
+      ...params.ExpressionAttributeValues,
+      ':jobIndexPk': attributes[INDEX.partitionKey],
+      ':jobIndexSk': attributes[INDEX.sortKey],
+    };
+    return {
+      ...params,
+      UpdateExpression: removeClause ? `${set} REMOVE ${removeClause}` : set,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
   }
   const remove = removeClause ? `${removeClause}, #jobIndexPk, #jobIndexSk` : '#jobIndexPk, #jobIndexSk';
   return { ...params, UpdateExpression: `${setClause} REMOVE ${remove}`, ExpressionAttributeNames: names };

@@ -66,34 +66,39 @@ export interface ClaimInput {
  * Returns the new record (`ALL_NEW`) on success and the old one (`ALL_OLD`) on a failed condition.
  */
 export function claimParams(c: ClaimInput): UpdateParams {
-  return withJobIndex({
-    TableName: c.table,
-    Key: jobRecordKey(c.key),
-    UpdateExpression:
-      'SET #status = :running, leaseUntil = :leaseUntil, leaseToken = :token, attempts = if_not_exists(attempts, :zero) + :one, ' +
-      'lastOccurrence = :occurrence, lastRunAt = :nowIso, #updated = :nowIso',
-    ConditionExpression:
-      'jobId = :jobId AND #version = :version AND (' +
-      '(#status IN (:scheduled, :failed) AND (attribute_exists(#schedule.#at) OR attribute_not_exists(lastOccurrence) OR lastOccurrence < :occurrence)) OR ' +
-      '(#status = :running AND leaseUntil < :nowMs AND (attribute_exists(#schedule.#at) OR lastOccurrence <= :occurrence)))',
-    ExpressionAttributeNames: { ...NAMES, '#schedule': 'schedule', '#at': 'at' },
-    ExpressionAttributeValues: {
-      ':running': JOB_STATUS.RUNNING,
-      ':scheduled': JOB_STATUS.SCHEDULED,
-      ':failed': JOB_STATUS.FAILED,
-      ':jobId': c.jobId,
-      ':version': c.version,
-      ':leaseUntil': c.leaseUntil,
-      ':token': c.leaseToken,
-      ':zero': 0,
-      ':one': 1,
-      ':occurrence': c.occurrence,
-      ':nowMs': c.nowMs,
-      ':nowIso': new Date(c.nowMs).toISOString(),
+  return withJobIndex(
+    {
+      TableName: c.table,
+      Key: jobRecordKey(c.key),
+      UpdateExpression:
+        'SET #status = :running, leaseUntil = :leaseUntil, leaseToken = :token, attempts = if_not_exists(attempts, :zero) + :one, ' +
+        'lastOccurrence = :occurrence, lastRunAt = :nowIso, #updated = :nowIso',
+      ConditionExpression:
+        'jobId = :jobId AND #version = :version AND (' +
+        '(#status IN (:scheduled, :failed) AND (attribute_exists(#schedule.#at) OR attribute_not_exists(lastOccurrence) OR lastOccurrence < :occurrence)) OR ' +
+        '(#status = :running AND leaseUntil < :nowMs AND (attribute_exists(#schedule.#at) OR lastOccurrence <= :occurrence)))',
+      ExpressionAttributeNames: { ...NAMES, '#schedule': 'schedule', '#at': 'at' },
+      ExpressionAttributeValues: {
+        ':running': JOB_STATUS.RUNNING,
+        ':scheduled': JOB_STATUS.SCHEDULED,
+        ':failed': JOB_STATUS.FAILED,
+        ':jobId': c.jobId,
+        ':version': c.version,
+        ':leaseUntil': c.leaseUntil,
+        ':token': c.leaseToken,
+        ':zero': 0,
+        ':one': 1,
+        ':occurrence': c.occurrence,
+        ':nowMs': c.nowMs,
+        ':nowIso': new Date(c.nowMs).toISOString(),
+      },
+      ReturnValues: 'ALL_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
-    ReturnValues: 'ALL_NEW',
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-  }, JOB_STATUS.RUNNING, c.key, new Date(c.nowMs).toISOString());
+    JOB_STATUS.RUNNING,
+    c.key,
+    new Date(c.nowMs).toISOString(),
+  );
 }
 
 /** What a delivery is compared with: the job, version and occurrence it was scheduled for. */
@@ -111,7 +116,8 @@ export interface DeliveredJob {
  */
 export function heldLease(record: JobRecord | undefined, delivered: DeliveredJob, nowMs: number): number | undefined {
   if (!record || record.jobId !== delivered.jobId || record.version !== delivered.version) return undefined;
-  if (record.jobStatus !== JOB_STATUS.RUNNING || typeof record.leaseUntil !== 'number' || record.leaseUntil < nowMs) return undefined;
+  if (record.jobStatus !== JOB_STATUS.RUNNING || typeof record.leaseUntil !== 'number' || record.leaseUntil < nowMs)
+    return undefined;
   if (isRecurring(record.schedule) && record.lastOccurrence !== delivered.occurrence) return undefined;
   return record.leaseUntil;
 }
@@ -119,11 +125,13 @@ export function heldLease(record: JobRecord | undefined, delivered: DeliveredJob
 /** Why a delivery does not run: the job record as it is, compared with the delivery. */
 export function skipReason(record: JobRecord | undefined, delivered: DeliveredJob, nowMs: number): string {
   if (!record) return 'no job record (never committed, or expired after it finished)';
-  if (record.jobId !== delivered.jobId) return `the key now belongs to another job (${record.jobId}, not ${delivered.jobId})`;
+  if (record.jobId !== delivered.jobId)
+    return `the key now belongs to another job (${record.jobId}, not ${delivered.jobId})`;
   if (record.jobStatus === JOB_STATUS.SUCCEEDED) return 'the job already SUCCEEDED';
   if (record.jobStatus === JOB_STATUS.CANCELLED) return 'the job was CANCELLED';
   if (record.jobStatus === JOB_STATUS.DEAD) return 'the job is DEAD (attempts exhausted)';
-  if (record.version !== delivered.version) return `stale delivery: schedule version ${delivered.version}, job record version ${record.version}`;
+  if (record.version !== delivered.version)
+    return `stale delivery: schedule version ${delivered.version}, job record version ${record.version}`;
   const recurring = isRecurring(record.schedule);
   if (recurring && record.lastOccurrence !== undefined && record.lastOccurrence > delivered.occurrence)
     return `occurrence ${delivered.occurrence} already ran (last occurrence ${record.lastOccurrence})`;
@@ -146,7 +154,9 @@ export interface ClaimedJob {
   readonly leaseToken: string;
 }
 
-function held(claim: ClaimedJob): Pick<UpdateParams, 'ConditionExpression'> & { names: Record<string, string>; values: Record<string, unknown> } {
+function held(
+  claim: ClaimedJob,
+): Pick<UpdateParams, 'ConditionExpression'> & { names: Record<string, string>; values: Record<string, unknown> } {
   return {
     ConditionExpression: '#status = :running AND #version = :claimedVersion AND leaseToken = :token',
     names: NAMES,
@@ -160,22 +170,27 @@ function held(claim: ClaimedJob): Pick<UpdateParams, 'ConditionExpression'> & { 
  */
 export function successParams(claim: ClaimedJob, recurring: boolean, nowMs: number, ttlSeconds: number): UpdateParams {
   const h = held(claim);
-  return withJobIndex({
-    TableName: claim.table,
-    Key: jobRecordKey(claim.key),
-    UpdateExpression: recurring
-      ? 'SET #status = :next, lastOutcome = :outcome, #updated = :nowIso REMOVE leaseUntil, lastError'
-      : 'SET #status = :next, lastOutcome = :outcome, #updated = :nowIso, #ttl = :ttl REMOVE leaseUntil, lastError, nextRunAt',
-    ConditionExpression: h.ConditionExpression,
-    ExpressionAttributeNames: { ...h.names, ...(recurring ? {} : { '#ttl': OUTBOX_SCHEMA.ttlAttribute }) },
-    ExpressionAttributeValues: {
-      ...h.values,
-      ':next': recurring ? JOB_STATUS.SCHEDULED : JOB_STATUS.SUCCEEDED,
-      ':outcome': JOB_STATUS.SUCCEEDED,
-      ':nowIso': new Date(nowMs).toISOString(),
-      ...(recurring ? {} : { ':ttl': ttlSeconds }),
+  return withJobIndex(
+    {
+      TableName: claim.table,
+      Key: jobRecordKey(claim.key),
+      UpdateExpression: recurring
+        ? 'SET #status = :next, lastOutcome = :outcome, #updated = :nowIso REMOVE leaseUntil, lastError'
+        : 'SET #status = :next, lastOutcome = :outcome, #updated = :nowIso, #ttl = :ttl REMOVE leaseUntil, lastError, nextRunAt',
+      ConditionExpression: h.ConditionExpression,
+      ExpressionAttributeNames: { ...h.names, ...(recurring ? {} : { '#ttl': OUTBOX_SCHEMA.ttlAttribute }) },
+      ExpressionAttributeValues: {
+        ...h.values,
+        ':next': recurring ? JOB_STATUS.SCHEDULED : JOB_STATUS.SUCCEEDED,
+        ':outcome': JOB_STATUS.SUCCEEDED,
+        ':nowIso': new Date(nowMs).toISOString(),
+        ...(recurring ? {} : { ':ttl': ttlSeconds }),
+      },
     },
-  }, recurring ? JOB_STATUS.SCHEDULED : JOB_STATUS.SUCCEEDED, claim.key, new Date(nowMs).toISOString());
+    recurring ? JOB_STATUS.SCHEDULED : JOB_STATUS.SUCCEEDED,
+    claim.key,
+    new Date(nowMs).toISOString(),
+  );
 }
 
 /** The recorded form of an error: its name and message (the message cut to 1,000 characters). Never throws. */
@@ -183,7 +198,12 @@ export function errorSummary(error: unknown): { name: string; message: string } 
   const name = error instanceof Error ? String(error.name || 'Error') : 'Error';
   let message: string;
   try {
-    message = error instanceof Error ? String(error.message) : typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+    message =
+      error instanceof Error
+        ? String(error.message)
+        : typeof error === 'string'
+          ? error
+          : (JSON.stringify(error) ?? String(error));
   } catch {
     message = Object.prototype.toString.call(error); // circular objects, BigInts: still a summary, never a throw
   }
@@ -211,37 +231,66 @@ export function failureOutcome(
 ): FailureOutcome {
   if (isRecurring(record.schedule)) return { status: 'SCHEDULED' };
   if (permanent || !(record.attempts < record.maxAttempts)) return { status: 'DEAD' };
-  const retryAt = new Date(Math.ceil((nowMs + retryDelaySeconds * 1000) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const retryAt = new Date(Math.ceil((nowMs + retryDelaySeconds * 1000) / 1000) * 1000)
+    .toISOString()
+    .replace('.000Z', 'Z');
   return { status: 'FAILED', retryAt, newVersion: record.version + 1 };
 }
 
 /** The failure transition of the job record (sent in its own transaction). Conditional on the claim. */
-export function failureParams(claim: ClaimedJob, outcome: FailureOutcome, error: { name: string; message: string }, nowMs: number, ttlSeconds: number): UpdateParams {
+export function failureParams(
+  claim: ClaimedJob,
+  outcome: FailureOutcome,
+  error: { name: string; message: string },
+  nowMs: number,
+  ttlSeconds: number,
+): UpdateParams {
   const h = held(claim);
-  const base = { ...h.values, ':outcome': JOB_STATUS.FAILED, ':error': error, ':nowIso': new Date(nowMs).toISOString() };
+  const base = {
+    ...h.values,
+    ':outcome': JOB_STATUS.FAILED,
+    ':error': error,
+    ':nowIso': new Date(nowMs).toISOString(),
+  };
   const common = 'lastOutcome = :outcome, lastError = :error, #updated = :nowIso';
   const key = { TableName: claim.table, Key: jobRecordKey(claim.key), ConditionExpression: h.ConditionExpression };
-  const indexed = (params: UpdateParams, status: JobStatus) => withJobIndex(params, status, claim.key, new Date(nowMs).toISOString());
+  const indexed = (params: UpdateParams, status: JobStatus) =>
+    withJobIndex(params, status, claim.key, new Date(nowMs).toISOString());
   if (outcome.status === 'FAILED')
-    return indexed({
-      ...key,
-      UpdateExpression: `SET #status = :failed, #version = :newVersion, #schedule = :schedule, nextRunAt = :retryAt, ${common} REMOVE leaseUntil`,
-      ExpressionAttributeNames: { ...h.names, '#schedule': 'schedule' },
-      ExpressionAttributeValues: { ...base, ':failed': JOB_STATUS.FAILED, ':newVersion': outcome.newVersion, ':schedule': { at: outcome.retryAt }, ':retryAt': outcome.retryAt },
-    }, JOB_STATUS.FAILED);
+    return indexed(
+      {
+        ...key,
+        UpdateExpression: `SET #status = :failed, #version = :newVersion, #schedule = :schedule, nextRunAt = :retryAt, ${common} REMOVE leaseUntil`,
+        ExpressionAttributeNames: { ...h.names, '#schedule': 'schedule' },
+        ExpressionAttributeValues: {
+          ...base,
+          ':failed': JOB_STATUS.FAILED,
+          ':newVersion': outcome.newVersion,
+          ':schedule': { at: outcome.retryAt },
+          ':retryAt': outcome.retryAt,
+        },
+      },
+      JOB_STATUS.FAILED,
+    );
   if (outcome.status === 'DEAD')
-    return indexed({
+    return indexed(
+      {
+        ...key,
+        UpdateExpression: `SET #status = :dead, #ttl = :ttl, ${common} REMOVE leaseUntil, nextRunAt`,
+        ExpressionAttributeNames: { ...h.names, '#ttl': OUTBOX_SCHEMA.ttlAttribute },
+        ExpressionAttributeValues: { ...base, ':dead': JOB_STATUS.DEAD, ':ttl': ttlSeconds },
+      },
+      JOB_STATUS.DEAD,
+    );
+  return indexed(
+    {
       ...key,
-      UpdateExpression: `SET #status = :dead, #ttl = :ttl, ${common} REMOVE leaseUntil, nextRunAt`,
-      ExpressionAttributeNames: { ...h.names, '#ttl': OUTBOX_SCHEMA.ttlAttribute },
-      ExpressionAttributeValues: { ...base, ':dead': JOB_STATUS.DEAD, ':ttl': ttlSeconds },
-    }, JOB_STATUS.DEAD);
-  return indexed({
-    ...key,
-    UpdateExpression: `SET #status = :scheduled, ${common} REMOVE leaseUntil`,
-    ExpressionAttributeNames: h.names,
-    ExpressionAttributeValues: { ...base, ':scheduled': JOB_STATUS.SCHEDULED },
-  }, JOB_STATUS.SCHEDULED);
+      UpdateExpression: `SET #status = :scheduled, ${common} REMOVE leaseUntil`,
+      ExpressionAttributeNames: h.names,
+      ExpressionAttributeValues: { ...base, ':scheduled': JOB_STATUS.SCHEDULED },
+    },
+    JOB_STATUS.SCHEDULED,
+  );
 }
 
 /**
@@ -250,7 +299,11 @@ export function failureParams(claim: ClaimedJob, outcome: FailureOutcome, error:
  * delivery (Lambda's retry of this invocation) reclaims it instead of waiting for the lease. Conditional on
  * the claim: if the failure transaction went through after all, or the job moved on, it changes nothing.
  */
-export function releaseParams(claim: ClaimedJob, error: { name: string; message: string }, nowMs: number): UpdateParams {
+export function releaseParams(
+  claim: ClaimedJob,
+  error: { name: string; message: string },
+  nowMs: number,
+): UpdateParams {
   const h = held(claim);
   return {
     TableName: claim.table,
@@ -258,7 +311,13 @@ export function releaseParams(claim: ClaimedJob, error: { name: string; message:
     UpdateExpression: 'SET leaseUntil = :released, lastOutcome = :outcome, lastError = :error, #updated = :nowIso',
     ConditionExpression: h.ConditionExpression,
     ExpressionAttributeNames: h.names,
-    ExpressionAttributeValues: { ...h.values, ':released': nowMs - 1, ':outcome': JOB_STATUS.FAILED, ':error': error, ':nowIso': new Date(nowMs).toISOString() },
+    ExpressionAttributeValues: {
+      ...h.values,
+      ':released': nowMs - 1,
+      ':outcome': JOB_STATUS.FAILED,
+      ':error': error,
+      ':nowIso': new Date(nowMs).toISOString(),
+    },
   };
 }
 
@@ -273,13 +332,24 @@ export type RecordedOutcome = 'succeeded' | 'failed' | 'dead';
 export function lostTransition(
   record: Partial<JobRecord> | undefined,
   leaseToken: string,
-): { outcome: 'already-committed'; recorded: RecordedOutcome; reason: string } | { outcome: 'cancelled' | 'lost'; reason: string } {
+):
+  | { outcome: 'already-committed'; recorded: RecordedOutcome; reason: string }
+  | { outcome: 'cancelled' | 'lost'; reason: string } {
   if (!record) return { outcome: 'lost', reason: 'the job record is gone' };
-  if (record.jobStatus === JOB_STATUS.CANCELLED) return { outcome: 'cancelled', reason: 'the job was CANCELLED while it ran; its work was discarded' };
+  if (record.jobStatus === JOB_STATUS.CANCELLED)
+    return { outcome: 'cancelled', reason: 'the job was CANCELLED while it ran; its work was discarded' };
   if (record.leaseToken === leaseToken && record.jobStatus !== JOB_STATUS.RUNNING && record.lastOutcome !== undefined) {
     const recorded: RecordedOutcome =
-      record.lastOutcome === JOB_STATUS.SUCCEEDED ? 'succeeded' : record.jobStatus === JOB_STATUS.DEAD ? 'dead' : 'failed';
-    return { outcome: 'already-committed', recorded, reason: `this run's transition is already recorded (${record.jobStatus}, ${record.lastOutcome})` };
+      record.lastOutcome === JOB_STATUS.SUCCEEDED
+        ? 'succeeded'
+        : record.jobStatus === JOB_STATUS.DEAD
+          ? 'dead'
+          : 'failed';
+    return {
+      outcome: 'already-committed',
+      recorded,
+      reason: `this run's transition is already recorded (${record.jobStatus}, ${record.lastOutcome})`,
+    };
   }
   return {
     outcome: 'lost',

@@ -21,7 +21,10 @@ export function manualClock(start: Date | number = Date.now()): LocalClock {
     },
     set(time) {
       const t = typeof time === 'number' ? time : time.getTime();
-      if (t < now) throw new RangeError(`set(${new Date(t).toISOString()}): the clock is already at ${new Date(now).toISOString()}`);
+      if (t < now)
+        throw new RangeError(
+          `set(${new Date(t).toISOString()}): the clock is already at ${new Date(now).toISOString()}`,
+        );
       now = t;
     },
   };
@@ -51,7 +54,10 @@ export function shiftableClock(): LocalClock {
     },
     set(time) {
       const t = typeof time === 'number' ? time : time.getTime();
-      if (t < now()) throw new RangeError(`set(${new Date(t).toISOString()}): the clock is already at ${new Date(now()).toISOString()}`);
+      if (t < now())
+        throw new RangeError(
+          `set(${new Date(t).toISOString()}): the clock is already at ${new Date(now()).toISOString()}`,
+        );
       offset = t - Date.now();
     },
   };

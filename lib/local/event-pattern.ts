@@ -15,7 +15,11 @@ function matchValue(matcher: unknown, value: unknown, present: boolean): boolean
   if ('prefix' in m) return typeof value === 'string' && typeof m.prefix === 'string' && value.startsWith(m.prefix);
   if ('suffix' in m) return typeof value === 'string' && typeof m.suffix === 'string' && value.endsWith(m.suffix);
   if ('equals-ignore-case' in m)
-    return typeof value === 'string' && typeof m['equals-ignore-case'] === 'string' && value.toLowerCase() === m['equals-ignore-case'].toLowerCase();
+    return (
+      typeof value === 'string' &&
+      typeof m['equals-ignore-case'] === 'string' &&
+      value.toLowerCase() === m['equals-ignore-case'].toLowerCase()
+    );
   if ('anything-but' in m) {
     const but = m['anything-but'];
     if (Array.isArray(but)) return !but.includes(value);
@@ -23,12 +27,15 @@ function matchValue(matcher: unknown, value: unknown, present: boolean): boolean
     return value !== but;
   }
   if ('numeric' in m && Array.isArray(m.numeric)) {
-    const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+    const n =
+      typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
     if (Number.isNaN(n)) return false;
     const ops = m.numeric as unknown[];
     for (let i = 0; i < ops.length; i += 2) {
       const bound = Number(ops[i + 1]);
-      const ok = { '=': n === bound, '<': n < bound, '<=': n <= bound, '>': n > bound, '>=': n >= bound }[String(ops[i])];
+      const ok = { '=': n === bound, '<': n < bound, '<=': n <= bound, '>': n > bound, '>=': n >= bound }[
+        String(ops[i])
+      ];
       if (!ok) return false;
     }
     return true;

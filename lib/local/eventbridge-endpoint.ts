@@ -81,14 +81,22 @@ export interface LocalEventBridge extends FaultControls {
   /** Every entry received (accepted or failed), in order. */
   readonly entries: readonly EntryOutcome[];
   /** Every call: its entry count, failed count, or the error answered. */
-  readonly calls: readonly { readonly operation: string; readonly entries: number; readonly failed: number; readonly outcome: string }[];
+  readonly calls: readonly {
+    readonly operation: string;
+    readonly entries: number;
+    readonly failed: number;
+    readonly outcome: string;
+  }[];
   /** Errors thrown by subscribers. */
   readonly subscriberErrors: readonly unknown[];
   /**
    * The next `times` entries (matching `match`, if given) fail inside an otherwise successful call, reported
    * in `FailedEntryCount`/`Entries` with `errorCode` (default `InternalFailure`).
    */
-  failEntries(times: number, options?: { match?: (entry: ReceivedEntry) => boolean; errorCode?: string; errorMessage?: string }): void;
+  failEntries(
+    times: number,
+    options?: { match?: (entry: ReceivedEntry) => boolean; errorCode?: string; errorMessage?: string },
+  ): void;
   createEventBus(name: string): void;
   /** Delivers accepted events matching `pattern` (EventBridge pattern on the envelope) to `handler`, after the call returned. */
   subscribe(pattern: EventPattern, handler: (event: EventBridgeEnvelope) => unknown): () => void;
@@ -101,7 +109,13 @@ const MAX_BYTES = 256 * 1024;
 
 function entrySize(e: ReceivedEntry): number {
   const b = (s: string | undefined): number => (typeof s === 'string' ? Buffer.byteLength(s, 'utf8') : 0);
-  return (e.Time !== undefined ? 14 : 0) + b(e.Source) + b(e.DetailType) + b(e.Detail) + (e.Resources ?? []).reduce((n, r) => n + b(r), 0);
+  return (
+    (e.Time !== undefined ? 14 : 0) +
+    b(e.Source) +
+    b(e.DetailType) +
+    b(e.Detail) +
+    (e.Resources ?? []).reduce((n, r) => n + b(r), 0)
+  );
 }
 
 /**
@@ -128,23 +142,34 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions = {
   const subscriberErrors: unknown[] = [];
   const subscribers = new Set<{ pattern: EventPattern; handler: (event: EventBridgeEnvelope) => unknown }>();
   const inFlight = new Set<Promise<unknown>>();
-  let entryFaults: { remaining: number; match?: (e: ReceivedEntry) => boolean; errorCode: string; errorMessage: string }[] = [];
+  let entryFaults: {
+    remaining: number;
+    match?: (e: ReceivedEntry) => boolean;
+    errorCode: string;
+    errorMessage: string;
+  }[] = [];
 
-  const busName = (name: string | undefined): string => (name ? (/:event-bus\/(.+)$/.exec(name)?.[1] ?? name) : 'default');
+  const busName = (name: string | undefined): string =>
+    name ? (/:event-bus\/(.+)$/.exec(name)?.[1] ?? name) : 'default';
 
   const putEntry = (entry: ReceivedEntry): { EventId: string } | { ErrorCode: string; ErrorMessage: string } => {
     for (const field of ['Source', 'DetailType', 'Detail'] as const)
       if (typeof entry[field] !== 'string' || entry[field] === '')
-        return { ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.` };
+        return {
+          ErrorCode: 'InvalidArgument',
+          ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.`,
+        };
     let detail: unknown;
     try {
       detail = JSON.parse(entry.Detail!);
     } catch {
       return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
     }
-    if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    if (detail === null || typeof detail !== 'object' || Array.isArray(detail))
+      return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
     const bus = busName(entry.EventBusName);
-    if (!buses.has(bus)) return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${bus} does not exist.` };
+    if (!buses.has(bus))
+      return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${bus} does not exist.` };
     const fault = entryFaults.find((f) => f.remaining > 0 && (!f.match || f.match(entry)));
     if (fault) {
       fault.remaining--;
@@ -190,15 +215,26 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions = {
   const route = async (req: LocalRequest): Promise<{ body?: unknown }> => {
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.replace(/^AWSEvents\./, '');
-    if (operation !== 'PutEvents') throw new LocalServiceError('UnknownOperationException', `${target || 'no X-Amz-Target'} is not an operation of the local EventBridge`);
+    if (operation !== 'PutEvents')
+      throw new LocalServiceError(
+        'UnknownOperationException',
+        `${target || 'no X-Amz-Target'} is not an operation of the local EventBridge`,
+      );
     const list = req.body.Entries;
     try {
       options.quota?.admit(operation);
       await faults.before(operation);
       if (!Array.isArray(list) || list.length < 1 || list.length > 10)
-        throw new LocalServiceError('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10`);
+        throw new LocalServiceError(
+          'ValidationException',
+          `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10`,
+        );
       const total = (list as ReceivedEntry[]).reduce((n, e) => n + entrySize(e), 0);
-      if (total > MAX_BYTES) throw new LocalServiceError('ValidationException', `Total size of the entries in the request is over the limit (${total} > ${MAX_BYTES} bytes).`);
+      if (total > MAX_BYTES)
+        throw new LocalServiceError(
+          'ValidationException',
+          `Total size of the entries in the request is over the limit (${total} > ${MAX_BYTES} bytes).`,
+        );
       const results = (list as ReceivedEntry[]).map((entry) => {
         const r = putEntry(entry);
         entries.push({ entry, ...('EventId' in r ? { eventId: r.EventId } : { errorCode: r.ErrorCode }) });
@@ -208,12 +244,21 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions = {
       calls.push({ operation, entries: list.length, failed, outcome: 'ok' });
       return { body: { FailedEntryCount: failed, Entries: results } };
     } catch (error) {
-      calls.push({ operation, entries: Array.isArray(list) ? list.length : 0, failed: 0, outcome: (error as Error).name });
+      calls.push({
+        operation,
+        entries: Array.isArray(list) ? list.length : 0,
+        failed: 0,
+        outcome: (error as Error).name,
+      });
       throw error;
     }
   };
 
-  const server = await startLocalServer(route, { port: options.port, style: 'json-1.1', contentType: 'application/x-amz-json-1.1' });
+  const server = await startLocalServer(route, {
+    port: options.port,
+    style: 'json-1.1',
+    contentType: 'application/x-amz-json-1.1',
+  });
   return {
     endpoint: server.endpoint,
     port: server.port,
@@ -230,7 +275,8 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions = {
       });
     },
     createEventBus(name) {
-      if (buses.has(name)) throw new LocalServiceError('ResourceAlreadyExistsException', `Event bus ${name} already exists.`);
+      if (buses.has(name))
+        throw new LocalServiceError('ResourceAlreadyExistsException', `Event bus ${name} already exists.`);
       buses.add(name);
     },
     subscribe(pattern, handler) {

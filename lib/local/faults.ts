@@ -34,7 +34,11 @@ export interface Faults extends FaultControls {
  * Creates a {@link Faults} whose throttling error has the given HTTP status (EventBridge uses 400, Scheduler 429)
  * and whose injected 500 has the service's documented type (`serverErrorType`).
  */
-export function createFaults(initialLatency: LatencySetting = 0, throttleStatus = 400, serverErrorType = 'InternalServerException'): Faults {
+export function createFaults(
+  initialLatency: LatencySetting = 0,
+  throttleStatus = 400,
+  serverErrorType = 'InternalServerException',
+): Faults {
   let latency: LatencySetting = initialLatency;
   let faults: Fault[] = [];
   return {
@@ -42,13 +46,21 @@ export function createFaults(initialLatency: LatencySetting = 0, throttleStatus 
       latency = value;
     },
     throttle(times, operation) {
-      faults.push({ remaining: times, operation, error: new LocalServiceError('ThrottlingException', 'Rate exceeded', throttleStatus) });
+      faults.push({
+        remaining: times,
+        operation,
+        error: new LocalServiceError('ThrottlingException', 'Rate exceeded', throttleStatus),
+      });
     },
     failNext(times, error = {}) {
       faults.push({
         remaining: times,
         operation: error.operation,
-        error: new LocalServiceError(error.type ?? serverErrorType, error.message ?? 'Injected failure', error.status ?? 500),
+        error: new LocalServiceError(
+          error.type ?? serverErrorType,
+          error.message ?? 'Injected failure',
+          error.status ?? 500,
+        ),
       });
     },
     clearFaults() {

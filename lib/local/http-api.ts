@@ -4,7 +4,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'a
 import { localLambdaContext } from './stream-record.js';
 
 /** A Lambda handler behind an HTTP API (payload format 2.0). */
-export type HttpApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2 | undefined | void>;
+export type HttpApiHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyResultV2 | undefined | void>;
 
 /** One route: `POST /orders/{id}/pay`. */
 export interface HttpApiRoute {
@@ -53,10 +56,17 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /** Turns a Node request into the API Gateway HTTP API (v2) event a Lambda receives. */
-export function toHttpApiEvent(req: IncomingMessage, body: string, routeKey: string, pathParameters: Record<string, string>, host: string): APIGatewayProxyEventV2 {
+export function toHttpApiEvent(
+  req: IncomingMessage,
+  body: string,
+  routeKey: string,
+  pathParameters: Record<string, string>,
+  host: string,
+): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', `http://${host}`);
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
   const query: Record<string, string> = {};
   url.searchParams.forEach((v, k) => (query[k] = query[k] ? `${query[k]},${v}` : v));
   const now = new Date();
@@ -73,7 +83,13 @@ export function toHttpApiEvent(req: IncomingMessage, body: string, routeKey: str
       apiId: 'local',
       domainName: host,
       domainPrefix: 'local',
-      http: { method: req.method ?? 'GET', path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId: randomUUID(),
       routeKey,
       stage: '$default',
@@ -91,12 +107,20 @@ function send(res: ServerResponse, result: APIGatewayProxyResultV2 | undefined |
     res.writeHead(200, { 'content-type': 'application/json' }).end(body);
     return 200;
   }
-  const r = result as { statusCode?: number; headers?: Record<string, string | number | boolean>; body?: string; isBase64Encoded?: boolean; cookies?: string[] };
+  const r = result as {
+    statusCode?: number;
+    headers?: Record<string, string | number | boolean>;
+    body?: string;
+    isBase64Encoded?: boolean;
+    cookies?: string[];
+  };
   const status = r.statusCode ?? 200;
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(r.headers ?? {})) headers[k] = String(v);
   if (r.cookies?.length) headers['set-cookie'] = r.cookies;
-  res.writeHead(status, headers).end(r.body === undefined ? '' : r.isBase64Encoded ? Buffer.from(r.body, 'base64') : r.body);
+  res
+    .writeHead(status, headers)
+    .end(r.body === undefined ? '' : r.isBase64Encoded ? Buffer.from(r.body, 'base64') : r.body);
   return status;
 }
 
@@ -127,7 +151,12 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
     }
     const match = route.regex.exec(path)!;
     const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(match[i + 1]!)]));
-    const context = localLambdaContext(route.functionName ?? route.routeKey.replace(/[^a-zA-Z0-9]+/g, '-'), 'us-east-1', randomUUID(), options.timeoutMs ?? 30000);
+    const context = localLambdaContext(
+      route.functionName ?? route.routeKey.replace(/[^a-zA-Z0-9]+/g, '-'),
+      'us-east-1',
+      randomUUID(),
+      options.timeoutMs ?? 30000,
+    );
     let status: number;
     try {
       const event = toHttpApiEvent(req, await readBody(req), route.routeKey, params, req.headers.host ?? host);
@@ -135,13 +164,25 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
     } catch (error) {
       console.error(`${route.routeKey} failed:`, error);
       status = 500;
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal Server Error"}');
+      if (!res.headersSent)
+        res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal Server Error"}');
     }
-    options.onRequest?.({ routeKey: route.routeKey, status, ms: Date.now() - started, requestId: context.awsRequestId });
+    options.onRequest?.({
+      routeKey: route.routeKey,
+      status,
+      ms: Date.now() - started,
+      requestId: context.awsRequestId,
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`port ${options.port} on ${host} is already in use: stop what listens there or choose another port`) : error),
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `port ${options.port} on ${host} is already in use: stop what listens there or choose another port`,
+            )
+          : error,
+      ),
     );
     server.listen(options.port ?? 0, host, () => resolve());
   });
@@ -150,9 +191,10 @@ export async function startLocalHttpApi(options: LocalHttpApiOptions): Promise<L
   return {
     url: `http://${host}:${port}`,
     port,
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -74,14 +74,26 @@ export async function startLocalServer(
           try {
             body = JSON.parse(text) as Record<string, unknown>;
           } catch {
-            throw new LocalServiceError(options.style === 'rest-json' ? 'ValidationException' : 'SerializationException', 'The request body is not valid JSON');
+            throw new LocalServiceError(
+              options.style === 'rest-json' ? 'ValidationException' : 'SerializationException',
+              'The request body is not valid JSON',
+            );
           }
         }
-        const answer = await route({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body });
+        const answer = await route({
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          query: url.searchParams,
+          headers: req.headers,
+          body,
+        });
         status = answer.status ?? 200;
         payload = answer.body ?? {};
       } catch (error) {
-        const e = error instanceof LocalServiceError ? error : new LocalServiceError('InternalServerException', (error as Error).message, 500);
+        const e =
+          error instanceof LocalServiceError
+            ? error
+            : new LocalServiceError('InternalServerException', (error as Error).message, 500);
         status = e.status;
         Object.assign(headers, e.headers);
         if (options.style === 'rest-json') {

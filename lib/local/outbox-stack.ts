@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { outboxDispatcher, type OutboxDispatcherHandler, type OutboxDispatcherOptions } from '../dispatch/dispatcher.js';
+import {
+  outboxDispatcher,
+  type OutboxDispatcherHandler,
+  type OutboxDispatcherOptions,
+} from '../dispatch/dispatcher.js';
 import { ENV } from '../outbox/schema.js';
 import { LOCAL_AWS_CONFIG } from './dynamodb-local.js';
 import { startLocalEventBridge, type LocalEventBridge, type LocalEventBridgeOptions } from './eventbridge-endpoint.js';
@@ -38,7 +42,11 @@ export interface LocalOutboxStack {
   readonly tableName: string;
   readonly streamArn: string;
   /** Clients on the local endpoints (`maxAttempts: 1`). */
-  readonly clients: { readonly dynamodb: DynamoDBClient; readonly scheduler: SchedulerClient; readonly eventBridge: EventBridgeClient };
+  readonly clients: {
+    readonly dynamodb: DynamoDBClient;
+    readonly scheduler: SchedulerClient;
+    readonly eventBridge: EventBridgeClient;
+  };
   readonly scheduler: LocalScheduler;
   readonly eventBridge: LocalEventBridge;
   readonly dispatcher: OutboxDispatcherHandler;
@@ -71,7 +79,11 @@ export async function startLocalOutboxStack(options: LocalOutboxStackOptions): P
   const scheduler = await startLocalScheduler(options.scheduler);
   const eventBridge = await startLocalEventBridge(options.eventBridge);
   const schedulerClient = new SchedulerClient({ endpoint: scheduler.endpoint, ...LOCAL_AWS_CONFIG, maxAttempts: 1 });
-  const eventBridgeClient = new EventBridgeClient({ endpoint: eventBridge.endpoint, ...LOCAL_AWS_CONFIG, maxAttempts: 1 });
+  const eventBridgeClient = new EventBridgeClient({
+    endpoint: eventBridge.endpoint,
+    ...LOCAL_AWS_CONFIG,
+    maxAttempts: 1,
+  });
   const stopEndpoints = async (): Promise<void> => {
     await Promise.all([scheduler.stop(), eventBridge.stop()]);
     for (const c of [dynamodb, schedulerClient, eventBridgeClient]) c.destroy();
@@ -93,7 +105,12 @@ export async function startLocalOutboxStack(options: LocalOutboxStackOptions): P
       ...options.dispatcher,
       clients: { dynamodb, scheduler: schedulerClient, eventBridge: eventBridgeClient, ...options.dispatcher?.clients },
     });
-    const poller = startStreamPoller({ endpoint: options.dynamodbEndpoint, handler: dispatcher, ...options.poller, streamArn });
+    const poller = startStreamPoller({
+      endpoint: options.dynamodbEndpoint,
+      handler: dispatcher,
+      ...options.poller,
+      streamArn,
+    });
     const c = dispatcher.config;
     const env: Record<string, string> = {
       [ENV.outboxTable]: tableName,

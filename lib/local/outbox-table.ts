@@ -32,7 +32,10 @@ export async function createOutboxTable(client: DynamoDBClient, tableName: strin
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: OUTBOX_TABLE_DEFINITION.billingMode,
-      AttributeDefinitions: OUTBOX_TABLE_DEFINITION.attributes.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+      AttributeDefinitions: OUTBOX_TABLE_DEFINITION.attributes.map((a) => ({
+        AttributeName: a.name,
+        AttributeType: a.type,
+      })),
       KeySchema: [
         { AttributeName: OUTBOX_SCHEMA.partitionKey, KeyType: 'HASH' },
         { AttributeName: OUTBOX_SCHEMA.sortKey, KeyType: 'RANGE' },
@@ -52,7 +55,10 @@ export async function createOutboxTable(client: DynamoDBClient, tableName: strin
   );
   await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1 }, { TableName: tableName });
   await client.send(
-    new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: OUTBOX_TABLE_DEFINITION.ttlAttribute } }),
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { Enabled: true, AttributeName: OUTBOX_TABLE_DEFINITION.ttlAttribute },
+    }),
   );
   const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
   if (!Table?.LatestStreamArn || !Table.TableArn) throw new Error(`table ${tableName} has no stream after creation`);

@@ -46,8 +46,10 @@ interface Bucket {
 
 function bucket(rate: QuotaRate, now: number, what: string): Bucket {
   const burst = rate.burst ?? Math.max(1, rate.requestsPerSecond);
-  if (!(rate.requestsPerSecond > 0) || !Number.isFinite(rate.requestsPerSecond)) throw new RangeError(`tokenBucketQuota: ${what} requestsPerSecond must be a positive number`);
-  if (!(burst >= 1) || !Number.isFinite(burst)) throw new RangeError(`tokenBucketQuota: ${what} burst must be at least 1`);
+  if (!(rate.requestsPerSecond > 0) || !Number.isFinite(rate.requestsPerSecond))
+    throw new RangeError(`tokenBucketQuota: ${what} requestsPerSecond must be a positive number`);
+  if (!(burst >= 1) || !Number.isFinite(burst))
+    throw new RangeError(`tokenBucketQuota: ${what} burst must be at least 1`);
   return { tokens: burst, at: now, rate: rate.requestsPerSecond, burst };
 }
 
@@ -67,9 +69,20 @@ function bucket(rate: QuotaRate, now: number, what: string): Bucket {
 export function tokenBucketQuota(options: TokenBucketQuotaOptions): LocalQuota {
   const now = options.now ?? (() => performance.now());
   const start = now();
-  const shared = options.requestsPerSecond !== undefined ? bucket({ requestsPerSecond: options.requestsPerSecond, ...(options.burst !== undefined ? { burst: options.burst } : {}) }, start, 'the shared') : undefined;
+  const shared =
+    options.requestsPerSecond !== undefined
+      ? bucket(
+          {
+            requestsPerSecond: options.requestsPerSecond,
+            ...(options.burst !== undefined ? { burst: options.burst } : {}),
+          },
+          start,
+          'the shared',
+        )
+      : undefined;
   const buckets = new Map(Object.entries(options.operations ?? {}).map(([op, rate]) => [op, bucket(rate, start, op)]));
-  if (!shared && buckets.size === 0) throw new RangeError('tokenBucketQuota: give requestsPerSecond, or operations with their rates');
+  if (!shared && buckets.size === 0)
+    throw new RangeError('tokenBucketQuota: give requestsPerSecond, or operations with their rates');
   let byOperation: Record<string, { admitted: number; throttled: number }> = {};
   let admitted = 0;
   let throttled = 0;
@@ -93,7 +106,9 @@ export function tokenBucketQuota(options: TokenBucketQuotaOptions): LocalQuota {
       }
       throttled++;
       counts.throttled++;
-      throw typeof error === 'function' ? error() : new LocalServiceError('ThrottlingException', 'Rate exceeded', error);
+      throw typeof error === 'function'
+        ? error()
+        : new LocalServiceError('ThrottlingException', 'Rate exceeded', error);
     },
     get stats() {
       return { admitted, throttled, byOperation: structuredClone(byOperation) };

@@ -154,7 +154,8 @@ function parseDayOfWeek(text: string): DayTest {
 /** Parses the body of a `cron(...)` expression. Throws an Error saying what is wrong. */
 export function parseCron(body: string): Cron {
   const f = body.trim().split(/\s+/);
-  if (f.length !== 6) throw new Error(`cron needs 6 fields (minutes hours day-of-month month day-of-week year), got ${f.length}`);
+  if (f.length !== 6)
+    throw new Error(`cron needs 6 fields (minutes hours day-of-month month day-of-week year), got ${f.length}`);
   const [min, hour, dom, mon, dow, year] = f as [string, string, string, string, string, string];
   if ((dom === '?') === (dow === '?')) throw new Error('exactly one of day-of-month and day-of-week must be "?"');
   const field = <T>(name: string, fn: () => T): T => {
@@ -164,7 +165,8 @@ export function parseCron(body: string): Cron {
       throw new Error(`cron ${name}: ${(error as Error).message}`);
     }
   };
-  const day = dom === '?' ? field('day-of-week', () => parseDayOfWeek(dow)) : field('day-of-month', () => parseDayOfMonth(dom));
+  const day =
+    dom === '?' ? field('day-of-week', () => parseDayOfWeek(dow)) : field('day-of-month', () => parseDayOfMonth(dom));
   return {
     minutes: [...field('minutes', () => parseSet(min, 0, 59))].sort((a, b) => a - b),
     hours: [...field('hours', () => parseSet(hour, 0, 23))].sort((a, b) => a - b),
@@ -209,7 +211,8 @@ export function parseScheduleExpression(expression: string): ScheduleExpression 
   const at = /^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$/.exec(expression);
   if (at) {
     const [y, mo, d, h, mi, s] = at.slice(1).map(Number) as [number, number, number, number, number, number];
-    if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59) throw new Error(`invalid date in ${expression}`);
+    if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59)
+      throw new Error(`invalid date in ${expression}`);
     return { kind: 'at', wall: { y, mo, d, h, mi, s } };
   }
   const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
@@ -217,7 +220,8 @@ export function parseScheduleExpression(expression: string): ScheduleExpression 
     const value = Number(rate[1]);
     const unit = rate[2]!;
     if (value < 1) throw new Error('the rate value must be a positive integer');
-    if ((value === 1) !== !unit.endsWith('s')) throw new Error(`use "${value} ${value === 1 ? unit.replace(/s$/, '') : `${unit.replace(/s$/, '')}s`}"`);
+    if ((value === 1) !== !unit.endsWith('s'))
+      throw new Error(`use "${value} ${value === 1 ? unit.replace(/s$/, '') : `${unit.replace(/s$/, '')}s`}"`);
     return { kind: 'rate', everyMs: value * UNIT_MS[unit.replace(/s$/, '') as keyof typeof UNIT_MS] };
   }
   const cron = /^cron\((.+)\)$/.exec(expression);

@@ -7,7 +7,13 @@ import { manualClock, realClock, type LocalClock } from './clock.js';
 import { createFaults, type FaultControls, type LatencySetting } from './faults.js';
 import { LocalServiceError, startLocalServer, type LocalRequest } from './http.js';
 import type { LocalQuota } from './quota.js';
-import { SchedulerStore, type DeadLetter, type Delivery, type LocalSchedule, type LocalTarget } from './scheduler-store.js';
+import {
+  SchedulerStore,
+  type DeadLetter,
+  type Delivery,
+  type LocalSchedule,
+  type LocalTarget,
+} from './scheduler-store.js';
 import { checkName, validateDefinition } from './scheduler-validate.js';
 
 /** Options of {@link startLocalScheduler}. */
@@ -115,7 +121,11 @@ function wire(s: LocalSchedule): Record<string, unknown> {
  */
 export async function startLocalScheduler(options: LocalSchedulerOptions = {}): Promise<LocalScheduler> {
   const clock =
-    typeof options.clock === 'object' ? options.clock : options.clock === 'real' ? realClock() : manualClock(options.startTime ?? Date.now());
+    typeof options.clock === 'object'
+      ? options.clock
+      : options.clock === 'real'
+        ? realClock()
+        : manualClock(options.startTime ?? Date.now());
   const store = new SchedulerStore({
     region: options.region ?? 'us-east-1',
     accountId: options.accountId ?? '000000000000',
@@ -130,7 +140,12 @@ export async function startLocalScheduler(options: LocalSchedulerOptions = {}): 
   const route = async (req: LocalRequest): Promise<{ body?: unknown }> => {
     const [, collection, rawName] = /^\/(schedules|schedule-groups)(?:\/([^/]+))?\/?$/.exec(req.path) ?? [];
     const operation = collection ? OPERATIONS[`${req.method} ${collection}${rawName ? '/' : ''}`] : undefined;
-    if (!operation) throw new LocalServiceError('ValidationException', `${req.method} ${req.path} is not an operation of the local Scheduler`, 400);
+    if (!operation)
+      throw new LocalServiceError(
+        'ValidationException',
+        `${req.method} ${req.path} is not an operation of the local Scheduler`,
+        400,
+      );
     const name = rawName ? decodeURIComponent(rawName) : undefined;
     const group = (req.body.GroupName as string | undefined) ?? req.query.get('groupName') ?? undefined;
     const call = { operation, ...(name ? { name } : {}), ...(group ? { group } : {}) };
@@ -166,7 +181,8 @@ export async function startLocalScheduler(options: LocalSchedulerOptions = {}): 
       }
       case 'UpdateSchedule': {
         const group = groupOf(req.body.GroupName);
-        const token = typeof req.body.ClientToken === 'string' ? `update/${group}/${name}/${req.body.ClientToken}` : undefined;
+        const token =
+          typeof req.body.ClientToken === 'string' ? `update/${group}/${name}/${req.body.ClientToken}` : undefined;
         const { definition, expression } = validateDefinition(req.body);
         if (token && tokens.has(token)) return { ScheduleArn: tokens.get(token) }; // a retried request: applied once
         const arn = store.update(name!, group, definition, expression);
@@ -190,34 +206,60 @@ export async function startLocalScheduler(options: LocalSchedulerOptions = {}): 
         const prefix = req.query.get('NamePrefix') ?? '';
         const state = req.query.get('State');
         const all = store.list(group).filter((s) => s.Name.startsWith(prefix) && (!state || s.State === state));
-        return page(all, req, (s) => ({
-          Arn: s.Arn,
-          Name: s.Name,
-          GroupName: s.GroupName,
-          State: s.State,
-          CreationDate: seconds(s.createdAt),
-          LastModificationDate: seconds(s.modifiedAt),
-          Target: { Arn: s.Target.Arn },
-        }), 'Schedules');
+        return page(
+          all,
+          req,
+          (s) => ({
+            Arn: s.Arn,
+            Name: s.Name,
+            GroupName: s.GroupName,
+            State: s.State,
+            CreationDate: seconds(s.createdAt),
+            LastModificationDate: seconds(s.modifiedAt),
+            Target: { Arn: s.Target.Arn },
+          }),
+          'Schedules',
+        );
       }
       case 'CreateScheduleGroup':
         return { ScheduleGroupArn: store.createGroup(name!) };
       case 'GetScheduleGroup': {
         const g = store.groups.get(name!);
         if (!g) throw new LocalServiceError('ResourceNotFoundException', `Schedule group ${name} does not exist.`, 404);
-        return { Arn: g.arn, Name: name, State: 'ACTIVE', CreationDate: seconds(g.createdAt), LastModificationDate: seconds(g.createdAt) };
+        return {
+          Arn: g.arn,
+          Name: name,
+          State: 'ACTIVE',
+          CreationDate: seconds(g.createdAt),
+          LastModificationDate: seconds(g.createdAt),
+        };
       }
       case 'DeleteScheduleGroup':
         store.deleteGroup(name!);
         return {};
       default: {
         const groups = [...store.groups.entries()].filter(([n]) => n.startsWith(req.query.get('NamePrefix') ?? ''));
-        return page(groups, req, ([n, g]) => ({ Arn: g.arn, Name: n, State: 'ACTIVE', CreationDate: seconds(g.createdAt), LastModificationDate: seconds(g.createdAt) }), 'ScheduleGroups');
+        return page(
+          groups,
+          req,
+          ([n, g]) => ({
+            Arn: g.arn,
+            Name: n,
+            State: 'ACTIVE',
+            CreationDate: seconds(g.createdAt),
+            LastModificationDate: seconds(g.createdAt),
+          }),
+          'ScheduleGroups',
+        );
       }
     }
   };
 
-  const server = await startLocalServer(route, { port: options.port, style: 'rest-json', contentType: 'application/json' });
+  const server = await startLocalServer(route, {
+    port: options.port,
+    style: 'rest-json',
+    contentType: 'application/json',
+  });
   let firing: Promise<Delivery[]> | undefined;
   const fireDue = async (): Promise<Delivery[]> => {
     while (firing) await firing.catch(() => undefined);
@@ -228,7 +270,10 @@ export async function startLocalScheduler(options: LocalSchedulerOptions = {}): 
       firing = undefined;
     }
   };
-  const ticker = clock.mode === 'real' ? setInterval(() => void fireDue().catch(() => undefined), options.tickMs ?? 1000) : undefined;
+  const ticker =
+    clock.mode === 'real'
+      ? setInterval(() => void fireDue().catch(() => undefined), options.tickMs ?? 1000)
+      : undefined;
   ticker?.unref();
 
   return {
@@ -272,9 +317,15 @@ export async function startLocalScheduler(options: LocalSchedulerOptions = {}): 
   };
 }
 
-function page<T>(items: readonly T[], req: LocalRequest, map: (item: T) => unknown, key: string): Record<string, unknown> {
+function page<T>(
+  items: readonly T[],
+  req: LocalRequest,
+  map: (item: T) => unknown,
+  key: string,
+): Record<string, unknown> {
   const max = Number(req.query.get('MaxResults') ?? 100);
-  if (!Number.isInteger(max) || max < 1 || max > 100) throw new LocalServiceError('ValidationException', 'MaxResults must be 1-100', 400);
+  if (!Number.isInteger(max) || max < 1 || max > 100)
+    throw new LocalServiceError('ValidationException', 'MaxResults must be 1-100', 400);
   const start = Number(req.query.get('NextToken') ?? 0) || 0;
   const slice = items.slice(start, start + max);
   return { [key]: slice.map(map), ...(start + max < items.length ? { NextToken: String(start + max) } : {}) };

@@ -84,7 +84,8 @@ export interface SchedulerStoreOptions {
 }
 
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
-const notFound = (what: string): LocalServiceError => new LocalServiceError('ResourceNotFoundException', `${what} does not exist.`, 404);
+const notFound = (what: string): LocalServiceError =>
+  new LocalServiceError('ResourceNotFoundException', `${what} does not exist.`, 404);
 
 /** The local Scheduler's state and its firing engine. */
 export class SchedulerStore {
@@ -108,7 +109,8 @@ export class SchedulerStore {
 
   /** Creates a schedule group; ConflictException when it exists. Returns its ARN. */
   createGroup(name: string): string {
-    if (this.groups.has(name)) throw new LocalServiceError('ConflictException', `Schedule group ${name} already exists.`, 409);
+    if (this.groups.has(name))
+      throw new LocalServiceError('ConflictException', `Schedule group ${name} already exists.`, 409);
     const arn = this.arnOf('schedule-group', name);
     this.groups.set(name, { arn, createdAt: this.options.clock.now() });
     return arn;
@@ -116,7 +118,8 @@ export class SchedulerStore {
 
   /** Deletes a group and its schedules (not `default`). */
   deleteGroup(name: string): void {
-    if (name === 'default') throw new LocalServiceError('ValidationException', 'The default schedule group cannot be deleted.', 400);
+    if (name === 'default')
+      throw new LocalServiceError('ValidationException', 'The default schedule group cannot be deleted.', 400);
     if (!this.groups.delete(name)) throw notFound(`Schedule group ${name}`);
     for (const [k, s] of this.schedules) if (s.group === name) this.schedules.delete(k);
   }
@@ -147,9 +150,20 @@ export class SchedulerStore {
   create(name: string, group: string, def: ScheduleDefinition, expression: ScheduleExpression): string {
     this.requireGroup(group);
     const key = `${group}/${name}`;
-    if (this.schedules.has(key)) throw new LocalServiceError('ConflictException', `Schedule ${name} already exists.`, 409);
+    if (this.schedules.has(key))
+      throw new LocalServiceError('ConflictException', `Schedule ${name} already exists.`, 409);
     const now = this.options.clock.now();
-    const s: Stored = { def, expression, name, group, arn: this.arnOf('schedule', key), createdAt: now, modifiedAt: now, sinceMs: now, fired: 0 };
+    const s: Stored = {
+      def,
+      expression,
+      name,
+      group,
+      arn: this.arnOf('schedule', key),
+      createdAt: now,
+      modifiedAt: now,
+      sinceMs: now,
+      fired: 0,
+    };
     this.plan(s);
     this.schedules.set(key, s);
     return s.arn;
@@ -218,7 +232,14 @@ export class SchedulerStore {
       .replaceAll('<aws.scheduler.attempt-number>', String(attempt))
       .replaceAll('<aws.scheduler.execution-id>', executionId)
       .replaceAll('<aws.scheduler.schedule-arn>', s.arn);
-    const context: LocalTargetContext = { scheduleArn: s.arn, scheduleName: s.name, groupName: s.group, scheduledTime, attemptNumber: attempt, executionId };
+    const context: LocalTargetContext = {
+      scheduleArn: s.arn,
+      scheduleName: s.name,
+      groupName: s.group,
+      scheduledTime,
+      attemptNumber: attempt,
+      executionId,
+    };
     const base = { ...context, targetArn: s.def.Target.Arn, input };
     const target = this.targets.get(s.def.Target.Arn);
     let error: { name: string; message: string };
@@ -257,7 +278,11 @@ export class SchedulerStore {
       attributes: {
         ERROR_CODE: error.name,
         ERROR_MESSAGE: error.message,
-        EXHAUSTED_RETRY_CONDITION: !retryable ? 'NonRetryableError' : attempt > maxRetries ? 'MaximumRetryAttempts' : 'MaximumEventAgeInSeconds',
+        EXHAUSTED_RETRY_CONDITION: !retryable
+          ? 'NonRetryableError'
+          : attempt > maxRetries
+            ? 'MaximumRetryAttempts'
+            : 'MaximumEventAgeInSeconds',
         RETRY_ATTEMPTS: String(attempt - 1),
         SCHEDULE_ARN: s.arn,
         GROUP_ARN: this.arnOf('schedule-group', s.group),
@@ -281,7 +306,8 @@ export class SchedulerStore {
       const now = this.options.clock.now();
       let due: Stored | undefined;
       for (const s of this.schedules.values())
-        if (s.def.State === 'ENABLED' && s.nextAt !== undefined && s.nextAt <= now && (!due || s.nextAt < due.nextAt!)) due = s;
+        if (s.def.State === 'ENABLED' && s.nextAt !== undefined && s.nextAt <= now && (!due || s.nextAt < due.nextAt!))
+          due = s;
       const retry = this.retries.filter((r) => r.dueMs <= now).sort((a, b) => a.dueMs - b.dueMs)[0];
       if (!due && !retry) break;
       if (retry && (!due || retry.dueMs <= due.nextAt!)) {
@@ -296,7 +322,12 @@ export class SchedulerStore {
       this.plan(s);
       const delivery = await this.deliver(s, scheduledMs, 1);
       // A one-time schedule with ActionAfterCompletion DELETE removes itself once it has run (unless replaced meanwhile).
-      if (s.expression.kind === 'at' && s.def.ActionAfterCompletion === 'DELETE' && s.lastMs === scheduledMs && this.schedules.get(`${s.group}/${s.name}`) === s)
+      if (
+        s.expression.kind === 'at' &&
+        s.def.ActionAfterCompletion === 'DELETE' &&
+        s.lastMs === scheduledMs &&
+        this.schedules.get(`${s.group}/${s.name}`) === s
+      )
         this.schedules.delete(`${s.group}/${s.name}`);
       out.push(delivery);
     }
@@ -304,7 +335,11 @@ export class SchedulerStore {
   }
 
   /** Delivers the schedule's occurrence now (its next scheduled time, or `scheduledTime`), without changing its state. */
-  async fire(name: string, group = 'default', options: { scheduledTime?: Date; attemptNumber?: number } = {}): Promise<Delivery> {
+  async fire(
+    name: string,
+    group = 'default',
+    options: { scheduledTime?: Date; attemptNumber?: number } = {},
+  ): Promise<Delivery> {
     const s = this.stored(name, group);
     const scheduledMs = options.scheduledTime?.getTime() ?? s.nextAt ?? s.lastMs ?? this.options.clock.now();
     return this.deliver(s, scheduledMs, options.attemptNumber ?? 1);

@@ -16,7 +16,9 @@ export interface SqsDestinationOptions {
 }
 
 /** Lambda's on-failure destination record for a stream batch: the poller's {@link StreamFailure} without its local extras. */
-export function lambdaStreamFailureRecord(failure: StreamFailure): Omit<StreamFailure, 'records' | 'failedSequenceNumbers' | 'error'> {
+export function lambdaStreamFailureRecord(
+  failure: StreamFailure,
+): Omit<StreamFailure, 'records' | 'failedSequenceNumbers' | 'error'> {
   const { records: _r, failedSequenceNumbers: _f, error: _e, ...record } = failure;
   return record;
 }
@@ -33,7 +35,12 @@ export function lambdaStreamFailureRecord(failure: StreamFailure): Omit<StreamFa
 export function streamFailureToSqs(options: SqsDestinationOptions): (failure: StreamFailure) => Promise<void> {
   const client = options.client ?? new SQSClient({ endpoint: options.endpoint, ...LOCAL_AWS_CONFIG });
   return async (failure) => {
-    await client.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: JSON.stringify(lambdaStreamFailureRecord(failure)) }));
+    await client.send(
+      new SendMessageCommand({
+        QueueUrl: options.queueUrl,
+        MessageBody: JSON.stringify(lambdaStreamFailureRecord(failure)),
+      }),
+    );
   };
 }
 
@@ -41,13 +48,23 @@ export function streamFailureToSqs(options: SqsDestinationOptions): (failure: St
  * An `onDeadLetter` for `startLocalScheduler` that sends each dead letter (body = the schedule's target input,
  * attributes = `ERROR_CODE`, `ERROR_MESSAGE`, …) to the queue. `settled()` resolves when every send finished.
  */
-export function schedulerDeadLetterToSqs(options: SqsDestinationOptions): ((message: DeadLetter) => void) & { settled(): Promise<void> } {
+export function schedulerDeadLetterToSqs(
+  options: SqsDestinationOptions,
+): ((message: DeadLetter) => void) & { settled(): Promise<void> } {
   const client = options.client ?? new SQSClient({ endpoint: options.endpoint, ...LOCAL_AWS_CONFIG });
   const pending = new Set<Promise<unknown>>();
   const send = (message: DeadLetter): void => {
-    const attributes = Object.fromEntries(Object.entries(message.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]));
+    const attributes = Object.fromEntries(
+      Object.entries(message.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+    );
     const p = client
-      .send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: message.body, MessageAttributes: attributes }))
+      .send(
+        new SendMessageCommand({
+          QueueUrl: options.queueUrl,
+          MessageBody: message.body,
+          MessageAttributes: attributes,
+        }),
+      )
       .finally(() => pending.delete(p));
     pending.add(p);
   };

@@ -8,9 +8,22 @@ import { createFaults, type FaultControls, type LatencySetting } from './faults.
 import { startLocalServer, type LocalRequest } from './http.js';
 import type { LocalQuota } from './quota.js';
 import {
-  attributeSelected, batchErrorCode, checkBody, checkMessageAttributes, intParameter, messageSize, sqsError, type SqsMessageAttribute,
+  attributeSelected,
+  batchErrorCode,
+  checkBody,
+  checkMessageAttributes,
+  intParameter,
+  messageSize,
+  sqsError,
+  type SqsMessageAttribute,
 } from './sqs-message.js';
-import { parseQueueAttributes, SqsStore, type LocalQueue, type ReceivedSqsMessage, type StoredSqsMessage } from './sqs-store.js';
+import {
+  parseQueueAttributes,
+  SqsStore,
+  type LocalQueue,
+  type ReceivedSqsMessage,
+  type StoredSqsMessage,
+} from './sqs-store.js';
 
 /** Options of {@link startLocalSqs}. */
 export interface LocalSqsOptions {
@@ -62,15 +75,30 @@ export interface LocalSqs extends FaultControls {
   stop(): Promise<void>;
 }
 
-const SYSTEM_ATTRIBUTES = ['ApproximateReceiveCount', 'ApproximateFirstReceiveTimestamp', 'SentTimestamp', 'SenderId', 'DeadLetterQueueSourceArn'];
+const SYSTEM_ATTRIBUTES = [
+  'ApproximateReceiveCount',
+  'ApproximateFirstReceiveTimestamp',
+  'SentTimestamp',
+  'SenderId',
+  'DeadLetterQueueSourceArn',
+];
 
 /** Validates the entry list of a batch call (1–10 entries, distinct well-formed ids). */
 function batchEntries(value: unknown): Record<string, unknown>[] {
-  if (!Array.isArray(value) || value.length === 0) throw sqsError('EmptyBatchRequest', 'There should be at least one entry in the request.');
-  if (value.length > 10) throw sqsError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are 10. You have sent ${value.length}.`);
+  if (!Array.isArray(value) || value.length === 0)
+    throw sqsError('EmptyBatchRequest', 'There should be at least one entry in the request.');
+  if (value.length > 10)
+    throw sqsError(
+      'TooManyEntriesInBatchRequest',
+      `Maximum number of entries per request are 10. You have sent ${value.length}.`,
+    );
   const ids = new Set<string>();
   for (const e of value as Record<string, unknown>[]) {
-    if (typeof e?.Id !== 'string' || !/^[A-Za-z0-9_-]{1,80}$/.test(e.Id)) throw sqsError('InvalidBatchEntryId', `A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.`);
+    if (typeof e?.Id !== 'string' || !/^[A-Za-z0-9_-]{1,80}$/.test(e.Id))
+      throw sqsError(
+        'InvalidBatchEntryId',
+        `A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.`,
+      );
     if (ids.has(e.Id)) throw sqsError('BatchEntryIdsNotDistinct', `Id ${e.Id} repeated.`);
     ids.add(e.Id);
   }
@@ -78,7 +106,10 @@ function batchEntries(value: unknown): Record<string, unknown>[] {
 }
 
 /** Runs `fn` per batch entry: `Successful` entries, and `Failed` ones with the service's error code. */
-function perEntry(entries: Record<string, unknown>[], fn: (entry: Record<string, unknown>) => Record<string, unknown>): Record<string, unknown> {
+function perEntry(
+  entries: Record<string, unknown>[],
+  fn: (entry: Record<string, unknown>) => Record<string, unknown>,
+): Record<string, unknown> {
   const Successful: unknown[] = [];
   const Failed: unknown[] = [];
   for (const e of entries) {
@@ -109,25 +140,40 @@ function perEntry(entries: Record<string, unknown>[], fn: (entry: Record<string,
  * ```
  */
 export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<LocalSqs> {
-  const clock = typeof options.clock === 'object' ? options.clock : options.clock === 'manual' ? manualClock() : realClock();
+  const clock =
+    typeof options.clock === 'object' ? options.clock : options.clock === 'manual' ? manualClock() : realClock();
   const faults = createFaults(options.latencyMs ?? 0, 400);
   const calls: { operation: string; queue?: string; outcome: string }[] = [];
   let store!: SqsStore;
   let stopped = false;
 
-  const toWire = (r: ReceivedSqsMessage, systemNames: readonly string[], attributeNames: readonly string[]): Record<string, unknown> => {
+  const toWire = (
+    r: ReceivedSqsMessage,
+    systemNames: readonly string[],
+    attributeNames: readonly string[],
+  ): Record<string, unknown> => {
     const m = r.message;
     const all = systemNames.includes('All');
     const system: Record<string, string> = {
-      ApproximateReceiveCount: String(m.receiveCount), ApproximateFirstReceiveTimestamp: String(m.firstReceiveAt), SentTimestamp: String(m.sentAt),
-      SenderId: options.accountId ?? '000000000000', ...(m.deadLetterSourceArn ? { DeadLetterQueueSourceArn: m.deadLetterSourceArn } : {}),
+      ApproximateReceiveCount: String(m.receiveCount),
+      ApproximateFirstReceiveTimestamp: String(m.firstReceiveAt),
+      SentTimestamp: String(m.sentAt),
+      SenderId: options.accountId ?? '000000000000',
+      ...(m.deadLetterSourceArn ? { DeadLetterQueueSourceArn: m.deadLetterSourceArn } : {}),
     };
     const Attributes = Object.fromEntries(Object.entries(system).filter(([n]) => all || systemNames.includes(n)));
-    const selected = Object.fromEntries(Object.entries(m.attributes).filter(([n]) => attributeSelected(n, attributeNames)));
+    const selected = Object.fromEntries(
+      Object.entries(m.attributes).filter(([n]) => attributeSelected(n, attributeNames)),
+    );
     return {
-      MessageId: m.messageId, ReceiptHandle: r.receiptHandle, MD5OfBody: m.md5OfBody, Body: m.body,
+      MessageId: m.messageId,
+      ReceiptHandle: r.receiptHandle,
+      MD5OfBody: m.md5OfBody,
+      Body: m.body,
       ...(Object.keys(Attributes).length ? { Attributes } : {}),
-      ...(Object.keys(selected).length ? { MessageAttributes: selected, MD5OfMessageAttributes: m.md5OfAttributes } : {}),
+      ...(Object.keys(selected).length
+        ? { MessageAttributes: selected, MD5OfMessageAttributes: m.md5OfAttributes }
+        : {}),
     };
   };
 
@@ -136,24 +182,49 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     const attributes = checkMessageAttributes(e.MessageAttributes);
     const size = messageSize(body, attributes);
     if (size > queue.settings.MaximumMessageSize)
-      throw sqsError('InvalidParameterValue', `One or more parameters are invalid. Reason: Message must be shorter than ${queue.settings.MaximumMessageSize} bytes.`);
+      throw sqsError(
+        'InvalidParameterValue',
+        `One or more parameters are invalid. Reason: Message must be shorter than ${queue.settings.MaximumMessageSize} bytes.`,
+      );
     const delay = intParameter(e.DelaySeconds, 'DelaySeconds', 0, 900, queue.settings.DelaySeconds);
     return store.send(queue, body, attributes, delay);
   };
-  const sent = (m: StoredSqsMessage): Record<string, unknown> => ({ MessageId: m.messageId, MD5OfMessageBody: m.md5OfBody, ...(m.md5OfAttributes ? { MD5OfMessageAttributes: m.md5OfAttributes } : {}) });
+  const sent = (m: StoredSqsMessage): Record<string, unknown> => ({
+    MessageId: m.messageId,
+    MD5OfMessageBody: m.md5OfBody,
+    ...(m.md5OfAttributes ? { MD5OfMessageAttributes: m.md5OfAttributes } : {}),
+  });
 
   const receive = async (b: Record<string, unknown>): Promise<unknown> => {
     const queue = store.byUrl(b.QueueUrl);
     const max = intParameter(b.MaxNumberOfMessages, 'MaxNumberOfMessages', 1, 10, 1);
-    const visibility = intParameter(b.VisibilityTimeout, 'VisibilityTimeout', 0, 43_200, queue.settings.VisibilityTimeout);
-    const wait = intParameter(b.WaitTimeSeconds, 'WaitTimeSeconds', 0, 20, queue.settings.ReceiveMessageWaitTimeSeconds);
-    const systemNames = [...((b.MessageSystemAttributeNames as string[]) ?? []), ...((b.AttributeNames as string[]) ?? [])];
-    for (const n of systemNames) if (n !== 'All' && !SYSTEM_ATTRIBUTES.includes(n) && !n.startsWith('AWSTrace')) throw sqsError('InvalidAttributeName', `Unknown Attribute ${n}.`);
+    const visibility = intParameter(
+      b.VisibilityTimeout,
+      'VisibilityTimeout',
+      0,
+      43_200,
+      queue.settings.VisibilityTimeout,
+    );
+    const wait = intParameter(
+      b.WaitTimeSeconds,
+      'WaitTimeSeconds',
+      0,
+      20,
+      queue.settings.ReceiveMessageWaitTimeSeconds,
+    );
+    const systemNames = [
+      ...((b.MessageSystemAttributeNames as string[]) ?? []),
+      ...((b.AttributeNames as string[]) ?? []),
+    ];
+    for (const n of systemNames)
+      if (n !== 'All' && !SYSTEM_ATTRIBUTES.includes(n) && !n.startsWith('AWSTrace'))
+        throw sqsError('InvalidAttributeName', `Unknown Attribute ${n}.`);
     const attributeNames = (b.MessageAttributeNames as string[]) ?? [];
     const deadline = Date.now() + wait * 1000;
     for (;;) {
       const got = store.receive(queue, max, visibility);
-      if (got.length > 0 || Date.now() >= deadline || stopped) return { Messages: got.map((r) => toWire(r, systemNames, attributeNames)) };
+      if (got.length > 0 || Date.now() >= deadline || stopped)
+        return { Messages: got.map((r) => toWire(r, systemNames, attributeNames)) };
       await new Promise<void>((resolve) => {
         const done = (): void => {
           off();
@@ -162,7 +233,10 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
         };
         const off = store.onChange(done);
         // A real clock makes delayed messages visible without any call: look again every 50 ms.
-        const timer = setTimeout(done, Math.max(0, Math.min(deadline - Date.now(), clock.mode === 'real' ? 50 : 2 ** 30)));
+        const timer = setTimeout(
+          done,
+          Math.max(0, Math.min(deadline - Date.now(), clock.mode === 'real' ? 50 : 2 ** 30)),
+        );
       });
     }
   };
@@ -170,7 +244,9 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
   const handle = async (operation: string, b: Record<string, unknown>): Promise<unknown> => {
     switch (operation) {
       case 'CreateQueue':
-        return { QueueUrl: store.createQueue(b.QueueName as string, (b.Attributes as Record<string, string>) ?? {}).url };
+        return {
+          QueueUrl: store.createQueue(b.QueueName as string, (b.Attributes as Record<string, string>) ?? {}).url,
+        };
       case 'GetQueueUrl':
         return { QueueUrl: store.byName(String(b.QueueName ?? '')).url };
       case 'ListQueues': {
@@ -193,25 +269,50 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
         const c = store.counts(queue);
         const s = queue.settings;
         const all: Record<string, string> = {
-          QueueArn: queue.arn, ApproximateNumberOfMessages: String(c.visible), ApproximateNumberOfMessagesNotVisible: String(c.notVisible),
-          ApproximateNumberOfMessagesDelayed: String(c.delayed), CreatedTimestamp: String(Math.floor(queue.createdAt / 1000)),
-          LastModifiedTimestamp: String(Math.floor(queue.createdAt / 1000)), VisibilityTimeout: String(s.VisibilityTimeout), DelaySeconds: String(s.DelaySeconds),
-          MaximumMessageSize: String(s.MaximumMessageSize), MessageRetentionPeriod: String(s.MessageRetentionPeriod),
-          ReceiveMessageWaitTimeSeconds: String(s.ReceiveMessageWaitTimeSeconds), ...(s.RedrivePolicy ? { RedrivePolicy: JSON.stringify(s.RedrivePolicy) } : {}),
+          QueueArn: queue.arn,
+          ApproximateNumberOfMessages: String(c.visible),
+          ApproximateNumberOfMessagesNotVisible: String(c.notVisible),
+          ApproximateNumberOfMessagesDelayed: String(c.delayed),
+          CreatedTimestamp: String(Math.floor(queue.createdAt / 1000)),
+          LastModifiedTimestamp: String(Math.floor(queue.createdAt / 1000)),
+          VisibilityTimeout: String(s.VisibilityTimeout),
+          DelaySeconds: String(s.DelaySeconds),
+          MaximumMessageSize: String(s.MaximumMessageSize),
+          MessageRetentionPeriod: String(s.MessageRetentionPeriod),
+          ReceiveMessageWaitTimeSeconds: String(s.ReceiveMessageWaitTimeSeconds),
+          ...(s.RedrivePolicy ? { RedrivePolicy: JSON.stringify(s.RedrivePolicy) } : {}),
         };
         const names = (b.AttributeNames as string[] | undefined) ?? [];
-        for (const n of names) if (n !== 'All' && !(n in all) && n !== 'RedrivePolicy') throw sqsError('InvalidAttributeName', `Unknown Attribute ${n}.`);
-        return { Attributes: Object.fromEntries(Object.entries(all).filter(([n]) => names.includes('All') || names.includes(n))) };
+        for (const n of names)
+          if (n !== 'All' && !(n in all) && n !== 'RedrivePolicy')
+            throw sqsError('InvalidAttributeName', `Unknown Attribute ${n}.`);
+        return {
+          Attributes: Object.fromEntries(
+            Object.entries(all).filter(([n]) => names.includes('All') || names.includes(n)),
+          ),
+        };
       }
       case 'SendMessage':
         return sent(sendOne(store.byUrl(b.QueueUrl), b, 'MessageBody'));
       case 'SendMessageBatch': {
         const queue = store.byUrl(b.QueueUrl);
         const entries = batchEntries(b.Entries);
-        const total = entries.reduce((n, e) => n + (typeof e.MessageBody === 'string' ? messageSize(e.MessageBody, checkMessageAttributes(e.MessageAttributes)) : 0), 0);
+        const total = entries.reduce(
+          (n, e) =>
+            n +
+            (typeof e.MessageBody === 'string'
+              ? messageSize(e.MessageBody, checkMessageAttributes(e.MessageAttributes))
+              : 0),
+          0,
+        );
         if (total > queue.settings.MaximumMessageSize)
-          throw sqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${queue.settings.MaximumMessageSize} bytes. You have sent ${total} bytes.`);
-        return perEntry(entries, (e) => sent(sendOne(queue, e, `SendMessageBatchRequestEntry.${String(e.Id)}.MessageBody`)));
+          throw sqsError(
+            'BatchRequestTooLong',
+            `Batch requests cannot be longer than ${queue.settings.MaximumMessageSize} bytes. You have sent ${total} bytes.`,
+          );
+        return perEntry(entries, (e) =>
+          sent(sendOne(queue, e, `SendMessageBatchRequestEntry.${String(e.Id)}.MessageBody`)),
+        );
       }
       case 'ReceiveMessage':
         return receive(b);
@@ -224,13 +325,21 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
       }
       case 'ChangeMessageVisibility': {
         const queue = store.byUrl(b.QueueUrl);
-        store.changeVisibility(queue, b.ReceiptHandle, intParameter(b.VisibilityTimeout, 'VisibilityTimeout', 0, 43_200, Number.NaN));
+        store.changeVisibility(
+          queue,
+          b.ReceiptHandle,
+          intParameter(b.VisibilityTimeout, 'VisibilityTimeout', 0, 43_200, Number.NaN),
+        );
         return {};
       }
       case 'ChangeMessageVisibilityBatch': {
         const queue = store.byUrl(b.QueueUrl);
         return perEntry(batchEntries(b.Entries), (e) => {
-          store.changeVisibility(queue, e.ReceiptHandle, intParameter(e.VisibilityTimeout, 'VisibilityTimeout', 0, 43_200, Number.NaN));
+          store.changeVisibility(
+            queue,
+            e.ReceiptHandle,
+            intParameter(e.VisibilityTimeout, 'VisibilityTimeout', 0, 43_200, Number.NaN),
+          );
           return {};
         });
       }
@@ -241,7 +350,10 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
 
   const route = async (req: LocalRequest): Promise<{ body?: unknown }> => {
     const operation = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, '');
-    const queue = typeof req.body.QueueUrl === 'string' ? req.body.QueueUrl.split('/').pop() : (req.body.QueueName as string | undefined);
+    const queue =
+      typeof req.body.QueueUrl === 'string'
+        ? req.body.QueueUrl.split('/').pop()
+        : (req.body.QueueName as string | undefined);
     try {
       options.quota?.admit(operation, () => sqsError('RequestThrottled', 'Request is throttled.'));
       await faults.before(operation);
@@ -249,13 +361,26 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
       calls.push({ operation, ...(queue ? { queue } : {}), outcome: 'ok' });
       return { body };
     } catch (error) {
-      calls.push({ operation, ...(queue ? { queue } : {}), outcome: (error as { type?: string }).type?.replace(/^.*#/, '') ?? (error as Error).name });
+      calls.push({
+        operation,
+        ...(queue ? { queue } : {}),
+        outcome: (error as { type?: string }).type?.replace(/^.*#/, '') ?? (error as Error).name,
+      });
       throw error;
     }
   };
 
-  const server = await startLocalServer(route, { port: options.port, style: 'json-1.0', contentType: 'application/x-amz-json-1.0' });
-  store = new SqsStore({ endpoint: server.endpoint, region: options.region ?? 'us-east-1', accountId: options.accountId ?? '000000000000', clock });
+  const server = await startLocalServer(route, {
+    port: options.port,
+    style: 'json-1.0',
+    contentType: 'application/x-amz-json-1.0',
+  });
+  store = new SqsStore({
+    endpoint: server.endpoint,
+    region: options.region ?? 'us-east-1',
+    accountId: options.accountId ?? '000000000000',
+    clock,
+  });
   for (const [name, attributes] of Object.entries(options.queues ?? {})) store.createQueue(name, attributes);
 
   return {
@@ -266,10 +391,15 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     createQueue: (name, attributes) => store.createQueue(name, attributes).url,
     queueUrl: (name) => store.byName(name).url,
     queueArn: (name) => store.byName(name).arn,
-    messages: (name) => store.byName(name).messages.map((m) => ({
-      messageId: m.messageId, body: m.body, attributes: m.attributes, receiveCount: m.receiveCount, visibleAt: m.visibleAt,
-      ...(m.deadLetterSourceArn ? { deadLetterSourceArn: m.deadLetterSourceArn } : {}),
-    })),
+    messages: (name) =>
+      store.byName(name).messages.map((m) => ({
+        messageId: m.messageId,
+        body: m.body,
+        attributes: m.attributes,
+        receiveCount: m.receiveCount,
+        visibleAt: m.visibleAt,
+        ...(m.deadLetterSourceArn ? { deadLetterSourceArn: m.deadLetterSourceArn } : {}),
+      })),
     counts: (name) => store.counts(store.byName(name)),
     advance(ms) {
       clock.advance(ms);

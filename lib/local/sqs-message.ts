@@ -39,7 +39,9 @@ export type SqsErrorName = keyof typeof ERRORS;
 /** An SQS error as the service sends it: `__type` plus the `x-amzn-query-error: <code>;Sender` header. */
 export function sqsError(name: SqsErrorName, message: string): LocalServiceError {
   const [code, status] = ERRORS[name];
-  return new LocalServiceError(`com.amazonaws.sqs#${name}`, message, status, { 'x-amzn-query-error': `${code};Sender` });
+  return new LocalServiceError(`com.amazonaws.sqs#${name}`, message, status, {
+    'x-amzn-query-error': `${code};Sender`,
+  });
 }
 
 /** The SQS error code of a batch entry failure (`Failed[].Code`). */
@@ -54,36 +56,78 @@ const INVALID_CHARACTER = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF
 /** Refuses a body that is empty, not a string or has characters SQS does not allow. */
 export function checkBody(body: unknown, field: string): string {
   if (typeof body !== 'string') throw sqsError('MissingParameter', `The request must contain the parameter ${field}.`);
-  if (body.length === 0) throw sqsError('InvalidParameterValue', `Value for parameter ${field} is invalid. Reason: Message must be at least one character.`);
-  if (INVALID_CHARACTER.test(body)) throw sqsError('InvalidMessageContents', 'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF');
+  if (body.length === 0)
+    throw sqsError(
+      'InvalidParameterValue',
+      `Value for parameter ${field} is invalid. Reason: Message must be at least one character.`,
+    );
+  if (INVALID_CHARACTER.test(body))
+    throw sqsError(
+      'InvalidMessageContents',
+      'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF',
+    );
   return body;
 }
 
 /** Validates message attributes (≤ 10, names, data types, a value that matches the type); returns them. */
 export function checkMessageAttributes(value: unknown): Record<string, SqsMessageAttribute> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw sqsError('InvalidParameterValue', 'MessageAttributes must be a map');
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw sqsError('InvalidParameterValue', 'MessageAttributes must be a map');
   const entries = Object.entries(value as Record<string, SqsMessageAttribute>);
-  if (entries.length > 10) throw sqsError('InvalidParameterValue', `Number of message attributes [${entries.length}] exceeds the allowed maximum [10].`);
+  if (entries.length > 10)
+    throw sqsError(
+      'InvalidParameterValue',
+      `Number of message attributes [${entries.length}] exceeds the allowed maximum [10].`,
+    );
   for (const [name, a] of entries) {
-    if (!/^[A-Za-z0-9_.-]{1,256}$/.test(name) || /^(aws\.|amazon\.)/i.test(name) || name.startsWith('.') || name.endsWith('.') || name.includes('..'))
+    if (
+      !/^[A-Za-z0-9_.-]{1,256}$/.test(name) ||
+      /^(aws\.|amazon\.)/i.test(name) ||
+      name.startsWith('.') ||
+      name.endsWith('.') ||
+      name.includes('..')
+    )
       throw sqsError('InvalidParameterValue', `Message attribute name '${name}' is invalid.`);
     const type = a?.DataType;
     if (typeof type !== 'string' || !/^(String|Number|Binary)(\.[^\s]{1,})?$/.test(type) || type.length > 256)
-      throw sqsError('InvalidParameterValue', `The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`);
+      throw sqsError(
+        'InvalidParameterValue',
+        `The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`,
+      );
     const binary = type.startsWith('Binary');
     const given = binary ? a.BinaryValue : a.StringValue;
-    if (typeof given !== 'string' || given === '') throw sqsError('InvalidParameterValue', `The message attribute '${name}' must contain non-empty message attribute value for message attribute type '${type.split('.')[0]}'.`);
-    if (type.startsWith('Number') && !Number.isFinite(Number(given))) throw sqsError('InvalidParameterValue', `Can't cast the value of message (user) attribute '${name}' to a number.`);
+    if (typeof given !== 'string' || given === '')
+      throw sqsError(
+        'InvalidParameterValue',
+        `The message attribute '${name}' must contain non-empty message attribute value for message attribute type '${type.split('.')[0]}'.`,
+      );
+    if (type.startsWith('Number') && !Number.isFinite(Number(given)))
+      throw sqsError(
+        'InvalidParameterValue',
+        `Can't cast the value of message (user) attribute '${name}' to a number.`,
+      );
   }
-  return Object.fromEntries(entries.map(([n, a]) => [n, a.DataType.startsWith('Binary') ? { DataType: a.DataType, BinaryValue: a.BinaryValue! } : { DataType: a.DataType, StringValue: a.StringValue! }]));
+  return Object.fromEntries(
+    entries.map(([n, a]) => [
+      n,
+      a.DataType.startsWith('Binary')
+        ? { DataType: a.DataType, BinaryValue: a.BinaryValue! }
+        : { DataType: a.DataType, StringValue: a.StringValue! },
+    ]),
+  );
 }
 
 /** Bytes a message counts against the size limit: body + each attribute's name, type and value. */
 export function messageSize(body: string, attributes: Readonly<Record<string, SqsMessageAttribute>>): number {
   let bytes = Buffer.byteLength(body, 'utf8');
   for (const [name, a] of Object.entries(attributes))
-    bytes += Buffer.byteLength(name) + Buffer.byteLength(a.DataType) + (a.BinaryValue !== undefined ? Buffer.from(a.BinaryValue, 'base64').length : Buffer.byteLength(a.StringValue ?? ''));
+    bytes +=
+      Buffer.byteLength(name) +
+      Buffer.byteLength(a.DataType) +
+      (a.BinaryValue !== undefined
+        ? Buffer.from(a.BinaryValue, 'base64').length
+        : Buffer.byteLength(a.StringValue ?? ''));
   return bytes;
 }
 
@@ -115,7 +159,9 @@ export function md5OfAttributes(attributes: Readonly<Record<string, SqsMessageAt
 
 /** Whether attribute `name` is selected by `MessageAttributeNames` (`All`, `.*`, exact names, `prefix.*`). */
 export function attributeSelected(name: string, selectors: readonly string[]): boolean {
-  return selectors.some((s) => s === 'All' || s === '.*' || s === name || (s.endsWith('.*') && name.startsWith(s.slice(0, -1))));
+  return selectors.some(
+    (s) => s === 'All' || s === '.*' || s === name || (s.endsWith('.*') && name.startsWith(s.slice(0, -1))),
+  );
 }
 
 /** An integer parameter within bounds, or `fallback` when absent; `InvalidParameterValue` otherwise. */
@@ -123,6 +169,9 @@ export function intParameter(value: unknown, name: string, min: number, max: num
   if (value === undefined || value === null) return fallback;
   const n = typeof value === 'string' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
-    throw sqsError('InvalidParameterValue', `Value ${String(value)} for parameter ${name} is invalid. Reason: must be between ${min} and ${max}.`);
+    throw sqsError(
+      'InvalidParameterValue',
+      `Value ${String(value)} for parameter ${name} is invalid. Reason: must be between ${min} and ${max}.`,
+    );
   return n;
 }

@@ -5,7 +5,13 @@
  * redrive policy moves a message that keeps failing to its dead-letter queue, as on AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import { LOCAL_AWS_CONFIG } from './dynamodb-local.js';
 import { localLambdaContext } from './stream-record.js';
@@ -65,19 +71,34 @@ export interface SqsPoller {
 /** An SQS message as Lambda delivers it in an `SQSEvent`. */
 export function toSqsRecord(m: Message, queueArn: string, region: string): SQSRecord {
   const a = m.Attributes ?? {};
-  const messageAttributes: SQSMessageAttributes = Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([name, v]) => [name, {
-    dataType: v.DataType ?? 'String', stringListValues: [], binaryListValues: [],
-    ...(v.StringValue !== undefined ? { stringValue: v.StringValue } : {}),
-    ...(v.BinaryValue !== undefined ? { binaryValue: Buffer.from(v.BinaryValue).toString('base64') } : {}),
-  }]));
+  const messageAttributes: SQSMessageAttributes = Object.fromEntries(
+    Object.entries(m.MessageAttributes ?? {}).map(([name, v]) => [
+      name,
+      {
+        dataType: v.DataType ?? 'String',
+        stringListValues: [],
+        binaryListValues: [],
+        ...(v.StringValue !== undefined ? { stringValue: v.StringValue } : {}),
+        ...(v.BinaryValue !== undefined ? { binaryValue: Buffer.from(v.BinaryValue).toString('base64') } : {}),
+      },
+    ]),
+  );
   return {
-    messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body ?? '',
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body ?? '',
     attributes: {
-      ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1', SentTimestamp: a.SentTimestamp ?? '', SenderId: a.SenderId ?? '',
+      ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
+      SentTimestamp: a.SentTimestamp ?? '',
+      SenderId: a.SenderId ?? '',
       ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? '',
     },
-    messageAttributes, md5OfBody: m.MD5OfBody ?? '', ...(m.MD5OfMessageAttributes ? { md5OfMessageAttributes: m.MD5OfMessageAttributes } : {}),
-    eventSource: 'aws:sqs', eventSourceARN: queueArn, awsRegion: region,
+    messageAttributes,
+    md5OfBody: m.MD5OfBody ?? '',
+    ...(m.MD5OfMessageAttributes ? { md5OfMessageAttributes: m.MD5OfMessageAttributes } : {}),
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
   } as SQSRecord;
 }
 
@@ -99,7 +120,8 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   const region = options.region ?? 'us-east-1';
   const functionName = options.functionName ?? 'sqs-consumer';
   const batchSize = options.batchSize ?? 10;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new RangeError(`startSqsPoller: batchSize ${batchSize} must be 1-10000`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
+    throw new RangeError(`startSqsPoller: batchSize ${batchSize} must be 1-10000`);
   const concurrency = options.maximumConcurrency ?? 2;
   const reportFailures = options.reportBatchItemFailures ?? true;
   const wait = options.waitTimeSeconds ?? 1;
@@ -115,7 +137,9 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   let queueArn: string | undefined;
 
   const arn = async (): Promise<string> => {
-    queueArn ??= (await client.send(new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn ?? '';
+    queueArn ??=
+      (await client.send(new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ['QueueArn'] })))
+        .Attributes?.QueueArn ?? '';
     return queueArn;
   };
 
@@ -123,16 +147,21 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     const batch: Message[] = [];
     const until = Date.now() + windowMs;
     for (;;) {
-      const out = await client.send(
-        new ReceiveMessageCommand({
-          QueueUrl: options.queueUrl, MaxNumberOfMessages: Math.min(10, batchSize - batch.length), WaitTimeSeconds: batch.length ? 0 : wait,
-          MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'],
-        }),
-        { abortSignal: abort.signal },
-      ).catch((error: unknown) => {
-        if (batch.length > 0) inFlight--; // what was gathered comes back after its visibility timeout
-        throw error;
-      });
+      const out = await client
+        .send(
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: Math.min(10, batchSize - batch.length),
+            WaitTimeSeconds: batch.length ? 0 : wait,
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal: abort.signal },
+        )
+        .catch((error: unknown) => {
+          if (batch.length > 0) inFlight--; // what was gathered comes back after its visibility timeout
+          throw error;
+        });
       const got = out.Messages ?? [];
       if (batch.length === 0 && got.length > 0) inFlight++; // held from the first receive on
       batch.push(...got);
@@ -153,7 +182,10 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     try {
       response = await Promise.race([
         options.handler({ Records: records }, localLambdaContext(functionName, region, requestId, timeoutMs)),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Task timed out after ${timeoutMs} ms`)), timeoutMs))),
+        new Promise<never>(
+          (_, reject) =>
+            (timer = setTimeout(() => reject(new Error(`Task timed out after ${timeoutMs} ms`)), timeoutMs)),
+        ),
       ]);
     } catch (e) {
       error = (e as Error)?.message ?? String(e);
@@ -164,12 +196,22 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     const reported = !error && reportFailures ? (response?.batchItemFailures ?? []).map((f) => f?.itemIdentifier) : [];
     const wholeBatch = error !== undefined || reported.some((id) => typeof id !== 'string' || !ids.includes(id));
     const failed = wholeBatch ? ids : ids.filter((id) => reported.includes(id));
-    invocations.push({ requestId, messageIds: ids, failed, ...(error ? { error } : wholeBatch && reported.length ? { error: 'invalid batchItemFailures' } : {}) });
+    invocations.push({
+      requestId,
+      messageIds: ids,
+      failed,
+      ...(error ? { error } : wholeBatch && reported.length ? { error: 'invalid batchItemFailures' } : {}),
+    });
     const done = records.filter((r) => !failed.includes(r.messageId));
     for (let i = 0; i < done.length; i += 10) {
       const entries = done.slice(i, i + 10).map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle }));
       const out = await client.send(new DeleteMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: entries }));
-      if (out.Failed?.length) pollErrors.push(new Error(`DeleteMessageBatch failed for ${out.Failed.length} entries: ${out.Failed.map((f) => f.Code).join(', ')}`));
+      if (out.Failed?.length)
+        pollErrors.push(
+          new Error(
+            `DeleteMessageBatch failed for ${out.Failed.length} entries: ${out.Failed.map((f) => f.Code).join(', ')}`,
+          ),
+        );
     }
   };
 
@@ -197,9 +239,21 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     async drain(timeout = 10_000) {
       const until = Date.now() + timeout;
       for (;;) {
-        const a = (await client.send(new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes ?? {};
-        if (Number(a.ApproximateNumberOfMessages) === 0 && Number(a.ApproximateNumberOfMessagesNotVisible) === 0) return;
-        if (Date.now() > until) throw new Error(`sqs poller did not drain within ${timeout} ms (${a.ApproximateNumberOfMessages} visible, ${a.ApproximateNumberOfMessagesNotVisible} in flight)`);
+        const a =
+          (
+            await client.send(
+              new GetQueueAttributesCommand({
+                QueueUrl: options.queueUrl,
+                AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+              }),
+            )
+          ).Attributes ?? {};
+        if (Number(a.ApproximateNumberOfMessages) === 0 && Number(a.ApproximateNumberOfMessagesNotVisible) === 0)
+          return;
+        if (Date.now() > until)
+          throw new Error(
+            `sqs poller did not drain within ${timeout} ms (${a.ApproximateNumberOfMessages} visible, ${a.ApproximateNumberOfMessagesNotVisible} in flight)`,
+          );
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },

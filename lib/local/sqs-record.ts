@@ -30,7 +30,9 @@ export function sqsRecordOf(body: unknown, options: SqsRecordOptions = {}): SQSR
       SentTimestamp: now,
       SenderId: 'events.amazonaws.com',
       ApproximateFirstReceiveTimestamp: now,
-      ...(options.groupId ? { MessageGroupId: options.groupId, MessageDeduplicationId: messageId, SequenceNumber: now } : {}),
+      ...(options.groupId
+        ? { MessageGroupId: options.groupId, MessageDeduplicationId: messageId, SequenceNumber: now }
+        : {}),
     },
     messageAttributes: {},
     md5OfBody: '',

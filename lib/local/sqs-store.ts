@@ -46,35 +46,62 @@ export interface LocalQueue {
 }
 
 const DEFAULT_SETTINGS: SqsQueueSettings = {
-  VisibilityTimeout: 30, DelaySeconds: 0, MaximumMessageSize: 262_144, MessageRetentionPeriod: 345_600, ReceiveMessageWaitTimeSeconds: 0,
+  VisibilityTimeout: 30,
+  DelaySeconds: 0,
+  MaximumMessageSize: 262_144,
+  MessageRetentionPeriod: 345_600,
+  ReceiveMessageWaitTimeSeconds: 0,
 };
 
 /** Limits of each numeric queue attribute. */
 export const QUEUE_ATTRIBUTE_LIMITS: Readonly<Record<string, readonly [number, number]>> = {
-  VisibilityTimeout: [0, 43_200], DelaySeconds: [0, 900], MaximumMessageSize: [1024, 1_048_576], MessageRetentionPeriod: [60, 1_209_600], ReceiveMessageWaitTimeSeconds: [0, 20],
+  VisibilityTimeout: [0, 43_200],
+  DelaySeconds: [0, 900],
+  MaximumMessageSize: [1024, 1_048_576],
+  MessageRetentionPeriod: [60, 1_209_600],
+  ReceiveMessageWaitTimeSeconds: [0, 20],
 };
 
 /** Parses and checks `CreateQueue`/`SetQueueAttributes` attributes (string values, as on the wire). */
-export function parseQueueAttributes(raw: Readonly<Record<string, string>>, base: SqsQueueSettings = DEFAULT_SETTINGS): SqsQueueSettings {
+export function parseQueueAttributes(
+  raw: Readonly<Record<string, string>>,
+  base: SqsQueueSettings = DEFAULT_SETTINGS,
+): SqsQueueSettings {
   const settings: Record<string, unknown> = { ...base };
   for (const [name, value] of Object.entries(raw)) {
     const limits = QUEUE_ATTRIBUTE_LIMITS[name];
     if (limits) {
       const n = Number(value);
-      if (!Number.isInteger(n) || n < limits[0] || n > limits[1]) throw sqsError('InvalidParameterValue', `Invalid value for the parameter ${name}.`);
+      if (!Number.isInteger(n) || n < limits[0] || n > limits[1])
+        throw sqsError('InvalidParameterValue', `Invalid value for the parameter ${name}.`);
       settings[name] = n;
     } else if (name === 'RedrivePolicy') {
       let policy: { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown };
       try {
         policy = JSON.parse(value) as typeof policy;
       } catch {
-        throw sqsError('InvalidParameterValue', 'Value for parameter RedrivePolicy is invalid. Reason: Redrive policy is not a valid JSON map.');
+        throw sqsError(
+          'InvalidParameterValue',
+          'Value for parameter RedrivePolicy is invalid. Reason: Redrive policy is not a valid JSON map.',
+        );
       }
       const max = Number(policy.maxReceiveCount);
       if (typeof policy.deadLetterTargetArn !== 'string' || !Number.isInteger(max) || max < 1 || max > 1000)
-        throw sqsError('InvalidParameterValue', 'Value for parameter RedrivePolicy is invalid. Reason: deadLetterTargetArn and maxReceiveCount (1-1000) are required.');
+        throw sqsError(
+          'InvalidParameterValue',
+          'Value for parameter RedrivePolicy is invalid. Reason: deadLetterTargetArn and maxReceiveCount (1-1000) are required.',
+        );
       settings.RedrivePolicy = { deadLetterTargetArn: policy.deadLetterTargetArn, maxReceiveCount: max };
-    } else if (!['Policy', 'KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'SqsManagedSseEnabled', 'RedriveAllowPolicy', 'Tags'].includes(name)) {
+    } else if (
+      ![
+        'Policy',
+        'KmsMasterKeyId',
+        'KmsDataKeyReusePeriodSeconds',
+        'SqsManagedSseEnabled',
+        'RedriveAllowPolicy',
+        'Tags',
+      ].includes(name)
+    ) {
       throw sqsError('InvalidAttributeName', `Unknown Attribute ${name}.`);
     }
   }
@@ -94,22 +121,40 @@ export class SqsStore {
   readonly #listeners = new Set<() => void>();
 
   constructor(
-    private readonly options: { readonly endpoint: string; readonly region: string; readonly accountId: string; readonly clock: LocalClock },
+    private readonly options: {
+      readonly endpoint: string;
+      readonly region: string;
+      readonly accountId: string;
+      readonly clock: LocalClock;
+    },
   ) {}
 
   /** Creates a queue (or returns the existing one when its attributes are the same). */
   createQueue(name: string, attributes: Readonly<Record<string, string>> = {}): LocalQueue {
     if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,80}$/.test(name))
-      throw sqsError('InvalidParameterValue', name?.endsWith?.('.fifo') ? 'FIFO queues are not supported by the local SQS.' : 'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length');
+      throw sqsError(
+        'InvalidParameterValue',
+        name?.endsWith?.('.fifo')
+          ? 'FIFO queues are not supported by the local SQS.'
+          : 'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length',
+      );
     const settings = parseQueueAttributes(attributes);
     const existing = this.queues.get(name);
     if (existing) {
-      if (JSON.stringify(existing.settings) !== JSON.stringify(settings)) throw sqsError('QueueNameExists', `A queue already exists with the same name and a different value for attribute(s).`);
+      if (JSON.stringify(existing.settings) !== JSON.stringify(settings))
+        throw sqsError(
+          'QueueNameExists',
+          `A queue already exists with the same name and a different value for attribute(s).`,
+        );
       return existing;
     }
     const queue: LocalQueue = {
-      name, url: `${this.options.endpoint}/${this.options.accountId}/${name}`, arn: `arn:aws:sqs:${this.options.region}:${this.options.accountId}:${name}`,
-      createdAt: this.options.clock.now(), settings, messages: [],
+      name,
+      url: `${this.options.endpoint}/${this.options.accountId}/${name}`,
+      arn: `arn:aws:sqs:${this.options.region}:${this.options.accountId}:${name}`,
+      createdAt: this.options.clock.now(),
+      settings,
+      messages: [],
     };
     this.queues.set(name, queue);
     return queue;
@@ -117,7 +162,8 @@ export class SqsStore {
 
   /** The queue of a queue URL (its last path segment is the name), or `QueueDoesNotExist`. */
   byUrl(url: unknown): LocalQueue {
-    if (typeof url !== 'string' || url === '') throw sqsError('MissingParameter', 'The request must contain the parameter QueueUrl.');
+    if (typeof url !== 'string' || url === '')
+      throw sqsError('MissingParameter', 'The request must contain the parameter QueueUrl.');
     return this.byName(url.replace(/\/+$/, '').split('/').pop() ?? '');
   }
 
@@ -138,11 +184,22 @@ export class SqsStore {
   }
 
   /** Stores a message, visible after `delaySeconds` (default: the queue's `DelaySeconds`). */
-  send(queue: LocalQueue, body: string, attributes: Readonly<Record<string, SqsMessageAttribute>>, delaySeconds?: number): StoredSqsMessage {
+  send(
+    queue: LocalQueue,
+    body: string,
+    attributes: Readonly<Record<string, SqsMessageAttribute>>,
+    delaySeconds?: number,
+  ): StoredSqsMessage {
     const now = this.options.clock.now();
     const message: StoredSqsMessage = {
-      messageId: randomUUID(), body, attributes, md5OfBody: md5OfBody(body), ...(Object.keys(attributes).length ? { md5OfAttributes: md5OfAttributes(attributes)! } : {}),
-      sentAt: now, visibleAt: now + (delaySeconds ?? queue.settings.DelaySeconds) * 1000, receiveCount: 0,
+      messageId: randomUUID(),
+      body,
+      attributes,
+      md5OfBody: md5OfBody(body),
+      ...(Object.keys(attributes).length ? { md5OfAttributes: md5OfAttributes(attributes)! } : {}),
+      sentAt: now,
+      visibleAt: now + (delaySeconds ?? queue.settings.DelaySeconds) * 1000,
+      receiveCount: 0,
     };
     queue.messages.push(message);
     this.notify();
@@ -165,9 +222,15 @@ export class SqsStore {
       if (policy && dlq && message.receiveCount >= policy.maxReceiveCount) {
         this.#remove(queue, message);
         dlq.messages.push({
-          messageId: message.messageId, body: message.body, attributes: message.attributes, md5OfBody: message.md5OfBody,
+          messageId: message.messageId,
+          body: message.body,
+          attributes: message.attributes,
+          md5OfBody: message.md5OfBody,
           ...(message.md5OfAttributes ? { md5OfAttributes: message.md5OfAttributes } : {}),
-          sentAt: message.sentAt, visibleAt: now, receiveCount: 0, deadLetterSourceArn: queue.arn,
+          sentAt: message.sentAt,
+          visibleAt: now,
+          receiveCount: 0,
+          deadLetterSourceArn: queue.arn,
         });
         continue;
       }
@@ -175,7 +238,9 @@ export class SqsStore {
       message.firstReceiveAt ??= now;
       message.visibleAt = now + visibilitySeconds * 1000;
       if (message.handle) this.#handles.delete(message.handle);
-      const handle = Buffer.from(`${queue.name}/${message.messageId}/${message.receiveCount}/${randomUUID()}`).toString('base64url');
+      const handle = Buffer.from(`${queue.name}/${message.messageId}/${message.receiveCount}/${randomUUID()}`).toString(
+        'base64url',
+      );
       message.handle = handle;
       this.#handles.set(handle, { queue: queue.name, messageId: message.messageId });
       out.push({ message, receiptHandle: handle });
@@ -204,7 +269,10 @@ export class SqsStore {
     if (message === 'gone' || message.handle !== handle || message.visibleAt <= now)
       throw sqsError('MessageNotInflight', 'Message does not exist or is not available for visibility timeout change.');
     if ((now - (message.firstReceiveAt ?? now)) / 1000 + seconds > 43_200)
-      throw sqsError('InvalidParameterValue', `Value ${seconds} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]`);
+      throw sqsError(
+        'InvalidParameterValue',
+        `Value ${seconds} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]`,
+      );
     message.visibleAt = now + seconds * 1000;
     this.notify();
   }
@@ -241,13 +309,24 @@ export class SqsStore {
 
   #messageOf(queue: LocalQueue, handle: unknown): StoredSqsMessage | 'gone' {
     const ref = typeof handle === 'string' ? this.#handles.get(handle) : undefined;
-    const issued = typeof handle === 'string' && ref === undefined ? Buffer.from(handle, 'base64url').toString('utf8').split('/') : undefined;
+    const issued =
+      typeof handle === 'string' && ref === undefined
+        ? Buffer.from(handle, 'base64url').toString('utf8').split('/')
+        : undefined;
     if (!ref) {
       // A handle this store issued earlier (its message received again, or deleted) decodes to queue/id/n/uuid.
-      if (issued?.length === 4 && issued[0] === queue.name) return queue.messages.find((m) => m.messageId === issued[1]) ?? 'gone';
-      throw sqsError('ReceiptHandleIsInvalid', `The input receipt handle "${String(handle)}" is not a valid receipt handle.`);
+      if (issued?.length === 4 && issued[0] === queue.name)
+        return queue.messages.find((m) => m.messageId === issued[1]) ?? 'gone';
+      throw sqsError(
+        'ReceiptHandleIsInvalid',
+        `The input receipt handle "${String(handle)}" is not a valid receipt handle.`,
+      );
     }
-    if (ref.queue !== queue.name) throw sqsError('ReceiptHandleIsInvalid', `The input receipt handle is not a valid receipt handle for this queue.`);
+    if (ref.queue !== queue.name)
+      throw sqsError(
+        'ReceiptHandleIsInvalid',
+        `The input receipt handle is not a valid receipt handle for this queue.`,
+      );
     return queue.messages.find((m) => m.messageId === ref.messageId) ?? 'gone';
   }
 

@@ -15,13 +15,21 @@ import { localLambdaContext } from './stream-record.js';
 import { laneBatches, ShardReader } from './stream-shards.js';
 
 /** The handler the poller invokes, as Lambda would. */
-export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | void | undefined | null>;
+export type StreamHandler = (
+  event: DynamoDBStreamEvent,
+  context: Context,
+) => Promise<DynamoDBBatchResponse | void | undefined | null>;
 
 /** What the on-failure destination receives when a batch is discarded (Lambda's invocation record, plus the records). */
 export interface StreamFailure {
   readonly version: '1.0';
   readonly timestamp: string;
-  readonly requestContext: { requestId: string; functionArn: string; condition: 'RetryAttemptsExhausted'; approximateInvokeCount: number };
+  readonly requestContext: {
+    requestId: string;
+    functionArn: string;
+    condition: 'RetryAttemptsExhausted';
+    approximateInvokeCount: number;
+  };
   readonly responseContext: { statusCode: 200; executedVersion: '$LATEST'; functionError?: 'Unhandled' };
   readonly DDBStreamBatchInfo: {
     shardId: string;
@@ -137,11 +145,20 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const timeoutMs = options.functionTimeoutMs ?? 30000;
   const factor = options.parallelizationFactor ?? 1;
   if (!Number.isInteger(factor) || factor < 1 || factor > 10) {
-    throw new ConfigurationError('startStreamPoller', `parallelizationFactor must be an integer from 1 to 10, got ${factor}`);
+    throw new ConfigurationError(
+      'startStreamPoller',
+      `parallelizationFactor must be an integer from 1 to 10, got ${factor}`,
+    );
   }
   const ownClient = !options.client;
   const client = options.client ?? new DynamoDBStreamsClient({ endpoint: options.endpoint, ...LOCAL_AWS_CONFIG });
-  const reader = new ShardReader(client, options.streamArn, region, options.filterPatterns ?? [OUTBOX_STREAM_FILTER_PATTERN], options.startingPosition ?? 'TRIM_HORIZON');
+  const reader = new ShardReader(
+    client,
+    options.streamArn,
+    region,
+    options.filterPatterns ?? [OUTBOX_STREAM_FILTER_PATTERN],
+    options.startingPosition ?? 'TRIM_HORIZON',
+  );
   /** Per shard, `factor` lanes of batches: each lane one batch at a time, the lanes concurrently. */
   const batches = new Map<string, Batch[][]>();
   const invocations: StreamInvocation[] = [];
@@ -152,11 +169,19 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   let cycle = 0;
   let waiters: { since: number; resolve: () => void }[] = [];
 
-  const discard = async (shardId: string, batch: Batch, failed: string[], error: string | undefined, requestId: string): Promise<void> => {
+  const discard = async (
+    shardId: string,
+    batch: Batch,
+    failed: string[],
+    error: string | undefined,
+    requestId: string,
+  ): Promise<void> => {
     const first = batch.records[0]!;
     const last = batch.records[batch.records.length - 1]!;
     const arrival = (r: DynamoDBRecord): string | undefined =>
-      r.dynamodb?.ApproximateCreationDateTime ? new Date(r.dynamodb.ApproximateCreationDateTime * 1000).toISOString() : undefined;
+      r.dynamodb?.ApproximateCreationDateTime
+        ? new Date(r.dynamodb.ApproximateCreationDateTime * 1000).toISOString()
+        : undefined;
     const failure: StreamFailure = {
       version: '1.0',
       timestamp: new Date().toISOString(),
@@ -166,7 +191,11 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         condition: 'RetryAttemptsExhausted',
         approximateInvokeCount: batch.attempts,
       },
-      responseContext: { statusCode: 200, executedVersion: '$LATEST', ...(error ? { functionError: 'Unhandled' as const } : {}) },
+      responseContext: {
+        statusCode: 200,
+        executedVersion: '$LATEST',
+        ...(error ? { functionError: 'Unhandled' as const } : {}),
+      },
       DDBStreamBatchInfo: {
         shardId,
         startSequenceNumber: first.dynamodb!.SequenceNumber!,
@@ -195,7 +224,10 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     try {
       response = await Promise.race([
         options.handler({ Records: batch.records }, context),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Task timed out after ${timeoutMs} ms`)), timeoutMs))),
+        new Promise<never>(
+          (_, reject) =>
+            (timer = setTimeout(() => reject(new Error(`Task timed out after ${timeoutMs} ms`)), timeoutMs)),
+        ),
       ]);
     } catch (e) {
       error = (e as Error)?.message ?? String(e);
@@ -203,7 +235,13 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       clearTimeout(timer);
     }
     const reported = reportFailures && !error ? (response?.batchItemFailures ?? []) : [];
-    invocations.push({ requestId, shardId, records: batch.records.length, batchItemFailures: reported.length, ...(error ? { error } : {}) });
+    invocations.push({
+      requestId,
+      shardId,
+      records: batch.records.length,
+      batchItemFailures: reported.length,
+      ...(error ? { error } : {}),
+    });
     const sequence = batch.records.map((r) => r.dynamodb?.SequenceNumber);
     const indexes = reported.map((f) => (f?.itemIdentifier ? sequence.indexOf(f.itemIdentifier) : -1));
     if (!error && indexes.length === 0) {
@@ -214,16 +252,33 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     // An identifier that is empty or not in the batch makes the whole batch a failure, as in Lambda.
     const wholeBatch = error !== undefined || indexes.some((i) => i < 0);
     const lowest = wholeBatch ? 0 : Math.min(...indexes);
-    const remaining: Batch = { records: batch.records.slice(lowest), attempts: batch.attempts, notBefore: Date.now() + retryDelay };
+    const remaining: Batch = {
+      records: batch.records.slice(lowest),
+      attempts: batch.attempts,
+      notBefore: Date.now() + retryDelay,
+    };
     if (maxRetries >= 0 && batch.attempts > maxRetries) {
       queue.shift();
-      const failed = error ? remaining.records.map((r) => r.dynamodb!.SequenceNumber!) : reported.map((f) => f.itemIdentifier);
-      await discard(shardId, remaining, failed, error ?? (wholeBatch ? 'invalid batchItemFailures' : undefined), requestId);
+      const failed = error
+        ? remaining.records.map((r) => r.dynamodb!.SequenceNumber!)
+        : reported.map((f) => f.itemIdentifier);
+      await discard(
+        shardId,
+        remaining,
+        failed,
+        error ?? (wholeBatch ? 'invalid batchItemFailures' : undefined),
+        requestId,
+      );
       return;
     }
     if (error && bisect && remaining.records.length > 1) {
       const half = Math.ceil(remaining.records.length / 2);
-      queue.splice(0, 1, { ...remaining, records: remaining.records.slice(0, half) }, { ...remaining, records: remaining.records.slice(half) });
+      queue.splice(
+        0,
+        1,
+        { ...remaining, records: remaining.records.slice(0, half) },
+        { ...remaining, records: remaining.records.slice(half) },
+      );
       return;
     }
     queue[0] = remaining;
@@ -282,7 +337,11 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters = waiters.filter((w) => w.resolve !== done);
-          reject(new Error(`stream poller did not drain within ${timeout} ms${lastPollError ? `: ${(lastPollError as Error).message}` : ''}`));
+          reject(
+            new Error(
+              `stream poller did not drain within ${timeout} ms${lastPollError ? `: ${(lastPollError as Error).message}` : ''}`,
+            ),
+          );
         }, timeout);
         const done = (): void => {
           clearTimeout(timer);

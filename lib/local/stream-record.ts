@@ -37,7 +37,9 @@ export function toLambdaRecord(record: SdkStreamRecord, streamArn: string, regio
     eventSource: record.eventSource ?? 'aws:dynamodb',
     awsRegion: region,
     dynamodb: {
-      ...(d.ApproximateCreationDateTime ? { ApproximateCreationDateTime: Math.floor(d.ApproximateCreationDateTime.getTime() / 1000) } : {}),
+      ...(d.ApproximateCreationDateTime
+        ? { ApproximateCreationDateTime: Math.floor(d.ApproximateCreationDateTime.getTime() / 1000) }
+        : {}),
       ...(d.Keys ? { Keys: toLambdaImage(d.Keys) } : {}),
       ...(d.NewImage ? { NewImage: toLambdaImage(d.NewImage) } : {}),
       ...(d.OldImage ? { OldImage: toLambdaImage(d.OldImage) } : {}),
@@ -46,12 +48,19 @@ export function toLambdaRecord(record: SdkStreamRecord, streamArn: string, regio
       StreamViewType: d.StreamViewType,
     },
     eventSourceARN: streamArn,
-    ...(record.userIdentity ? { userIdentity: { type: record.userIdentity.Type, principalId: record.userIdentity.PrincipalId } } : {}),
+    ...(record.userIdentity
+      ? { userIdentity: { type: record.userIdentity.Type, principalId: record.userIdentity.PrincipalId } }
+      : {}),
   };
 }
 
 /** A Lambda `Context` for a local invocation whose remaining time counts down from `timeoutMs`. */
-export function localLambdaContext(functionName: string, region: string, requestId: string, timeoutMs: number): Context {
+export function localLambdaContext(
+  functionName: string,
+  region: string,
+  requestId: string,
+  timeoutMs: number,
+): Context {
   const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: true,

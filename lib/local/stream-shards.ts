@@ -1,4 +1,10 @@
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type DynamoDBStreamsClient, type Shard } from '@aws-sdk/client-dynamodb-streams';
+import {
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type DynamoDBStreamsClient,
+  type Shard,
+} from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { matchesAnyPattern, type EventPattern } from './event-pattern.js';
 import { toLambdaRecord } from './stream-record.js';
@@ -51,7 +57,11 @@ export class ShardHandle {
         out = await this.reader.client.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: 1000 }));
       } catch (error) {
         // DynamoDB Local answers TrimmedDataAccessException for an iterator that idled on an empty shard: start over from the checkpoint.
-        if ((error as Error).name !== 'ExpiredIteratorException' && (error as Error).name !== 'TrimmedDataAccessException') throw error;
+        if (
+          (error as Error).name !== 'ExpiredIteratorException' &&
+          (error as Error).name !== 'TrimmedDataAccessException'
+        )
+          throw error;
         await this.acquire();
         out = await this.reader.client.send(new GetRecordsCommand({ ShardIterator: this.iterator!, Limit: 1000 }));
       }
@@ -87,7 +97,9 @@ export class ShardReader {
     const shards: Shard[] = [];
     let start: string | undefined;
     do {
-      const out = await this.client.send(new DescribeStreamCommand({ StreamArn: this.streamArn, ...(start ? { ExclusiveStartShardId: start } : {}) }));
+      const out = await this.client.send(
+        new DescribeStreamCommand({ StreamArn: this.streamArn, ...(start ? { ExclusiveStartShardId: start } : {}) }),
+      );
       shards.push(...(out.StreamDescription?.Shards ?? []));
       start = out.StreamDescription?.LastEvaluatedShardId;
     } while (start);
@@ -139,7 +151,11 @@ export class ShardReader {
  * `ParallelizationFactor` does: records of one key always land in the same lane, in stream order, so they are never
  * in two concurrent batches. Each lane is cut into batches of at most `batchSize` records.
  */
-export function laneBatches(records: readonly DynamoDBRecord[], factor: number, batchSize: number): DynamoDBRecord[][][] {
+export function laneBatches(
+  records: readonly DynamoDBRecord[],
+  factor: number,
+  batchSize: number,
+): DynamoDBRecord[][][] {
   const lanes: DynamoDBRecord[][] = Array.from({ length: factor }, () => []);
   for (const record of records) lanes[laneOf(record, factor)]!.push(record);
   return lanes.map((lane) => {
@@ -153,7 +169,11 @@ export function laneBatches(records: readonly DynamoDBRecord[], factor: number, 
 function laneOf(record: DynamoDBRecord, factor: number): number {
   if (factor === 1) return 0;
   const keys = record.dynamodb?.Keys ?? {};
-  const text = JSON.stringify(Object.keys(keys).sort().map((name) => [name, keys[name]]));
+  const text = JSON.stringify(
+    Object.keys(keys)
+      .sort()
+      .map((name) => [name, keys[name]]),
+  );
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return (hash >>> 0) % factor;

@@ -25,13 +25,22 @@ export function resolveMetrics(
     throw new ConfigurationError(component, '"metrics" must be { namespace?, service? } or false');
   const o = (option ?? {}) as Record<string, unknown>;
   const unknown = Object.keys(o).filter((k) => k !== 'namespace' && k !== 'service');
-  if (unknown.length) throw new ConfigurationError(component, `unknown "metrics" option(s) ${unknown.join(', ')} (known: namespace, service)`);
+  if (unknown.length)
+    throw new ConfigurationError(
+      component,
+      `unknown "metrics" option(s) ${unknown.join(', ')} (known: namespace, service)`,
+    );
   for (const k of ['namespace', 'service'] as const)
-    if (o[k] !== undefined && (typeof o[k] !== 'string' || o[k] === '')) throw new ConfigurationError(component, `"metrics.${k}" must be a non-empty string`);
+    if (o[k] !== undefined && (typeof o[k] !== 'string' || o[k] === ''))
+      throw new ConfigurationError(component, `"metrics.${k}" must be a non-empty string`);
   if (option === undefined && env[METRICS_ENV.enabled] !== 'on') return undefined;
   return {
     namespace: (o.namespace as string | undefined) ?? env[METRICS_ENV.namespace] ?? METRICS_DEFAULTS.namespace,
-    service: (o.service as string | undefined) ?? env[METRICS_ENV.service] ?? env.AWS_LAMBDA_FUNCTION_NAME ?? 'lambda-unit-of-work',
+    service:
+      (o.service as string | undefined) ??
+      env[METRICS_ENV.service] ??
+      env.AWS_LAMBDA_FUNCTION_NAME ??
+      'lambda-unit-of-work',
   };
 }
 

@@ -53,8 +53,12 @@ export interface MetricDefinition {
 }
 
 const SERVICE = [METRIC_DIMENSIONS.service] as const;
-const metric = (name: string, unit: MetricUnitName, description: string, dimensions: MetricDefinition['dimensions'] = SERVICE) =>
-  ({ name, unit, dimensions, description }) satisfies MetricDefinition;
+const metric = (
+  name: string,
+  unit: MetricUnitName,
+  description: string,
+  dimensions: MetricDefinition['dimensions'] = SERVICE,
+) => ({ name, unit, dimensions, description }) satisfies MetricDefinition;
 
 /** Every metric of the library. */
 export const METRICS = {
@@ -81,7 +85,10 @@ export const METRICS = {
   ),
   dispatchLagMs: metric('DispatchLagMs', 'Milliseconds', 'Publish time minus commit time, per dispatched record'),
   // Job runs (emitted by the job runner).
-  jobRuns: metric('JobRuns', 'Count', 'Job deliveries by outcome', [METRIC_DIMENSIONS.service, METRIC_DIMENSIONS.outcome]),
+  jobRuns: metric('JobRuns', 'Count', 'Job deliveries by outcome', [
+    METRIC_DIMENSIONS.service,
+    METRIC_DIMENSIONS.outcome,
+  ]),
   jobRunDurationMs: metric('JobRunDurationMs', 'Milliseconds', 'Duration of a job run, claim to commit'),
   jobRunAttempts: metric('JobRunAttempts', 'Count', 'Attempt number of each job run'),
   jobsDead: metric('JobsDead', 'Count', 'Jobs that became DEAD (attempts exhausted or a permanent failure)'),

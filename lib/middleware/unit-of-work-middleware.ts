@@ -2,12 +2,22 @@ import type { Context } from 'aws-lambda';
 import type { MiddlewareObj, Request } from '@middy/core';
 import { CommitSkippedError, ConfigurationError, FailedAfterCommitError, isUnitOfWorkError } from '../errors.js';
 import type { RunningInvocation } from '../idempotency/idempotency.js';
-import { idempotencyProblems, resolveIdempotency, type IdempotencyOptions, type ResolvedIdempotency } from '../idempotency/options.js';
+import {
+  idempotencyProblems,
+  resolveIdempotency,
+  type IdempotencyOptions,
+  type ResolvedIdempotency,
+} from '../idempotency/options.js';
 import { createMetricsBatch, recordCommit, resolveMetrics, type MetricsOption } from '../metrics/emitter.js';
 import { commitUnitOfWork } from '../unit-of-work/commit.js';
 import { activeUnitOfWork, enterUnitOfWork } from '../unit-of-work/context.js';
 import { guardAllClients } from '../unit-of-work/guard.js';
-import { resolveOutboxTable, resolveSettings, validateUnitOfWorkOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
+import {
+  resolveOutboxTable,
+  resolveSettings,
+  validateUnitOfWorkOptions,
+  type UnitOfWorkOptions,
+} from '../unit-of-work/settings.js';
 import { UnitOfWork } from '../unit-of-work/unit-of-work.js';
 import { awaitHandlerController, installTimeoutWatch, timedOutEarly, TIMED_OUT_REASON } from './timeout-watch.js';
 
@@ -80,7 +90,11 @@ export type UnitOfWorkMiddleware = MiddlewareObj<unknown, unknown, Error, UnitOf
 export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TEvent> = {}): UnitOfWorkMiddleware {
   const validated = validateUnitOfWorkOptions(options, COMPONENT, ['idempotency', 'guard', 'metrics']);
   const metrics = resolveMetrics(options.metrics, COMPONENT);
-  if (options.guard !== undefined && options.guard !== 'process') throw new ConfigurationError(COMPONENT, `"guard" must be 'process' (or left out), not ${JSON.stringify(options.guard)}`);
+  if (options.guard !== undefined && options.guard !== 'process')
+    throw new ConfigurationError(
+      COMPONENT,
+      `"guard" must be 'process' (or left out), not ${JSON.stringify(options.guard)}`,
+    );
   if (options.guard === 'process') guardAllClients();
   resolveOutboxTable(validated, COMPONENT); // fail at creation, not at the first invocation
   const idempotency = resolveIdempotencyOption(options);
@@ -142,15 +156,25 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
       return;
     }
     const { commitIdempotent } = await idempotent;
-    const outcome = await commitIdempotent(uow, invocation, { response: request.response, storeResponse: idempotency.storeResponse, expiresAfter: idempotency.expiresAfter });
+    const outcome = await commitIdempotent(uow, invocation, {
+      response: request.response,
+      storeResponse: idempotency.storeResponse,
+      expiresAfter: idempotency.expiresAfter,
+    });
     if (outcome.replayed) request.response = outcome.response;
   };
 
   const onError = (request: Request<unknown, unknown, Error, UnitOfWorkContext>): void => {
     const uow = uowOf.get(request);
-    if (uow?.state === 'committed' && !(isUnitOfWorkError(request.error) && request.error.name === 'FailedAfterCommitError')) {
+    if (
+      uow?.state === 'committed' &&
+      !(isUnitOfWorkError(request.error) && request.error.name === 'FailedAfterCommitError')
+    ) {
       // An `after` that runs after ours failed: the commit stands but the caller gets an error. Say so.
-      uow.settings.logger.error('a middleware failed after the unit of work committed', { commitId: uow.id, error: request.error });
+      uow.settings.logger.error('a middleware failed after the unit of work committed', {
+        commitId: uow.id,
+        error: request.error,
+      });
       request.error = new FailedAfterCommitError(uow.id, { cause: request.error });
       return;
     }
@@ -177,7 +201,13 @@ function refuseSkippedCommit(request: Request<unknown, unknown, Error, UnitOfWor
     set: (value: unknown) => {
       response = value;
       const r = request as { earlyResponse?: unknown; error?: unknown };
-      if (uow.state !== 'open' || r.error !== undefined || !Object.hasOwn(r, 'earlyResponse') || r.earlyResponse !== value) return;
+      if (
+        uow.state !== 'open' ||
+        r.error !== undefined ||
+        !Object.hasOwn(r, 'earlyResponse') ||
+        r.earlyResponse !== value
+      )
+        return;
       const { writes, messages } = uow.contents();
       const empty = writes.length === 0 && messages.length === 0 && !uow.exactlyOnce && !uow.rollbackOnly;
       uow.discard('a middleware after unitOfWork() answered early');
@@ -222,7 +252,8 @@ const ownAsyncContext: UnitOfWorkMiddleware[number] = { before: () => Promise.re
 function resolveIdempotencyOption(options: UnitOfWorkMiddlewareOptions): ResolvedIdempotency | undefined {
   if (options.idempotency === undefined) return undefined;
   const problems = idempotencyProblems(options.idempotency);
-  if (options.readOnly) problems.push('"idempotency" cannot be used with readOnly: a read-only unit of work commits no record');
+  if (options.readOnly)
+    problems.push('"idempotency" cannot be used with readOnly: a read-only unit of work commits no record');
   if (problems.length) throw new ConfigurationError(COMPONENT, problems.join('; '));
   return resolveIdempotency(options.idempotency);
 }

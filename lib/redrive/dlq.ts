@@ -1,5 +1,11 @@
 /** Consuming a dead-letter queue for a redrive: every message once, deleted only when handled, the rest released. */
-import { ChangeMessageVisibilityBatchCommand, DeleteMessageCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 
 /** Where a redrive reads its messages and how. */
 export interface DlqOptions {
@@ -42,7 +48,10 @@ export interface MessageDecision<TReport> {
  * redrive sees them. Messages sent after the redrive started are left alone (see `sentBefore`). Stops at an
  * empty receive (or one with only newer messages) or after `maxMessages`.
  */
-export async function redriveQueue<TReport>(options: DlqOptions, handle: (message: Message) => Promise<MessageDecision<TReport>>): Promise<RedriveSummary<TReport>> {
+export async function redriveQueue<TReport>(
+  options: DlqOptions,
+  handle: (message: Message) => Promise<MessageDecision<TReport>>,
+): Promise<RedriveSummary<TReport>> {
   const dryRun = options.dryRun ?? false;
   const max = options.maxMessages ?? Number.POSITIVE_INFINITY;
   const sentBefore = options.sentBefore ?? Date.now();
@@ -52,10 +61,16 @@ export async function redriveQueue<TReport>(options: DlqOptions, handle: (messag
   const reports: TReport[] = [];
   let deleted = 0;
   while (seen.size < max) {
-    const out = await options.sqs.send(new ReceiveMessageCommand({
-      QueueUrl: options.queueUrl, MaxNumberOfMessages: Math.min(10, max - seen.size), WaitTimeSeconds: 1,
-      VisibilityTimeout: options.visibilityTimeoutSeconds ?? 300, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'],
-    }));
+    const out = await options.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: options.queueUrl,
+        MaxNumberOfMessages: Math.min(10, max - seen.size),
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: options.visibilityTimeoutSeconds ?? 300,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
     const fresh = (out.Messages ?? []).filter((m) => !seen.has(m.MessageId!) && !newer.has(m.MessageId!));
     for (const m of fresh) if (Number(m.Attributes?.SentTimestamp ?? 0) > sentBefore) newer.set(m.MessageId!, m);
     if (fresh.every((m) => newer.has(m.MessageId!))) break;
@@ -64,15 +79,22 @@ export async function redriveQueue<TReport>(options: DlqOptions, handle: (messag
       const decision = await handle(message);
       reports.push(decision.report);
       if (decision.delete && !dryRun) {
-        await options.sqs.send(new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: message.ReceiptHandle }));
+        await options.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: message.ReceiptHandle }),
+        );
         deleted++;
       } else keep.push(message);
     }
   }
   const release = [...keep, ...newer.values()];
   for (let i = 0; i < release.length; i += 10)
-    await options.sqs.send(new ChangeMessageVisibilityBatchCommand({
-      QueueUrl: options.queueUrl, Entries: release.slice(i, i + 10).map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
-    }));
+    await options.sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: options.queueUrl,
+        Entries: release
+          .slice(i, i + 10)
+          .map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+      }),
+    );
   return { dryRun, received: seen.size, deleted, kept: keep.length, newer: newer.size, messages: reports };
 }

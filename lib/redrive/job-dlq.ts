@@ -46,22 +46,42 @@ export interface JobDlqReport {
 }
 
 /** Decides what a dead-lettered delivery of `input` calls for, given the job record now (pure). */
-export function jobDlqAction(record: JobRecord | undefined, input: Pick<JobRunnerInput, 'jobId' | 'version'>, nowMs: number, canRun: boolean): { action: JobDlqAction; reason: string } {
+export function jobDlqAction(
+  record: JobRecord | undefined,
+  input: Pick<JobRunnerInput, 'jobId' | 'version'>,
+  nowMs: number,
+  canRun: boolean,
+): { action: JobDlqAction; reason: string } {
   if (!record) return { action: 'drop', reason: 'no job record (expired, or never committed)' };
-  if (record.jobId !== input.jobId) return { action: 'drop', reason: `the key belongs to another job now (${record.jobId})` };
-  if (record.version > input.version) return { action: 'drop', reason: `superseded by job record version ${record.version}` };
-  if (TERMINAL_JOB_STATUSES.includes(record.jobStatus)) return { action: 'drop', reason: `the job is ${record.jobStatus}` };
-  if (record.jobStatus === JOB_STATUS.RUNNING && (record.leaseUntil ?? 0) > nowMs) return { action: 'keep', reason: `RUNNING under a lease until ${new Date(record.leaseUntil!).toISOString()}` };
-  if (canRun) return { action: 'run', reason: `the job is ${record.jobStatus} at version ${record.version}: delivered now` };
-  if (isRecurring(record.schedule)) return { action: 'keep', reason: 'a missed occurrence of a recurring job: only a runner can deliver it (its schedule keeps running)' };
-  if (record.jobStatus === JOB_STATUS.RUNNING) return { action: 'keep', reason: 'RUNNING with an expired lease: only a runner can reclaim it' };
-  return { action: 'reschedule', reason: `the job is ${record.jobStatus} at version ${record.version}: rescheduled to now` };
+  if (record.jobId !== input.jobId)
+    return { action: 'drop', reason: `the key belongs to another job now (${record.jobId})` };
+  if (record.version > input.version)
+    return { action: 'drop', reason: `superseded by job record version ${record.version}` };
+  if (TERMINAL_JOB_STATUSES.includes(record.jobStatus))
+    return { action: 'drop', reason: `the job is ${record.jobStatus}` };
+  if (record.jobStatus === JOB_STATUS.RUNNING && (record.leaseUntil ?? 0) > nowMs)
+    return { action: 'keep', reason: `RUNNING under a lease until ${new Date(record.leaseUntil!).toISOString()}` };
+  if (canRun)
+    return { action: 'run', reason: `the job is ${record.jobStatus} at version ${record.version}: delivered now` };
+  if (isRecurring(record.schedule))
+    return {
+      action: 'keep',
+      reason: 'a missed occurrence of a recurring job: only a runner can deliver it (its schedule keeps running)',
+    };
+  if (record.jobStatus === JOB_STATUS.RUNNING)
+    return { action: 'keep', reason: 'RUNNING with an expired lease: only a runner can reclaim it' };
+  return {
+    action: 'reschedule',
+    reason: `the job is ${record.jobStatus} at version ${record.version}: rescheduled to now`,
+  };
 }
 
 function parseInput(body: string | undefined): JobRunnerInput | undefined {
   try {
     const input = JSON.parse(body ?? '') as JobRunnerInput;
-    return typeof input?.key === 'string' && typeof input.jobId === 'string' && typeof input.version === 'number' ? input : undefined;
+    return typeof input?.key === 'string' && typeof input.jobId === 'string' && typeof input.version === 'number'
+      ? input
+      : undefined;
   } catch {
     return undefined;
   }
@@ -83,21 +103,47 @@ export async function redriveJobDlq(options: JobDlqRedriveOptions): Promise<Redr
   return redriveQueue<JobDlqReport>(options, async (message: Message) => {
     const messageId = message.MessageId!;
     const input = parseInput(message.Body);
-    if (!input) return { delete: false, report: { messageId, action: 'keep', result: 'failed', reason: 'the body is not a job runner input (jobId, key, version)' } };
+    if (!input)
+      return {
+        delete: false,
+        report: {
+          messageId,
+          action: 'keep',
+          result: 'failed',
+          reason: 'the body is not a job runner input (jobId, key, version)',
+        },
+      };
     const base = { messageId, key: input.key, version: input.version };
-    const read = async () => (await doc.send(new GetCommand({ TableName: options.outboxTable, Key: jobRecordKey(input.key), ConsistentRead: true }))).Item as JobRecord | undefined;
+    const read = async () =>
+      (
+        await doc.send(
+          new GetCommand({ TableName: options.outboxTable, Key: jobRecordKey(input.key), ConsistentRead: true }),
+        )
+      ).Item as JobRecord | undefined;
     const { action, reason } = jobDlqAction(await read(), input, now(), options.run !== undefined);
-    if (action === 'drop' || action === 'keep') return { delete: action === 'drop', report: { ...base, action, result: options.dryRun ? 'would' : 'done', reason } };
+    if (action === 'drop' || action === 'keep')
+      return {
+        delete: action === 'drop',
+        report: { ...base, action, result: options.dryRun ? 'would' : 'done', reason },
+      };
     if (options.dryRun) return { delete: false, report: { ...base, action, result: 'would', reason } };
     try {
       if (action === 'run') {
         const runResult = await options.run!({ ...input, attemptNumber: '1', executionId: `redrive-${randomUUID()}` });
         return { delete: true, report: { ...base, action, result: 'done', reason, runResult } };
       }
-      await withUnitOfWork((uow) => uow.rescheduleJob(input.key, { delay: 0 }), { outboxTable: options.outboxTable, client: doc, propagation: 'requiresNew', correlationId: `redrive:${messageId}` });
+      await withUnitOfWork((uow) => uow.rescheduleJob(input.key, { delay: 0 }), {
+        outboxTable: options.outboxTable,
+        client: doc,
+        propagation: 'requiresNew',
+        correlationId: `redrive:${messageId}`,
+      });
       return { delete: true, report: { ...base, action, result: 'done', reason } };
     } catch (error) {
-      const why = error instanceof ConditionFailedError ? `the job changed meanwhile (${(await read())?.jobStatus ?? 'gone'})` : (error as Error).message;
+      const why =
+        error instanceof ConditionFailedError
+          ? `the job changed meanwhile (${(await read())?.jobStatus ?? 'gone'})`
+          : (error as Error).message;
       return { delete: false, report: { ...base, action, result: 'failed', reason: `${reason}; failed: ${why}` } };
     }
   });

@@ -6,7 +6,12 @@
  * and converge to the job record.
  */
 import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetRecordsCommand, GetShardIteratorCommand, type DynamoDBStreamsClient, type _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type DynamoDBStreamsClient,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { tableNameFromStreamArn } from '../dispatch/config.js';
@@ -50,7 +55,11 @@ export interface StreamDlqReport {
 export function streamBatchInfoOf(body: string | undefined): StreamBatchInfo | undefined {
   try {
     const info = (JSON.parse(body ?? '') as { DDBStreamBatchInfo?: Partial<StreamBatchInfo> }).DDBStreamBatchInfo;
-    return info && typeof info.shardId === 'string' && typeof info.startSequenceNumber === 'string' && typeof info.endSequenceNumber === 'string' && typeof info.streamArn === 'string'
+    return info &&
+      typeof info.shardId === 'string' &&
+      typeof info.startSequenceNumber === 'string' &&
+      typeof info.endSequenceNumber === 'string' &&
+      typeof info.streamArn === 'string'
       ? (info as StreamBatchInfo)
       : undefined;
   } catch {
@@ -61,9 +70,16 @@ export function streamBatchInfoOf(body: string | undefined): StreamBatchInfo | u
 /** The stream records from `start` to `end` (inclusive) of one shard. */
 export async function readStreamRange(streams: DynamoDBStreamsClient, info: StreamBatchInfo): Promise<StreamRecord[]> {
   const end = BigInt(info.endSequenceNumber);
-  let iterator = (await streams.send(new GetShardIteratorCommand({
-    StreamArn: info.streamArn, ShardId: info.shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: info.startSequenceNumber,
-  }))).ShardIterator;
+  let iterator = (
+    await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: info.streamArn,
+        ShardId: info.shardId,
+        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+        SequenceNumber: info.startSequenceNumber,
+      }),
+    )
+  ).ShardIterator;
   const records: StreamRecord[] = [];
   for (let page = 0; iterator && page < 10_000; page++) {
     const out = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
@@ -77,26 +93,40 @@ export async function readStreamRange(streams: DynamoDBStreamsClient, info: Stre
   return records;
 }
 
-const keyText = (key: Record<string, AttributeValue>): string => `${key[OUTBOX_SCHEMA.partitionKey]?.S ?? '?'}/${key[OUTBOX_SCHEMA.sortKey]?.S ?? '?'}`;
+const keyText = (key: Record<string, AttributeValue>): string =>
+  `${key[OUTBOX_SCHEMA.partitionKey]?.S ?? '?'}/${key[OUTBOX_SCHEMA.sortKey]?.S ?? '?'}`;
 
 /** The INSERTs of outbox items among stream records (the only ones the dispatcher acts on), one per key. */
 function outboxKeys(records: readonly StreamRecord[]): Record<string, AttributeValue>[] {
   const keys = new Map<string, Record<string, AttributeValue>>();
   for (const r of records) {
     const key = r.dynamodb?.Keys as Record<string, AttributeValue> | undefined;
-    if (r.eventName === 'INSERT' && key?.[OUTBOX_SCHEMA.partitionKey]?.S?.startsWith(OUTBOX_KEYS.outboxPk(''))) keys.set(keyText(key), key);
+    if (r.eventName === 'INSERT' && key?.[OUTBOX_SCHEMA.partitionKey]?.S?.startsWith(OUTBOX_KEYS.outboxPk('')))
+      keys.set(keyText(key), key);
   }
   return [...keys.values()];
 }
 
 /** A stream record as Lambda would deliver it, built from the item as it is in the table now. */
-function insertRecord(info: StreamBatchInfo, key: Record<string, AttributeValue>, item: Record<string, AttributeValue>, index: number): DynamoDBRecord {
+function insertRecord(
+  info: StreamBatchInfo,
+  key: Record<string, AttributeValue>,
+  item: Record<string, AttributeValue>,
+  index: number,
+): DynamoDBRecord {
   return {
-    eventID: `redrive-${info.shardId}-${index}`, eventName: 'INSERT', eventVersion: '1.1', eventSource: 'aws:dynamodb',
-    awsRegion: info.streamArn.split(':')[3] ?? 'us-east-1', eventSourceARN: info.streamArn,
+    eventID: `redrive-${info.shardId}-${index}`,
+    eventName: 'INSERT',
+    eventVersion: '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: info.streamArn.split(':')[3] ?? 'us-east-1',
+    eventSourceARN: info.streamArn,
     dynamodb: {
-      Keys: toLambdaImage(key as never), NewImage: toLambdaImage(item as never), SequenceNumber: `${info.startSequenceNumber}-${index}`,
-      StreamViewType: 'NEW_IMAGE', ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+      Keys: toLambdaImage(key as never),
+      NewImage: toLambdaImage(item as never),
+      SequenceNumber: `${info.startSequenceNumber}-${index}`,
+      StreamViewType: 'NEW_IMAGE',
+      ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
     },
   } as DynamoDBRecord;
 }
@@ -115,26 +145,76 @@ export async function redriveStreamDlq(options: StreamDlqRedriveOptions): Promis
   return redriveQueue<StreamDlqReport>(options, async (message: Message) => {
     const messageId = message.MessageId!;
     const info = streamBatchInfoOf(message.Body);
-    if (!info) return { delete: false, report: { messageId, outcome: 'unreadable', items: [], missing: [], reason: 'not a Lambda stream on-failure record (no DDBStreamBatchInfo)' } };
+    if (!info)
+      return {
+        delete: false,
+        report: {
+          messageId,
+          outcome: 'unreadable',
+          items: [],
+          missing: [],
+          reason: 'not a Lambda stream on-failure record (no DDBStreamBatchInfo)',
+        },
+      };
     const where = { shardId: info.shardId, range: `${info.startSequenceNumber}..${info.endSequenceNumber}` };
     let records: StreamRecord[];
     try {
       records = await readStreamRange(options.streams, info);
     } catch (error) {
-      return { delete: false, report: { messageId, ...where, outcome: 'unreadable', items: [], missing: [], reason: `the stream records cannot be read: ${(error as Error).message}` } };
+      return {
+        delete: false,
+        report: {
+          messageId,
+          ...where,
+          outcome: 'unreadable',
+          items: [],
+          missing: [],
+          reason: `the stream records cannot be read: ${(error as Error).message}`,
+        },
+      };
     }
     const table = options.outboxTable ?? tableNameFromStreamArn(info.streamArn);
     const keys = outboxKeys(records);
-    const loaded = await Promise.all(keys.map(async (key) => ({ key, item: (await options.dynamodb.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item })));
+    const loaded = await Promise.all(
+      keys.map(async (key) => ({
+        key,
+        item: (await options.dynamodb.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true })))
+          .Item,
+      })),
+    );
     const items = loaded.map((l) => keyText(l.key));
     const missing = loaded.filter((l) => !l.item).map((l) => keyText(l.key));
     if (missing.length > 0)
-      return { delete: false, report: { messageId, ...where, outcome: 'incomplete', items, missing, reason: `${missing.length} of ${keys.length} outbox items are no longer in the table` } };
-    if (options.dryRun) return { delete: false, report: { messageId, ...where, outcome: 'would-dispatch', items, missing } };
+      return {
+        delete: false,
+        report: {
+          messageId,
+          ...where,
+          outcome: 'incomplete',
+          items,
+          missing,
+          reason: `${missing.length} of ${keys.length} outbox items are no longer in the table`,
+        },
+      };
+    if (options.dryRun)
+      return { delete: false, report: { messageId, ...where, outcome: 'would-dispatch', items, missing } };
     const event: DynamoDBStreamEvent = { Records: loaded.map((l, i) => insertRecord(info, l.key, l.item!, i)) };
     const response = await options.dispatcher(event);
-    const failed = response.batchItemFailures.map((f) => event.Records.find((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier)).map((r) => (r ? keyText(r.dynamodb!.Keys as never) : '?'));
-    if (failed.length > 0) return { delete: false, report: { messageId, ...where, outcome: 'failed', items, missing, reason: `not dispatched: ${failed.join(', ')}` } };
+    const failed = response.batchItemFailures
+      .map((f) => event.Records.find((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier))
+      .map((r) => (r ? keyText(r.dynamodb!.Keys as never) : '?'));
+    if (failed.length > 0)
+      return {
+        delete: false,
+        report: {
+          messageId,
+          ...where,
+          outcome: 'failed',
+          items,
+          missing,
+          reason: `not dispatched: ${failed.join(', ')}`,
+        },
+      };
     return { delete: true, report: { messageId, ...where, outcome: 'dispatched', items, missing } };
   });
 }

@@ -15,5 +15,11 @@ export {
   type TestUnitOfWorkOptions,
   type UnitOfWorkRecording,
 } from './test-unit-of-work.js';
-export { unitOfWorkMatchers, type MatcherContext, type MatcherResult, type ScheduledExpectation, type UnitOfWorkMatchers } from './matchers.js';
+export {
+  unitOfWorkMatchers,
+  type MatcherContext,
+  type MatcherResult,
+  type ScheduledExpectation,
+  type UnitOfWorkMatchers,
+} from './matchers.js';
 export { createMemoryClient, type MemoryClient } from './memory-client.js';

@@ -44,14 +44,23 @@ function recording(received: unknown, matcher: string): UnitOfWorkRecording {
   if (received instanceof UnitOfWork) return recordingOf(received);
   const r = received as Partial<UnitOfWorkRecording> | null;
   if (r && typeof r === 'object' && r.uow instanceof UnitOfWork) return recordingOf(r.uow, r.transactions ?? []);
-  if (r && typeof r === 'object' && 'uow' in r && r.uow === undefined && Array.isArray(r.operations)) return r as UnitOfWorkRecording;
-  throw new TypeError(`${matcher}: expected a UnitOfWork, createTestUnitOfWork() or runHandler() result, received ${typeof received}`);
+  if (r && typeof r === 'object' && 'uow' in r && r.uow === undefined && Array.isArray(r.operations))
+    return r as UnitOfWorkRecording;
+  throw new TypeError(
+    `${matcher}: expected a UnitOfWork, createTestUnitOfWork() or runHandler() result, received ${typeof received}`,
+  );
 }
 
-const show = (value: unknown): string => JSON.stringify(value, (_k, v) => (typeof v?.asymmetricMatch === 'function' ? String(v.toString?.() ?? 'matcher') : v));
+const show = (value: unknown): string =>
+  JSON.stringify(value, (_k, v) =>
+    typeof v?.asymmetricMatch === 'function' ? String(v.toString?.() ?? 'matcher') : v,
+  );
 
 function result(ctx: MatcherContext, pass: boolean, wanted: string, found: string): MatcherResult {
-  return { pass, message: () => `expected the unit of work ${ctx.isNot ? 'not ' : ''}to have ${wanted}; it has ${found}` };
+  return {
+    pass,
+    message: () => `expected the unit of work ${ctx.isNot ? 'not ' : ''}to have ${wanted}; it has ${found}`,
+  };
 }
 
 /** The matchers: `expect.extend(unitOfWorkMatchers)` in jest or vitest. */
@@ -63,18 +72,50 @@ export const unitOfWorkMatchers = {
   toHavePublished(this: MatcherContext, received: unknown, type: string, data?: unknown): MatcherResult {
     const r = recording(received, 'toHavePublished');
     const pass = r.events.some((e) => e.type === type && (data === undefined || this.equals(e.data, data)));
-    return result(this, pass, `published ${type}${data === undefined ? '' : ` with data ${show(data)}`}`, `events ${show(r.events.map((e) => ({ type: e.type, data: e.data })))}`);
+    return result(
+      this,
+      pass,
+      `published ${type}${data === undefined ? '' : ` with data ${show(data)}`}`,
+      `events ${show(r.events.map((e) => ({ type: e.type, data: e.data })))}`,
+    );
   },
-  toHaveScheduled(this: MatcherContext, received: unknown, job: string, payload?: unknown, expected: ScheduledExpectation = {}): MatcherResult {
+  toHaveScheduled(
+    this: MatcherContext,
+    received: unknown,
+    job: string,
+    payload?: unknown,
+    expected: ScheduledExpectation = {},
+  ): MatcherResult {
     const r = recording(received, 'toHaveScheduled');
-    const pass = r.jobs.some((j) => j.job === job && (payload === undefined || this.equals(j.payload, payload))
-      && Object.entries(expected).every(([name, value]) => value === undefined || this.equals(j[name as keyof ScheduledExpectation], value)));
-    return result(this, pass, `scheduled ${job}${payload === undefined ? '' : ` with payload ${show(payload)}`}${Object.keys(expected).length ? ` and ${show(expected)}` : ''}`, `jobs ${show(r.jobs)}`);
+    const pass = r.jobs.some(
+      (j) =>
+        j.job === job &&
+        (payload === undefined || this.equals(j.payload, payload)) &&
+        Object.entries(expected).every(
+          ([name, value]) => value === undefined || this.equals(j[name as keyof ScheduledExpectation], value),
+        ),
+    );
+    return result(
+      this,
+      pass,
+      `scheduled ${job}${payload === undefined ? '' : ` with payload ${show(payload)}`}${Object.keys(expected).length ? ` and ${show(expected)}` : ''}`,
+      `jobs ${show(r.jobs)}`,
+    );
   },
   toHaveWritten(this: MatcherContext, received: unknown, table: string, key?: Record<string, unknown>): MatcherResult {
     const r = recording(received, 'toHaveWritten');
-    const pass = r.operations.some((o) => o.kind !== 'ConditionCheck' && o.table === table
-      && (key === undefined || Object.entries(key).every(([name, value]) => this.equals((o.key ?? o.item)?.[name], value))));
-    return result(this, pass, `written to ${table}${key ? ` the item ${show(key)}` : ''}`, `writes ${show(r.operations.map((o) => ({ kind: o.kind, table: o.table, key: o.key ?? o.item })))}`);
+    const pass = r.operations.some(
+      (o) =>
+        o.kind !== 'ConditionCheck' &&
+        o.table === table &&
+        (key === undefined ||
+          Object.entries(key).every(([name, value]) => this.equals((o.key ?? o.item)?.[name], value))),
+    );
+    return result(
+      this,
+      pass,
+      `written to ${table}${key ? ` the item ${show(key)}` : ''}`,
+      `writes ${show(r.operations.map((o) => ({ kind: o.kind, table: o.table, key: o.key ?? o.item })))}`,
+    );
   },
 };

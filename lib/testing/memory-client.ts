@@ -19,7 +19,10 @@ const READS = new Set(['GetCommand', 'GetItemCommand']);
 /** Creates a {@link MemoryClient}. Any call but a commit or a `GetItem` (no item) throws, naming the command. */
 export function createMemoryClient(): MemoryClient {
   const transactions: TransactWriteCommandInput[] = [];
-  const raw = new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const raw = new DynamoDBClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
   const client = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   client.middlewareStack.add(
     (_next, context) => async (args) => {
@@ -29,7 +32,9 @@ export function createMemoryClient(): MemoryClient {
         return { output: { $metadata: {} } as never, response: {} };
       }
       if (READS.has(command)) return { output: { $metadata: {} } as never, response: {} };
-      throw new Error(`${command} is not supported by the in-memory client of lambda-unit-of-work/testing (it records commits only): stub your reads`);
+      throw new Error(
+        `${command} is not supported by the in-memory client of lambda-unit-of-work/testing (it records commits only): stub your reads`,
+      );
     },
     { step: 'initialize', name: `memory-client-${randomUUID()}`, priority: 'high' },
   );

@@ -6,7 +6,12 @@ import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { CloudEvent, JobScheduleSpec } from '../outbox/messages.js';
 import { commitUnitOfWork, type CommitResult } from '../unit-of-work/commit.js';
-import { clientOverride, resolveSettings, validateUnitOfWorkOptions, type UnitOfWorkOptions } from '../unit-of-work/settings.js';
+import {
+  clientOverride,
+  resolveSettings,
+  validateUnitOfWorkOptions,
+  type UnitOfWorkOptions,
+} from '../unit-of-work/settings.js';
 import type { WriteKind } from '../unit-of-work/types.js';
 import { UnitOfWork, type LoggerLike, type UnitOfWorkState } from '../unit-of-work/unit-of-work.js';
 import { createMemoryClient } from './memory-client.js';
@@ -58,21 +63,47 @@ export interface UnitOfWorkRecording {
 }
 
 /** {@link UnitOfWorkRecording} of any unit of work (`transactions` is empty unless it committed in memory). */
-export function recordingOf(uow: UnitOfWork, transactions: readonly TransactWriteCommandInput[] = []): UnitOfWorkRecording {
+export function recordingOf(
+  uow: UnitOfWork,
+  transactions: readonly TransactWriteCommandInput[] = [],
+): UnitOfWorkRecording {
   const holds = uow.state === 'open' || uow.state === 'committing' || uow.state === 'committed';
   const { writes, messages } = holds ? uow.contents() : { writes: [], messages: [] };
   return {
     uow,
     state: uow.state,
     committed: uow.state === 'committed',
-    operations: writes.filter((w) => w.role === 'write').map((w) => ({
-      kind: w.kind, table: w.ref.table, label: w.ref.label, params: w.params,
-      ...(w.ref.key ? { key: w.ref.key } : {}),
-      ...(w.kind === 'Put' ? { item: w.params.Item as Record<string, unknown> } : {}),
-    })),
+    operations: writes
+      .filter((w) => w.role === 'write')
+      .map((w) => ({
+        kind: w.kind,
+        table: w.ref.table,
+        label: w.ref.label,
+        params: w.params,
+        ...(w.ref.key ? { key: w.ref.key } : {}),
+        ...(w.kind === 'Put' ? { item: w.params.Item as Record<string, unknown> } : {}),
+      })),
     events: messages.flatMap((m) => (m.kind === 'event' ? [m.event] : [])),
-    jobs: messages.flatMap((m) => (m.kind === 'job.schedule' ? [{ job: m.job.name, key: m.job.key, payload: m.job.payload, schedule: m.schedule, maxAttempts: m.maxAttempts }] : [])),
-    jobChanges: messages.flatMap((m): RecordedJobChange[] => (m.kind === 'job.cancel' ? [{ kind: 'cancel', key: m.key }] : m.kind === 'job.reschedule' ? [{ kind: 'reschedule', key: m.key, schedule: m.schedule }] : [])),
+    jobs: messages.flatMap((m) =>
+      m.kind === 'job.schedule'
+        ? [
+            {
+              job: m.job.name,
+              key: m.job.key,
+              payload: m.job.payload,
+              schedule: m.schedule,
+              maxAttempts: m.maxAttempts,
+            },
+          ]
+        : [],
+    ),
+    jobChanges: messages.flatMap((m): RecordedJobChange[] =>
+      m.kind === 'job.cancel'
+        ? [{ kind: 'cancel', key: m.key }]
+        : m.kind === 'job.reschedule'
+          ? [{ kind: 'reschedule', key: m.key, schedule: m.schedule }]
+          : [],
+    ),
     transactions,
   };
 }
@@ -92,13 +123,35 @@ export interface TestUnitOfWork extends UnitOfWorkRecording {
 }
 
 /** The recording of a handler that returned before its unit of work was opened (a validator's 400, …). */
-const NOT_OPENED = { uow: undefined, state: 'not opened', committed: false, operations: [], events: [], jobs: [], jobChanges: [], transactions: [] } as const;
+const NOT_OPENED = {
+  uow: undefined,
+  state: 'not opened',
+  committed: false,
+  operations: [],
+  events: [],
+  jobs: [],
+  jobChanges: [],
+  transactions: [],
+} as const;
 
 const silent: LoggerLike = { debug() {}, info() {}, warn() {}, error() {} };
 const COMPONENT = 'createTestUnitOfWork(options)';
 
-function liveRecording<T extends object>(target: T, uow: () => UnitOfWork | undefined, transactions: readonly TransactWriteCommandInput[]): T & UnitOfWorkRecording {
-  for (const name of ['uow', 'state', 'committed', 'operations', 'events', 'jobs', 'jobChanges', 'transactions'] as const)
+function liveRecording<T extends object>(
+  target: T,
+  uow: () => UnitOfWork | undefined,
+  transactions: readonly TransactWriteCommandInput[],
+): T & UnitOfWorkRecording {
+  for (const name of [
+    'uow',
+    'state',
+    'committed',
+    'operations',
+    'events',
+    'jobs',
+    'jobChanges',
+    'transactions',
+  ] as const)
     Object.defineProperty(target, name, {
       enumerable: true,
       get: () => {
@@ -124,7 +177,10 @@ function liveRecording<T extends object>(target: T, uow: () => UnitOfWork | unde
 export function createTestUnitOfWork(options: TestUnitOfWorkOptions = {}): TestUnitOfWork {
   const { correlationId, ...rest } = options;
   const memory = createMemoryClient();
-  const validated = validateUnitOfWorkOptions({ outboxTable: 'test-outbox', source: 'test', logger: silent, ...rest }, COMPONENT);
+  const validated = validateUnitOfWorkOptions(
+    { outboxTable: 'test-outbox', source: 'test', logger: silent, ...rest },
+    COMPONENT,
+  );
   const uow = new UnitOfWork(resolveSettings({ ...validated, client: memory.client }, COMPONENT, { correlationId }));
   return liveRecording({ commit: () => commitUnitOfWork(uow) }, () => uow, memory.transactions) as TestUnitOfWork;
 }
@@ -144,7 +200,11 @@ export type HandlerRun<TResult> = UnitOfWorkRecording & { readonly result?: TRes
  * ```
  */
 // biome-ignore lint/suspicious/noExplicitAny: a Middy handler's context type is its own (UnitOfWorkContext, …)
-export async function runHandler<TEvent, TResult>(handler: (event: TEvent, context: any, ...rest: any[]) => Promise<TResult>, event: TEvent, options: { readonly context?: Partial<Context> } = {}): Promise<HandlerRun<TResult>> {
+export async function runHandler<TEvent, TResult>(
+  handler: (event: TEvent, context: any, ...rest: any[]) => Promise<TResult>,
+  event: TEvent,
+  options: { readonly context?: Partial<Context> } = {},
+): Promise<HandlerRun<TResult>> {
   const memory = createMemoryClient();
   const context = { ...testLambdaContext(), ...options.context } as Context & { uow?: UnitOfWork };
   const outcome: { result?: TResult; error?: unknown } = {};
@@ -161,9 +221,17 @@ export async function runHandler<TEvent, TResult>(handler: (event: TEvent, conte
 /** A Lambda context for tests. */
 export function testLambdaContext(requestId = 'test-request'): Context {
   return {
-    awsRequestId: requestId, functionName: 'test-function', functionVersion: '$LATEST', memoryLimitInMB: '128',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:test-function', logGroupName: '/aws/lambda/test-function',
-    logStreamName: 'test', callbackWaitsForEmptyEventLoop: false, getRemainingTimeInMillis: () => 30_000,
-    done() {}, fail() {}, succeed() {},
+    awsRequestId: requestId,
+    functionName: 'test-function',
+    functionVersion: '$LATEST',
+    memoryLimitInMB: '128',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:test-function',
+    logGroupName: '/aws/lambda/test-function',
+    logStreamName: 'test',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => 30_000,
+    done() {},
+    fail() {},
+    succeed() {},
   };
 }

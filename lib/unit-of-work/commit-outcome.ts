@@ -12,10 +12,22 @@ import type { BuiltTransaction } from './transaction.js';
 
 /** Error names of answers DynamoDB (or the SDK before sending) gives: the request was definitely refused. */
 const DEFINITE_ERRORS = new Set([
-  'TransactionCanceledException', 'TransactionInProgressException', 'ValidationException', 'IdempotentParameterMismatchException',
-  'ConditionalCheckFailedException', 'ResourceNotFoundException', 'AccessDeniedException', 'UnrecognizedClientException',
-  'ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'ItemCollectionSizeLimitExceededException',
-  'ReplicatedWriteConflictException', 'CredentialsProviderError', 'ProviderError', 'TokenProviderError',
+  'TransactionCanceledException',
+  'TransactionInProgressException',
+  'ValidationException',
+  'IdempotentParameterMismatchException',
+  'ConditionalCheckFailedException',
+  'ResourceNotFoundException',
+  'AccessDeniedException',
+  'UnrecognizedClientException',
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'ItemCollectionSizeLimitExceededException',
+  'ReplicatedWriteConflictException',
+  'CredentialsProviderError',
+  'ProviderError',
+  'TokenProviderError',
 ]);
 
 /** How often a commit with a lost answer is resent before the read-back decides. */
@@ -34,7 +46,9 @@ export function outcomeUnknown(error: unknown): boolean {
 }
 
 /** What resolving a lost answer found: it landed, or a later send got a definite answer to classify. */
-export type LostAnswerOutcome = { readonly landed: true; readonly resends: number } | { readonly landed: false; readonly error: unknown; readonly resends: number };
+export type LostAnswerOutcome =
+  | { readonly landed: true; readonly resends: number }
+  | { readonly landed: false; readonly error: unknown; readonly resends: number };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -44,7 +58,11 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * be known. A transaction without ClientRequestToken is never resent (it could apply twice): only read back.
  */
 export async function resolveLostAnswer(
-  client: DynamoDBDocumentClient, built: BuiltTransaction, commitId: string, lost: unknown, send: () => Promise<unknown>,
+  client: DynamoDBDocumentClient,
+  built: BuiltTransaction,
+  commitId: string,
+  lost: unknown,
+  send: () => Promise<unknown>,
 ): Promise<LostAnswerOutcome> {
   let resends = 0;
   if (built.input.ClientRequestToken) {
@@ -68,10 +86,17 @@ export async function resolveLostAnswer(
  * idempotency record); `false` when there is none, it is absent or unreadable (absence proves nothing: a
  * request still in flight may land later).
  */
-async function outboxItemLanded(client: DynamoDBDocumentClient, built: BuiltTransaction, commitId: string): Promise<boolean> {
+async function outboxItemLanded(
+  client: DynamoDBDocumentClient,
+  built: BuiltTransaction,
+  commitId: string,
+): Promise<boolean> {
   const put = built.input.TransactItems?.find((i) => i.Put?.Item?.commitId === commitId)?.Put;
   if (!put?.Item) return false;
-  const Key = { [OUTBOX_SCHEMA.partitionKey]: put.Item[OUTBOX_SCHEMA.partitionKey], [OUTBOX_SCHEMA.sortKey]: put.Item[OUTBOX_SCHEMA.sortKey] };
+  const Key = {
+    [OUTBOX_SCHEMA.partitionKey]: put.Item[OUTBOX_SCHEMA.partitionKey],
+    [OUTBOX_SCHEMA.sortKey]: put.Item[OUTBOX_SCHEMA.sortKey],
+  };
   try {
     const { Item } = await client.send(new GetCommand({ TableName: put.TableName, Key, ConsistentRead: true }));
     return Item?.commitId === commitId;

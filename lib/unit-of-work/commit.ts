@@ -48,7 +48,12 @@ const commitChannel = channel(COMMIT_CHANNEL);
 
 function report(built: BuiltTransaction, attempts: number, error?: unknown): void {
   if (!commitChannel.hasSubscribers) return;
-  commitChannel.publish({ input: built.input, actions: built.actions, attempts, ...(error !== undefined ? { error } : {}) } satisfies CommitReport);
+  commitChannel.publish({
+    input: built.input,
+    actions: built.actions,
+    attempts,
+    ...(error !== undefined ? { error } : {}),
+  } satisfies CommitReport);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -66,7 +71,11 @@ export function conflictBackoffMs(attempt: number, baseMs = 20, capMs = 1000): n
  * `CommitOutcomeUnknownError` only when that cannot be known. Other failures become the library's typed errors.
  * Returns the number of sends.
  */
-export async function sendTransaction(client: DynamoDBDocumentClient, built: BuiltTransaction, maxConflictRetries: number): Promise<number> {
+export async function sendTransaction(
+  client: DynamoDBDocumentClient,
+  built: BuiltTransaction,
+  maxConflictRetries: number,
+): Promise<number> {
   const send = (): Promise<unknown> => commitScope.run(true, () => client.send(transactWriteCommand(built)));
   let sends = 0;
   for (let attempt = 0; ; attempt++) {
@@ -90,8 +99,15 @@ export async function sendTransaction(client: DynamoDBDocumentClient, built: Bui
       const fail = (final: Error): Error => (report(built, sends, final), final);
       if (!failure.retry) throw fail(failure.error);
       if (attempt >= maxConflictRetries) {
-        const refs = built.actions.filter((a) => a.role !== 'outbox').map(({ label, table, key }) => ({ label, table, key }));
-        if (failure.reason === 'throttled') throw fail(new CommitFailedError(`The transaction was still throttled after ${attempt + 1} attempts`, refs, { cause: error }));
+        const refs = built.actions
+          .filter((a) => a.role !== 'outbox')
+          .map(({ label, table, key }) => ({ label, table, key }));
+        if (failure.reason === 'throttled')
+          throw fail(
+            new CommitFailedError(`The transaction was still throttled after ${attempt + 1} attempts`, refs, {
+              cause: error,
+            }),
+          );
         throw fail(new TransactionConflictError(attempt + 1, refs, { cause: error }));
       }
       await sleep(conflictBackoffMs(attempt));
@@ -162,7 +178,9 @@ export async function commitUnitOfWork(uow: UnitOfWork, options: CommitOptions =
  */
 function logCommit(uow: UnitOfWork, startedAt: number, result: CommitResult, error?: unknown): void {
   const { writes } = uow.contents();
-  const e = error as { name?: string; message?: string; label?: string; table?: string; key?: unknown; operations?: unknown } | undefined;
+  const e = error as
+    | { name?: string; message?: string; label?: string; table?: string; key?: unknown; operations?: unknown }
+    | undefined;
   uow.settings.logger.debug('unit of work commit', {
     commitId: uow.id,
     ...(uow.correlationId ? { correlationId: uow.correlationId } : {}),
@@ -171,6 +189,17 @@ function logCommit(uow: UnitOfWork, startedAt: number, result: CommitResult, err
     actions: result.actions,
     attempts: result.attempts || ((error as { attempts?: number } | undefined)?.attempts ?? 0),
     latencyMs: Math.round((performance.now() - startedAt) * 100) / 100,
-    ...(e ? { error: { name: e.name, message: e.message, label: e.label, table: e.table, key: e.key, operations: e.operations } } : {}),
+    ...(e
+      ? {
+          error: {
+            name: e.name,
+            message: e.message,
+            label: e.label,
+            table: e.table,
+            key: e.key,
+            operations: e.operations,
+          },
+        }
+      : {}),
   });
 }

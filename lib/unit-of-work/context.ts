@@ -89,14 +89,27 @@ export interface WithUnitOfWorkOptions extends UnitOfWorkOptions, CommitOptions 
  * }, { propagation: 'requiresNew' });
  * ```
  */
-export async function withUnitOfWork<T>(fn: (uow: UnitOfWork) => T | Promise<T>, options: WithUnitOfWorkOptions = {}): Promise<T> {
+export async function withUnitOfWork<T>(
+  fn: (uow: UnitOfWork) => T | Promise<T>,
+  options: WithUnitOfWorkOptions = {},
+): Promise<T> {
   const component = 'withUnitOfWork(options)';
-  const { propagation = 'required', correlationId, causationId, clientRequestToken, commitsOnEveryAttempt, ...uowOptions } = options;
-  if (!Object.values(PROPAGATION).includes(propagation)) throw new ConfigurationError(component, `propagation must be one of ${Object.values(PROPAGATION).join(', ')}`);
-  if (commitsOnEveryAttempt !== undefined && typeof commitsOnEveryAttempt !== 'boolean') throw new ConfigurationError(component, '"commitsOnEveryAttempt" must be a boolean');
+  const {
+    propagation = 'required',
+    correlationId,
+    causationId,
+    clientRequestToken,
+    commitsOnEveryAttempt,
+    ...uowOptions
+  } = options;
+  if (!Object.values(PROPAGATION).includes(propagation))
+    throw new ConfigurationError(component, `propagation must be one of ${Object.values(PROPAGATION).join(', ')}`);
+  if (commitsOnEveryAttempt !== undefined && typeof commitsOnEveryAttempt !== 'boolean')
+    throw new ConfigurationError(component, '"commitsOnEveryAttempt" must be a boolean');
   validateUnitOfWorkOptions(uowOptions, component);
   const outer = activeUnitOfWork();
-  if (propagation === 'mandatory' && !outer) throw new NoUnitOfWorkError(`withUnitOfWork({ propagation: 'mandatory' }) found no active unit of work`);
+  if (propagation === 'mandatory' && !outer)
+    throw new NoUnitOfWorkError(`withUnitOfWork({ propagation: 'mandatory' }) found no active unit of work`);
   if (outer && propagation !== 'requiresNew') {
     assertJoinable(outer, { ...uowOptions, correlationId, clientRequestToken, commitsOnEveryAttempt }, component);
     if (uowOptions.tableKeys) outer.declareTableKeys(uowOptions.tableKeys);
@@ -155,7 +168,8 @@ function assertJoinable(outer: UnitOfWork, given: Record<string, unknown>, compo
   const s = outer.settings;
   const problems: string[] = [];
   const differs = (name: string, value: unknown, current: unknown, shown = String(current)): void => {
-    if (value !== undefined && value !== current) problems.push(`"${name}" (${String(value)}) contradicts the unit of work it joins (${shown})`);
+    if (value !== undefined && value !== current)
+      problems.push(`"${name}" (${String(value)}) contradicts the unit of work it joins (${shown})`);
   };
   differs('readOnly', given.readOnly, s.readOnly, s.readOnly ? 'read-only' : 'writable');
   differs('outboxTable', given.outboxTable, s.outboxTable);
@@ -163,15 +177,25 @@ function assertJoinable(outer: UnitOfWork, given: Record<string, unknown>, compo
   differs('retentionSeconds', given.retentionSeconds, s.retentionSeconds);
   differs('maxConflictRetries', given.maxConflictRetries, s.maxConflictRetries);
   differs('correlationId', given.correlationId, s.correlationId);
-  if (given.logger !== undefined && given.logger !== s.logger) problems.push('"logger" differs from the logger of the unit of work it joins');
-  if (given.traceContext !== undefined && given.traceContext !== s.traceContext) problems.push('"traceContext" differs from the unit of work it joins (its trace context is already taken)');
+  if (given.logger !== undefined && given.logger !== s.logger)
+    problems.push('"logger" differs from the logger of the unit of work it joins');
+  if (given.traceContext !== undefined && given.traceContext !== s.traceContext)
+    problems.push('"traceContext" differs from the unit of work it joins (its trace context is already taken)');
   if (given.client !== undefined && given.client !== s.clientOption && given.client !== s.client())
     problems.push('"client" differs from the client of the unit of work it joins (it commits with its own)');
   for (const [table, names] of Object.entries((given.tableKeys ?? {}) as Record<string, readonly string[]>)) {
     const known = s.tableKeys[table];
-    if (known && known.join() !== names.join()) problems.push(`"tableKeys.${table}" (${names.join(', ')}) contradicts the joined unit of work (${known.join(', ')})`);
+    if (known && known.join() !== names.join())
+      problems.push(
+        `"tableKeys.${table}" (${names.join(', ')}) contradicts the joined unit of work (${known.join(', ')})`,
+      );
   }
-  if (given.clientRequestToken !== undefined) problems.push('"clientRequestToken" has no effect on a joining scope: its owner commits');
+  if (given.clientRequestToken !== undefined)
+    problems.push('"clientRequestToken" has no effect on a joining scope: its owner commits');
   if (given.commitsOnEveryAttempt !== undefined) problems.push('"commitsOnEveryAttempt" only applies to requiresNew');
-  if (problems.length) throw new ConfigurationError(component, `${problems.join('; ')}. Use propagation: 'requiresNew' for a unit of work of its own`);
+  if (problems.length)
+    throw new ConfigurationError(
+      component,
+      `${problems.join('; ')}. Use propagation: 'requiresNew' for a unit of work of its own`,
+    );
 }

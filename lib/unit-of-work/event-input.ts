@@ -27,19 +27,44 @@ export interface CheckedEvent {
  * within {@link MAX_EVENT_DATA_NESTING}). The entry size is checked by the caller on the envelope.
  * Throws {@link InvalidOperationError} naming `operation`.
  */
-export function validateEventInput(operation: string, input: PublishInput<unknown>, defaultSource: string | undefined): CheckedEvent {
+export function validateEventInput(
+  operation: string,
+  input: PublishInput<unknown>,
+  defaultSource: string | undefined,
+): CheckedEvent {
   if (typeof input !== 'object' || input === null) throw new InvalidOperationError(operation, 'expects { type, data }');
-  if (typeof input.type !== 'string' || input.type.trim() === '') throw new InvalidOperationError(operation, 'type must be a non-empty string');
+  if (typeof input.type !== 'string' || input.type.trim() === '')
+    throw new InvalidOperationError(operation, 'type must be a non-empty string');
   if (input.type.length > MAX_EVENT_TYPE_CHARS)
-    throw new InvalidOperationError(operation, `type is ${input.type.length} characters; EventBridge takes a DetailType of at most ${MAX_EVENT_TYPE_CHARS}`);
+    throw new InvalidOperationError(
+      operation,
+      `type is ${input.type.length} characters; EventBridge takes a DetailType of at most ${MAX_EVENT_TYPE_CHARS}`,
+    );
   const source = input.source ?? defaultSource;
-  if (source !== undefined && typeof source !== 'string') throw new InvalidOperationError(operation, 'source must be a string');
-  if (typeof source !== 'string' || source === '') throw new InvalidOperationError(operation, 'no event source: pass source, or set the unitOfWork({ source }) option');
+  if (source !== undefined && typeof source !== 'string')
+    throw new InvalidOperationError(operation, 'source must be a string');
+  if (typeof source !== 'string' || source === '')
+    throw new InvalidOperationError(
+      operation,
+      'no event source: pass source, or set the unitOfWork({ source }) option',
+    );
   if (source.length > MAX_EVENT_SOURCE_CHARS)
-    throw new InvalidOperationError(operation, `source is ${source.length} characters; EventBridge takes a Source of at most ${MAX_EVENT_SOURCE_CHARS}`);
-  if (source.startsWith('aws.')) throw new InvalidOperationError(operation, `source "${source}" starts with "aws.", which EventBridge reserves for AWS services`);
-  if (input.subject !== undefined && typeof input.subject !== 'string') throw new InvalidOperationError(operation, `subject must be a string, not ${input.subject === null ? 'null' : typeof input.subject}`);
-  if (input.id !== undefined && (typeof input.id !== 'string' || input.id === '')) throw new InvalidOperationError(operation, 'id must be a non-empty string');
+    throw new InvalidOperationError(
+      operation,
+      `source is ${source.length} characters; EventBridge takes a Source of at most ${MAX_EVENT_SOURCE_CHARS}`,
+    );
+  if (source.startsWith('aws.'))
+    throw new InvalidOperationError(
+      operation,
+      `source "${source}" starts with "aws.", which EventBridge reserves for AWS services`,
+    );
+  if (input.subject !== undefined && typeof input.subject !== 'string')
+    throw new InvalidOperationError(
+      operation,
+      `subject must be a string, not ${input.subject === null ? 'null' : typeof input.subject}`,
+    );
+  if (input.id !== undefined && (typeof input.id !== 'string' || input.id === ''))
+    throw new InvalidOperationError(operation, 'id must be a non-empty string');
   const data = snapshotJson(input.data, operation, 'data', { maxNesting: MAX_EVENT_DATA_NESTING, int64: true });
   return { source, data };
 }

@@ -9,7 +9,14 @@ import { isReservedWord } from './reserved-words.js';
 
 /** Functions of condition and update expressions. */
 const FUNCTIONS = new Set([
-  'attribute_exists', 'attribute_not_exists', 'attribute_type', 'begins_with', 'contains', 'size', 'if_not_exists', 'list_append',
+  'attribute_exists',
+  'attribute_not_exists',
+  'attribute_type',
+  'begins_with',
+  'contains',
+  'size',
+  'if_not_exists',
+  'list_append',
 ]);
 /** Keywords per expression kind: bare words that are not attribute names. */
 const KEYWORDS: Record<ExpressionKind, ReadonlySet<string>> = {
@@ -36,7 +43,11 @@ function tokenize(operation: string, kind: ExpressionKind, text: string): Expres
   while (TOKEN.lastIndex < text.length) {
     const at = TOKEN.lastIndex;
     const m = TOKEN.exec(text);
-    if (!m) throw new InvalidOperationError(operation, `${kind} has an unexpected character ${JSON.stringify(text[at])} at position ${at}`);
+    if (!m)
+      throw new InvalidOperationError(
+        operation,
+        `${kind} has an unexpected character ${JSON.stringify(text[at])} at position ${at}`,
+      );
     if (!/^\s/.test(m[0])) tokens.push(m[0]);
   }
   tokens.forEach((token, i) => {
@@ -46,7 +57,11 @@ function tokenize(operation: string, kind: ExpressionKind, text: string): Expres
       const isKeyword = tokens[i - 1] !== '.' && KEYWORDS[kind].has(token.toUpperCase());
       if (isKeyword) return; // `AND (`, `IN (` are not calls
       if (tokens[i + 1] === '(' && tokens[i - 1] !== '.') {
-        if (!FUNCTIONS.has(token)) throw new InvalidOperationError(operation, `${kind} calls ${token}(), which is not a DynamoDB function (${[...FUNCTIONS].join(', ')})`);
+        if (!FUNCTIONS.has(token))
+          throw new InvalidOperationError(
+            operation,
+            `${kind} calls ${token}(), which is not a DynamoDB function (${[...FUNCTIONS].join(', ')})`,
+          );
       } else if (isReservedWord(token)) {
         throw new InvalidOperationError(
           operation,
@@ -60,14 +75,18 @@ function tokenize(operation: string, kind: ExpressionKind, text: string): Expres
 
 function placeholders(operation: string, field: string, map: unknown, prefix: string): string[] {
   if (map === undefined) return [];
-  if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new InvalidOperationError(operation, `${field} must be an object`);
+  if (typeof map !== 'object' || map === null || Array.isArray(map))
+    throw new InvalidOperationError(operation, `${field} must be an object`);
   const keys = Object.keys(map);
-  if (keys.length === 0) throw new InvalidOperationError(operation, `${field} is empty; leave it out (DynamoDB refuses an empty map)`);
+  if (keys.length === 0)
+    throw new InvalidOperationError(operation, `${field} is empty; leave it out (DynamoDB refuses an empty map)`);
   for (const k of keys) {
-    if (!k.startsWith(prefix) || k.length < 2) throw new InvalidOperationError(operation, `${field} key ${JSON.stringify(k)} must start with "${prefix}"`);
+    if (!k.startsWith(prefix) || k.length < 2)
+      throw new InvalidOperationError(operation, `${field} key ${JSON.stringify(k)} must start with "${prefix}"`);
     if (prefix === '#') {
       const name = (map as Record<string, unknown>)[k];
-      if (typeof name !== 'string' || name === '') throw new InvalidOperationError(operation, `${field}[${JSON.stringify(k)}] must be a non-empty attribute name`);
+      if (typeof name !== 'string' || name === '')
+        throw new InvalidOperationError(operation, `${field}[${JSON.stringify(k)}] must be a non-empty attribute name`);
     }
   }
   return keys;
@@ -84,7 +103,8 @@ export function validateExpressions(operation: string, params: Record<string, un
   for (const kind of ['UpdateExpression', 'ConditionExpression'] as const) {
     const text = params[kind];
     if (text === undefined) continue;
-    if (typeof text !== 'string' || text.trim() === '') throw new InvalidOperationError(operation, `${kind} must be a non-empty string`);
+    if (typeof text !== 'string' || text.trim() === '')
+      throw new InvalidOperationError(operation, `${kind} must be a non-empty string`);
     const used = tokenize(operation, kind, text);
     for (const n of used.names) names.add(n);
     for (const v of used.values) values.add(v);
@@ -92,13 +112,29 @@ export function validateExpressions(operation: string, params: Record<string, un
   const definedNames = placeholders(operation, 'ExpressionAttributeNames', params.ExpressionAttributeNames, '#');
   const definedValues = placeholders(operation, 'ExpressionAttributeValues', params.ExpressionAttributeValues, ':');
   for (const n of names)
-    if (!definedNames.includes(n)) throw new InvalidOperationError(operation, `the expression uses ${n}, which ExpressionAttributeNames does not define`);
+    if (!definedNames.includes(n))
+      throw new InvalidOperationError(
+        operation,
+        `the expression uses ${n}, which ExpressionAttributeNames does not define`,
+      );
   for (const v of values)
-    if (!definedValues.includes(v)) throw new InvalidOperationError(operation, `the expression uses ${v}, which ExpressionAttributeValues does not define`);
+    if (!definedValues.includes(v))
+      throw new InvalidOperationError(
+        operation,
+        `the expression uses ${v}, which ExpressionAttributeValues does not define`,
+      );
   for (const n of definedNames)
-    if (!names.has(n)) throw new InvalidOperationError(operation, `ExpressionAttributeNames defines ${n}, which no expression uses (DynamoDB refuses unused names)`);
+    if (!names.has(n))
+      throw new InvalidOperationError(
+        operation,
+        `ExpressionAttributeNames defines ${n}, which no expression uses (DynamoDB refuses unused names)`,
+      );
   for (const v of definedValues)
-    if (!values.has(v)) throw new InvalidOperationError(operation, `ExpressionAttributeValues defines ${v}, which no expression uses (DynamoDB refuses unused values)`);
+    if (!values.has(v))
+      throw new InvalidOperationError(
+        operation,
+        `ExpressionAttributeValues defines ${v}, which no expression uses (DynamoDB refuses unused values)`,
+      );
 }
 
 /**

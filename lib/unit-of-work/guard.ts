@@ -5,13 +5,22 @@ import { commitScope } from './commit.js';
 import { ambientUnitOfWork } from './context.js';
 
 const WRITE_COMMANDS = new Set([
-  'PutItemCommand', 'PutCommand',
-  'UpdateItemCommand', 'UpdateCommand',
-  'DeleteItemCommand', 'DeleteCommand',
-  'BatchWriteItemCommand', 'BatchWriteCommand',
-  'TransactWriteItemsCommand', 'TransactWriteCommand',
+  'PutItemCommand',
+  'PutCommand',
+  'UpdateItemCommand',
+  'UpdateCommand',
+  'DeleteItemCommand',
+  'DeleteCommand',
+  'BatchWriteItemCommand',
+  'BatchWriteCommand',
+  'TransactWriteItemsCommand',
+  'TransactWriteCommand',
 ]);
-const STATEMENT_COMMANDS = new Set(['ExecuteStatementCommand', 'BatchExecuteStatementCommand', 'ExecuteTransactionCommand']);
+const STATEMENT_COMMANDS = new Set([
+  'ExecuteStatementCommand',
+  'BatchExecuteStatementCommand',
+  'ExecuteTransactionCommand',
+]);
 const GUARD_NAME = 'lambdaUnitOfWorkEscapeGuard';
 
 interface Stack {
@@ -22,7 +31,11 @@ interface Stack {
 const guardedStacks = new WeakSet<object>();
 
 function isWriteStatement(input: Record<string, unknown>): boolean {
-  const statements: unknown[] = [input.Statement, ...((input.Statements as { Statement?: unknown }[] | undefined) ?? []).map((s) => s.Statement), ...((input.TransactStatements as { Statement?: unknown }[] | undefined) ?? []).map((s) => s.Statement)];
+  const statements: unknown[] = [
+    input.Statement,
+    ...((input.Statements as { Statement?: unknown }[] | undefined) ?? []).map((s) => s.Statement),
+    ...((input.TransactStatements as { Statement?: unknown }[] | undefined) ?? []).map((s) => s.Statement),
+  ];
   return statements.some((s) => typeof s === 'string' && !/^\s*select\b/i.test(s));
 }
 
@@ -42,12 +55,17 @@ function addGuard(stack: Stack): void {
   guardedStacks.add(stack);
   if (stack.identify().some((entry) => entry.startsWith(GUARD_NAME))) return;
   stack.add(
-    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
-      const name = context.commandName ?? '';
-      const writes = WRITE_COMMANDS.has(name) || (STATEMENT_COMMANDS.has(name) && isWriteStatement(args.input));
-      if (writes && escapes()) throw new EscapedWriteError(name, typeof args.input.TableName === 'string' ? args.input.TableName : undefined);
-      return next(args);
-    },
+    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+      async (args: { input: Record<string, unknown> }) => {
+        const name = context.commandName ?? '';
+        const writes = WRITE_COMMANDS.has(name) || (STATEMENT_COMMANDS.has(name) && isWriteStatement(args.input));
+        if (writes && escapes())
+          throw new EscapedWriteError(
+            name,
+            typeof args.input.TableName === 'string' ? args.input.TableName : undefined,
+          );
+        return next(args);
+      },
     { step: 'initialize', name: GUARD_NAME, priority: 'high' },
   );
 }
@@ -81,7 +99,10 @@ let allGuarded = false;
 export function guardAllClients(): void {
   if (allGuarded) return;
   allGuarded = true;
-  for (const proto of [DynamoDBClient.prototype, DynamoDBDocumentClient.prototype] as { send: (...args: unknown[]) => unknown; middlewareStack?: Stack }[]) {
+  for (const proto of [DynamoDBClient.prototype, DynamoDBDocumentClient.prototype] as {
+    send: (...args: unknown[]) => unknown;
+    middlewareStack?: Stack;
+  }[]) {
     const send = proto.send;
     Object.defineProperty(proto, 'send', {
       configurable: true,

@@ -57,7 +57,11 @@ export const IF_JOB_EXISTS: readonly IfJobExists[] = ['fail', 'replace'];
  * (a pending job without `replace`, a RUNNING job always) it fails → `DuplicateJobError` with the status.
  * The new record has a new job id, so a delivery of the old job (it carries the old job id) never claims it.
  */
-export function putJobRecordParams(table: string, record: JobRecord, ifExists: IfJobExists = 'fail'): Record<string, unknown> {
+export function putJobRecordParams(
+  table: string,
+  record: JobRecord,
+  ifExists: IfJobExists = 'fail',
+): Record<string, unknown> {
   const replaceable = ifExists === 'replace' ? ', :scheduled, :failed' : '';
   return {
     TableName: table,
@@ -65,7 +69,9 @@ export function putJobRecordParams(table: string, record: JobRecord, ifExists: I
     ConditionExpression: `attribute_not_exists(#pk) OR #status IN (:succeeded, :dead, :cancelled${replaceable})`,
     ExpressionAttributeNames: { '#pk': OUTBOX_SCHEMA.partitionKey, '#status': 'jobStatus' },
     ExpressionAttributeValues: {
-      ':succeeded': JOB_STATUS.SUCCEEDED, ':dead': JOB_STATUS.DEAD, ':cancelled': JOB_STATUS.CANCELLED,
+      ':succeeded': JOB_STATUS.SUCCEEDED,
+      ':dead': JOB_STATUS.DEAD,
+      ':cancelled': JOB_STATUS.CANCELLED,
       ...(ifExists === 'replace' ? { ':scheduled': JOB_STATUS.SCHEDULED, ':failed': JOB_STATUS.FAILED } : {}),
     },
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -88,42 +94,69 @@ export const VERSION_INCREMENT = {
 
 /** Update that cancels a job that is still SCHEDULED, FAILED or RUNNING; sets its TTL; bumps its version. */
 export function cancelJobParams(table: string, key: string, nowIso: string, ttl: number): Record<string, unknown> {
-  return withJobIndex({
-    TableName: table,
-    Key: jobRecordKey(key),
-    UpdateExpression: `SET #status = :cancelled, ${VERSION_INCREMENT.update}, #updated = :now, #ttl = :ttl REMOVE leaseUntil`,
-    ConditionExpression: `#status IN (:scheduled, :failed, :running) AND ${VERSION_INCREMENT.condition}`,
-    ExpressionAttributeNames: { '#status': 'jobStatus', '#version': 'version', '#updated': 'jobUpdatedAt', '#ttl': OUTBOX_SCHEMA.ttlAttribute },
-    ExpressionAttributeValues: {
-      ':cancelled': JOB_STATUS.CANCELLED,
-      ':scheduled': JOB_STATUS.SCHEDULED,
-      ':failed': JOB_STATUS.FAILED,
-      ':running': JOB_STATUS.RUNNING,
-      ...VERSION_INCREMENT.values,
-      ':now': nowIso,
-      ':ttl': ttl,
+  return withJobIndex(
+    {
+      TableName: table,
+      Key: jobRecordKey(key),
+      UpdateExpression: `SET #status = :cancelled, ${VERSION_INCREMENT.update}, #updated = :now, #ttl = :ttl REMOVE leaseUntil`,
+      ConditionExpression: `#status IN (:scheduled, :failed, :running) AND ${VERSION_INCREMENT.condition}`,
+      ExpressionAttributeNames: {
+        '#status': 'jobStatus',
+        '#version': 'version',
+        '#updated': 'jobUpdatedAt',
+        '#ttl': OUTBOX_SCHEMA.ttlAttribute,
+      },
+      ExpressionAttributeValues: {
+        ':cancelled': JOB_STATUS.CANCELLED,
+        ':scheduled': JOB_STATUS.SCHEDULED,
+        ':failed': JOB_STATUS.FAILED,
+        ':running': JOB_STATUS.RUNNING,
+        ...VERSION_INCREMENT.values,
+        ':now': nowIso,
+        ':ttl': ttl,
+      },
     },
-  }, JOB_STATUS.CANCELLED, key, nowIso);
+    JOB_STATUS.CANCELLED,
+    key,
+    nowIso,
+  );
 }
 
 /** Update that moves a SCHEDULED or FAILED job to a new schedule; bumps its version ({@link VERSION_INCREMENT}). */
-export function rescheduleJobParams(table: string, key: string, schedule: JobScheduleSpec, nowIso: string): Record<string, unknown> {
+export function rescheduleJobParams(
+  table: string,
+  key: string,
+  schedule: JobScheduleSpec,
+  nowIso: string,
+): Record<string, unknown> {
   const set = `SET #status = :scheduled, ${VERSION_INCREMENT.update}, #schedule = :schedule, #updated = :now`;
-  return withJobIndex({
-    TableName: table,
-    Key: jobRecordKey(key),
-    UpdateExpression: schedule.at ? `${set}, nextRunAt = :next REMOVE leaseUntil` : `${set} REMOVE leaseUntil, nextRunAt`,
-    ConditionExpression: `#status IN (:scheduled, :failed) AND ${VERSION_INCREMENT.condition}`,
-    ExpressionAttributeNames: { '#status': 'jobStatus', '#version': 'version', '#updated': 'jobUpdatedAt', '#schedule': 'schedule' },
-    ExpressionAttributeValues: {
-      ':scheduled': JOB_STATUS.SCHEDULED,
-      ':failed': JOB_STATUS.FAILED,
-      ...VERSION_INCREMENT.values,
-      ':schedule': schedule,
-      ':now': nowIso,
-      ...(schedule.at ? { ':next': schedule.at } : {}),
+  return withJobIndex(
+    {
+      TableName: table,
+      Key: jobRecordKey(key),
+      UpdateExpression: schedule.at
+        ? `${set}, nextRunAt = :next REMOVE leaseUntil`
+        : `${set} REMOVE leaseUntil, nextRunAt`,
+      ConditionExpression: `#status IN (:scheduled, :failed) AND ${VERSION_INCREMENT.condition}`,
+      ExpressionAttributeNames: {
+        '#status': 'jobStatus',
+        '#version': 'version',
+        '#updated': 'jobUpdatedAt',
+        '#schedule': 'schedule',
+      },
+      ExpressionAttributeValues: {
+        ':scheduled': JOB_STATUS.SCHEDULED,
+        ':failed': JOB_STATUS.FAILED,
+        ...VERSION_INCREMENT.values,
+        ':schedule': schedule,
+        ':now': nowIso,
+        ...(schedule.at ? { ':next': schedule.at } : {}),
+      },
     },
-  }, JOB_STATUS.SCHEDULED, key, nowIso);
+    JOB_STATUS.SCHEDULED,
+    key,
+    nowIso,
+  );
 }
 
 /**
@@ -131,21 +164,41 @@ export function rescheduleJobParams(table: string, key: string, schedule: JobSch
  * counted from 0, due at `schedule.at`, its TTL removed (`lastError` stays for the record). Conditional on DEAD
  * and, when given, on the version the caller read (`seenVersion`), so a job that changed meanwhile is refused.
  */
-export function reviveJobParams(table: string, key: string, schedule: { at: string }, nowIso: string, seenVersion?: number): Record<string, unknown> {
-  return withJobIndex({
-    TableName: table,
-    Key: jobRecordKey(key),
-    UpdateExpression:
-      `SET #status = :scheduled, ${VERSION_INCREMENT.update}, #schedule = :schedule, #updated = :now, nextRunAt = :next, attempts = :zero ` +
-      'REMOVE leaseUntil, #ttl',
-    ConditionExpression: `#status = :dead AND ${VERSION_INCREMENT.condition}${seenVersion === undefined ? '' : ' AND #version = :seen'}`,
-    ExpressionAttributeNames: {
-      '#status': 'jobStatus', '#version': 'version', '#updated': 'jobUpdatedAt', '#schedule': 'schedule', '#ttl': OUTBOX_SCHEMA.ttlAttribute,
+export function reviveJobParams(
+  table: string,
+  key: string,
+  schedule: { at: string },
+  nowIso: string,
+  seenVersion?: number,
+): Record<string, unknown> {
+  return withJobIndex(
+    {
+      TableName: table,
+      Key: jobRecordKey(key),
+      UpdateExpression:
+        `SET #status = :scheduled, ${VERSION_INCREMENT.update}, #schedule = :schedule, #updated = :now, nextRunAt = :next, attempts = :zero ` +
+        'REMOVE leaseUntil, #ttl',
+      ConditionExpression: `#status = :dead AND ${VERSION_INCREMENT.condition}${seenVersion === undefined ? '' : ' AND #version = :seen'}`,
+      ExpressionAttributeNames: {
+        '#status': 'jobStatus',
+        '#version': 'version',
+        '#updated': 'jobUpdatedAt',
+        '#schedule': 'schedule',
+        '#ttl': OUTBOX_SCHEMA.ttlAttribute,
+      },
+      ExpressionAttributeValues: {
+        ':scheduled': JOB_STATUS.SCHEDULED,
+        ':dead': JOB_STATUS.DEAD,
+        ...VERSION_INCREMENT.values,
+        ':schedule': schedule,
+        ':now': nowIso,
+        ':next': schedule.at,
+        ':zero': 0,
+        ...(seenVersion === undefined ? {} : { ':seen': seenVersion }),
+      },
     },
-    ExpressionAttributeValues: {
-      ':scheduled': JOB_STATUS.SCHEDULED, ':dead': JOB_STATUS.DEAD, ...VERSION_INCREMENT.values, ':schedule': schedule, ':now': nowIso,
-      ':next': schedule.at, ':zero': 0,
-      ...(seenVersion === undefined ? {} : { ':seen': seenVersion }),
-    },
-  }, JOB_STATUS.SCHEDULED, key, nowIso);
+    JOB_STATUS.SCHEDULED,
+    key,
+    nowIso,
+  );
 }

@@ -42,7 +42,8 @@ export function reservedWords(): ReadonlySet<string> {
   if (words) return words;
   const decoded = new Set<string>();
   let last = '';
-  for (const [, shared, rest] of FRONT_CODED.matchAll(/(\d)([A-Z]+)/g)) decoded.add((last = last.slice(0, Number(shared)) + rest));
+  for (const [, shared, rest] of FRONT_CODED.matchAll(/(\d)([A-Z]+)/g))
+    decoded.add((last = last.slice(0, Number(shared)) + rest));
   return (words = decoded);
 }
 

@@ -30,7 +30,10 @@ class JsonCopy {
   ) {}
 
   fail(path: AttributePath, problem: string): never {
-    throw new InvalidOperationError(this.operation, `${this.what} is not deliverable JSON: ${renderPath(path)} ${problem}`);
+    throw new InvalidOperationError(
+      this.operation,
+      `${this.what} is not deliverable JSON: ${renderPath(path)} ${problem}`,
+    );
   }
 
   read(obj: object, key: string | number, path: AttributePath): unknown {
@@ -43,7 +46,13 @@ class JsonCopy {
 
   number(value: number, path: AttributePath): number {
     if (!Number.isFinite(value)) this.fail(path, `is ${value} (JSON would turn it into null)`);
-    if (this.options.int64 && Math.abs(value) > Number.MAX_SAFE_INTEGER && Number.isInteger(value) && !/[e.]/.test(String(value)) && (BigInt(value) > INT64_MAX || BigInt(value) < -INT64_MAX - 1n))
+    if (
+      this.options.int64 &&
+      Math.abs(value) > Number.MAX_SAFE_INTEGER &&
+      Number.isInteger(value) &&
+      !/[e.]/.test(String(value)) &&
+      (BigInt(value) > INT64_MAX || BigInt(value) < -INT64_MAX - 1n)
+    )
       this.fail(path, `is ${value}, an integer beyond 64 bits: EventBridge refuses it (send it as a string)`);
     return value;
   }
@@ -80,7 +89,8 @@ class JsonCopy {
       if (replaced === null || typeof replaced !== 'object') return this.value(replaced, path, depth);
       obj = replaced;
     }
-    if (obj instanceof Map || obj instanceof Set) this.fail(path, `is a ${obj.constructor.name} (JSON would turn it into {})`);
+    if (obj instanceof Map || obj instanceof Set)
+      this.fail(path, `is a ${obj.constructor.name} (JSON would turn it into {})`);
     if (this.#stack.has(obj)) this.fail(path, 'refers back to an object that contains it (a cycle)');
     if (depth + 1 > this.options.maxNesting) this.fail(path, `is nested deeper than ${this.options.maxNesting} levels`);
     this.#stack.add(obj);
@@ -96,7 +106,8 @@ class JsonCopy {
         return out;
       }
       const proto = Object.getPrototypeOf(obj);
-      if (proto !== Object.prototype && proto !== null) this.fail(path, `is ${objectKind(obj)} (JSON keeps only its own enumerable fields; pass a plain object)`);
+      if (proto !== Object.prototype && proto !== null)
+        this.fail(path, `is ${objectKind(obj)} (JSON keeps only its own enumerable fields; pass a plain object)`);
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(obj)) {
         const p = { parent: path, member: k };
@@ -118,10 +129,17 @@ class JsonCopy {
  * throwing getters or `toJSON`, nesting beyond `maxNesting`, and `undefined` at the top level. `toJSON` is
  * honoured (a Date becomes its ISO string); `undefined` properties are left out, as JSON does.
  */
-export function snapshotJson(value: unknown, operation: string, what: string, options: JsonSnapshotOptions): JsonSnapshot {
-  if (value === undefined) throw new InvalidOperationError(operation, `${what} is undefined; use null for "no ${what}"`);
+export function snapshotJson(
+  value: unknown,
+  operation: string,
+  what: string,
+  options: JsonSnapshotOptions,
+): JsonSnapshot {
+  if (value === undefined)
+    throw new InvalidOperationError(operation, `${what} is undefined; use null for "no ${what}"`);
   const copy = new JsonCopy(operation, what, options).value(value, what, 0);
-  if (copy === undefined) throw new InvalidOperationError(operation, `${what} turns into nothing in JSON (its toJSON() returned undefined)`);
+  if (copy === undefined)
+    throw new InvalidOperationError(operation, `${what} turns into nothing in JSON (its toJSON() returned undefined)`);
   return new Snapshot(copy);
 }
 

@@ -43,14 +43,24 @@ const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'] as const;
 
 /** The declaration of {@link UnitOfWorkOptions}: checks, defaults, environment variables. */
 export const UNIT_OF_WORK_OPTIONS = declareOptions<UnitOfWorkOptions>()({
-  outboxTable: { doc: 'Table of outbox items and job records', env: ENV.outboxTable, valid: is.tableName, rule: 'be a table name' },
+  outboxTable: {
+    doc: 'Table of outbox items and job records',
+    env: ENV.outboxTable,
+    valid: is.tableName,
+    rule: 'be a table name',
+  },
   client: {
     doc: 'DynamoDBClient or DynamoDBDocumentClient to commit with',
     default: 'one DynamoDBClient per process',
     valid: (v) => typeof (v as { send?: unknown })?.send === 'function',
     rule: 'be a DynamoDBClient or DynamoDBDocumentClient',
   },
-  source: { doc: 'CloudEvents source of published events', env: ENV.eventSource, valid: is.nonEmptyString, rule: 'be a non-empty string' },
+  source: {
+    doc: 'CloudEvents source of published events',
+    env: ENV.eventSource,
+    valid: is.nonEmptyString,
+    rule: 'be a non-empty string',
+  },
   readOnly: { doc: 'Refuse every write, event and job', default: 'false', valid: is.boolean, rule: 'be a boolean' },
   retentionSeconds: {
     doc: 'Seconds outbox items are kept before TTL deletion',
@@ -62,11 +72,19 @@ export const UNIT_OF_WORK_OPTIONS = declareOptions<UnitOfWorkOptions>()({
     doc: 'Key attribute names of your tables',
     default: '{}',
     valid: (v) =>
-      typeof v === 'object' && v !== null &&
-      Object.values(v).every((k) => Array.isArray(k) && k.length >= 1 && k.length <= 2 && k.every((n) => typeof n === 'string' && n)),
+      typeof v === 'object' &&
+      v !== null &&
+      Object.values(v).every(
+        (k) => Array.isArray(k) && k.length >= 1 && k.length <= 2 && k.every((n) => typeof n === 'string' && n),
+      ),
     rule: 'map table names to 1 or 2 key attribute names',
   },
-  maxConflictRetries: { doc: 'Retries of a commit cancelled by a conflict', default: '3', valid: is.integer(0, 10), rule: 'be an integer from 0 to 10' },
+  maxConflictRetries: {
+    doc: 'Retries of a commit cancelled by a conflict',
+    default: '3',
+    valid: is.integer(0, 10),
+    rule: 'be an integer from 0 to 10',
+  },
   logger: {
     doc: 'Where the library logs',
     default: 'JSON lines on the console',
@@ -112,19 +130,31 @@ export function defaultLibraryLogger(): LoggerLike {
  * Validates options (unknown keys, types, ranges) and names every problem in one {@link ConfigurationError}.
  * `component` names the caller in the message; `extraKeys` are the caller's own options, checked by it.
  */
-export function validateUnitOfWorkOptions(options: unknown, component: string, extraKeys: readonly string[] = []): UnitOfWorkOptions {
+export function validateUnitOfWorkOptions(
+  options: unknown,
+  component: string,
+  extraKeys: readonly string[] = [],
+): UnitOfWorkOptions {
   return validateOptions<UnitOfWorkOptions>(component, UNIT_OF_WORK_OPTIONS, options, { allow: extraKeys });
 }
 
 /** Resolves the outbox table from the options or the environment, or throws naming `outboxTable`. */
 export function resolveOutboxTable(options: UnitOfWorkOptions, component: string): string {
   const table = options.outboxTable ?? process.env[ENV.outboxTable];
-  if (!table) throw new ConfigurationError(component, `"outboxTable" is required (or set the ${ENV.outboxTable} environment variable)`);
+  if (!table)
+    throw new ConfigurationError(
+      component,
+      `"outboxTable" is required (or set the ${ENV.outboxTable} environment variable)`,
+    );
   return table;
 }
 
 /** Builds the settings of a new unit of work from validated options. */
-export function resolveSettings(options: UnitOfWorkOptions, component: string, extra: { correlationId?: string; causationId?: string; logger?: LoggerLike } = {}): UnitOfWorkSettings {
+export function resolveSettings(
+  options: UnitOfWorkOptions,
+  component: string,
+  extra: { correlationId?: string; causationId?: string; logger?: LoggerLike } = {},
+): UnitOfWorkSettings {
   const outboxTable = resolveOutboxTable(options, component);
   const explicit = options.client ? toDocumentClient(options.client) : undefined;
   return {

@@ -19,8 +19,10 @@ export function utf8Length(text: string): number {
     const c = text.charCodeAt(i);
     if (c < 0x80) continue;
     if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff) { bytes += 2; i++; }
-    else bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      bytes += 2;
+      i++;
+    } else bytes += 2;
   }
   return bytes;
 }
@@ -55,7 +57,8 @@ export function valueSize(value: unknown): number {
     return n;
   }
   const asNumber = value as { value?: unknown; toString?: () => string };
-  if (value && typeof asNumber.value === 'string' && value.constructor?.name === 'NumberValue') return numberSize(asNumber.value);
+  if (value && typeof asNumber.value === 'string' && value.constructor?.name === 'NumberValue')
+    return numberSize(asNumber.value);
   let n = 3;
   const map = value as Record<string, unknown>;
   for (const k in map) {

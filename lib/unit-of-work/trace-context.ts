@@ -71,13 +71,21 @@ export function traceIdOf(traceparent: string | undefined): string | undefined {
  * - `traceHeader`: the given one, else the invocation's `_X_AMZN_TRACE_ID`, else derived from the `traceparent`.
  * Malformed values are ignored (never an error: tracing must not fail a commit). `undefined` when nothing is known.
  */
-export function resolveTraceContext(given: TraceContext | undefined, env: NodeJS.ProcessEnv = process.env): TraceContext | undefined {
+export function resolveTraceContext(
+  given: TraceContext | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): TraceContext | undefined {
   const envHeader = env[XRAY_TRACE_ENV];
-  const header = isXRayTraceHeader(given?.traceHeader) ? given.traceHeader : isXRayTraceHeader(envHeader) ? envHeader : undefined;
+  const header = isXRayTraceHeader(given?.traceHeader)
+    ? given.traceHeader
+    : isXRayTraceHeader(envHeader)
+      ? envHeader
+      : undefined;
   const ownParent = isTraceparent(given?.traceparent) ? given.traceparent : undefined;
   const traceparent = ownParent ?? (header ? traceparentFromXRay(header) : undefined);
   if (!traceparent) return header ? { traceHeader: header } : undefined;
-  const state = ownParent && typeof given?.tracestate === 'string' && given.tracestate !== '' ? given.tracestate : undefined;
+  const state =
+    ownParent && typeof given?.tracestate === 'string' && given.tracestate !== '' ? given.tracestate : undefined;
   const traceHeader = header ?? xrayHeaderFromTraceparent(traceparent);
   return {
     traceparent,

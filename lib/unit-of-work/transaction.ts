@@ -40,7 +40,10 @@ export interface BuildTransactionInput {
 }
 
 function biggest(actions: readonly ActionRef[]): (OperationRef & { bytes: number })[] {
-  return [...actions].sort((a, b) => b.bytes - a.bytes).slice(0, 5).map(({ label, table, key, bytes }) => ({ label, table, key, bytes }));
+  return [...actions]
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 5)
+    .map(({ label, table, key, bytes }) => ({ label, table, key, bytes }));
 }
 
 /**
@@ -52,7 +55,10 @@ export function buildTransaction(input: BuildTransactionInput): BuiltTransaction
   const TransactItems: NonNullable<TransactWriteCommandInput['TransactItems']> = [];
   const actions: ActionRef[] = [];
   for (const w of input.writes) {
-    const body = w.params.ConditionExpression !== undefined ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD', ...w.params } : w.params;
+    const body =
+      w.params.ConditionExpression !== undefined
+        ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD', ...w.params }
+        : w.params;
     TransactItems.push({ [w.kind]: body } as never);
     actions.push({ ...w.ref, role: w.role, jobKey: w.jobKey, jobName: w.jobName, bytes: w.bytes });
   }
@@ -71,17 +77,37 @@ export function buildTransaction(input: BuildTransactionInput): BuiltTransaction
     } catch (error) {
       if (!(error instanceof OversizedMessageError)) throw error;
       const m = input.messages[error.index]!;
-      const label = m.kind === 'event' ? `publish(${m.event.type})` : m.kind === 'job.schedule' ? `schedule(${m.job.name}) ${m.job.key}` : `${m.kind} ${m.key}`;
-      throw new TransactionLimitError(`${label}: the message is ${error.bytes} bytes, more than an outbox item holds (${error.maximum})`, {
-        limit: 'itemBytes', actual: error.bytes, maximum: error.maximum, offenders: [{ label, table: input.outboxTable, bytes: error.bytes }],
-      });
+      const label =
+        m.kind === 'event'
+          ? `publish(${m.event.type})`
+          : m.kind === 'job.schedule'
+            ? `schedule(${m.job.name}) ${m.job.key}`
+            : `${m.kind} ${m.key}`;
+      throw new TransactionLimitError(
+        `${label}: the message is ${error.bytes} bytes, more than an outbox item holds (${error.maximum})`,
+        {
+          limit: 'itemBytes',
+          actual: error.bytes,
+          maximum: error.maximum,
+          offenders: [{ label, table: input.outboxTable, bytes: error.bytes }],
+        },
+      );
     }
   }
   for (const { item, bytes } of items) {
     TransactItems.push({ Put: { TableName: input.outboxTable, Item: item } });
-    actions.push({ label: `outbox item ${String(item[OUTBOX_SCHEMA.sortKey])}`, table: input.outboxTable, key: { pk: item.pk, sk: item.sk }, role: 'outbox', bytes });
+    actions.push({
+      label: `outbox item ${String(item[OUTBOX_SCHEMA.sortKey])}`,
+      table: input.outboxTable,
+      key: { pk: item.pk, sk: item.sk },
+      role: 'outbox',
+      bytes,
+    });
     if (bytes > MAX_ITEM_BYTES)
-      throw new TransactionLimitError(`the outbox item is ${bytes} bytes; DynamoDB items hold at most ${MAX_ITEM_BYTES}`, { limit: 'itemBytes', actual: bytes, maximum: MAX_ITEM_BYTES, offenders: biggest(actions) });
+      throw new TransactionLimitError(
+        `the outbox item is ${bytes} bytes; DynamoDB items hold at most ${MAX_ITEM_BYTES}`,
+        { limit: 'itemBytes', actual: bytes, maximum: MAX_ITEM_BYTES, offenders: biggest(actions) },
+      );
   }
   if (TransactItems.length > MAX_TRANSACTION_ACTIONS) {
     const writes = actions.filter((a) => a.role === 'write').length;

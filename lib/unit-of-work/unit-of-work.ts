@@ -7,15 +7,42 @@ import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
 import { clientOverride } from './settings.js';
 import { resolveTraceContext, type TraceContext } from './trace-context.js';
-import { cancelJobParams, IF_JOB_EXISTS, newJobRecord, putJobRecordParams, rescheduleJobParams, reviveJobParams } from './job-writes.js';
+import {
+  cancelJobParams,
+  IF_JOB_EXISTS,
+  newJobRecord,
+  putJobRecordParams,
+  rescheduleJobParams,
+  reviveJobParams,
+} from './job-writes.js';
 import { normalizeSchedule } from './schedule.js';
 import { MAX_JOB_PAYLOAD_NESTING, validateEventInput } from './event-input.js';
 import { isoTime } from './iso-time.js';
 import { snapshotJson } from './serializable.js';
 import { displayValue } from './values.js';
 import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, itemSize, utf8Length } from './size.js';
-import type { PendingCounts, PublishInput, ScheduleInput, ScheduleWhen, ScheduledJob, UowConditionCheckInput, UowDeleteInput, UowPutInput, UowUpdateInput, WriteKind } from './types.js';
-import { duplicateItemError, itemIdentity, keyFromCondition, keyFromItem, validateKeyAttributes, validateWriteInput, type BufferedWrite, type WriteRole } from './writes.js';
+import type {
+  PendingCounts,
+  PublishInput,
+  ScheduleInput,
+  ScheduleWhen,
+  ScheduledJob,
+  UowConditionCheckInput,
+  UowDeleteInput,
+  UowPutInput,
+  UowUpdateInput,
+  WriteKind,
+} from './types.js';
+import {
+  duplicateItemError,
+  itemIdentity,
+  keyFromCondition,
+  keyFromItem,
+  validateKeyAttributes,
+  validateWriteInput,
+  type BufferedWrite,
+  type WriteRole,
+} from './writes.js';
 
 /** Where the library logs: Powertools `Logger` fits, so does `console`. */
 export interface LoggerLike {
@@ -86,7 +113,10 @@ export class UnitOfWork {
   readonly #keyNames = new Map<string, readonly string[]>();
   readonly #unkeyedPuts = new Map<string, BufferedWrite[]>();
   readonly #jobs = new Map<string, { write: BufferedWrite; message: BufferedMessage }>();
-  readonly #jobChanges = new Map<string, { write: BufferedWrite; message: BufferedMessage; kind: 'cancel' | 'reschedule' }>();
+  readonly #jobChanges = new Map<
+    string,
+    { write: BufferedWrite; message: BufferedMessage; kind: 'cancel' | 'reschedule' }
+  >();
   readonly #eventIds = new Set<string>();
   readonly #onCommitted: (() => unknown)[] = [];
   #rollbackOnly: { cause: unknown } | undefined;
@@ -159,14 +189,23 @@ export class UnitOfWork {
     for (const [table, names] of Object.entries(tableKeys)) {
       if (this.#keyNames.has(table)) continue;
       this.#keyNames.set(table, names);
-      for (const pending of this.#unkeyedPuts.get(table) ?? []) this.#claim(pending, keyFromItem(pending.ref.label, table, pending.params.Item as Record<string, unknown>, names));
+      for (const pending of this.#unkeyedPuts.get(table) ?? [])
+        this.#claim(
+          pending,
+          keyFromItem(pending.ref.label, table, pending.params.Item as Record<string, unknown>, names),
+        );
       this.#unkeyedPuts.delete(table);
     }
   }
 
   /** What is buffered so far. */
   get pending(): PendingCounts {
-    return { writes: this.#writes.filter((w) => w.role === 'write').length, events: this.#eventIds.size, jobs: this.#jobs.size, jobChanges: this.#jobChanges.size };
+    return {
+      writes: this.#writes.filter((w) => w.role === 'write').length,
+      events: this.#eventIds.size,
+      jobs: this.#jobs.size,
+      jobChanges: this.#jobChanges.size,
+    };
   }
 
   /** Buffers a Put (the `@aws-sdk/lib-dynamodb` shape, plus `label`). */
@@ -196,9 +235,17 @@ export class UnitOfWork {
     const { source, data } = validateEventInput(op, input, this.settings.source);
     const id = input.id ?? uuidv7();
     const trace = this.traceContext;
-    if (this.#eventIds.has(id)) throw new InvalidOperationError(op, `an event with id ${id} is already published in this unit of work`);
+    if (this.#eventIds.has(id))
+      throw new InvalidOperationError(op, `an event with id ${id} is already published in this unit of work`);
     // Assigned in envelope order rather than spread: this runs for every event.
-    const envelope: Record<string, unknown> = { specversion: '1.0', id, source, type: input.type, time: isoTime(Date.now()), datacontenttype: 'application/json' };
+    const envelope: Record<string, unknown> = {
+      specversion: '1.0',
+      id,
+      source,
+      type: input.type,
+      time: isoTime(Date.now()),
+      datacontenttype: 'application/json',
+    };
     if (input.subject !== undefined) envelope.subject = input.subject;
     if (this.settings.correlationId) envelope.correlationid = this.settings.correlationId;
     if (this.settings.causationId) envelope.causationid = this.settings.causationId;
@@ -214,9 +261,15 @@ export class UnitOfWork {
     const headerBytes = traceHeader ? 17 + utf8Length(traceHeader) : 0;
     const bytes = 14 + utf8Length(source) + utf8Length(input.type) + buffered.bytes - 25 - headerBytes;
     if (bytes > MAX_EVENT_BYTES)
-      throw new TransactionLimitError(`${op}: the event's PutEvents entry would be ${bytes} bytes; EventBridge takes at most ${MAX_EVENT_BYTES} per entry`, {
-        limit: 'itemBytes', actual: bytes, maximum: MAX_EVENT_BYTES, offenders: [{ label: op, table: this.settings.outboxTable, bytes }],
-      });
+      throw new TransactionLimitError(
+        `${op}: the event's PutEvents entry would be ${bytes} bytes; EventBridge takes at most ${MAX_EVENT_BYTES} per entry`,
+        {
+          limit: 'itemBytes',
+          actual: bytes,
+          maximum: MAX_EVENT_BYTES,
+          offenders: [{ label: op, table: this.settings.outboxTable, bytes }],
+        },
+      );
     this.#checkActionCount(op, 0, true);
     this.#eventIds.add(id);
     this.#messages.push(buffered);
@@ -230,23 +283,53 @@ export class UnitOfWork {
   schedule<TName extends string, TPayload>(input: ScheduleInput<TName, TPayload>): ScheduledJob {
     const op = `schedule(${typeof input?.job === 'string' && input.job ? input.job : '?'})`;
     this.#assertWritable(op);
-    if (typeof input?.job !== 'string' || input.job.trim() === '') throw new InvalidOperationError(op, 'job must be a non-empty job name');
+    if (typeof input?.job !== 'string' || input.job.trim() === '')
+      throw new InvalidOperationError(op, 'job must be a non-empty job name');
     const payload = snapshotJson(input.payload, op, 'payload', { maxNesting: MAX_JOB_PAYLOAD_NESTING });
     const now = Date.now();
     const schedule = normalizeSchedule(input, now, op);
     const jobId = uuidv7();
     const key = input.key ?? jobId;
-    if (typeof key !== 'string' || key === '' || Buffer.byteLength(key) > 1024) throw new InvalidOperationError(op, 'key must be a string of 1 to 1024 bytes');
+    if (typeof key !== 'string' || key === '' || Buffer.byteLength(key) > 1024)
+      throw new InvalidOperationError(op, 'key must be a string of 1 to 1024 bytes');
     const maxAttempts = input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 185) throw new InvalidOperationError(op, `maxAttempts ${displayValue(maxAttempts)} must be an integer from 1 to 185`);
-    if (this.#jobs.has(key) || this.#jobChanges.has(key)) throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 185)
+      throw new InvalidOperationError(op, `maxAttempts ${displayValue(maxAttempts)} must be an integer from 1 to 185`);
+    if (this.#jobs.has(key) || this.#jobChanges.has(key))
+      throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
     const ifExists = input.ifExists ?? 'fail';
-    if (!IF_JOB_EXISTS.includes(ifExists)) throw new InvalidOperationError(op, `ifExists ${displayValue(ifExists)} must be one of ${IF_JOB_EXISTS.map((v) => `'${v}'`).join(', ')}`);
+    if (!IF_JOB_EXISTS.includes(ifExists))
+      throw new InvalidOperationError(
+        op,
+        `ifExists ${displayValue(ifExists)} must be one of ${IF_JOB_EXISTS.map((v) => `'${v}'`).join(', ')}`,
+      );
     const scheduleName = scheduleNameFor(key);
     const payloadJson = payload.json;
-    const record = newJobRecord({ jobId, key, name: input.job, payloadJson, schedule, scheduleName, maxAttempts, nowIso: isoTime(now), correlationId: this.settings.correlationId, traceContext: this.traceContext });
-    const write = this.#buffer('Put', putJobRecordParams(this.settings.outboxTable, record, ifExists), `${op} ${key}`, 'job', { jobKey: key, jobName: input.job });
-    const message: OutboxMessage = { kind: 'job.schedule', job: { jobId, key, name: input.job, version: 1, payload: payload.value, scheduleName }, schedule, maxAttempts };
+    const record = newJobRecord({
+      jobId,
+      key,
+      name: input.job,
+      payloadJson,
+      schedule,
+      scheduleName,
+      maxAttempts,
+      nowIso: isoTime(now),
+      correlationId: this.settings.correlationId,
+      traceContext: this.traceContext,
+    });
+    const write = this.#buffer(
+      'Put',
+      putJobRecordParams(this.settings.outboxTable, record, ifExists),
+      `${op} ${key}`,
+      'job',
+      { jobKey: key, jobName: input.job },
+    );
+    const message: OutboxMessage = {
+      kind: 'job.schedule',
+      job: { jobId, key, name: input.job, version: 1, payload: payload.value, scheduleName },
+      schedule,
+      maxAttempts,
+    };
     const buffered = bufferMessage(message, key);
     this.#messages.push(buffered);
     this.#jobs.set(key, { write, message: buffered });
@@ -271,7 +354,12 @@ export class UnitOfWork {
     const change = this.#jobChanges.get(key);
     if (change?.kind === 'cancel') return;
     const now = Date.now();
-    const params = cancelJobParams(this.settings.outboxTable, key, new Date(now).toISOString(), Math.floor(now / 1000) + this.settings.retentionSeconds);
+    const params = cancelJobParams(
+      this.settings.outboxTable,
+      key,
+      new Date(now).toISOString(),
+      Math.floor(now / 1000) + this.settings.retentionSeconds,
+    );
     const message: OutboxMessage = { kind: 'job.cancel', key, scheduleName: scheduleNameFor(key) };
     if (change) this.#drop(change.write, change.message);
     const write = this.#buffer('Update', params, op, 'jobChange', { jobKey: key });
@@ -293,9 +381,12 @@ export class UnitOfWork {
     const schedule = normalizeSchedule(when ?? {}, now, op);
     const own = this.#jobs.get(key);
     if (own) {
-      const item = (own.write.params.Item as Record<string, unknown>);
+      const item = own.write.params.Item as Record<string, unknown>;
       const { nextRunAt: _n, ...rest } = item;
-      own.write.params = { ...own.write.params, Item: { ...rest, schedule, ...(schedule.at ? { nextRunAt: schedule.at } : {}) } };
+      own.write.params = {
+        ...own.write.params,
+        Item: { ...rest, schedule, ...(schedule.at ? { nextRunAt: schedule.at } : {}) },
+      };
       const message = { ...(own.message.message as Extract<OutboxMessage, { kind: 'job.schedule' }>), schedule };
       const replaced = bufferMessage(message, key);
       this.#messages[this.#messages.indexOf(own.message)] = replaced;
@@ -305,7 +396,13 @@ export class UnitOfWork {
     const change = this.#jobChanges.get(key);
     if (change?.kind === 'cancel') throw new InvalidOperationError(op, 'the job is cancelled in this unit of work');
     if (change) this.#drop(change.write, change.message);
-    const write = this.#buffer('Update', rescheduleJobParams(this.settings.outboxTable, key, schedule, new Date(now).toISOString()), op, 'jobChange', { jobKey: key });
+    const write = this.#buffer(
+      'Update',
+      rescheduleJobParams(this.settings.outboxTable, key, schedule, new Date(now).toISOString()),
+      op,
+      'jobChange',
+      { jobKey: key },
+    );
     const message: OutboxMessage = { kind: 'job.reschedule', key, scheduleName: scheduleNameFor(key), schedule }; // the version is the record's
     const buffered = bufferMessage(message, key);
     this.#messages.push(buffered);
@@ -322,7 +419,8 @@ export class UnitOfWork {
     const op = `retryJob(${key})`;
     this.#assertWritable(op);
     if (typeof key !== 'string' || key === '') throw new InvalidOperationError(op, 'key must be a non-empty string');
-    if (this.#jobs.has(key) || this.#jobChanges.has(key)) throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
+    if (this.#jobs.has(key) || this.#jobChanges.has(key))
+      throw new InvalidOperationError(op, `job key "${key}" is already used in this unit of work`);
     const now = Date.now();
     const schedule = normalizeSchedule(when, now, op) as { at: string };
     const params = reviveJobParams(this.settings.outboxTable, key, schedule, new Date(now).toISOString(), seenVersion);
@@ -340,7 +438,8 @@ export class UnitOfWork {
    */
   onCommitted(callback: () => unknown): void {
     if (typeof callback !== 'function') throw new InvalidOperationError('onCommitted()', 'expects a function');
-    if (this.#state !== 'open') throw new InvalidOperationError('onCommitted()', `the unit of work is already ${this.#state}`);
+    if (this.#state !== 'open')
+      throw new InvalidOperationError('onCommitted()', `the unit of work is already ${this.#state}`);
     this.#onCommitted.push(callback);
   }
 
@@ -379,36 +478,65 @@ export class UnitOfWork {
 
   #assertWritable(op: string): void {
     if (this.#state !== 'open')
-      throw new InvalidOperationError(op, `the unit of work is already ${this.#state}${this.#discardReason ? ` (${this.#discardReason})` : ''}; an operation now would never be committed`);
+      throw new InvalidOperationError(
+        op,
+        `the unit of work is already ${this.#state}${this.#discardReason ? ` (${this.#discardReason})` : ''}; an operation now would never be committed`,
+      );
     if (this.settings.readOnly) throw new ReadOnlyUnitOfWorkError(op);
   }
 
   #checkActionCount(op: string, adding: number, withMessage: boolean): void {
     const actions = this.#writes.length + adding + (this.#messages.length > 0 || withMessage ? 1 : 0);
     if (actions > MAX_TRANSACTION_ACTIONS)
-      throw new TransactionLimitError(`${op}: the transaction would hold ${actions} actions (${this.#writes.length} writes and job records + the outbox item); DynamoDB allows ${MAX_TRANSACTION_ACTIONS}`, {
-        limit: 'actions', actual: actions, maximum: MAX_TRANSACTION_ACTIONS, offenders: [],
-      });
+      throw new TransactionLimitError(
+        `${op}: the transaction would hold ${actions} actions (${this.#writes.length} writes and job records + the outbox item); DynamoDB allows ${MAX_TRANSACTION_ACTIONS}`,
+        {
+          limit: 'actions',
+          actual: actions,
+          maximum: MAX_TRANSACTION_ACTIONS,
+          offenders: [],
+        },
+      );
   }
 
   #addWrite(kind: WriteKind, input: unknown): void {
     const method = { Put: 'put', Update: 'update', Delete: 'delete', ConditionCheck: 'conditionCheck' }[kind];
-    this.#assertWritable(typeof (input as { label?: unknown })?.label === 'string' ? (input as { label: string }).label : `${method}()`);
+    this.#assertWritable(
+      typeof (input as { label?: unknown })?.label === 'string' ? (input as { label: string }).label : `${method}()`,
+    );
     const { params, label } = validateWriteInput(kind, input);
     validateKeyAttributes(label, kind, params, this.#keyNames.get(params.TableName as string));
     const write = this.#buffer(kind, params, label, 'write', {});
     if (!write.ref.key) write.ref = { ...write.ref, key: keyFromCondition(params) };
   }
 
-  #buffer(kind: WriteKind, params: Record<string, unknown>, label: string, role: WriteRole, job: { jobKey?: string; jobName?: string }): BufferedWrite {
+  #buffer(
+    kind: WriteKind,
+    params: Record<string, unknown>,
+    label: string,
+    role: WriteRole,
+    job: { jobKey?: string; jobName?: string },
+  ): BufferedWrite {
     this.#checkActionCount(label, 1, role !== 'write');
     const table = params.TableName as string;
     const itemBytes = kind === 'Put' ? itemSize(params.Item as Record<string, unknown>) : 0;
     if (itemBytes > MAX_ITEM_BYTES)
-      throw new TransactionLimitError(`${label}: the item is ${itemBytes} bytes; DynamoDB items hold at most ${MAX_ITEM_BYTES}`, {
-        limit: 'itemBytes', actual: itemBytes, maximum: MAX_ITEM_BYTES, offenders: [{ label, table, bytes: itemBytes }],
-      });
-    const bytes = kind === 'Put' ? itemBytes : itemSize(params.Key as Record<string, unknown>) + itemSize(params.ExpressionAttributeValues as Record<string, unknown>) + String(params.UpdateExpression ?? '').length + String(params.ConditionExpression ?? '').length;
+      throw new TransactionLimitError(
+        `${label}: the item is ${itemBytes} bytes; DynamoDB items hold at most ${MAX_ITEM_BYTES}`,
+        {
+          limit: 'itemBytes',
+          actual: itemBytes,
+          maximum: MAX_ITEM_BYTES,
+          offenders: [{ label, table, bytes: itemBytes }],
+        },
+      );
+    const bytes =
+      kind === 'Put'
+        ? itemBytes
+        : itemSize(params.Key as Record<string, unknown>) +
+          itemSize(params.ExpressionAttributeValues as Record<string, unknown>) +
+          String(params.UpdateExpression ?? '').length +
+          String(params.ConditionExpression ?? '').length;
     const write: BufferedWrite = { kind, params, ref: { label, table }, bytes, itemBytes, role, ...job };
     this.#identify(write);
     this.#writes.push(write);
@@ -423,7 +551,11 @@ export class UnitOfWork {
       write.ref = { ...write.ref, key };
       if (!this.#keyNames.has(table)) {
         this.#keyNames.set(table, Object.keys(key));
-        for (const pending of this.#unkeyedPuts.get(table) ?? []) this.#claim(pending, keyFromItem(pending.ref.label, table, pending.params.Item as Record<string, unknown>, Object.keys(key)));
+        for (const pending of this.#unkeyedPuts.get(table) ?? [])
+          this.#claim(
+            pending,
+            keyFromItem(pending.ref.label, table, pending.params.Item as Record<string, unknown>, Object.keys(key)),
+          );
         this.#unkeyedPuts.delete(table);
       }
       this.#claim(write, key);

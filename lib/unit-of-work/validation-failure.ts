@@ -11,7 +11,9 @@ export function validationCulprits(message: string, actions: readonly ActionRef[
   const byTable = business.filter((a) => message.includes(a.table));
   if (byTable.length === 1) return byTable;
   const keyNamed = (byTable.length > 0 ? byTable : business).filter((a) =>
-    Object.keys(a.key ?? {}).some((k) => new RegExp(`\\b(?:key|Key:)\\s*${k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(message)),
+    Object.keys(a.key ?? {}).some((k) =>
+      new RegExp(`\\b(?:key|Key:)\\s*${k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(message),
+    ),
   );
   if (keyNamed.length === 1) return keyNamed;
   return business.length === 1 ? business : [];

@@ -30,7 +30,9 @@ export function memberPath(parent: string, name: string): string {
 }
 
 /** An attribute path, built cheaply while walking and rendered only for an error message. */
-export type AttributePath = string | { readonly parent: AttributePath; readonly member: string | number; readonly element?: true };
+export type AttributePath =
+  | string
+  | { readonly parent: AttributePath; readonly member: string | number; readonly element?: true };
 
 /** `Item.lines[2].price`: the text of an {@link AttributePath}. */
 export function renderPath(path: AttributePath): string {
@@ -47,7 +49,8 @@ function decimalParts(text: string): { digits: string; exponent: number } | unde
   const whole = m[1] ?? '';
   const fraction = m[2] ?? '';
   const all = (whole + fraction).replace(/^0+/, '');
-  const exponent = Number(m[3] ?? 0) + whole.length - 1 - ((whole + fraction).length - (whole + fraction).replace(/^0+/, '').length);
+  const exponent =
+    Number(m[3] ?? 0) + whole.length - 1 - ((whole + fraction).length - (whole + fraction).replace(/^0+/, '').length);
   return { digits: all.replace(/0+$/, ''), exponent };
 }
 
@@ -56,8 +59,10 @@ export function numberProblem(text: string): string | undefined {
   const parts = decimalParts(text);
   if (!parts) return 'not a decimal number';
   if (parts.digits === '') return undefined; // zero
-  if (parts.digits.length > MAX_NUMBER_DIGITS) return `with ${parts.digits.length} significant digits; DynamoDB keeps at most ${MAX_NUMBER_DIGITS}`;
-  if (parts.exponent > MAX_EXPONENT) return "beyond DynamoDB's largest number (9.9999999999999999999999999999999999999E+125)";
+  if (parts.digits.length > MAX_NUMBER_DIGITS)
+    return `with ${parts.digits.length} significant digits; DynamoDB keeps at most ${MAX_NUMBER_DIGITS}`;
+  if (parts.exponent > MAX_EXPONENT)
+    return "beyond DynamoDB's largest number (9.9999999999999999999999999999999999999E+125)";
   if (parts.exponent < MIN_EXPONENT) return "smaller than DynamoDB's smallest non-zero number (1E-130)";
   return undefined;
 }
@@ -71,7 +76,12 @@ function canonicalNumber(text: string): string {
 
 /** Whether `value` is `@aws-sdk/lib-dynamodb`'s `NumberValue` (by name: survives duplicate package copies). */
 export function isNumberValue(value: unknown): value is { value: string; toString(): string } {
-  return typeof value === 'object' && value !== null && value.constructor?.name === 'NumberValue' && typeof (value as { value?: unknown }).value === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    value.constructor?.name === 'NumberValue' &&
+    typeof (value as { value?: unknown }).value === 'string'
+  );
 }
 
 function isBinary(value: unknown): value is ArrayBufferView | ArrayBuffer {
@@ -79,7 +89,9 @@ function isBinary(value: unknown): value is ArrayBufferView | ArrayBuffer {
 }
 
 function copyBinary(value: ArrayBufferView | ArrayBuffer): Uint8Array {
-  return value instanceof ArrayBuffer ? new Uint8Array(value.slice(0)) : new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+  return value instanceof ArrayBuffer
+    ? new Uint8Array(value.slice(0))
+    : new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
 }
 
 /** What kind of thing a refused object is, for messages (`a Foo instance`). */
@@ -109,7 +121,10 @@ class Snapshot {
       case 'number':
         if (!Number.isFinite(value)) this.fail(path, `is ${value}; DynamoDB stores only finite numbers`);
         if (Math.abs(value) > Number.MAX_SAFE_INTEGER)
-          this.fail(path, `is ${value}, beyond Number.MAX_SAFE_INTEGER: the SDK refuses imprecise numbers (use a BigInt or NumberValue)`);
+          this.fail(
+            path,
+            `is ${value}, beyond Number.MAX_SAFE_INTEGER: the SDK refuses imprecise numbers (use a BigInt or NumberValue)`,
+          );
         // A double has at most 17 significant digits and is below 1E+126 here: only underflow is possible.
         if (value !== 0 && Math.abs(value) < 1e-130) this.number(String(value), path);
         return value;
@@ -134,7 +149,8 @@ class Snapshot {
     if (isBinary(obj)) return copyBinary(obj);
     if (obj instanceof Date) return this.fail(path, 'is a Date; store date.toISOString() or date.getTime()');
     if (this.#stack.has(obj)) this.fail(path, 'refers back to an object that contains it (a cycle)');
-    if (depth >= MAX_ATTRIBUTE_NESTING) this.fail(path, `is nested deeper than DynamoDB's 32 levels (the item is the first)`);
+    if (depth >= MAX_ATTRIBUTE_NESTING)
+      this.fail(path, `is nested deeper than DynamoDB's 32 levels (the item is the first)`);
     this.#stack.add(obj);
     try {
       if (Array.isArray(obj)) {
@@ -155,7 +171,11 @@ class Snapshot {
         return out;
       }
       const proto = Object.getPrototypeOf(obj);
-      if (proto !== Object.prototype && proto !== null) this.fail(path, `is ${objectKind(obj)}; pass a plain object (DynamoDB would store only its own enumerable fields, or refuse it)`);
+      if (proto !== Object.prototype && proto !== null)
+        this.fail(
+          path,
+          `is ${objectKind(obj)}; pass a plain object (DynamoDB would store only its own enumerable fields, or refuse it)`,
+        );
       return this.map(obj as Record<string, unknown>, path, depth);
     } finally {
       this.#stack.delete(obj);
@@ -194,7 +214,8 @@ class Snapshot {
   }
 
   set(set: Set<unknown>, path: AttributePath): Set<unknown> {
-    if (set.size === 0) this.fail(path, 'is an empty Set; DynamoDB refuses empty sets (leave the attribute out or REMOVE it)');
+    if (set.size === 0)
+      this.fail(path, 'is an empty Set; DynamoDB refuses empty sets (leave the attribute out or REMOVE it)');
     const kinds = new Set<string>();
     const numbers = new Set<string>();
     const out = new Set<unknown>();
@@ -206,10 +227,15 @@ class Snapshot {
         kinds.add('number');
         const text = isNumberValue(element) ? element.value : String(element);
         const canonical = canonicalNumber(text);
-        if (numbers.has(canonical)) this.fail(path, `holds the number ${text} twice (DynamoDB refuses duplicates in a number set)`);
+        if (numbers.has(canonical))
+          this.fail(path, `holds the number ${text} twice (DynamoDB refuses duplicates in a number set)`);
         numbers.add(canonical);
       } else if (isBinary(element)) kinds.add('binary');
-      else this.fail(p, `is ${element === null ? 'null' : typeof element === 'object' ? objectKind(element) : typeof element}; a Set holds only strings, numbers or binary values`);
+      else
+        this.fail(
+          p,
+          `is ${element === null ? 'null' : typeof element === 'object' ? objectKind(element) : typeof element}; a Set holds only strings, numbers or binary values`,
+        );
       out.add(this.value(element, p, MAX_ATTRIBUTE_NESTING - 1));
     }
     if (kinds.size > 1) this.fail(path, `mixes ${[...kinds].join(' and ')} values; a DynamoDB set holds one type`);
@@ -221,7 +247,11 @@ class Snapshot {
  * Checks an attribute map (an `Item`, a `Key` or `ExpressionAttributeValues`) and returns a deep copy of it.
  * Throws {@link InvalidOperationError} naming `operation` and the attribute path (e.g. `Item.items[2].price`).
  */
-export function snapshotAttributes(operation: string, map: Record<string, unknown>, root: string): Record<string, unknown> {
+export function snapshotAttributes(
+  operation: string,
+  map: Record<string, unknown>,
+  root: string,
+): Record<string, unknown> {
   const snapshot = new Snapshot(operation);
   return snapshot.value(map, root, -1) as Record<string, unknown>;
 }
@@ -229,7 +259,14 @@ export function snapshotAttributes(operation: string, map: Record<string, unknow
 /** Renders any input for an error message without ever throwing (symbols, null-prototype objects, hostile toString). */
 export function displayValue(value: unknown): string {
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === undefined || value === null) return String(value);
+  if (
+    typeof value === 'number' ||
+    typeof value === 'bigint' ||
+    typeof value === 'boolean' ||
+    value === undefined ||
+    value === null
+  )
+    return String(value);
   if (typeof value === 'symbol') return value.toString();
   if (typeof value === 'function') return 'a function';
   return Array.isArray(value) ? 'a list' : 'an object';

@@ -22,13 +22,51 @@ export interface BufferedWrite {
 }
 
 const ALLOWED: Record<WriteKind, ReadonlySet<string>> = {
-  Put: new Set(['TableName', 'Item', 'ConditionExpression', 'ExpressionAttributeNames', 'ExpressionAttributeValues', 'ReturnValuesOnConditionCheckFailure', 'label']),
-  Update: new Set(['TableName', 'Key', 'UpdateExpression', 'ConditionExpression', 'ExpressionAttributeNames', 'ExpressionAttributeValues', 'ReturnValuesOnConditionCheckFailure', 'label']),
-  Delete: new Set(['TableName', 'Key', 'ConditionExpression', 'ExpressionAttributeNames', 'ExpressionAttributeValues', 'ReturnValuesOnConditionCheckFailure', 'label']),
-  ConditionCheck: new Set(['TableName', 'Key', 'ConditionExpression', 'ExpressionAttributeNames', 'ExpressionAttributeValues', 'ReturnValuesOnConditionCheckFailure', 'label']),
+  Put: new Set([
+    'TableName',
+    'Item',
+    'ConditionExpression',
+    'ExpressionAttributeNames',
+    'ExpressionAttributeValues',
+    'ReturnValuesOnConditionCheckFailure',
+    'label',
+  ]),
+  Update: new Set([
+    'TableName',
+    'Key',
+    'UpdateExpression',
+    'ConditionExpression',
+    'ExpressionAttributeNames',
+    'ExpressionAttributeValues',
+    'ReturnValuesOnConditionCheckFailure',
+    'label',
+  ]),
+  Delete: new Set([
+    'TableName',
+    'Key',
+    'ConditionExpression',
+    'ExpressionAttributeNames',
+    'ExpressionAttributeValues',
+    'ReturnValuesOnConditionCheckFailure',
+    'label',
+  ]),
+  ConditionCheck: new Set([
+    'TableName',
+    'Key',
+    'ConditionExpression',
+    'ExpressionAttributeNames',
+    'ExpressionAttributeValues',
+    'ReturnValuesOnConditionCheckFailure',
+    'label',
+  ]),
 };
 
-const METHOD: Record<WriteKind, string> = { Put: 'put', Update: 'update', Delete: 'delete', ConditionCheck: 'conditionCheck' };
+const METHOD: Record<WriteKind, string> = {
+  Put: 'put',
+  Update: 'update',
+  Delete: 'delete',
+  ConditionCheck: 'conditionCheck',
+};
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -60,7 +98,10 @@ const RETURN_VALUES_ON_FAILURE = new Set(['ALL_OLD', 'NONE']);
  * dropped; any other key a transaction action cannot take is refused. Throws {@link InvalidOperationError}
  * naming the operation and the offending attribute path.
  */
-export function validateWriteInput(kind: WriteKind, input: unknown): { params: Record<string, unknown>; label: string } {
+export function validateWriteInput(
+  kind: WriteKind,
+  input: unknown,
+): { params: Record<string, unknown>; label: string } {
   if (!isRecord(input)) throw new InvalidOperationError(`${METHOD[kind]}()`, 'expects an input object');
   const label = labelOf(kind, input);
   const allowed = ALLOWED[kind];
@@ -73,30 +114,54 @@ export function validateWriteInput(kind: WriteKind, input: unknown): { params: R
       else if (k !== 'label') params[k] = input[k];
     }
   } catch (error) {
-    throw new InvalidOperationError(label, `the input could not be read: ${error instanceof Error ? error.message : String(error)}`);
+    throw new InvalidOperationError(
+      label,
+      `the input could not be read: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   if (unknown)
-    throw new InvalidOperationError(label, `${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not allowed in a transaction ${kind} (allowed: ${[...ALLOWED[kind]].join(', ')})`);
+    throw new InvalidOperationError(
+      label,
+      `${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not allowed in a transaction ${kind} (allowed: ${[...ALLOWED[kind]].join(', ')})`,
+    );
   if (typeof params.TableName !== 'string' || !(TABLE_NAME.test(params.TableName) || TABLE_ARN.test(params.TableName)))
-    throw new InvalidOperationError(label, "TableName must be a table name (3 to 255 of a-z, A-Z, 0-9, '_', '-', '.') or a table ARN");
+    throw new InvalidOperationError(
+      label,
+      "TableName must be a table name (3 to 255 of a-z, A-Z, 0-9, '_', '-', '.') or a table ARN",
+    );
   if (kind === WRITE_KINDS.put) {
     if (!isRecord(params.Item)) throw new InvalidOperationError(label, 'Item must be an object');
     params.Item = snapshotAttributes(label, params.Item, 'Item');
   } else {
-    if (!isRecord(params.Key) || Object.keys(params.Key).length === 0) throw new InvalidOperationError(label, 'Key must be an object with the key attributes');
+    if (!isRecord(params.Key) || Object.keys(params.Key).length === 0)
+      throw new InvalidOperationError(label, 'Key must be an object with the key attributes');
     params.Key = snapshotAttributes(label, params.Key, 'Key');
   }
-  if (kind === WRITE_KINDS.update && (typeof params.UpdateExpression !== 'string' || params.UpdateExpression.trim() === ''))
+  if (
+    kind === WRITE_KINDS.update &&
+    (typeof params.UpdateExpression !== 'string' || params.UpdateExpression.trim() === '')
+  )
     throw new InvalidOperationError(label, 'UpdateExpression is required');
-  if (kind === WRITE_KINDS.conditionCheck && (typeof params.ConditionExpression !== 'string' || params.ConditionExpression.trim() === ''))
+  if (
+    kind === WRITE_KINDS.conditionCheck &&
+    (typeof params.ConditionExpression !== 'string' || params.ConditionExpression.trim() === '')
+  )
     throw new InvalidOperationError(label, 'ConditionExpression is required');
   const onFailure = params.ReturnValuesOnConditionCheckFailure;
   if (onFailure !== undefined && !RETURN_VALUES_ON_FAILURE.has(onFailure as string))
-    throw new InvalidOperationError(label, `ReturnValuesOnConditionCheckFailure must be ALL_OLD or NONE, not ${JSON.stringify(onFailure)}`);
+    throw new InvalidOperationError(
+      label,
+      `ReturnValuesOnConditionCheckFailure must be ALL_OLD or NONE, not ${JSON.stringify(onFailure)}`,
+    );
   validateExpressions(label, params);
-  if (params.ExpressionAttributeNames !== undefined) params.ExpressionAttributeNames = { ...(params.ExpressionAttributeNames as object) };
+  if (params.ExpressionAttributeNames !== undefined)
+    params.ExpressionAttributeNames = { ...(params.ExpressionAttributeNames as object) };
   if (params.ExpressionAttributeValues !== undefined)
-    params.ExpressionAttributeValues = snapshotAttributes(label, params.ExpressionAttributeValues as Record<string, unknown>, 'ExpressionAttributeValues');
+    params.ExpressionAttributeValues = snapshotAttributes(
+      label,
+      params.ExpressionAttributeValues as Record<string, unknown>,
+      'ExpressionAttributeValues',
+    );
   return { params, label };
 }
 
@@ -118,9 +183,11 @@ export function itemIdentity(table: string, key: Record<string, unknown>): strin
 
 /** Why a value cannot be a key attribute value (DynamoDB keys are non-empty strings, numbers or binary). */
 function keyValueProblem(value: unknown): string | undefined {
-  if (typeof value === 'string') return value === '' ? 'is an empty string; key attributes must not be empty' : undefined;
+  if (typeof value === 'string')
+    return value === '' ? 'is an empty string; key attributes must not be empty' : undefined;
   if (typeof value === 'number' || typeof value === 'bigint' || isNumberValue(value)) return undefined;
-  if (value instanceof Uint8Array) return value.byteLength === 0 ? 'is empty binary; key attributes must not be empty' : undefined;
+  if (value instanceof Uint8Array)
+    return value.byteLength === 0 ? 'is empty binary; key attributes must not be empty' : undefined;
   return `is ${value === null ? 'null' : Array.isArray(value) ? 'a list' : value instanceof Set ? 'a set' : typeof value === 'object' ? 'a map' : typeof value}; a key attribute is a string, number or binary`;
 }
 
@@ -129,13 +196,19 @@ function keyValueProblem(value: unknown): string | undefined {
  * attributes when they are known (`tableKeys`, the outbox table, or learned from an earlier operation); a Put's
  * `Item` has every known key attribute; key values are non-empty strings, numbers or binary.
  */
-export function validateKeyAttributes(label: string, kind: WriteKind, params: Record<string, unknown>, names: readonly string[] | undefined): void {
+export function validateKeyAttributes(
+  label: string,
+  kind: WriteKind,
+  params: Record<string, unknown>,
+  names: readonly string[] | undefined,
+): void {
   const table = params.TableName as string;
   const shown = names ? `(${names.join(', ')})` : '';
   if (kind === WRITE_KINDS.put) {
     const item = params.Item as Record<string, unknown>;
     for (const n of names ?? []) {
-      if (item[n] === undefined) throw new InvalidOperationError(label, `Item lacks the key attribute "${n}" of table ${table} ${shown}`);
+      if (item[n] === undefined)
+        throw new InvalidOperationError(label, `Item lacks the key attribute "${n}" of table ${table} ${shown}`);
       const problem = keyValueProblem(item[n]);
       if (problem) throw new InvalidOperationError(label, `${memberPath('Item', n)} ${problem}`);
     }
@@ -143,7 +216,11 @@ export function validateKeyAttributes(label: string, kind: WriteKind, params: Re
   }
   const key = params.Key as Record<string, unknown>;
   const given = Object.keys(key);
-  if (given.length > 2) throw new InvalidOperationError(label, `Key has ${given.length} attributes (${given.join(', ')}); a DynamoDB key has 1 or 2`);
+  if (given.length > 2)
+    throw new InvalidOperationError(
+      label,
+      `Key has ${given.length} attributes (${given.join(', ')}); a DynamoDB key has 1 or 2`,
+    );
   if (names) {
     const missing = names.filter((n) => !given.includes(n));
     const extra = given.filter((n) => !names.includes(n));
@@ -160,17 +237,28 @@ export function validateKeyAttributes(label: string, kind: WriteKind, params: Re
 }
 
 /** Picks the key attributes out of a Put item; throws when the item lacks one. */
-export function keyFromItem(label: string, table: string, item: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+export function keyFromItem(
+  label: string,
+  table: string,
+  item: Record<string, unknown>,
+  names: readonly string[],
+): Record<string, unknown> {
   const key: Record<string, unknown> = {};
   for (const n of names) {
-    if (item[n] === undefined) throw new InvalidOperationError(label, `Item lacks the key attribute "${n}" of table ${table}`);
+    if (item[n] === undefined)
+      throw new InvalidOperationError(label, `Item lacks the key attribute "${n}" of table ${table}`);
     key[n] = item[n];
   }
   return key;
 }
 
 /** The error for two operations on one item (DynamoDB refuses them in one transaction). */
-export function duplicateItemError(second: string, first: string, table: string, key: Record<string, unknown>): InvalidOperationError {
+export function duplicateItemError(
+  second: string,
+  first: string,
+  table: string,
+  key: Record<string, unknown>,
+): InvalidOperationError {
   return new InvalidOperationError(
     second,
     `"${first}" already writes this item (table ${table}, key ${formatKey(key)}); a transaction may hold only one operation per item: combine them into one`,
@@ -186,7 +274,9 @@ export function duplicateItemError(second: string, first: string, table: string,
 export function keyFromCondition(params: Record<string, unknown>): Record<string, unknown> | undefined {
   const item = params.Item as Record<string, unknown> | undefined;
   if (!item) return undefined;
-  const names = conditionAttributeNames(params).filter((n) => item[n] !== undefined && keyValueProblem(item[n]) === undefined);
+  const names = conditionAttributeNames(params).filter(
+    (n) => item[n] !== undefined && keyValueProblem(item[n]) === undefined,
+  );
   if (names.length === 0 || names.length > 2) return undefined;
   return Object.fromEntries(names.map((n) => [n, item[n]]));
 }

@@ -63,11 +63,21 @@ async function bundleLikeTheConstruct(entry: string, name: string): Promise<stri
   return outfile;
 }
 
-async function runInFreshProcess(bundle: string, event: unknown, env: Record<string, string>): Promise<Record<string, any>> {
+async function runInFreshProcess(
+  bundle: string,
+  event: unknown,
+  env: Record<string, string>,
+): Promise<Record<string, any>> {
   const driver = join(dir, 'driver.mjs');
   writeFileSync(driver, DRIVER);
   const { stdout } = await run(process.execPath, ['--enable-source-maps', driver, bundle, JSON.stringify(event)], {
-    env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', ...env },
+    env: {
+      PATH: process.env.PATH,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      ...env,
+    },
   });
   return JSON.parse(stdout);
 }
@@ -96,7 +106,9 @@ describe('error names in bundles built like the construct builds them', () => {
     const { raw, doc } = localClients();
     const outbox = await createTestOutboxTable(raw);
     const orders = await createBusinessTable(raw, 'orders');
-    await inUnitOfWork(doc, outbox, (uow) => uow.schedule({ job: 'no-such-job', payload: { n: 1 }, delay: 60, key: 'bundled-unknown' }));
+    await inUnitOfWork(doc, outbox, (uow) =>
+      uow.schedule({ job: 'no-such-job', payload: { n: 1 }, delay: 60, key: 'bundled-unknown' }),
+    );
     const event = await deliveryFor(doc, outbox, 'bundled-unknown');
     const out = await runInFreshProcess(runnerBundle, event, {
       UOW_OUTBOX_TABLE: outbox,
@@ -114,7 +126,11 @@ describe('error names in bundles built like the construct builds them', () => {
   });
 
   it('the job runner refuses a delivery that is not one with a branded InvalidOperationError', async () => {
-    const out = await runInFreshProcess(runnerBundle, { not: 'a delivery' }, { UOW_OUTBOX_TABLE: 'outbox', ORDERS_TABLE: 'orders' });
+    const out = await runInFreshProcess(
+      runnerBundle,
+      { not: 'a delivery' },
+      { UOW_OUTBOX_TABLE: 'outbox', ORDERS_TABLE: 'orders' },
+    );
     expect(out.thrown).toEqual({ name: 'InvalidOperationError', constructor: 'InvalidOperationError', branded: true });
   });
 });

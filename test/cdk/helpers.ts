@@ -49,7 +49,9 @@ export function logicalId(construct: IConstruct): string {
 /** `{ Ref: id }` as it appears in templates. */
 export const ref = (construct: IConstruct) => ({ Ref: logicalId(construct) });
 /** `{ 'Fn::GetAtt': [id, attr] }` as it appears in templates. */
-export const getAtt = (construct: IConstruct, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId(construct), attribute] });
+export const getAtt = (construct: IConstruct, attribute = 'Arn') => ({
+  'Fn::GetAtt': [logicalId(construct), attribute],
+});
 
 /** One allowed (action, resource) pair of a role, with the statement's condition. */
 export interface Permission {
@@ -91,7 +93,9 @@ export function permissionMap(template: Template, roleLogicalId: string): Record
 }
 
 /** Builds the expected side of {@link permissionMap}: every action of each entry on its resources. */
-export function expectedPermissions(entries: readonly [readonly string[], readonly unknown[]][]): Record<string, string[]> {
+export function expectedPermissions(
+  entries: readonly [readonly string[], readonly unknown[]][],
+): Record<string, string[]> {
   const map: Record<string, string[]> = {};
   for (const [actions, resources] of entries) {
     for (const action of actions) (map[action] ??= []).push(...resources.map((r) => JSON.stringify(r)));

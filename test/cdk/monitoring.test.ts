@@ -4,7 +4,13 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { libraryMetric } from '../../cdk/monitoring.js';
 import { TransactionalOutbox, type TransactionalOutboxProps } from '../../cdk/index.js';
-import { JOB_RUN_OUTCOMES, METRIC_DIMENSIONS, METRICS, METRICS_DEFAULTS, METRICS_ENV } from '../../lib/metrics/names.js';
+import {
+  JOB_RUN_OUTCOMES,
+  METRIC_DIMENSIONS,
+  METRICS,
+  METRICS_DEFAULTS,
+  METRICS_ENV,
+} from '../../lib/metrics/names.js';
 import { ENV, OUTBOX_SCHEMA } from '../../lib/outbox/schema.js';
 import { environmentOf, FIXTURE_ENTRY, logicalId, ref, testApp, testRunner } from './helpers.js';
 
@@ -14,7 +20,11 @@ type Resources = Record<string, { Type: string; Properties: Record<string, any> 
 function synth(props: Partial<TransactionalOutboxProps> = {}, stackId = 'Monitored') {
   const stack = new Stack(testApp(), stackId);
   const runner = testRunner(stack);
-  const outbox = new TransactionalOutbox(stack, 'Outbox', { jobRunner: runner, dispatcherEntry: FIXTURE_ENTRY, ...props });
+  const outbox = new TransactionalOutbox(stack, 'Outbox', {
+    jobRunner: runner,
+    dispatcherEntry: FIXTURE_ENTRY,
+    ...props,
+  });
   const template = Template.fromStack(stack);
   const resources = template.toJSON().Resources as Resources;
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -58,10 +68,17 @@ describe('TransactionalOutbox: dashboard', () => {
   const ns = METRICS_DEFAULTS.namespace;
 
   it('plots dispatch lag, partial batch failures, DEAD jobs, expired leases and every job outcome from lib/metrics/names.ts', () => {
-    for (const m of [METRICS.dispatchLagMs, METRICS.partialBatchFailures, METRICS.jobsDead, METRICS.jobLeasesExpired, METRICS.callsThrottled]) {
+    for (const m of [
+      METRICS.dispatchLagMs,
+      METRICS.partialBatchFailures,
+      METRICS.jobsDead,
+      METRICS.jobLeasesExpired,
+      METRICS.callsThrottled,
+    ]) {
       expect(lines).toContain(`${ns} ${m.name} ${service}`);
     }
-    for (const outcome of JOB_RUN_OUTCOMES) expect(lines).toContain(`${ns} ${METRICS.jobRuns.name} ${METRIC_DIMENSIONS.outcome}=${outcome},${service}`);
+    for (const outcome of JOB_RUN_OUTCOMES)
+      expect(lines).toContain(`${ns} ${METRICS.jobRuns.name} ${METRIC_DIMENSIONS.outcome}=${outcome},${service}`);
   });
 
   it('uses the native metrics where AWS has them: iterator age, Lambda throttles, DLQ depths, DynamoDB write throttles', () => {
@@ -70,11 +87,15 @@ describe('TransactionalOutbox: dashboard', () => {
     expect(lines).toContain(`AWS/Lambda Throttles ${dispatcher}`);
     expect(lines).toContain(`AWS/Lambda Throttles FunctionName=<Ref:${logicalId(runner)}>`);
     for (const queue of [outbox.streamDeadLetterQueue, outbox.jobDeadLetterQueue]) {
-      expect(lines).toContain(`AWS/SQS ApproximateNumberOfMessagesVisible QueueName=<GetAtt:${logicalId(queue)}.QueueName>`);
+      expect(lines).toContain(
+        `AWS/SQS ApproximateNumberOfMessagesVisible QueueName=<GetAtt:${logicalId(queue)}.QueueName>`,
+      );
     }
     const table = `TableName=<Ref:${logicalId(outbox.table)}>`;
     expect(lines).toContain(`AWS/DynamoDB WriteThrottleEvents ${table}`);
-    expect(lines).toContain(`AWS/DynamoDB WriteThrottleEvents GlobalSecondaryIndexName=${OUTBOX_SCHEMA.jobStatusIndex.name},${table}`);
+    expect(lines).toContain(
+      `AWS/DynamoDB WriteThrottleEvents GlobalSecondaryIndexName=${OUTBOX_SCHEMA.jobStatusIndex.name},${table}`,
+    );
   });
 
   it('shows the state of every alarm of the construct', () => {
@@ -87,14 +108,29 @@ describe('TransactionalOutbox: dashboard', () => {
 
 describe('TransactionalOutbox: metrics settings', () => {
   it('sends its namespace and service to the functions and reads the same ones in alarms and dashboard', () => {
-    const { outbox, resources, runner, ofType, template } = synth({ metricsNamespace: 'Shop/Orders', metricsService: 'checkout' }, 'Named');
-    const env = { [METRICS_ENV.enabled]: 'on', [METRICS_ENV.namespace]: 'Shop/Orders', [METRICS_ENV.service]: 'checkout' };
+    const { outbox, resources, runner, ofType, template } = synth(
+      { metricsNamespace: 'Shop/Orders', metricsService: 'checkout' },
+      'Named',
+    );
+    const env = {
+      [METRICS_ENV.enabled]: 'on',
+      [METRICS_ENV.namespace]: 'Shop/Orders',
+      [METRICS_ENV.service]: 'checkout',
+    };
     expect(environmentOf(template, logicalId(outbox.dispatcher))).toMatchObject(env);
     expect(environmentOf(template, logicalId(runner))).toMatchObject(env);
-    const custom = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties).filter((a) => a.Namespace === 'Shop/Orders');
-    expect(custom.map((a) => a.MetricName).sort()).toEqual([METRICS.jobLeasesExpired.name, METRICS.jobsDead.name, METRICS.partialBatchFailures.name].sort());
+    const custom = ofType('AWS::CloudWatch::Alarm')
+      .map(([, a]) => a.Properties)
+      .filter((a) => a.Namespace === 'Shop/Orders');
+    expect(custom.map((a) => a.MetricName).sort()).toEqual(
+      [METRICS.jobLeasesExpired.name, METRICS.jobsDead.name, METRICS.partialBatchFailures.name].sort(),
+    );
     for (const a of custom) expect(a.Dimensions).toEqual([{ Name: METRIC_DIMENSIONS.service, Value: 'checkout' }]);
-    expect(plotted(resources).filter((l) => l.startsWith('Shop/Orders ')).every((l) => l.includes('service=checkout'))).toBe(true);
+    expect(
+      plotted(resources)
+        .filter((l) => l.startsWith('Shop/Orders '))
+        .every((l) => l.includes('service=checkout')),
+    ).toBe(true);
   });
 
   it('defaults the service dimension to the construct id without an eventSource, and sets nothing with metrics off', () => {
@@ -109,10 +145,12 @@ describe('TransactionalOutbox: metrics settings', () => {
 
   it('refuses a metric with dimensions other than its definition lists (it would be another metric)', () => {
     const settings = { namespace: 'N', service: 's' };
-    expect(() => libraryMetric(settings, METRICS.jobRuns, { statistic: 'Sum' })).toThrow('metric JobRuns has dimensions outcome,service, not service');
-    expect(() => libraryMetric(settings, METRICS.jobsDead, { statistic: 'Sum', dimensions: { outcome: 'dead' } })).toThrow(
-      'metric JobsDead has dimensions service, not outcome,service',
+    expect(() => libraryMetric(settings, METRICS.jobRuns, { statistic: 'Sum' })).toThrow(
+      'metric JobRuns has dimensions outcome,service, not service',
     );
+    expect(() =>
+      libraryMetric(settings, METRICS.jobsDead, { statistic: 'Sum', dimensions: { outcome: 'dead' } }),
+    ).toThrow('metric JobsDead has dimensions service, not outcome,service');
   });
 });
 
@@ -128,14 +166,17 @@ describe('TransactionalOutbox: indexed job statuses', () => {
 describe('TransactionalOutbox: X-Ray tracing', () => {
   const xrayPolicies = (resources: Resources) =>
     Object.values(resources).filter(
-      (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.PolicyDocument).includes('xray:PutTraceSegments'),
+      (r) =>
+        r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.PolicyDocument).includes('xray:PutTraceSegments'),
     );
 
   it('is active on the dispatcher and the job runner by default, each with its own X-Ray policy', () => {
     const { outbox, runner, resources } = synth({}, 'Traced');
     expect(resources[logicalId(outbox.dispatcher)]!.Properties.TracingConfig).toEqual({ Mode: 'Active' });
     expect(resources[logicalId(runner)]!.Properties.TracingConfig).toEqual({ Mode: 'Active' });
-    const roles = xrayPolicies(resources).map((p) => JSON.stringify(p.Properties.Roles)).sort();
+    const roles = xrayPolicies(resources)
+      .map((p) => JSON.stringify(p.Properties.Roles))
+      .sort();
     expect(roles).toEqual([JSON.stringify([ref(outbox.dispatcher.role!)]), JSON.stringify([ref(runner.role!)])].sort());
   });
 

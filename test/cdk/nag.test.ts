@@ -38,7 +38,9 @@ function violations(app: App): string[] {
     const report = JSON.parse(readFileSync(join(app.outdir, 'validation-report.json'), 'utf8')) as {
       pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
     };
-    const found = report.pluginReports.flatMap((p) => p.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`)));
+    const found = report.pluginReports.flatMap((p) =>
+      p.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`)),
+    );
     if (found.length === 0) throw error;
     return found.sort();
   }
@@ -51,13 +53,18 @@ function acknowledgments(root: IConstruct): { path: string; id: string; reason: 
     .flatMap((c) =>
       c.node.metadata
         .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-        .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id, reason }))),
+        .flatMap((m) =>
+          Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id, reason })),
+        ),
     );
 }
 
 function constructStack(app: App): { stack: Stack; outbox: TransactionalOutbox } {
   const stack = new Stack(app, 'OutboxOnly');
-  const outbox = new TransactionalOutbox(stack, 'Outbox', { jobRunner: testRunner(stack), dispatcherEntry: FIXTURE_ENTRY });
+  const outbox = new TransactionalOutbox(stack, 'Outbox', {
+    jobRunner: testRunner(stack),
+    dispatcherEntry: FIXTURE_ENTRY,
+  });
   return { stack, outbox };
 }
 
@@ -89,7 +96,12 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const app = nagApp();
     const { outbox } = constructStack(app);
     outbox.dispatcher.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: ['*'] }));
-    outbox.dispatcher.addToRolePolicy(new iam.PolicyStatement({ actions: ['scheduler:CreateSchedule'], resources: ['arn:aws:scheduler:*:*:schedule/*'] }));
+    outbox.dispatcher.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['scheduler:CreateSchedule'],
+        resources: ['arn:aws:scheduler:*:*:schedule/*'],
+      }),
+    );
     expect(violations(app)).toEqual(
       [
         'AwsSolutions-IAM5[Resource::*] OutboxOnly/Outbox/DispatcherRole/Role/DefaultPolicy/Resource',

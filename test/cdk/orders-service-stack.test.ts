@@ -3,7 +3,16 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { ORDERS_ENV, ORDERS_FUNCTIONS, OrdersServiceStack } from '../../examples/orders/cdk/orders-service-stack.js';
 import { METRICS_DEFAULTS, METRICS_ENV } from '../../lib/metrics/names.js';
 import { ENV } from '../../lib/outbox/schema.js';
-import { environmentOf, expectedPermissions, FIXTURE_ENTRY, getAtt, logicalId, permissionMap, ref, testApp } from './helpers.js';
+import {
+  environmentOf,
+  expectedPermissions,
+  FIXTURE_ENTRY,
+  getAtt,
+  logicalId,
+  permissionMap,
+  ref,
+  testApp,
+} from './helpers.js';
 
 // One synthesized example stack for the file; entries are recorded and replaced by the fixture (bundling is skipped).
 const requested: string[] = [];
@@ -14,26 +23,49 @@ const stack = new OrdersServiceStack(testApp(), 'OrdersService', {
   },
 });
 const template = Template.fromStack(stack);
-const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
+const resources = template.toJSON().Resources as Record<
+  string,
+  { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }
+>;
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const { PlaceOrder, PayOrder, GetOrder, JobRunner } = stack.functions;
 const orders = stack.ordersTable;
 const outboxTable = stack.outbox.table;
-const logsOf = (roleId: string) => ({ 'Fn::GetAtt': [Object.keys(resources).find((id) => id.startsWith(`${roleId}Logs`))!, 'Arn'] });
+const logsOf = (roleId: string) => ({
+  'Fn::GetAtt': [Object.keys(resources).find((id) => id.startsWith(`${roleId}Logs`))!, 'Arn'],
+});
 const writeActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
-const outboxWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem'];
+const outboxWriteActions = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:GetItem',
+];
 
 describe('the example orders service stack', () => {
   it('builds the handlers from examples/orders/functions/ (place, pay, get, job runner, order-summaries consumer)', () => {
-    expect(requested).toEqual(['place-order.ts', 'pay-order.ts', 'get-order.ts', 'job-runner.ts', 'order-summaries.ts']);
+    expect(requested).toEqual([
+      'place-order.ts',
+      'pay-order.ts',
+      'get-order.ts',
+      'job-runner.ts',
+      'order-summaries.ts',
+    ]);
     expect(Object.values(ORDERS_FUNCTIONS).map((f) => f.entry)).toEqual(requested);
   });
 
   it('routes POST /orders, POST /orders/{id}/pay and GET /orders/{id} of an HTTP API to their handlers', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
-    const integrations = Object.fromEntries(ofType('AWS::ApiGatewayV2::Integration').map(([id, r]) => [id, r.Properties.IntegrationUri]));
+    const integrations = Object.fromEntries(
+      ofType('AWS::ApiGatewayV2::Integration').map(([id, r]) => [id, r.Properties.IntegrationUri]),
+    );
     const routed = Object.fromEntries(
-      routes.map((r) => [r.RouteKey, integrations[(r.Target['Fn::Join'][1] as unknown[]).find((p): p is { Ref: string } => typeof p === 'object')!.Ref]]),
+      routes.map((r) => [
+        r.RouteKey,
+        integrations[
+          (r.Target['Fn::Join'][1] as unknown[]).find((p): p is { Ref: string } => typeof p === 'object')!.Ref
+        ],
+      ]),
     );
     expect(routed).toEqual({
       'POST /orders': getAtt(PlaceOrder),
@@ -68,8 +100,16 @@ describe('the example orders service stack', () => {
       expect(resources[logicalId(fn)]!.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
       expect(resources[logicalId(fn.role!)]!.Properties.ManagedPolicyArns).toBeUndefined();
     }
-    const writerEnv = { NODE_OPTIONS: '--enable-source-maps', [ORDERS_ENV.ordersTable]: ref(orders), [ENV.outboxTable]: ref(outboxTable), [ENV.eventSource]: 'orders',
-      [ENV.jobIndexStatuses]: 'FAILED,DEAD', [METRICS_ENV.enabled]: 'on', [METRICS_ENV.namespace]: METRICS_DEFAULTS.namespace, [METRICS_ENV.service]: 'orders' };
+    const writerEnv = {
+      NODE_OPTIONS: '--enable-source-maps',
+      [ORDERS_ENV.ordersTable]: ref(orders),
+      [ENV.outboxTable]: ref(outboxTable),
+      [ENV.eventSource]: 'orders',
+      [ENV.jobIndexStatuses]: 'FAILED,DEAD',
+      [METRICS_ENV.enabled]: 'on',
+      [METRICS_ENV.namespace]: METRICS_DEFAULTS.namespace,
+      [METRICS_ENV.service]: 'orders',
+    };
     expect(environmentOf(template, logicalId(PlaceOrder))).toEqual(writerEnv);
     expect(environmentOf(template, logicalId(PayOrder))).toEqual(writerEnv);
     expect(environmentOf(template, logicalId(JobRunner))).toEqual(writerEnv);
@@ -101,22 +141,46 @@ describe('the example orders service stack', () => {
 
   it('wires the job runner into the construct: invoked by the scheduler role, reads and writes the orders', () => {
     const runnerPermissions = permissionMap(template, logicalId(JobRunner.role!));
-    expect(runnerPermissions['dynamodb:GetItem']).toEqual([JSON.stringify(getAtt(outboxTable)), JSON.stringify(getAtt(orders))].sort());
-    expect(runnerPermissions['dynamodb:UpdateItem']).toEqual([JSON.stringify(getAtt(outboxTable)), JSON.stringify(getAtt(orders))].sort());
+    expect(runnerPermissions['dynamodb:GetItem']).toEqual(
+      [JSON.stringify(getAtt(outboxTable)), JSON.stringify(getAtt(orders))].sort(),
+    );
+    expect(runnerPermissions['dynamodb:UpdateItem']).toEqual(
+      [JSON.stringify(getAtt(outboxTable)), JSON.stringify(getAtt(orders))].sort(),
+    );
     expect(runnerPermissions['events:PutEvents']).toBeUndefined();
-    expect(permissionMap(template, logicalId(stack.outbox.schedulerRole))['lambda:InvokeFunction']).toEqual([JSON.stringify(getAtt(JobRunner))]);
+    expect(permissionMap(template, logicalId(stack.outbox.schedulerRole))['lambda:InvokeFunction']).toEqual([
+      JSON.stringify(getAtt(JobRunner)),
+    ]);
     expect(environmentOf(template, logicalId(stack.outbox.dispatcher))[ENV.jobRunnerArn]).toEqual(getAtt(JobRunner));
   });
 
   it('feeds the order-summaries consumer: EventBridge rule (OrderPlaced, OrderPaid) → encrypted SQS queue with a DLQ → Lambda with partial batch responses', () => {
     const { OrderSummaries } = stack.functions;
     const queue = logicalId(stack.summariesQueue);
-    const [rule] = ofType('AWS::Events::Rule').map(([, r]) => r.Properties).filter((p) => p.EventPattern?.['detail-type']?.includes('OrderPaid'));
-    expect(rule).toMatchObject({ EventPattern: { source: ['orders'], 'detail-type': ['OrderPlaced', 'OrderPaid'] }, Targets: [{ Arn: { 'Fn::GetAtt': [queue, 'Arn'] } }] });
-    expect(resources[queue]!.Properties).toMatchObject({ SqsManagedSseEnabled: true, VisibilityTimeout: 180, RedrivePolicy: { maxReceiveCount: 5 } });
-    const [mapping] = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties).filter((p) => p.FunctionName?.Ref === logicalId(OrderSummaries));
-    expect(mapping).toMatchObject({ EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] }, BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] });
-    expect(environmentOf(template, logicalId(OrderSummaries))).toMatchObject({ [ORDERS_ENV.ordersTable]: ref(orders), [ENV.outboxTable]: ref(outboxTable) });
+    const [rule] = ofType('AWS::Events::Rule')
+      .map(([, r]) => r.Properties)
+      .filter((p) => p.EventPattern?.['detail-type']?.includes('OrderPaid'));
+    expect(rule).toMatchObject({
+      EventPattern: { source: ['orders'], 'detail-type': ['OrderPlaced', 'OrderPaid'] },
+      Targets: [{ Arn: { 'Fn::GetAtt': [queue, 'Arn'] } }],
+    });
+    expect(resources[queue]!.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 180,
+      RedrivePolicy: { maxReceiveCount: 5 },
+    });
+    const [mapping] = ofType('AWS::Lambda::EventSourceMapping')
+      .map(([, r]) => r.Properties)
+      .filter((p) => p.FunctionName?.Ref === logicalId(OrderSummaries));
+    expect(mapping).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(environmentOf(template, logicalId(OrderSummaries))).toMatchObject({
+      [ORDERS_ENV.ordersTable]: ref(orders),
+      [ENV.outboxTable]: ref(outboxTable),
+    });
   });
 
   it('outputs the API URL and the table names', () => {

@@ -15,7 +15,10 @@ const STREAM_ARN = 'arn:aws:dynamodb:eu-west-1:123456789012:table/existing-outbo
 // One synthesized stack: an existing table, a custom bus and every tunable prop changed.
 const stack = new Stack(testApp(), 'OutboxCustom');
 const runner = testRunner(stack);
-const existing = dynamodb.Table.fromTableAttributes(stack, 'Existing', { tableName: 'existing-outbox', tableStreamArn: STREAM_ARN });
+const existing = dynamodb.Table.fromTableAttributes(stack, 'Existing', {
+  tableName: 'existing-outbox',
+  tableStreamArn: STREAM_ARN,
+});
 const bus = new events.EventBus(stack, 'Bus', { eventBusName: 'orders-bus' });
 const topic = new sns.Topic(stack, 'Alerts', { enforceSSL: true });
 const outbox = new TransactionalOutbox(stack, 'Outbox', {
@@ -56,10 +59,16 @@ describe('TransactionalOutbox with an existing table, a custom bus and tuned pro
 
   it('publishes to the given bus only and configures the dispatcher from the props', () => {
     const dispatcherRole = logicalId(outbox.dispatcher.role!);
-    expect(permissionsOf(template, dispatcherRole).filter((p) => p.action === 'events:PutEvents').map((p) => p.resource)).toEqual([getAtt(bus)]);
-    expect(permissionsOf(template, dispatcherRole).filter((p) => p.action === 'dynamodb:GetItem').map((p) => JSON.stringify(p.resource))).toEqual([
-      expect.stringContaining(':table/existing-outbox'),
-    ]);
+    expect(
+      permissionsOf(template, dispatcherRole)
+        .filter((p) => p.action === 'events:PutEvents')
+        .map((p) => p.resource),
+    ).toEqual([getAtt(bus)]);
+    expect(
+      permissionsOf(template, dispatcherRole)
+        .filter((p) => p.action === 'dynamodb:GetItem')
+        .map((p) => JSON.stringify(p.resource)),
+    ).toEqual([expect.stringContaining(':table/existing-outbox')]);
     const env = environmentOf(template, logicalId(outbox.dispatcher));
     expect(env).toMatchObject({
       [ENV.outboxTable]: 'existing-outbox',
@@ -68,7 +77,11 @@ describe('TransactionalOutbox with an existing table, a custom bus and tuned pro
       [ENV.scheduleMaxEventAgeSeconds]: '7200',
       [ENV.dispatchConcurrency]: '4',
     });
-    expect(resources[logicalId(outbox.dispatcher)]!.Properties).toMatchObject({ MemorySize: 1024, Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    expect(resources[logicalId(outbox.dispatcher)]!.Properties).toMatchObject({
+      MemorySize: 1024,
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+    });
   });
 
   it('leaves the runner’s asynchronous invocation config alone when told to', () => {
@@ -109,15 +122,30 @@ describe('TransactionalOutbox props validation', () => {
       { metricsNamespace: 'AWS/Lambda' },
       'metricsNamespace must be 1 to 255 of 0-9 A-Z a-z . - _ / # : and space, not starting with "AWS/" (got "AWS/Lambda")',
     ],
-    [{ metricsNamespace: 'a,b' }, 'metricsNamespace must be 1 to 255 of 0-9 A-Z a-z . - _ / # : and space, not starting with "AWS/" (got "a,b")'],
-    [{ jobIndexStatuses: ['DEAD', 'DONE'] }, 'jobIndexStatuses: unknown status DONE (use SCHEDULED, RUNNING, SUCCEEDED, FAILED, DEAD, CANCELLED)'],
+    [
+      { metricsNamespace: 'a,b' },
+      'metricsNamespace must be 1 to 255 of 0-9 A-Z a-z . - _ / # : and space, not starting with "AWS/" (got "a,b")',
+    ],
+    [
+      { jobIndexStatuses: ['DEAD', 'DONE'] },
+      'jobIndexStatuses: unknown status DONE (use SCHEDULED, RUNNING, SUCCEEDED, FAILED, DEAD, CANCELLED)',
+    ],
     [{ metricsService: ' ' }, 'metricsService must be 1 to 1024 characters, not blank (a CloudWatch dimension value)'],
-    [{ retryAttempts: -1 }, 'retryAttempts must be an integer from 0 to 10000 (never infinite: a poison record would block the shard) (got -1)'],
+    [
+      { retryAttempts: -1 },
+      'retryAttempts must be an integer from 0 to 10000 (never infinite: a poison record would block the shard) (got -1)',
+    ],
     [{ maxRecordAge: Duration.seconds(30) }, 'maxRecordAge must be from 60 to 604800 seconds (got 30)'],
     [{ maxRecordAge: Duration.days(8) }, 'maxRecordAge must be from 60 to 604800 seconds (got 691200)'],
-    [{ iteratorAgeAlarmThreshold: Duration.seconds(0) }, 'iteratorAgeAlarmThreshold must be from 1 to 604800 seconds (got 0)'],
+    [
+      { iteratorAgeAlarmThreshold: Duration.seconds(0) },
+      'iteratorAgeAlarmThreshold must be from 1 to 604800 seconds (got 0)',
+    ],
     [{ jobScheduleRetryAttempts: 186 }, 'jobScheduleRetryAttempts must be an integer from 0 to 185 (got 186)'],
-    [{ jobScheduleMaxEventAge: Duration.days(2) }, 'jobScheduleMaxEventAge must be from 60 to 86400 seconds (got 172800)'],
+    [
+      { jobScheduleMaxEventAge: Duration.days(2) },
+      'jobScheduleMaxEventAge must be from 60 to 86400 seconds (got 172800)',
+    ],
     [{ eventSource: ' ' }, 'eventSource must not be empty'],
     [{ jobRunner: undefined }, 'jobRunner is required: the function job schedules invoke'],
   ] as [Partial<TransactionalOutboxProps>, string][])('refuses %o, naming the construct', (props, problem) => {
@@ -131,7 +159,10 @@ describe('TransactionalOutbox props validation', () => {
   it('refuses an existing table without a stream, and a removal policy for a table it does not own', () => {
     const s = new Stack(testApp(), 'NoStream');
     const table = dynamodb.Table.fromTableName(s, 'NoStream', 'no-stream');
-    expect(() => new TransactionalOutbox(s, 'Outbox', { jobRunner: testRunner(s), table, removalPolicy: RemovalPolicy.DESTROY })).toThrow(
+    expect(
+      () =>
+        new TransactionalOutbox(s, 'Outbox', { jobRunner: testRunner(s), table, removalPolicy: RemovalPolicy.DESTROY }),
+    ).toThrow(
       'TransactionalOutbox(Outbox): table has no stream: create it with a NEW_IMAGE stream and import it with its tableStreamArn; ' +
         'removalPolicy applies only to a table the construct creates; an existing table keeps its own',
     );

@@ -8,14 +8,25 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { defaultDispatcherEntry, TRANSACTIONAL_OUTBOX_DEFAULTS, TransactionalOutbox } from '../../cdk/index.js';
 import { METRICS, METRICS_DEFAULTS, METRICS_ENV } from '../../lib/metrics/names.js';
 import { ENV, OUTBOX_SCHEMA, OUTBOX_STREAM_FILTER_PATTERN, OUTBOX_TABLE_DEFINITION } from '../../lib/outbox/schema.js';
-import { environmentOf, expectedPermissions, getAtt, logicalId, permissionMap, ref, testApp, testRunner } from './helpers.js';
+import {
+  environmentOf,
+  expectedPermissions,
+  getAtt,
+  logicalId,
+  permissionMap,
+  ref,
+  testApp,
+  testRunner,
+} from './helpers.js';
 
 // One synthesized stack for the whole file: the construct with its defaults (default dispatcher entry,
 // default bus) plus a writer function and a business table.
 const app = testApp();
 const stack = new Stack(app, 'OutboxDefaults');
 const runner = testRunner(stack);
-const orders = new dynamodb.Table(stack, 'Orders', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+const orders = new dynamodb.Table(stack, 'Orders', {
+  partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+});
 const outbox = new TransactionalOutbox(stack, 'Outbox', { jobRunner: runner, eventSource: 'orders' });
 const writer = new lambda.Function(stack, 'Writer', {
   runtime: lambda.Runtime.NODEJS_22_X,
@@ -24,21 +35,50 @@ const writer = new lambda.Function(stack, 'Writer', {
 });
 outbox.grantWriter(writer, orders);
 const template = Template.fromStack(stack);
-const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
+const resources = template.toJSON().Resources as Record<
+  string,
+  { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }
+>;
 
 const table = outbox.table as dynamodb.Table;
 const tableId = logicalId(table);
 const dispatcherId = logicalId(outbox.dispatcher);
 const dispatcherRoleId = logicalId(outbox.dispatcher.role!);
 const schedulesArn = {
-  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':scheduler:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:schedule/${outbox.scheduleGroup.scheduleGroupName}/*`]],
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':scheduler:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      `:schedule/${outbox.scheduleGroup.scheduleGroupName}/*`,
+    ],
+  ],
 };
 const defaultBusArn = {
-  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default']],
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':events:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      ':event-bus/default',
+    ],
+  ],
 };
 const indexArn = { 'Fn::Join': ['', [getAtt(table), `/index/${OUTBOX_SCHEMA.jobStatusIndex.name}`]] };
 const jobWriterEnv = { [ENV.jobIndexStatuses]: 'FAILED,DEAD' };
-const metricsEnv = { [METRICS_ENV.enabled]: 'on', [METRICS_ENV.namespace]: METRICS_DEFAULTS.namespace, [METRICS_ENV.service]: 'orders' };
+const metricsEnv = {
+  [METRICS_ENV.enabled]: 'on',
+  [METRICS_ENV.namespace]: METRICS_DEFAULTS.namespace,
+  [METRICS_ENV.service]: 'orders',
+};
 const xray: [string[], unknown[]] = [['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], ['*']];
 const mappings = () => Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
 
@@ -49,10 +89,15 @@ describe('TransactionalOutbox: the outbox/jobs table', () => {
       { AttributeName: OUTBOX_SCHEMA.partitionKey, KeyType: 'HASH' },
       { AttributeName: OUTBOX_SCHEMA.sortKey, KeyType: 'RANGE' },
     ]);
-    expect(props.AttributeDefinitions).toEqual(OUTBOX_TABLE_DEFINITION.attributes.map((a) => ({ AttributeName: a.name, AttributeType: a.type })));
+    expect(props.AttributeDefinitions).toEqual(
+      OUTBOX_TABLE_DEFINITION.attributes.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+    );
     expect(props.BillingMode).toBe(OUTBOX_TABLE_DEFINITION.billingMode);
     expect(props.StreamSpecification).toEqual({ StreamViewType: OUTBOX_TABLE_DEFINITION.streamViewType });
-    expect(props.TimeToLiveSpecification).toEqual({ AttributeName: OUTBOX_TABLE_DEFINITION.ttlAttribute, Enabled: true });
+    expect(props.TimeToLiveSpecification).toEqual({
+      AttributeName: OUTBOX_TABLE_DEFINITION.ttlAttribute,
+      Enabled: true,
+    });
   });
 
   it('has the job-status index, point-in-time recovery and encryption, and is retained by default', () => {
@@ -70,7 +115,10 @@ describe('TransactionalOutbox: the outbox/jobs table', () => {
     // The spread design, literally: a sharded `<status>#<shard>` key, keys only, never the job status itself.
     expect(props.GlobalSecondaryIndexes[0]).toEqual({
       IndexName: 'jobs-by-status-shard',
-      KeySchema: [{ AttributeName: 'jobIndexPk', KeyType: 'HASH' }, { AttributeName: 'jobIndexSk', KeyType: 'RANGE' }],
+      KeySchema: [
+        { AttributeName: 'jobIndexPk', KeyType: 'HASH' },
+        { AttributeName: 'jobIndexSk', KeyType: 'RANGE' },
+      ],
       Projection: { ProjectionType: 'KEYS_ONLY' },
     });
     expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -143,7 +191,10 @@ describe('TransactionalOutbox: the dispatcher', () => {
         [['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], [getAtt(outbox.streamDeadLetterQueue)]],
         [['dynamodb:GetItem', 'dynamodb:BatchGetItem'], [getAtt(table)]],
         [['events:PutEvents'], [defaultBusArn]],
-        [['scheduler:CreateSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], [schedulesArn]],
+        [
+          ['scheduler:CreateSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
+          [schedulesArn],
+        ],
         [['iam:PassRole'], [getAtt(outbox.schedulerRole)]],
         xray,
       ]),
@@ -157,11 +208,21 @@ describe('TransactionalOutbox: the dispatcher', () => {
       .flatMap((r) => r.Properties.PolicyDocument.Statement)
       .filter((s: any) => s.Action === 'iam:PassRole');
     expect(statements).toEqual([
-      { Action: 'iam:PassRole', Effect: 'Allow', Resource: getAtt(outbox.schedulerRole), Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } } },
+      {
+        Action: 'iam:PassRole',
+        Effect: 'Allow',
+        Resource: getAtt(outbox.schedulerRole),
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      },
     ]);
     const mappingId = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::Lambda::EventSourceMapping')!;
     const dependsOn = (template.toJSON().Resources[mappingId].DependsOn ?? []) as string[];
-    expect(dependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^OutboxDispatcherListStreams/), expect.stringMatching(/^OutboxDispatcherRoleDefaultPolicy/)]));
+    expect(dependsOn).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^OutboxDispatcherListStreams/),
+        expect.stringMatching(/^OutboxDispatcherRoleDefaultPolicy/),
+      ]),
+    );
   });
 });
 
@@ -172,7 +233,12 @@ describe('TransactionalOutbox: job scheduling', () => {
         Action: 'sts:AssumeRole',
         Effect: 'Allow',
         Principal: { Service: 'scheduler.amazonaws.com' },
-        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' }, 'aws:SourceArn': getAtt(outbox.scheduleGroup) } },
+        Condition: {
+          StringEquals: {
+            'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+            'aws:SourceArn': getAtt(outbox.scheduleGroup),
+          },
+        },
       },
     ]);
   });
@@ -192,7 +258,14 @@ describe('TransactionalOutbox: job scheduling', () => {
       expectedPermissions([
         [['logs:CreateLogStream', 'logs:PutLogEvents'], [{ 'Fn::GetAtt': [runnerRoleLogs, 'Arn'] }]],
         [
-          ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
+          [
+            'dynamodb:GetItem',
+            'dynamodb:BatchGetItem',
+            'dynamodb:PutItem',
+            'dynamodb:UpdateItem',
+            'dynamodb:ConditionCheckItem',
+            'dynamodb:Query',
+          ],
           [getAtt(table)],
         ],
         [['dynamodb:Query'], [indexArn]],
@@ -200,7 +273,11 @@ describe('TransactionalOutbox: job scheduling', () => {
         xray,
       ]),
     );
-    expect(environmentOf(template, logicalId(runner))).toEqual({ [ENV.outboxTable]: ref(table), ...jobWriterEnv, ...metricsEnv });
+    expect(environmentOf(template, logicalId(runner))).toEqual({
+      [ENV.outboxTable]: ref(table),
+      ...jobWriterEnv,
+      ...metricsEnv,
+    });
   });
 
   it('sends the runner’s failed asynchronous invocations to the job dead-letter queue after bounded retries', () => {
@@ -216,7 +293,10 @@ describe('TransactionalOutbox: job scheduling', () => {
 describe('TransactionalOutbox: dead-letter queues and alarms', () => {
   it('encrypts both dead-letter queues, keeps messages 14 days and refuses plain HTTP', () => {
     for (const queue of [outbox.streamDeadLetterQueue, outbox.jobDeadLetterQueue]) {
-      expect(resources[logicalId(queue)]!.Properties).toEqual({ MessageRetentionPeriod: 14 * 24 * 3600, SqsManagedSseEnabled: true });
+      expect(resources[logicalId(queue)]!.Properties).toEqual({
+        MessageRetentionPeriod: 14 * 24 * 3600,
+        SqsManagedSseEnabled: true,
+      });
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [ref(queue)],
         PolicyDocument: {
@@ -227,9 +307,14 @@ describe('TransactionalOutbox: dead-letter queues and alarms', () => {
   });
 
   it('alarms on iterator age, both dead-letter queues, errors, partial batch failures, DEAD jobs and expired leases', () => {
-    const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties);
+    const alarms = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+      .map((r) => r.Properties);
     const summary = alarms
-      .map((a) => `${a.Namespace} ${a.MetricName} ${a.Statistic} ${a.Threshold} ${JSON.stringify(a.Dimensions.map((d: any) => d.Value))}`)
+      .map(
+        (a) =>
+          `${a.Namespace} ${a.MetricName} ${a.Statistic} ${a.Threshold} ${JSON.stringify(a.Dimensions.map((d: any) => d.Value))}`,
+      )
       .sort();
     expect(summary).toEqual(
       [
@@ -244,7 +329,12 @@ describe('TransactionalOutbox: dead-letter queues and alarms', () => {
       ].sort(),
     );
     for (const a of alarms) {
-      expect(a).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, Period: 300, TreatMissingData: 'notBreaching' });
+      expect(a).toMatchObject({
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        Period: 300,
+        TreatMissingData: 'notBreaching',
+      });
     }
     expect(outbox.alarms).toHaveLength(8);
   });
@@ -254,8 +344,14 @@ describe('TransactionalOutbox.grantWriter', () => {
   it('grants exactly the commit actions on the named table and the outbox table (plus the idempotency read), no index', () => {
     expect(permissionMap(template, logicalId(writer.role!))).toEqual(
       expectedPermissions([
-        [['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'], [getAtt(orders)]],
-        [['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem'], [getAtt(table)]],
+        [
+          ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+          [getAtt(orders)],
+        ],
+        [
+          ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem'],
+          [getAtt(table)],
+        ],
       ]),
     );
   });
@@ -276,9 +372,11 @@ describe('TransactionalOutbox: least privilege across the stack', () => {
     for (const [id, r] of Object.entries(resources)) {
       if (r.Type !== 'AWS::IAM::Policy') continue;
       for (const s of r.Properties.PolicyDocument.Statement) {
-        for (const action of [s.Action].flat()) if (String(action).includes('*')) wildcards.push(`${id} action ${action}`);
+        for (const action of [s.Action].flat())
+          if (String(action).includes('*')) wildcards.push(`${id} action ${action}`);
         for (const resource of [s.Resource].flat()) {
-          if (JSON.stringify(resource).includes('*')) wildcards.push(`${id} ${[s.Action].flat().join(',')} on ${JSON.stringify(resource)}`);
+          if (JSON.stringify(resource).includes('*'))
+            wildcards.push(`${id} ${[s.Action].flat().join(',')} on ${JSON.stringify(resource)}`);
         }
       }
     }
@@ -286,7 +384,8 @@ describe('TransactionalOutbox: least privilege across the stack', () => {
       [
         `${Object.keys(resources).find((id) => id.startsWith('OutboxDispatcherListStreams'))} dynamodb:ListStreams on "*"`,
         ...['OutboxDispatcherTracing', 'OutboxJobRunnerTracing'].map(
-          (prefix) => `${Object.keys(resources).find((id) => id.startsWith(prefix))} xray:PutTelemetryRecords,xray:PutTraceSegments on "*"`,
+          (prefix) =>
+            `${Object.keys(resources).find((id) => id.startsWith(prefix))} xray:PutTelemetryRecords,xray:PutTraceSegments on "*"`,
         ),
         `${Object.keys(resources).find((id) => id.startsWith('OutboxDispatcherRoleDefaultPolicy'))} scheduler:CreateSchedule,scheduler:DeleteSchedule,scheduler:GetSchedule,scheduler:UpdateSchedule on ${JSON.stringify(schedulesArn)}`,
       ].sort(),

@@ -14,7 +14,16 @@ import { startDevConsole, type DevConsole } from '../../lib/local/console/server
 import { startOrdersService, type OrdersService } from '../../scripts/orders-local.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let service: OrdersService;
 let recorder: ConsoleRecorder;
@@ -32,25 +41,44 @@ beforeAll(() => (starting = start()), 90_000);
 
 async function start(): Promise<void> {
   if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's package (sudo apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium binary`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install Debian's package (sudo apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium binary`,
+    );
   recorder = new ConsoleRecorder();
   service = await startOrdersService({
-    port: 0, clock: 'manual', expirySeconds: 900, consoleRecorder: recorder,
-    dynamodbEndpoint: process.env.DYNAMODB_ENDPOINT, tablePrefix: `console-${randomUUID().slice(0, 8)}`,
+    port: 0,
+    clock: 'manual',
+    expirySeconds: 900,
+    consoleRecorder: recorder,
+    dynamodbEndpoint: process.env.DYNAMODB_ENDPOINT,
+    tablePrefix: `console-${randomUUID().slice(0, 8)}`,
   });
   const { ordersClient } = await import('../../examples/orders/functions/env.js');
   ordersClient().middlewareStack.add(
     (next: any, context: any) => async (args: any) => {
       const input = JSON.stringify(args.input ?? {});
-      if (context.commandName === 'TransactWriteItemsCommand' && input.includes('EXPIRED') && [...failingOrders].some((id) => input.includes(id)))
-        throw Object.assign(new Error('injected: refused'), { name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+      if (
+        context.commandName === 'TransactWriteItemsCommand' &&
+        input.includes('EXPIRED') &&
+        [...failingOrders].some((id) => input.includes(id))
+      )
+        throw Object.assign(new Error('injected: refused'), {
+          name: 'ValidationException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        });
       return next(args);
     },
     { step: 'initialize', name: 'console-test-faults' },
   );
   devConsole = await startDevConsole({ recorder, stack: service.stack, client: service.stack.clients.dynamodb });
   profile = mkdtempSync(join(tmpdir(), 'uow-console-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1400, height: 900 } });
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: ARGS,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+  });
   page = browser.pages()[0] ?? (await browser.newPage());
   await page.goto(devConsole.url);
   await page.locator('#live', { hasText: 'live' }).waitFor();
@@ -77,8 +105,10 @@ async function placeOrder(): Promise<{ orderId: string; expiresAt: string }> {
   return (await response.json()) as { orderId: string; expiresAt: string };
 }
 
-const commitOf = (source: string, text: string) => page.locator('article.commit', { hasText: source }).filter({ hasText: text });
-const jobRow = (key: string, status: string) => page.locator(`table.jobs[data-status="${status}"] tr[data-job-key="${key}"]`);
+const commitOf = (source: string, text: string) =>
+  page.locator('article.commit', { hasText: source }).filter({ hasText: text });
+const jobRow = (key: string, status: string) =>
+  page.locator(`table.jobs[data-status="${status}"] tr[data-job-key="${key}"]`);
 /** Clicks a job action and waits for the console's answer (the notice line). */
 async function act(key: string, status: string, action: 'run' | 'cancel' | 'retry'): Promise<string> {
   await service.stack.drain();
@@ -97,7 +127,9 @@ describe('the dev console, in Chromium', () => {
     const key = `expire-${orderId}`;
     const placed = commitOf('POST /orders', orderId);
     await placed.locator('.follow.event', { hasText: 'published OrderPlaced' }).waitFor();
-    await placed.locator('.follow.schedule', { hasText: `created ${key} at(${expiresAt.replace('.000Z', '')})` }).waitFor();
+    await placed
+      .locator('.follow.schedule', { hasText: `created ${key} at(${expiresAt.replace('.000Z', '')})` })
+      .waitFor();
     expect(await placed.locator('li.write').allTextContents()).toEqual([
       expect.stringContaining(`create order ${orderId}`),
       expect.stringContaining(`pk=job#${key},sk=job`),
@@ -112,24 +144,39 @@ describe('the dev console, in Chromium', () => {
     await placed.locator('.follow.job-run', { hasText: 'succeeded' }).waitFor();
     const ran = commitOf(`job expire-unpaid-order (${key})`, 'OrderExpired');
     await ran.locator('.follow.event', { hasText: 'published OrderExpired' }).waitFor();
-    expect(await ran.locator('li.write').allTextContents()).toEqual([expect.stringContaining(`job ${key} SUCCEEDED`), expect.stringContaining('expire unpaid order')]);
+    expect(await ran.locator('li.write').allTextContents()).toEqual([
+      expect.stringContaining(`job ${key} SUCCEEDED`),
+      expect.stringContaining('expire unpaid order'),
+    ]);
     await jobRow(key, 'SUCCEEDED').waitFor();
 
     // Raw records behind the ids, and the filters.
     await placed.locator('.head a.commit-id').click();
     await page.locator('#raw-body', { hasText: `"commitId"` }).waitFor();
-    expect(JSON.parse(await page.locator('#raw-body').innerText()).items[0]).toMatchObject({ pk: expect.stringMatching(/^outbox#/), _kind: 'outbox' });
+    expect(JSON.parse(await page.locator('#raw-body').innerText()).items[0]).toMatchObject({
+      pk: expect.stringMatching(/^outbox#/),
+      _kind: 'outbox',
+    });
     await page.locator('#raw button').click();
     await placed.locator('li.outbox-event a.event-id').click();
     await page.locator('#raw-body', { hasText: '"specversion"' }).waitFor();
-    expect(JSON.parse(await page.locator('#raw-body').innerText())).toMatchObject({ type: 'OrderPlaced', data: { orderId } });
+    expect(JSON.parse(await page.locator('#raw-body').innerText())).toMatchObject({
+      type: 'OrderPlaced',
+      data: { orderId },
+    });
     await page.locator('#raw button').click();
     await jobRow(key, 'SUCCEEDED').locator('a.job-id').click();
-    expect(JSON.parse(await page.locator('#raw-body', { hasText: '"jobStatus"' }).innerText())).toMatchObject({ jobKey: key, jobStatus: 'SUCCEEDED', version: 1 });
+    expect(JSON.parse(await page.locator('#raw-body', { hasText: '"jobStatus"' }).innerText())).toMatchObject({
+      jobKey: key,
+      jobStatus: 'SUCCEEDED',
+      version: 1,
+    });
     await page.locator('#raw button').click();
 
     await page.fill('#filter-event', 'OrderExpired');
-    await expect(page.locator('article.commit').count()).resolves.toBe(await page.locator('article.commit', { hasText: 'OrderExpired' }).count());
+    await expect(page.locator('article.commit').count()).resolves.toBe(
+      await page.locator('article.commit', { hasText: 'OrderExpired' }).count(),
+    );
     await page.fill('#filter-event', '');
     await page.fill('#filter-job', key);
     await expect(page.locator('article.commit').count()).resolves.toBe(2);
@@ -157,7 +204,9 @@ describe('the dev console, in Chromium', () => {
     const failedRun = `.follow.job-run.error[data-key="${key}"]`;
     await page.locator(failedRun, { hasText: 'failed' }).first().waitFor();
     // Queried and measured in one synchronous step in the page (rows are re-rendered as updates arrive).
-    expect(await page.evaluate(`getComputedStyle(document.querySelector('${failedRun}')).color`)).toBe('rgb(192, 38, 45)');
+    expect(await page.evaluate(`getComputedStyle(document.querySelector('${failedRun}')).color`)).toBe(
+      'rgb(192, 38, 45)',
+    );
     await act(key, 'FAILED', 'run');
     await page.locator(`.follow.job-run[data-key="${key}"]`, { hasText: 'attempt 2' }).waitFor();
     await jobRow(key, 'FAILED').waitFor();
@@ -167,12 +216,20 @@ describe('the dev console, in Chromium', () => {
     await page.locator('.follow.event', { hasText: 'published JobFailed' }).first().waitFor();
 
     failingOrders.delete(orderId);
-    expect(JSON.parse(await act(key, 'DEAD', 'retry'))).toMatchObject({ action: 'retried', status: 'SCHEDULED', version: expect.any(Number) });
-    await commitOf('dev console: retry', `pk=job#${key}`).locator('.follow.schedule', { hasText: `created ${key}` }).waitFor();
+    expect(JSON.parse(await act(key, 'DEAD', 'retry'))).toMatchObject({
+      action: 'retried',
+      status: 'SCHEDULED',
+      version: expect.any(Number),
+    });
+    await commitOf('dev console: retry', `pk=job#${key}`)
+      .locator('.follow.schedule', { hasText: `created ${key}` })
+      .waitFor();
     await jobRow(key, 'SCHEDULED').waitFor();
     await act(key, 'SCHEDULED', 'run');
     await jobRow(key, 'SUCCEEDED').waitFor();
-    await commitOf(`job expire-unpaid-order (${key})`, 'OrderExpired').locator('.follow.event', { hasText: 'published OrderExpired' }).waitFor();
+    await commitOf(`job expire-unpaid-order (${key})`, 'OrderExpired')
+      .locator('.follow.event', { hasText: 'published OrderExpired' })
+      .waitFor();
     // The three failed runs rolled back: red, and nothing of theirs was published.
     expect(await commitOf(`job expire-unpaid-order (${key})`, 'rolled back').count()).toBe(3);
   }, 60_000);
@@ -184,7 +241,9 @@ describe('the dev console, in Chromium', () => {
     const response = await fetch(`${devConsole.url}api/jobs/${encodeURIComponent(key)}/retry`, { method: 'POST' });
     expect(response.status).toBe(409);
     const { message } = (await response.json()) as { message: string };
-    expect(message).toBe('retry refused: the job is SCHEDULED; only a DEAD job can be retried (reschedule or cancel a pending one)');
+    expect(message).toBe(
+      'retry refused: the job is SCHEDULED; only a DEAD job can be retried (reschedule or cancel a pending one)',
+    );
     expect(message).not.toContain(service.outboxTable);
   });
 });

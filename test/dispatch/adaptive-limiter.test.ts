@@ -51,26 +51,32 @@ describe('createAdaptiveLimiter', () => {
 
   it('never lets more than floor(window) calls run and stays within [min, max] (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ throttle: fc.boolean(), delay: fc.integer({ min: 0, max: 2 }) }), { minLength: 1, maxLength: 60 }), async (plan) => {
-        const limiter = createAdaptiveLimiter({ max: 6, min: 1, isThrottle });
-        let inFlight = 0;
-        let violations = 0;
-        await Promise.allSettled(
-          plan.map((step) =>
-            limiter.run(async () => {
-              inFlight++;
-              if (inFlight > 6 || limiter.active > 6) violations++;
-              await tick(step.delay);
-              inFlight--;
-              if (step.throttle) throw new Throttled();
-            }),
-          ),
-        );
-        expect(violations).toBe(0);
-        expect(limiter.limit).toBeGreaterThanOrEqual(1);
-        expect(limiter.limit).toBeLessThanOrEqual(6);
-        expect(limiter.active).toBe(0);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.record({ throttle: fc.boolean(), delay: fc.integer({ min: 0, max: 2 }) }), {
+          minLength: 1,
+          maxLength: 60,
+        }),
+        async (plan) => {
+          const limiter = createAdaptiveLimiter({ max: 6, min: 1, isThrottle });
+          let inFlight = 0;
+          let violations = 0;
+          await Promise.allSettled(
+            plan.map((step) =>
+              limiter.run(async () => {
+                inFlight++;
+                if (inFlight > 6 || limiter.active > 6) violations++;
+                await tick(step.delay);
+                inFlight--;
+                if (step.throttle) throw new Throttled();
+              }),
+            ),
+          );
+          expect(violations).toBe(0);
+          expect(limiter.limit).toBeGreaterThanOrEqual(1);
+          expect(limiter.limit).toBeLessThanOrEqual(6);
+          expect(limiter.active).toBe(0);
+        },
+      ),
       { seed: 1702, numRuns: 40 },
     );
   });

@@ -22,7 +22,10 @@ let stack: TestStack;
 let seq = 1;
 
 beforeAll(async () => {
-  stack = await startTestStack({ poller: { paused: true }, scheduler: { startTime: new Date('2030-01-01T00:00:00Z') } });
+  stack = await startTestStack({
+    poller: { paused: true },
+    scheduler: { startTime: new Date('2030-01-01T00:00:00Z') },
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -44,9 +47,22 @@ async function putJob(key: string, jobId: string, version: number, schedule: Job
     new PutCommand({
       TableName: stack.tableName,
       Item: {
-        pk: `job#${key}`, sk: 'job', _kind: 'job', jobId, jobKey: key, jobName: 'remind', payload: JSON.stringify({ key }),
-        schedule, scheduleName: key, jobStatus: JOB_STATUS.SCHEDULED, version, attempts: 0, maxAttempts: 3,
-        createdAt: new Date().toISOString(), jobUpdatedAt: new Date().toISOString(), ...(schedule.at ? { nextRunAt: schedule.at } : {}),
+        pk: `job#${key}`,
+        sk: 'job',
+        _kind: 'job',
+        jobId,
+        jobKey: key,
+        jobName: 'remind',
+        payload: JSON.stringify({ key }),
+        schedule,
+        scheduleName: key,
+        jobStatus: JOB_STATUS.SCHEDULED,
+        version,
+        attempts: 0,
+        maxAttempts: 3,
+        createdAt: new Date().toISOString(),
+        jobUpdatedAt: new Date().toISOString(),
+        ...(schedule.at ? { nextRunAt: schedule.at } : {}),
       },
     }),
   );
@@ -104,23 +120,44 @@ function holdingClient(match: (command: string, input: any) => boolean) {
 }
 
 function dispatcher(scheduler: SchedulerClient = stack.clients.scheduler) {
-  return testDispatcher(stack, { clients: { dynamodb: stack.clients.dynamodb, scheduler, eventBridge: stack.clients.eventBridge } });
+  return testDispatcher(stack, {
+    clients: { dynamodb: stack.clients.dynamodb, scheduler, eventBridge: stack.clients.eventBridge },
+  });
 }
 
-const callsFor = (name: string) => stack.scheduler.calls.filter((c) => c.name === name).map((c) => `${c.operation}:${c.outcome}`);
-const inputOf = (name: string) => JSON.parse(stack.scheduler.getSchedule(name)!.Target.Input!) as { jobId: string; version: number };
-const batchLine = (d: ReturnType<typeof dispatcher>) => d.logger.entries.find((e) => e.message === 'outbox batch dispatched')!.attributes;
+const callsFor = (name: string) =>
+  stack.scheduler.calls.filter((c) => c.name === name).map((c) => `${c.operation}:${c.outcome}`);
+const inputOf = (name: string) =>
+  JSON.parse(stack.scheduler.getSchedule(name)!.Target.Input!) as { jobId: string; version: number };
+const batchLine = (d: ReturnType<typeof dispatcher>) =>
+  d.logger.entries.find((e) => e.message === 'outbox batch dispatched')!.attributes;
 
 describe('schedule convergence to the job record', () => {
   it('a stale reschedule that lands after a newer one is dispatched is undone: the schedule ends at the record’s version and time', async () => {
     const key = `race-${uid()}`;
     const jobId = `job-${uid()}`;
     await putJob(key, jobId, 1, { at: '2030-01-01T09:00:00Z' });
-    await dispatcher()({ Records: [record([{ kind: 'job.schedule', job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key }, schedule: { at: '2030-01-01T09:00:00Z' }, maxAttempts: 3 }])] }, lambdaContext());
+    await dispatcher()(
+      {
+        Records: [
+          record([
+            {
+              kind: 'job.schedule',
+              job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key },
+              schedule: { at: '2030-01-01T09:00:00Z' },
+              maxAttempts: 3,
+            },
+          ]),
+        ],
+      },
+      lambdaContext(),
+    );
 
     // commit A: reschedule to 10:00 (version 1000); invocation A checks the record, its UpdateSchedule is slow
     const a = await commitReschedule(key, 1000, '2030-01-01T10:00:00Z');
-    const slow = holdingClient((command, input) => command === 'UpdateScheduleCommand' && JSON.parse(input.Target.Input).version === 1000);
+    const slow = holdingClient(
+      (command, input) => command === 'UpdateScheduleCommand' && JSON.parse(input.Target.Input).version === 1000,
+    );
     const dispatcherA = dispatcher(slow.client);
     const runA = dispatcherA({ Records: [record([a])] }, lambdaContext());
     await slow.held;
@@ -143,7 +180,9 @@ describe('schedule convergence to the job record', () => {
     expect(stack.scheduler.getSchedule(key)).toMatchObject({ ScheduleExpression: 'at(2030-01-01T12:00:00)' });
     expect(inputOf(key)).toMatchObject({ jobId, version: 2000 });
     expect(batchLine(dispatcherA)).toMatchObject({ schedulesUpdated: 2, jobsReconciled: 1, failed: 0 });
-    expect(dispatcherA.logger.entries.find((e) => e.message.startsWith('job schedule converged'))!.attributes).toMatchObject({
+    expect(
+      dispatcherA.logger.entries.find((e) => e.message.startsWith('job schedule converged'))!.attributes,
+    ).toMatchObject({
       key,
       basedOn: `${jobId} v1000 SCHEDULED`,
       reconciled: [{ action: 'updated', record: `${jobId} v2000 SCHEDULED` }],
@@ -152,7 +191,10 @@ describe('schedule convergence to the job record', () => {
 
     // and the job is delivered once, at 12:00, with the version the record has (so the runner will run it)
     const deliveries: unknown[] = [];
-    const unregister = stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, async (input) => void deliveries.push(input));
+    const unregister = stack.scheduler.registerTarget(
+      LOCAL_ARNS.jobRunner,
+      async (input) => void deliveries.push(input),
+    );
     try {
       await stack.scheduler.advanceToNext(key);
     } finally {
@@ -170,7 +212,18 @@ describe('schedule convergence to the job record', () => {
     const slow = holdingClient((command) => command === 'CreateScheduleCommand');
     const dispatcherA = dispatcher(slow.client);
     const runA = dispatcherA(
-      { Records: [record([{ kind: 'job.schedule', job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key }, schedule: { rate: '5 minutes' }, maxAttempts: 3 }])] },
+      {
+        Records: [
+          record([
+            {
+              kind: 'job.schedule',
+              job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key },
+              schedule: { rate: '5 minutes' },
+              maxAttempts: 3,
+            },
+          ]),
+        ],
+      },
       lambdaContext(),
     );
     await slow.held;
@@ -201,11 +254,30 @@ describe('schedule convergence to the job record', () => {
 
     // the cancelled record is gone (TTL) and a new job takes the key; its job.schedule was dispatched already
     await putJob(key, 'job-new', 3, { at: '2030-01-01T11:00:00Z' });
-    await dispatcher()({ Records: [record([{ kind: 'job.schedule', job: { jobId: 'job-new', key, name: 'remind', version: 3, payload: { key }, scheduleName: key }, schedule: { at: '2030-01-01T11:00:00Z' }, maxAttempts: 3 }])] }, lambdaContext());
+    await dispatcher()(
+      {
+        Records: [
+          record([
+            {
+              kind: 'job.schedule',
+              job: { jobId: 'job-new', key, name: 'remind', version: 3, payload: { key }, scheduleName: key },
+              schedule: { at: '2030-01-01T11:00:00Z' },
+              maxAttempts: 3,
+            },
+          ]),
+        ],
+      },
+      lambdaContext(),
+    );
 
     slow.release();
     expect(await runA).toEqual({ batchItemFailures: [] });
-    expect(callsFor(key)).toEqual(['CreateSchedule:ok', 'DeleteSchedule:ok', 'UpdateSchedule:ResourceNotFoundException', 'CreateSchedule:ok']);
+    expect(callsFor(key)).toEqual([
+      'CreateSchedule:ok',
+      'DeleteSchedule:ok',
+      'UpdateSchedule:ResourceNotFoundException',
+      'CreateSchedule:ok',
+    ]);
     expect(inputOf(key)).toMatchObject({ jobId: 'job-new', version: 3 });
     expect(stack.scheduler.getSchedule(key)).toMatchObject({ ScheduleExpression: 'at(2030-01-01T11:00:00)' });
   });
@@ -217,7 +289,10 @@ describe('schedule convergence to the job record', () => {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         if (throttle.on && context.commandName === 'BatchGetItemCommand')
-          throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException', $fault: 'client' });
+          throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+            name: 'ProvisionedThroughputExceededException',
+            $fault: 'client',
+          });
         return next(args);
       },
       { step: 'initialize', name: 'throttleReads' },
@@ -228,41 +303,72 @@ describe('schedule convergence to the job record', () => {
   it.each([
     ['a cancelled recurring job', 'cancel'],
     ['a rescheduled job', 'reschedule'],
-  ] as const)('%s: a late call, a throttled follow-up read, then the redelivery converges (the record moved on; no skip)', async (_title, change) => {
-    const key = `redeliver-${change}-${uid()}`;
-    const jobId = `job-${uid()}`;
-    await putJob(key, jobId, 1, change === 'cancel' ? { rate: '10 minutes' } : { at: '2030-01-01T09:00:00Z' });
-    const first: OutboxMessage = change === 'cancel'
-      ? { kind: 'job.schedule', job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key }, schedule: { rate: '10 minutes' }, maxAttempts: 3 }
-      : await commitReschedule(key, 2, '2030-01-01T10:00:00Z');
-    if (change === 'reschedule') await dispatcher()({ Records: [record([{ kind: 'job.schedule', job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key }, schedule: { at: '2030-01-01T09:00:00Z' }, maxAttempts: 3 }])] }, lambdaContext());
-    const slow = holdingClient((command) => command === (change === 'cancel' ? 'CreateScheduleCommand' : 'UpdateScheduleCommand'));
-    const reads = throttledReads();
-    const a = testDispatcher(stack, { clients: { dynamodb: reads.client, scheduler: slow.client, eventBridge: stack.clients.eventBridge }, retry: { maxAttempts: 2 } });
-    const firstRecord = record([first]);
-    const runA = a({ Records: [firstRecord] }, lambdaContext());
-    await slow.held;
+  ] as const)(
+    '%s: a late call, a throttled follow-up read, then the redelivery converges (the record moved on; no skip)',
+    async (_title, change) => {
+      const key = `redeliver-${change}-${uid()}`;
+      const jobId = `job-${uid()}`;
+      await putJob(key, jobId, 1, change === 'cancel' ? { rate: '10 minutes' } : { at: '2030-01-01T09:00:00Z' });
+      const first: OutboxMessage =
+        change === 'cancel'
+          ? {
+              kind: 'job.schedule',
+              job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key },
+              schedule: { rate: '10 minutes' },
+              maxAttempts: 3,
+            }
+          : await commitReschedule(key, 2, '2030-01-01T10:00:00Z');
+      if (change === 'reschedule')
+        await dispatcher()(
+          {
+            Records: [
+              record([
+                {
+                  kind: 'job.schedule',
+                  job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key },
+                  schedule: { at: '2030-01-01T09:00:00Z' },
+                  maxAttempts: 3,
+                },
+              ]),
+            ],
+          },
+          lambdaContext(),
+        );
+      const slow = holdingClient(
+        (command) => command === (change === 'cancel' ? 'CreateScheduleCommand' : 'UpdateScheduleCommand'),
+      );
+      const reads = throttledReads();
+      const a = testDispatcher(stack, {
+        clients: { dynamodb: reads.client, scheduler: slow.client, eventBridge: stack.clients.eventBridge },
+        retry: { maxAttempts: 2 },
+      });
+      const firstRecord = record([first]);
+      const runA = a({ Records: [firstRecord] }, lambdaContext());
+      await slow.held;
 
-    // the next commit is dispatched completely by another invocation while A's call is in flight
-    const next = change === 'cancel' ? await commitCancel(key, 2) : await commitReschedule(key, 3, '2030-01-01T12:00:00Z');
-    expect(await dispatcher()({ Records: [record([next])] }, lambdaContext())).toEqual({ batchItemFailures: [] });
+      // the next commit is dispatched completely by another invocation while A's call is in flight
+      const next =
+        change === 'cancel' ? await commitCancel(key, 2) : await commitReschedule(key, 3, '2030-01-01T12:00:00Z');
+      expect(await dispatcher()({ Records: [record([next])] }, lambdaContext())).toEqual({ batchItemFailures: [] });
 
-    // A's stale call lands; its follow-up read is throttled: the record is reported failed
-    reads.throttle.on = true;
-    slow.release();
-    expect(await runA).toEqual({ batchItemFailures: [{ itemIdentifier: firstRecord.dynamodb!.SequenceNumber }] });
-    reads.throttle.on = false;
-    if (change === 'cancel') expect(stack.scheduler.getSchedule(key)).toMatchObject({ ScheduleExpression: 'rate(10 minutes)' });
-    else expect(inputOf(key).version).toBe(2); // stale: the runner would skip it, the job would never run
+      // A's stale call lands; its follow-up read is throttled: the record is reported failed
+      reads.throttle.on = true;
+      slow.release();
+      expect(await runA).toEqual({ batchItemFailures: [{ itemIdentifier: firstRecord.dynamodb!.SequenceNumber }] });
+      reads.throttle.on = false;
+      if (change === 'cancel')
+        expect(stack.scheduler.getSchedule(key)).toMatchObject({ ScheduleExpression: 'rate(10 minutes)' });
+      else expect(inputOf(key).version).toBe(2); // stale: the runner would skip it, the job would never run
 
-    // Lambda redelivers the failed record: its handling must converge although the record moved on
-    expect(await dispatcher()({ Records: [firstRecord] }, lambdaContext())).toEqual({ batchItemFailures: [] });
-    if (change === 'cancel') expect(stack.scheduler.getSchedule(key)).toBeUndefined();
-    else {
-      expect(inputOf(key)).toMatchObject({ jobId, version: 3 });
-      expect(stack.scheduler.getSchedule(key)).toMatchObject({ ScheduleExpression: 'at(2030-01-01T12:00:00)' });
-    }
-  });
+      // Lambda redelivers the failed record: its handling must converge although the record moved on
+      expect(await dispatcher()({ Records: [firstRecord] }, lambdaContext())).toEqual({ batchItemFailures: [] });
+      if (change === 'cancel') expect(stack.scheduler.getSchedule(key)).toBeUndefined();
+      else {
+        expect(inputOf(key)).toMatchObject({ jobId, version: 3 });
+        expect(stack.scheduler.getSchedule(key)).toMatchObject({ ScheduleExpression: 'at(2030-01-01T12:00:00)' });
+      }
+    },
+  );
 
   it(`gives up after ${MAX_CONVERGENCE_ROUNDS} rounds when the record keeps moving, and reports the record failed`, async () => {
     const key = `moving-${uid()}`;
@@ -281,12 +387,26 @@ describe('schedule convergence to the job record', () => {
       { step: 'initialize', name: 'moveRecordAfterEachCall' },
     );
     const d = dispatcher(client);
-    const r = record([{ kind: 'job.schedule', job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key }, schedule: { at: '2030-01-01T07:00:00Z' }, maxAttempts: 3 }]);
-    expect(await d({ Records: [r] }, lambdaContext())).toEqual({ batchItemFailures: [{ itemIdentifier: r.dynamodb!.SequenceNumber }] });
-    expect(callsFor(key)).toEqual(['CreateSchedule:ok', ...Array.from({ length: MAX_CONVERGENCE_ROUNDS - 1 }, () => 'UpdateSchedule:ok')]);
+    const r = record([
+      {
+        kind: 'job.schedule',
+        job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key },
+        schedule: { at: '2030-01-01T07:00:00Z' },
+        maxAttempts: 3,
+      },
+    ]);
+    expect(await d({ Records: [r] }, lambdaContext())).toEqual({
+      batchItemFailures: [{ itemIdentifier: r.dynamodb!.SequenceNumber }],
+    });
+    expect(callsFor(key)).toEqual([
+      'CreateSchedule:ok',
+      ...Array.from({ length: MAX_CONVERGENCE_ROUNDS - 1 }, () => 'UpdateSchedule:ok'),
+    ]);
     expect(d.logger.entries.find((e) => e.level === 'error')!.attributes).toMatchObject({
       sequenceNumber: r.dynamodb!.SequenceNumber,
-      reason: expect.stringContaining(`the job record kept changing while its schedule was being set (${MAX_CONVERGENCE_ROUNDS} rounds`),
+      reason: expect.stringContaining(
+        `the job record kept changing while its schedule was being set (${MAX_CONVERGENCE_ROUNDS} rounds`,
+      ),
     });
     expect(batchLine(d)).toMatchObject({ failed: 1, jobsReconciled: 0 });
   });
@@ -297,12 +417,23 @@ describe('outbox INSERT without NewImage', () => {
     const key = `img-${uid()}`;
     const jobId = `job-${uid()}`;
     await putJob(key, jobId, 1, { at: '2030-01-01T06:00:00Z' });
-    const good = record([{ kind: 'job.schedule', job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key }, schedule: { at: '2030-01-01T06:00:00Z' }, maxAttempts: 3 }]);
+    const good = record([
+      {
+        kind: 'job.schedule',
+        job: { jobId, key, name: 'remind', version: 1, payload: { key }, scheduleName: key },
+        schedule: { at: '2030-01-01T06:00:00Z' },
+        maxAttempts: 3,
+      },
+    ]);
     const keysOnly = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', pk: string): DynamoDBRecord => ({
       eventID: uid(),
       eventName,
       eventSourceARN: stack.streamArn,
-      dynamodb: { Keys: { pk: { S: pk }, sk: { S: 'part#000' } }, SequenceNumber: String(seq++).padStart(21, '0'), StreamViewType: 'KEYS_ONLY' },
+      dynamodb: {
+        Keys: { pk: { S: pk }, sk: { S: 'part#000' } },
+        SequenceNumber: String(seq++).padStart(21, '0'),
+        StreamViewType: 'KEYS_ONLY',
+      },
     });
     const lost = keysOnly('INSERT', `outbox#${uid()}`);
     const business = keysOnly('INSERT', `order#${uid()}`);

@@ -22,7 +22,9 @@ afterAll(async () => {
 const uid = (): string => Math.random().toString(36).slice(2, 10);
 
 function wrapped<T>(fn: (event: any, context: UnitOfWorkContext) => Promise<T>) {
-  return middy<any, T, Error, UnitOfWorkContext>().use(unitOfWork({ outboxTable: stack.tableName, client: stack.doc, source: 'orders' })).handler(fn);
+  return middy<any, T, Error, UnitOfWorkContext>()
+    .use(unitOfWork({ outboxTable: stack.tableName, client: stack.doc, source: 'orders' }))
+    .handler(fn);
 }
 
 const eventsWith = (id: string) => stack.eventBridge.events.filter((e) => JSON.stringify(e.detail).includes(id));
@@ -75,7 +77,14 @@ describe('commit → poller → dispatcher → local endpoints', () => {
       ['OrderNoted', result.noted],
     ]);
     expect(events[0]).toMatchObject({ source: 'orders', eventBusName: 'default' });
-    expect(events[0]!.detail).toMatchObject({ specversion: '1.0', type: 'OrderPlaced', source: 'orders', subject: orderId, data: { orderId, total: 42 }, correlationid: 'req-e2e-1' });
+    expect(events[0]!.detail).toMatchObject({
+      specversion: '1.0',
+      type: 'OrderPlaced',
+      source: 'orders',
+      subject: orderId,
+      data: { orderId, total: 42 },
+      correlationid: 'req-e2e-1',
+    });
     expect(events[0]!.time.toISOString()).toBe((events[0]!.detail as { time: string }).time);
 
     // When the schedule fires, the registered job runner gets the envelope with the context attributes filled in.
@@ -83,13 +92,23 @@ describe('commit → poller → dispatcher → local endpoints', () => {
     const unregister = stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, (input) => void received.push(input));
     await stack.scheduler.advance(15 * 60_000);
     unregister();
-    expect(received).toEqual([expect.objectContaining({ key, version: 1, scheduledTime: '2030-01-01T00:15:00Z', attemptNumber: '1', executionId: expect.any(String) })]);
+    expect(received).toEqual([
+      expect.objectContaining({
+        key,
+        version: 1,
+        scheduledTime: '2030-01-01T00:15:00Z',
+        attemptNumber: '1',
+        executionId: expect.any(String),
+      }),
+    ]);
     expect(stack.scheduler.getSchedule(key)).toBeUndefined(); // ActionAfterCompletion: DELETE
   });
 
   it('a recurring job gets a cron schedule with its time zone', async () => {
     const key = `report-${uid()}`;
-    await wrapped(async (_e, { uow }) => uow.schedule({ job: 'daily-report', payload: null, cron: '0 8 * * ? *', timezone: 'Europe/Paris', key }))({}, lambdaContext());
+    await wrapped(async (_e, { uow }) =>
+      uow.schedule({ job: 'daily-report', payload: null, cron: '0 8 * * ? *', timezone: 'Europe/Paris', key }),
+    )({}, lambdaContext());
     await stack.drain();
     expect(stack.scheduler.getSchedule(key)).toMatchObject({
       ScheduleExpression: 'cron(0 8 * * ? *)',
@@ -148,18 +167,28 @@ describe('commit → poller → dispatcher → local endpoints', () => {
       for (let i = 0; i < 6; i++) uow.publish({ type: 'LineAdded', data: { orderId, line: i } });
     })({}, lambdaContext());
     await stack.drain();
-    const received = stack.eventBridge.entries.slice(from).map((o) => ({ id: (JSON.parse(o.entry.Detail!) as { id: string }).id, failed: !!o.errorCode }));
+    const received = stack.eventBridge.entries
+      .slice(from)
+      .map((o) => ({ id: (JSON.parse(o.entry.Detail!) as { id: string }).id, failed: !!o.errorCode }));
     const counts = new Map<string, number>();
     for (const r of received) counts.set(r.id, (counts.get(r.id) ?? 0) + 1);
     expect(failing.size).toBe(2);
-    expect([...counts.entries()].filter(([, n]) => n === 2).map(([id]) => id).sort()).toEqual([...failing].sort());
+    expect(
+      [...counts.entries()]
+        .filter(([, n]) => n === 2)
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...failing].sort());
     expect([...counts.values()].filter((n) => n === 1)).toHaveLength(4);
     expect(eventsWith(orderId)).toHaveLength(6);
   });
 
   it('cancel after dispatch deletes the schedule; cancel before dispatch creates none', async () => {
     const after = `cancel-after-${uid()}`;
-    await wrapped(async (_e, { uow }) => uow.schedule({ job: 'remind', payload: {}, delay: 3600, key: after }))({}, lambdaContext());
+    await wrapped(async (_e, { uow }) => uow.schedule({ job: 'remind', payload: {}, delay: 3600, key: after }))(
+      {},
+      lambdaContext(),
+    );
     await stack.drain();
     expect(stack.scheduler.getSchedule(after)).toBeDefined();
     await wrapped(async (_e, { uow }) => uow.cancelJob(after))({}, lambdaContext());
@@ -169,7 +198,10 @@ describe('commit → poller → dispatcher → local endpoints', () => {
     const before = `cancel-before-${uid()}`;
     stack.poller.pause();
     try {
-      await wrapped(async (_e, { uow }) => uow.schedule({ job: 'remind', payload: {}, delay: 3600, key: before }))({}, lambdaContext());
+      await wrapped(async (_e, { uow }) => uow.schedule({ job: 'remind', payload: {}, delay: 3600, key: before }))(
+        {},
+        lambdaContext(),
+      );
       await wrapped(async (_e, { uow }) => uow.cancelJob(before))({}, lambdaContext());
     } finally {
       stack.poller.resume();
@@ -181,7 +213,9 @@ describe('commit → poller → dispatcher → local endpoints', () => {
 
   it('reschedule moves the schedule to the new time and version', async () => {
     const key = `resched-${uid()}`;
-    await wrapped(async (_e, { uow }) => uow.schedule({ job: 'remind', payload: { n: 1 }, at: '2030-01-02T00:00:00Z', key }))({}, lambdaContext());
+    await wrapped(async (_e, { uow }) =>
+      uow.schedule({ job: 'remind', payload: { n: 1 }, at: '2030-01-02T00:00:00Z', key }),
+    )({}, lambdaContext());
     await stack.drain();
     await wrapped(async (_e, { uow }) => uow.rescheduleJob(key, { at: '2030-01-03T12:30:00Z' }))({}, lambdaContext());
     await stack.drain();
@@ -190,7 +224,10 @@ describe('commit → poller → dispatcher → local endpoints', () => {
     const input = JSON.parse(schedule.Target.Input!) as { version: number; payload: unknown };
     expect(input.version).toBeGreaterThan(1);
     expect(input.payload).toEqual({ n: 1 });
-    expect(stack.scheduler.calls.filter((c) => c.name === key).map((c) => `${c.operation}:${c.outcome}`)).toEqual(['CreateSchedule:ok', 'UpdateSchedule:ok']);
+    expect(stack.scheduler.calls.filter((c) => c.name === key).map((c) => `${c.operation}:${c.outcome}`)).toEqual([
+      'CreateSchedule:ok',
+      'UpdateSchedule:ok',
+    ]);
   });
 
   it('a malformed outbox item is retried, then reported to the on-failure sink, without blocking its neighbours', async () => {
@@ -198,20 +235,33 @@ describe('commit → poller → dispatcher → local endpoints', () => {
     await stack.clients.dynamodb.send(
       new PutItemCommand({
         TableName: stack.tableName,
-        Item: { pk: { S: `outbox#bad-${orderId}` }, sk: { S: 'part#001' }, _kind: { S: 'outbox' }, messages: { S: '{not json' } },
+        Item: {
+          pk: { S: `outbox#bad-${orderId}` },
+          sk: { S: 'part#001' },
+          _kind: { S: 'outbox' },
+          messages: { S: '{not json' },
+        },
       }),
     );
-    await wrapped(async (_e, { uow }) => void uow.publish({ type: 'AfterTheBadOne', data: { orderId } }))({}, lambdaContext());
+    await wrapped(async (_e, { uow }) => void uow.publish({ type: 'AfterTheBadOne', data: { orderId } }))(
+      {},
+      lambdaContext(),
+    );
     await stack.drain();
     // The good item behind the bad one is redelivered with each retry of the batch (at least once, same event id).
     const published = eventsWith(orderId);
     expect(published.length).toBeGreaterThanOrEqual(1);
     expect(new Set(published.map((e) => (e.detail as { id: string }).id)).size).toBe(1);
-    const failure = stack.poller.failures.find((f) => f.records.some((r) => r.dynamodb?.Keys?.pk?.S === `outbox#bad-${orderId}`));
+    const failure = stack.poller.failures.find((f) =>
+      f.records.some((r) => r.dynamodb?.Keys?.pk?.S === `outbox#bad-${orderId}`),
+    );
     expect(failure).toBeDefined();
     expect(failure!.requestContext).toMatchObject({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 });
     expect(failure!.failedSequenceNumbers).toEqual([failure!.records[0]!.dynamodb!.SequenceNumber]);
     const logged = stack.logger.entries.find((e) => e.level === 'error' && e.attributes.pk === `outbox#bad-${orderId}`);
-    expect(logged).toMatchObject({ message: 'malformed outbox item', attributes: { sequenceNumber: expect.any(String), reason: expect.stringContaining('not JSON') } });
+    expect(logged).toMatchObject({
+      message: 'malformed outbox item',
+      attributes: { sequenceNumber: expect.any(String), reason: expect.stringContaining('not JSON') },
+    });
   });
 });

@@ -54,16 +54,41 @@ type Op =
   | { kind: 'cancel'; key: number; sameMs: boolean; pauseMs: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant('schedule' as const), key: fc.integer({ min: 0, max: 1 }), hour: fc.integer({ min: 1, max: 6 }), recurring: fc.boolean(), sameMs: fc.boolean(), pauseMs: fc.integer({ min: 0, max: 15 }) }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('schedule' as const),
+      key: fc.integer({ min: 0, max: 1 }),
+      hour: fc.integer({ min: 1, max: 6 }),
+      recurring: fc.boolean(),
+      sameMs: fc.boolean(),
+      pauseMs: fc.integer({ min: 0, max: 15 }),
+    }),
+    weight: 1,
+  },
   {
     // `twin`: a second reschedule to another hour, committed right after in the same millisecond
     arbitrary: fc.record(
-      { kind: fc.constant('reschedule' as const), key: fc.integer({ min: 0, max: 1 }), hour: fc.integer({ min: 1, max: 6 }), sameMs: fc.boolean(), pauseMs: fc.integer({ min: 0, max: 15 }), twin: fc.integer({ min: 1, max: 6 }) },
+      {
+        kind: fc.constant('reschedule' as const),
+        key: fc.integer({ min: 0, max: 1 }),
+        hour: fc.integer({ min: 1, max: 6 }),
+        sameMs: fc.boolean(),
+        pauseMs: fc.integer({ min: 0, max: 15 }),
+        twin: fc.integer({ min: 1, max: 6 }),
+      },
       { requiredKeys: ['kind', 'key', 'hour', 'sameMs', 'pauseMs'] },
     ),
     weight: 3,
   },
-  { arbitrary: fc.record({ kind: fc.constant('cancel' as const), key: fc.integer({ min: 0, max: 1 }), sameMs: fc.boolean(), pauseMs: fc.integer({ min: 0, max: 15 }) }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('cancel' as const),
+      key: fc.integer({ min: 0, max: 1 }),
+      sameMs: fc.boolean(),
+      pauseMs: fc.integer({ min: 0, max: 15 }),
+    }),
+    weight: 1,
+  },
 );
 
 /** Clients whose calls suffer the run's faults: slow Scheduler calls, answers lost after the call applied, throttled reads. */
@@ -73,7 +98,8 @@ function faultyClients(random: () => number, faults: { on: boolean }) {
     (next) => async (args) => {
       if (faults.on && random() < 0.35) await sleep(5 + Math.floor(random() * 40)); // slow: lands late
       const out = await next(args);
-      if (faults.on && random() < 0.08) throw Object.assign(new Error('answer lost'), { name: 'InternalServerException', $fault: 'server' });
+      if (faults.on && random() < 0.08)
+        throw Object.assign(new Error('answer lost'), { name: 'InternalServerException', $fault: 'server' });
       return out;
     },
     { step: 'initialize', name: 'schedulerFaults' },
@@ -82,7 +108,10 @@ function faultyClients(random: () => number, faults: { on: boolean }) {
   dynamodb.middlewareStack.add(
     (next, context) => async (args) => {
       if (faults.on && context.commandName === 'BatchGetItemCommand' && random() < 0.25)
-        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException', $fault: 'client' });
+        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+          name: 'ProvisionedThroughputExceededException',
+          $fault: 'client',
+        });
       return next(args);
     },
     { step: 'initialize', name: 'readFaults' },
@@ -91,10 +120,14 @@ function faultyClients(random: () => number, faults: { on: boolean }) {
 }
 
 /** What the schedule must be for `record`: its expression and the job id / version in its input, or none. */
-function expectedSchedule(record: JobRecord | undefined): { expression: string; jobId: string; version: number } | undefined {
+function expectedSchedule(
+  record: JobRecord | undefined,
+): { expression: string; jobId: string; version: number } | undefined {
   if (!record || (record.jobStatus !== 'SCHEDULED' && record.jobStatus !== 'FAILED')) return undefined;
   const s = record.schedule;
-  const expression = s.at ? `at(${new Date(Math.ceil(Date.parse(s.at) / 1000) * 1000).toISOString().slice(0, 19)})` : `rate(${s.rate})`;
+  const expression = s.at
+    ? `at(${new Date(Math.ceil(Date.parse(s.at) / 1000) * 1000).toISOString().slice(0, 19)})`
+    : `rate(${s.rate})`;
   return { expression, jobId: record.jobId, version: record.version };
 }
 
@@ -120,7 +153,9 @@ async function runScenario(ops: Op[], faultSeed: number): Promise<void> {
   let committing = true;
 
   const collect = async (): Promise<void> => {
-    const items = (await scanAll(stack.doc, stack.tableName)).filter((i) => i[OUTBOX_SCHEMA.kindAttribute] === OUTBOX_SCHEMA.outboxKind).map(decodeOutboxItem);
+    const items = (await scanAll(stack.doc, stack.tableName))
+      .filter((i) => i[OUTBOX_SCHEMA.kindAttribute] === OUTBOX_SCHEMA.outboxKind)
+      .map(decodeOutboxItem);
     for (const item of items) {
       const id = `${item.pk}/${item.sk}`;
       if (seen.has(id) || !item.messages.some((m) => JSON.stringify(m).includes(run))) continue;
@@ -140,8 +175,13 @@ async function runScenario(ops: Op[], faultSeed: number): Promise<void> {
       try {
         await inUnitOfWork(stack.doc, stack.tableName, (uow) => {
           if (op.kind === 'schedule')
-            uow.schedule(op.recurring ? { job: 'remind', key, payload: { key }, rate: '6 hours' } : { job: 'remind', key, payload: { key }, at: new Date(base + op.hour * HOUR).toISOString() });
-          else if (op.kind === 'reschedule') uow.rescheduleJob(key, { at: new Date(base + op.hour * HOUR).toISOString() });
+            uow.schedule(
+              op.recurring
+                ? { job: 'remind', key, payload: { key }, rate: '6 hours' }
+                : { job: 'remind', key, payload: { key }, at: new Date(base + op.hour * HOUR).toISOString() },
+            );
+          else if (op.kind === 'reschedule')
+            uow.rescheduleJob(key, { at: new Date(base + op.hour * HOUR).toISOString() });
           else uow.cancelJob(key);
         });
       } catch {
@@ -158,7 +198,10 @@ async function runScenario(ops: Op[], faultSeed: number): Promise<void> {
 
   // three concurrent invocation loops (shards): random batches, random order, duplicates, redelivery of failures
   const invocations = Array.from({ length: 3 }, async () => {
-    const d = testDispatcher(stack, { clients: faultyClients(random, faults), retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 4 } });
+    const d = testDispatcher(stack, {
+      clients: faultyClients(random, faults),
+      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 4 },
+    });
     for (let round = 0; committing || pending.length > 0; round++) {
       if (round > 400) faults.on = false; // a bounded run: faults stop, quiescence follows
       if (pending.length === 0) {
@@ -168,7 +211,8 @@ async function runScenario(ops: Op[], faultSeed: number): Promise<void> {
       const batch: DynamoDBRecord[] = [];
       const size = 1 + Math.floor(random() * Math.min(3, pending.length));
       // any order: often the newest first (a later commit's record on another shard overtakes an earlier one)
-      for (let i = 0; i < size; i++) batch.push(...pending.splice(random() < 0.5 ? pending.length - 1 : Math.floor(random() * pending.length), 1));
+      for (let i = 0; i < size; i++)
+        batch.push(...pending.splice(random() < 0.5 ? pending.length - 1 : Math.floor(random() * pending.length), 1));
       if (delivered.length > 0 && random() < 0.3) batch.push(delivered[Math.floor(random() * delivered.length)]!); // a duplicate
       const { batchItemFailures } = await d({ Records: batch }, lambdaContext());
       const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
@@ -179,11 +223,17 @@ async function runScenario(ops: Op[], faultSeed: number): Promise<void> {
 
   // quiescence: every schedule is what its record calls for
   const records = await Promise.all(keys.map((k) => jobRecord(stack.doc, stack.tableName, k)));
-  for (const [i, key] of keys.entries()) expect({ key, schedule: actualSchedule(key) }).toEqual({ key, schedule: expectedSchedule(records[i]) });
+  for (const [i, key] of keys.entries())
+    expect({ key, schedule: actualSchedule(key) }).toEqual({ key, schedule: expectedSchedule(records[i]) });
 
   // every due occurrence runs exactly once, each delivery arriving twice at once
   const runs: string[] = [];
-  const runner = jobRunner({ jobs: { remind: (_p: unknown, { job }) => void runs.push(`${job.key}@${job.scheduledTime}`) }, outboxTable: stack.tableName, client: stack.doc, logger: memoryLogger() });
+  const runner = jobRunner({
+    jobs: { remind: (_p: unknown, { job }) => void runs.push(`${job.key}@${job.scheduledTime}`) },
+    outboxTable: stack.tableName,
+    client: stack.doc,
+    logger: memoryLogger(),
+  });
   const unregister = stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, async (input) => {
     await Promise.allSettled([runner(input as never), runner(input as never)]);
   });
@@ -193,12 +243,18 @@ async function runScenario(ops: Op[], faultSeed: number): Promise<void> {
   } finally {
     unregister();
   }
-  const deliveries = stack.scheduler.deliveries.slice(firedFrom).map((x) => JSON.parse(x.input) as { key: string; scheduledTime: string });
+  const deliveries = stack.scheduler.deliveries
+    .slice(firedFrom)
+    .map((x) => JSON.parse(x.input) as { key: string; scheduledTime: string });
   for (const [i, key] of keys.entries()) {
     const want = expectedSchedule(records[i]);
     const mine = runs.filter((r) => r.startsWith(`${key}@`));
     const occurrences = new Set(deliveries.filter((x) => x.key === key).map((x) => `${key}@${x.scheduledTime}`));
-    expect({ key, runs: mine.length, distinct: new Set(mine).size }).toEqual({ key, runs: occurrences.size, distinct: occurrences.size });
+    expect({ key, runs: mine.length, distinct: new Set(mine).size }).toEqual({
+      key,
+      runs: occurrences.size,
+      distinct: occurrences.size,
+    });
     if (!want) expect({ key, runs: mine }).toEqual({ key, runs: [] });
     else if (want.expression.startsWith('at(')) expect({ key, runs: mine.length }).toEqual({ key, runs: 1 });
   }
@@ -207,15 +263,26 @@ async function runScenario(ops: Op[], faultSeed: number): Promise<void> {
 describe('job schedules under random interleavings (fast-check)', () => {
   it('at quiescence every schedule matches its record, and each due occurrence runs exactly once', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.boolean(), fc.array(opArb, { minLength: 3, maxLength: 10 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (recurring, ops, faultSeed) =>
-        runScenario(
-          [
-            { kind: 'schedule', key: 0, hour: 1, recurring: false, sameMs: false, pauseMs: 0 },
-            { kind: 'schedule', key: 1, hour: 2, recurring, sameMs: false, pauseMs: 0 },
-            ...ops.flatMap((op): Op[] => (op.kind === 'reschedule' && op.twin !== undefined ? [{ ...op, twin: undefined }, { ...op, hour: op.twin, twin: undefined, sameMs: true }] : [op])),
-          ],
-          faultSeed,
-        ),
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.array(opArb, { minLength: 3, maxLength: 10 }),
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        (recurring, ops, faultSeed) =>
+          runScenario(
+            [
+              { kind: 'schedule', key: 0, hour: 1, recurring: false, sameMs: false, pauseMs: 0 },
+              { kind: 'schedule', key: 1, hour: 2, recurring, sameMs: false, pauseMs: 0 },
+              ...ops.flatMap((op): Op[] =>
+                op.kind === 'reschedule' && op.twin !== undefined
+                  ? [
+                      { ...op, twin: undefined },
+                      { ...op, hour: op.twin, twin: undefined, sameMs: true },
+                    ]
+                  : [op],
+              ),
+            ],
+            faultSeed,
+          ),
       ),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );

@@ -28,30 +28,49 @@ describe('job record reader', () => {
       .on(BatchGetItemCommand)
       .resolvesOnce({ Responses: { t: [record('a')] }, UnprocessedKeys: { t: { Keys: [keyOf('b')] } } })
       .resolvesOnce({ Responses: { t: [record('b')] } });
-    const reader = createJobRecordReader(new DynamoDBClient({ region: 'us-east-1' }), createCaller(createLimiter(4), policy, clock, newStats()));
-    const [a, b, missing, aAgain] = await Promise.all([reader.read('t', 'a'), reader.read('t', 'b'), reader.read('t', 'c'), reader.read('t', 'a')]);
+    const reader = createJobRecordReader(
+      new DynamoDBClient({ region: 'us-east-1' }),
+      createCaller(createLimiter(4), policy, clock, newStats()),
+    );
+    const [a, b, missing, aAgain] = await Promise.all([
+      reader.read('t', 'a'),
+      reader.read('t', 'b'),
+      reader.read('t', 'c'),
+      reader.read('t', 'a'),
+    ]);
     expect(a).toMatchObject({ jobId: 'id-a' });
     expect(aAgain).toMatchObject({ jobId: 'id-a' });
     expect(b).toMatchObject({ jobId: 'id-b' });
     expect(missing).toBeUndefined();
     const calls = ddb.commandCalls(BatchGetItemCommand);
     expect(calls).toHaveLength(2);
-    expect(calls[0]!.args[0].input.RequestItems!.t).toEqual({ Keys: [keyOf('a'), keyOf('b'), keyOf('c')], ConsistentRead: true });
+    expect(calls[0]!.args[0].input.RequestItems!.t).toEqual({
+      Keys: [keyOf('a'), keyOf('b'), keyOf('c')],
+      ConsistentRead: true,
+    });
     expect(calls[1]!.args[0].input.RequestItems!.t!.Keys).toEqual([keyOf('b')]);
   });
 
   it('gives up on keys that stay unprocessed after its attempts', async () => {
     ddb.on(BatchGetItemCommand).resolves({ Responses: { t: [] }, UnprocessedKeys: { t: { Keys: [keyOf('x')] } } });
-    const reader = createJobRecordReader(new DynamoDBClient({ region: 'us-east-1' }), createCaller(createLimiter(4), policy, clock, newStats()));
+    const reader = createJobRecordReader(
+      new DynamoDBClient({ region: 'us-east-1' }),
+      createCaller(createLimiter(4), policy, clock, newStats()),
+    );
     await expect(reader.read('t', 'x')).rejects.toBeInstanceOf(DispatchError);
     expect(ddb.commandCalls(BatchGetItemCommand)).toHaveLength(3);
   });
 
   it('splits 250 distinct keys (each asked twice) into BatchGetItem calls of ≤ 100 in first-asked order', async () => {
-    ddb.on(BatchGetItemCommand).callsFake((input: { RequestItems: Record<string, { Keys: { pk: { S: string } }[] }> }) => ({
-      Responses: { t: input.RequestItems.t!.Keys.map((k) => record(k.pk.S.slice('job#'.length))) },
-    }));
-    const reader = createJobRecordReader(new DynamoDBClient({ region: 'us-east-1' }), createCaller(createLimiter(4), policy, clock, newStats()));
+    ddb
+      .on(BatchGetItemCommand)
+      .callsFake((input: { RequestItems: Record<string, { Keys: { pk: { S: string } }[] }> }) => ({
+        Responses: { t: input.RequestItems.t!.Keys.map((k) => record(k.pk.S.slice('job#'.length))) },
+      }));
+    const reader = createJobRecordReader(
+      new DynamoDBClient({ region: 'us-east-1' }),
+      createCaller(createLimiter(4), policy, clock, newStats()),
+    );
     const names = Array.from({ length: 250 }, (_, i) => `k${i}`);
     const asked = [...names, ...names.slice().reverse()];
     const records = await Promise.all(asked.map((k) => reader.read('t', k)));

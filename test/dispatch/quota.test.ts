@@ -30,15 +30,36 @@ async function shardBatch(shard: number, n: number): Promise<{ keys: string[]; r
     const key = `quota-${shard}-${i}-${uid()}`;
     const jobId = `job-${uid()}`;
     const now = new Date().toISOString();
-    await stack.doc.send(new PutCommand({
-      TableName: stack.tableName,
-      Item: {
-        pk: `job#${key}`, sk: 'job', _kind: 'job', jobId, jobKey: key, jobName: 'remind', payload: '{}', schedule: { at: '2030-01-01T00:00:00Z' },
-        scheduleName: key, jobStatus: 'SCHEDULED', version: 1, attempts: 0, maxAttempts: 3, createdAt: now, jobUpdatedAt: now,
-      },
-    }));
+    await stack.doc.send(
+      new PutCommand({
+        TableName: stack.tableName,
+        Item: {
+          pk: `job#${key}`,
+          sk: 'job',
+          _kind: 'job',
+          jobId,
+          jobKey: key,
+          jobName: 'remind',
+          payload: '{}',
+          schedule: { at: '2030-01-01T00:00:00Z' },
+          scheduleName: key,
+          jobStatus: 'SCHEDULED',
+          version: 1,
+          attempts: 0,
+          maxAttempts: 3,
+          createdAt: now,
+          jobUpdatedAt: now,
+        },
+      }),
+    );
     const job = { jobId, key, name: 'remind', version: 1, payload: {}, scheduleName: key };
-    records.push(outboxStreamRecord(stack.streamArn, [{ kind: 'job.schedule', job, schedule: { at: '2030-01-01T00:00:00Z' }, maxAttempts: 3 }], String(1000 * shard + i).padStart(21, '0')));
+    records.push(
+      outboxStreamRecord(
+        stack.streamArn,
+        [{ kind: 'job.schedule', job, schedule: { at: '2030-01-01T00:00:00Z' }, maxAttempts: 3 }],
+        String(1000 * shard + i).padStart(21, '0'),
+      ),
+    );
     keys.push(key);
   }
   return { keys, records };
@@ -59,7 +80,9 @@ describe('dispatch over a Scheduler request quota', () => {
     expect(quota.stats.throttled).toBeGreaterThan(0); // the quota did bind
     for (const key of shards.flatMap((s) => s.keys)) {
       expect(stack.scheduler.getSchedule(key)).toBeDefined();
-      expect(stack.scheduler.calls.filter((c) => c.name === key && c.operation === 'CreateSchedule').length).toBeGreaterThanOrEqual(1);
+      expect(
+        stack.scheduler.calls.filter((c) => c.name === key && c.operation === 'CreateSchedule').length,
+      ).toBeGreaterThanOrEqual(1);
     }
     const retries = dispatchers.flatMap((d) => d.logger.entries.map((e) => e.attributes.retries as number));
     expect(retries.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);

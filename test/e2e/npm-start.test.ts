@@ -7,10 +7,22 @@ import { join } from 'node:path';
 
 /** Runs `npm start`'s script as a user would (on the jest run's DynamoDB Local, so no second Java process). */
 function start(args: string[], stateFile: string) {
-  const child = spawn(process.execPath, ['--no-deprecation', '--import', 'tsx', 'scripts/start.ts', '--dynamodb-endpoint', process.env.DYNAMODB_ENDPOINT!, ...args], {
-    env: { ...process.env, UOW_LOCAL_STATE_FILE: stateFile },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--no-deprecation',
+      '--import',
+      'tsx',
+      'scripts/start.ts',
+      '--dynamodb-endpoint',
+      process.env.DYNAMODB_ENDPOINT!,
+      ...args,
+    ],
+    {
+      env: { ...process.env, UOW_LOCAL_STATE_FILE: stateFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
@@ -32,15 +44,27 @@ describe('npm start', () => {
     const run = start(['--port', '0', '--expiry-seconds', '600', '--table-prefix', prefix], stateFile);
     await run.waitFor('Orders service on');
     const state = JSON.parse(readFileSync(stateFile, 'utf8'));
-    const placed = await fetch(`${state.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'c', items: [{ sku: 'a', quantity: 1, unitPrice: 2 }] }) });
+    const placed = await fetch(`${state.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: 'c', items: [{ sku: 'a', quantity: 1, unitPrice: 2 }] }),
+    });
     expect(placed.status).toBe(201);
     await run.waitFor('SCHEDULE created expire-');
     expect(state).toMatchObject({ ordersTable: `${prefix}-orders`, outboxTable: `${prefix}-outbox` });
-    expect(run.output()).toMatch(new RegExp(`COMMIT +3 actions \\| writes: put ${prefix}-orders/.* \\| events: OrderPlaced \\| jobs: schedule expire-unpaid-order`));
+    expect(run.output()).toMatch(
+      new RegExp(
+        `COMMIT +3 actions \\| writes: put ${prefix}-orders/.* \\| events: OrderPlaced \\| jobs: schedule expire-unpaid-order`,
+      ),
+    );
     expect(run.output()).toMatch(/EVENT +published OrderPlaced from orders/);
     const consoleUrl = /Dev console on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(run.output())?.[1];
     expect((await fetch(consoleUrl!)).headers.get('content-type')).toContain('text/html');
-    expect(((await (await fetch(`${consoleUrl}api/timeline`)).json()) as { rows: { source: string }[] }).rows.map((r) => r.source)).toContain('POST /orders');
+    expect(
+      ((await (await fetch(`${consoleUrl}api/timeline`)).json()) as { rows: { source: string }[] }).rows.map(
+        (r) => r.source,
+      ),
+    ).toContain('POST /orders');
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
     expect(run.output()).toContain('stopped; nothing left running');

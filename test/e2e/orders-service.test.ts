@@ -33,15 +33,23 @@ async function http(method: string, path: string, body?: unknown): Promise<{ sta
   });
   const text = await response.text();
   let parsed: unknown = text;
-  try { parsed = JSON.parse(text); } catch { /* error messages are plain text */ }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* error messages are plain text */
+  }
   return { status: response.status, body: parsed };
 }
 
-const placeOrder = () => http('POST', '/orders', { customerId: 'c-1', items: [{ sku: 'book', quantity: 2, unitPrice: 12.5 }] });
-const events = (type: string, orderId: string) => service.stack.eventBridge.events.filter((e) => e.detailType === type && (e.detail as any).data.orderId === orderId);
+const placeOrder = () =>
+  http('POST', '/orders', { customerId: 'c-1', items: [{ sku: 'book', quantity: 2, unitPrice: 12.5 }] });
+const events = (type: string, orderId: string) =>
+  service.stack.eventBridge.events.filter((e) => e.detailType === type && (e.detail as any).data.orderId === orderId);
 /** Moves the local Scheduler's manual clock just past `iso` and fires what became due. */
-const advancePast = (iso: string) => service.stack.scheduler.advance(Math.max(0, Date.parse(iso) - service.stack.scheduler.clock.now()) + 1000);
-const order = async (id: string) => (await doc.send(new GetCommand({ TableName: service.ordersTable, Key: { pk: id }, ConsistentRead: true }))).Item;
+const advancePast = (iso: string) =>
+  service.stack.scheduler.advance(Math.max(0, Date.parse(iso) - service.stack.scheduler.clock.now()) + 1000);
+const order = async (id: string) =>
+  (await doc.send(new GetCommand({ TableName: service.ordersTable, Key: { pk: id }, ConsistentRead: true }))).Item;
 
 describe('the example orders service, end to end over HTTP', () => {
   it('placed order ⇒ OrderPlaced published ⇒ schedule created ⇒ expiry fires ⇒ EXPIRED and OrderExpired published', async () => {
@@ -87,7 +95,11 @@ describe('the example orders service, end to end over HTTP', () => {
     await service.stack.drain();
     const before = await order(id);
     const publishedBefore = service.stack.eventBridge.events.length;
-    const second = await fetch(`${service.url}/orders/${id}/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ paymentReference: 'pay-2' }) });
+    const second = await fetch(`${service.url}/orders/${id}/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ paymentReference: 'pay-2' }),
+    });
     expect(second.status).toBe(409);
     expect(second.headers.get('content-type')).toBe('application/json');
     expect(await second.json()).toEqual({ message: `order ${id} is PAID and cannot be paid` });
@@ -97,7 +109,11 @@ describe('the example orders service, end to end over HTTP', () => {
   });
 
   it('answers 400 naming what is wrong, and 404 for an unknown order', async () => {
-    const bad = await fetch(`${service.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customerId: 'c', items: [{ sku: 'a', quantity: 0, unitPrice: 1 }] }) });
+    const bad = await fetch(`${service.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: 'c', items: [{ sku: 'a', quantity: 0, unitPrice: 1 }] }),
+    });
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toBe('application/json');
     expect(await bad.json()).toEqual({ message: 'Invalid request: body/items/0/quantity must be >= 1' });
@@ -105,19 +121,57 @@ describe('the example orders service, end to end over HTTP', () => {
   });
 
   it('answers oversized, huge and mistyped input with a JSON 400 (no 500, no coercion of "2")', async () => {
-    const item = (over: Record<string, unknown>) => ({ customerId: 'c-1', items: [{ sku: 'book', quantity: 2, unitPrice: 12.5, ...over }] });
-    expect(await http('POST', '/orders', item({ sku: 'x'.repeat(500 * 1024) }))).toEqual({ status: 400, body: { message: 'Invalid request: body/items/0/sku must NOT have more than 64 characters' } });
-    expect(await http('POST', '/orders', item({ unitPrice: 1e308 }))).toEqual({ status: 400, body: { message: 'Invalid request: body/items/0/unitPrice must be <= 1000000' } });
-    expect(await http('POST', '/orders', item({ quantity: '2' }))).toEqual({ status: 400, body: { message: 'Invalid request: body/items/0/quantity must be integer' } });
-    expect(await http('POST', '/orders', item({ quantity: 1001 }))).toEqual({ status: 400, body: { message: 'Invalid request: body/items/0/quantity must be <= 1000' } });
-    const malformed = await fetch(`${service.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"customerId":' });
-    expect({ status: malformed.status, type: malformed.headers.get('content-type'), body: await malformed.json() }).toMatchObject({ status: 422, type: 'application/json', body: { message: expect.any(String) } });
+    const item = (over: Record<string, unknown>) => ({
+      customerId: 'c-1',
+      items: [{ sku: 'book', quantity: 2, unitPrice: 12.5, ...over }],
+    });
+    expect(await http('POST', '/orders', item({ sku: 'x'.repeat(500 * 1024) }))).toEqual({
+      status: 400,
+      body: { message: 'Invalid request: body/items/0/sku must NOT have more than 64 characters' },
+    });
+    expect(await http('POST', '/orders', item({ unitPrice: 1e308 }))).toEqual({
+      status: 400,
+      body: { message: 'Invalid request: body/items/0/unitPrice must be <= 1000000' },
+    });
+    expect(await http('POST', '/orders', item({ quantity: '2' }))).toEqual({
+      status: 400,
+      body: { message: 'Invalid request: body/items/0/quantity must be integer' },
+    });
+    expect(await http('POST', '/orders', item({ quantity: 1001 }))).toEqual({
+      status: 400,
+      body: { message: 'Invalid request: body/items/0/quantity must be <= 1000' },
+    });
+    const malformed = await fetch(`${service.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"customerId":',
+    });
+    expect({
+      status: malformed.status,
+      type: malformed.headers.get('content-type'),
+      body: await malformed.json(),
+    }).toMatchObject({ status: 422, type: 'application/json', body: { message: expect.any(String) } });
   });
 
   it('answers any JSON body with 201 or a 4xx whose body is JSON with a message (seeded property)', async () => {
-    const value = fc.oneof(fc.string({ maxLength: 80 }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant('2'));
+    const value = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.double(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant('2'),
+    );
     const body = fc.oneof(
-      fc.record({ customerId: value, items: fc.array(fc.record({ sku: value, quantity: value, unitPrice: value }, { requiredKeys: [] }), { maxLength: 3 }) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          customerId: value,
+          items: fc.array(fc.record({ sku: value, quantity: value, unitPrice: value }, { requiredKeys: [] }), {
+            maxLength: 3,
+          }),
+        },
+        { requiredKeys: [] },
+      ),
       fc.jsonValue({ maxDepth: 2 }),
     );
     await fc.assert(

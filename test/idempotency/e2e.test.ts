@@ -38,19 +38,40 @@ describe('idempotent handler → dispatcher → local Scheduler and EventBridge'
     const handler = middy<any, any, Error, UnitOfWorkContext>()
       .use(httpErrorHandler({ logger: false }))
       .use(httpJsonBodyParser())
-      .use(unitOfWork({ outboxTable: stack.tableName, client: stack.doc, source: 'orders', logger: stack.logger, idempotency: { key: (e) => e.headers['idempotency-key'] } }))
+      .use(
+        unitOfWork({
+          outboxTable: stack.tableName,
+          client: stack.doc,
+          source: 'orders',
+          logger: stack.logger,
+          idempotency: { key: (e) => e.headers['idempotency-key'] },
+        }),
+      )
       .handler(async (event, { uow }) => {
         if (++runs === 10) allIn();
         await barrier;
         const { orderId } = event.body;
-        uow.put({ TableName: orders, Item: { pk: orderId, run: runs }, ConditionExpression: 'attribute_not_exists(pk)', label: 'create order' });
+        uow.put({
+          TableName: orders,
+          Item: { pk: orderId, run: runs },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          label: 'create order',
+        });
         const eventId = uow.publish({ type: 'OrderPlaced', data: { orderId } });
-        const job = uow.schedule({ job: 'expire-unpaid-order', payload: { orderId }, at: new Date('2030-01-01T00:15:00Z'), key: `expire-${orderId}` });
+        const job = uow.schedule({
+          job: 'expire-unpaid-order',
+          payload: { orderId },
+          at: new Date('2030-01-01T00:15:00Z'),
+          key: `expire-${orderId}`,
+        });
         return { statusCode: 201, body: JSON.stringify({ orderId, eventId, jobId: job.jobId }) };
       });
     const orderId = `o-${randomUUID()}`;
     const key = randomUUID();
-    const event = () => ({ headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify({ orderId }) });
+    const event = () => ({
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ orderId }),
+    });
     const responses = await Promise.all(Array.from({ length: 10 }, () => handler(event(), lambdaContext())));
     await stack.drain();
 

@@ -16,7 +16,15 @@ import {
 } from '../../lib/index.js';
 import { IDEMPOTENCY_RECORD, idempotencyRecordKey } from '../../lib/idempotency/record.js';
 import { OUTBOX_SCHEMA } from '../../lib/outbox/schema.js';
-import { createBusinessTable, createTestOutboxTable, getItem, lambdaContext, localClients, recordTransactions, scanAll } from '../support/ddb.js';
+import {
+  createBusinessTable,
+  createTestOutboxTable,
+  getItem,
+  lambdaContext,
+  localClients,
+  recordTransactions,
+  scanAll,
+} from '../support/ddb.js';
 
 const { raw, doc } = localClients();
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -24,7 +32,10 @@ let orders: string;
 let outbox: string;
 
 beforeAll(async () => {
-  [orders, outbox] = await Promise.all([createBusinessTable(raw, 'idem-orders'), createTestOutboxTable(raw, 'idem-outbox')]);
+  [orders, outbox] = await Promise.all([
+    createBusinessTable(raw, 'idem-orders'),
+    createTestOutboxTable(raw, 'idem-outbox'),
+  ]);
 });
 
 /** An API Gateway (HTTP API) event carrying an idempotency key header and a JSON body. */
@@ -44,20 +55,26 @@ const byHeader: IdempotencyOptions['key'] = (event) => event.headers?.['idempote
 /** A client whose TransactWriteItems go out without ClientRequestToken: losers then fail on conditions instead. */
 function withoutTokens(): DynamoDBDocumentClient {
   const { doc: copy } = localClients();
-  copy.middlewareStack.add((next: any) => async (args: any) => {
-    if (args.input?.ClientRequestToken) delete args.input.ClientRequestToken;
-    return next(args);
-  }, { step: 'initialize', name: 'stripToken' });
+  copy.middlewareStack.add(
+    (next: any) => async (args: any) => {
+      if (args.input?.ClientRequestToken) delete args.input.ClientRequestToken;
+      return next(args);
+    },
+    { step: 'initialize', name: 'stripToken' },
+  );
   return copy;
 }
 
 /** Counts the GetItem calls a client sends. */
 function countGets(client: DynamoDBDocumentClient): { count: number } {
   const counter = { count: 0 };
-  client.middlewareStack.add((next: any, context: any) => async (args: any) => {
-    if (context.commandName === 'GetCommand' || context.commandName === 'GetItemCommand') counter.count++;
-    return next(args);
-  }, { step: 'initialize', name: `countGets-${randomUUID()}` });
+  client.middlewareStack.add(
+    (next: any, context: any) => async (args: any) => {
+      if (context.commandName === 'GetCommand' || context.commandName === 'GetItemCommand') counter.count++;
+      return next(args);
+    },
+    { step: 'initialize', name: `countGets-${randomUUID()}` },
+  );
   return counter;
 }
 
@@ -66,7 +83,15 @@ function countGets(client: DynamoDBDocumentClient): { count: number } {
  * http-json-body-parser (the payload hashed is the parsed body), then unitOfWork with idempotency. Each run creates the order (conditional
  * put), publishes OrderPlaced and schedules its expiry, and answers with a per-run id.
  */
-function orderHandler(opts: { client?: DynamoDBDocumentClient; idempotency?: Partial<IdempotencyOptions>; fail?: () => boolean; conditional?: boolean; barrier?: number } = {}) {
+function orderHandler(
+  opts: {
+    client?: DynamoDBDocumentClient;
+    idempotency?: Partial<IdempotencyOptions>;
+    fail?: () => boolean;
+    conditional?: boolean;
+    barrier?: number;
+  } = {},
+) {
   const runs: string[] = [];
   // With `barrier: n`, no run goes on until n runs are inside the handler: the duplicates really race, whatever the load.
   let allIn!: () => void;
@@ -74,7 +99,15 @@ function orderHandler(opts: { client?: DynamoDBDocumentClient; idempotency?: Par
   const handler = middy<any, any, Error, UnitOfWorkContext>()
     .use(httpErrorHandler({ logger: false }))
     .use(httpJsonBodyParser())
-    .use(unitOfWork({ outboxTable: outbox, client: opts.client ?? doc, source: 'orders', logger: silent, idempotency: { key: byHeader, ...opts.idempotency } }))
+    .use(
+      unitOfWork({
+        outboxTable: outbox,
+        client: opts.client ?? doc,
+        source: 'orders',
+        logger: silent,
+        idempotency: { key: byHeader, ...opts.idempotency },
+      }),
+    )
     .handler(async (event, { uow }) => {
       const run = randomUUID();
       runs.push(run);
@@ -85,22 +118,35 @@ function orderHandler(opts: { client?: DynamoDBDocumentClient; idempotency?: Par
       await new Promise((r) => setTimeout(r, 5));
       const { orderId, total } = event.body as { orderId: string; total: number };
       const pk = opts.conditional === false ? `${orderId}#${run}` : orderId;
-      uow.put({ TableName: orders, Item: { pk, total, run }, ...(opts.conditional === false ? {} : { ConditionExpression: 'attribute_not_exists(pk)' }), label: 'create order' });
+      uow.put({
+        TableName: orders,
+        Item: { pk, total, run },
+        ...(opts.conditional === false ? {} : { ConditionExpression: 'attribute_not_exists(pk)' }),
+        label: 'create order',
+      });
       const eventId = uow.publish({ type: 'OrderPlaced', data: { orderId, total } });
       uow.schedule({ job: 'expire-unpaid-order', payload: { orderId }, delay: 900, key: `expire-${pk}` });
       if (opts.fail?.()) throw new Error('payment provider down');
-      return { statusCode: 201, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ orderId, eventId, run }) };
+      return {
+        statusCode: 201,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ orderId, eventId, run }),
+      };
     });
   return { handler, runs };
 }
 
 async function outboxMessagesFor(orderId: string): Promise<any[]> {
-  const items = (await scanAll(doc, outbox)).filter((i) => i[OUTBOX_SCHEMA.kindAttribute] === OUTBOX_SCHEMA.outboxKind && String(i.messages).includes(orderId));
+  const items = (await scanAll(doc, outbox)).filter(
+    (i) => i[OUTBOX_SCHEMA.kindAttribute] === OUTBOX_SCHEMA.outboxKind && String(i.messages).includes(orderId),
+  );
   return items.flatMap((i) => JSON.parse(i.messages as string));
 }
 
 async function jobRecordsFor(orderId: string): Promise<Record<string, unknown>[]> {
-  return (await scanAll(doc, outbox)).filter((i) => i[OUTBOX_SCHEMA.kindAttribute] === OUTBOX_SCHEMA.jobKind && String(i.jobKey).includes(orderId));
+  return (await scanAll(doc, outbox)).filter(
+    (i) => i[OUTBOX_SCHEMA.kindAttribute] === OUTBOX_SCHEMA.jobKind && String(i.jobKey).includes(orderId),
+  );
 }
 
 async function ordersFor(orderId: string): Promise<Record<string, unknown>[]> {
@@ -111,47 +157,64 @@ const recordOf = (key: string) => getItem(doc, outbox, idempotencyRecordKey('tes
 
 describe('unitOfWork({ idempotency }) on DynamoDB Local', () => {
   it.each([
-    ['with the key-derived ClientRequestToken (losers get IdempotentParameterMismatch, then read the record)', false, true],
+    [
+      'with the key-derived ClientRequestToken (losers get IdempotentParameterMismatch, then read the record)',
+      false,
+      true,
+    ],
     ['without a token, the business condition failing first (losers read the record)', true, true],
-    ['without a token, only the record condition failing (losers take the record from the cancellation, no read)', true, false],
-  ])('ten concurrent identical invocations %s: one set of writes, one event, one job, ten identical responses', async (_name, stripTokens, conditional) => {
-    const client = stripTokens ? withoutTokens() : doc;
-    const sent = recordTransactions(client);
-    const gets = countGets(client);
-    const { handler, runs } = orderHandler({ client, conditional, barrier: 10 });
-    const orderId = `o-${randomUUID()}`;
-    const key = `k-${randomUUID()}`;
-    const responses = await Promise.all(Array.from({ length: 10 }, () => handler(httpEvent(key, { orderId, total: 42 }), lambdaContext())));
-    const reads = gets.count;
+    [
+      'without a token, only the record condition failing (losers take the record from the cancellation, no read)',
+      true,
+      false,
+    ],
+  ])(
+    'ten concurrent identical invocations %s: one set of writes, one event, one job, ten identical responses',
+    async (_name, stripTokens, conditional) => {
+      const client = stripTokens ? withoutTokens() : doc;
+      const sent = recordTransactions(client);
+      const gets = countGets(client);
+      const { handler, runs } = orderHandler({ client, conditional, barrier: 10 });
+      const orderId = `o-${randomUUID()}`;
+      const key = `k-${randomUUID()}`;
+      const responses = await Promise.all(
+        Array.from({ length: 10 }, () => handler(httpEvent(key, { orderId, total: 42 }), lambdaContext())),
+      );
+      const reads = gets.count;
 
-    // The duplicates really raced: all ten handlers ran and all ten commits were sent.
-    expect(runs.length).toBe(10);
-    expect(sent.inputs.length).toBe(10);
-    const stored = await ordersFor(orderId);
-    expect(stored).toHaveLength(1);
-    const winner = stored[0]!.run as string;
-    expect(runs).toContain(winner);
-    for (const response of responses) {
-      expect(response.statusCode).toBe(201);
-      expect(response).toEqual(responses[0]);
-      expect(JSON.parse(response.body).run).toBe(winner);
-    }
-    const messages = await outboxMessagesFor(orderId);
-    expect(messages.filter((m) => m.kind === 'event')).toHaveLength(1);
-    expect(messages.filter((m) => m.kind === 'job.schedule')).toHaveLength(1);
-    expect(messages.find((m) => m.kind === 'event').event.id).toBe(JSON.parse(responses[0].body).eventId);
-    expect(await jobRecordsFor(orderId)).toHaveLength(1);
-    expect(await recordOf(key)).toMatchObject({ status: 'COMPLETED', responseEncoding: 'json', [OUTBOX_SCHEMA.kindAttribute]: IDEMPOTENCY_RECORD.kind });
-    const losers = runs.length - 1;
-    // One read per invocation before the handler; a loser reads again unless the cancellation carried the record.
-    expect(reads).toBe(conditional ? 10 + losers : 10);
-    const tokens = new Set(sent.inputs.map((i) => i.ClientRequestToken));
-    if (stripTokens) expect(tokens).toEqual(new Set([undefined]));
-    else {
-      expect(tokens.size).toBe(1);
-      expect([...tokens][0]!.length).toBeLessThanOrEqual(36);
-    }
-  });
+      // The duplicates really raced: all ten handlers ran and all ten commits were sent.
+      expect(runs.length).toBe(10);
+      expect(sent.inputs.length).toBe(10);
+      const stored = await ordersFor(orderId);
+      expect(stored).toHaveLength(1);
+      const winner = stored[0]!.run as string;
+      expect(runs).toContain(winner);
+      for (const response of responses) {
+        expect(response.statusCode).toBe(201);
+        expect(response).toEqual(responses[0]);
+        expect(JSON.parse(response.body).run).toBe(winner);
+      }
+      const messages = await outboxMessagesFor(orderId);
+      expect(messages.filter((m) => m.kind === 'event')).toHaveLength(1);
+      expect(messages.filter((m) => m.kind === 'job.schedule')).toHaveLength(1);
+      expect(messages.find((m) => m.kind === 'event').event.id).toBe(JSON.parse(responses[0].body).eventId);
+      expect(await jobRecordsFor(orderId)).toHaveLength(1);
+      expect(await recordOf(key)).toMatchObject({
+        status: 'COMPLETED',
+        responseEncoding: 'json',
+        [OUTBOX_SCHEMA.kindAttribute]: IDEMPOTENCY_RECORD.kind,
+      });
+      const losers = runs.length - 1;
+      // One read per invocation before the handler; a loser reads again unless the cancellation carried the record.
+      expect(reads).toBe(conditional ? 10 + losers : 10);
+      const tokens = new Set(sent.inputs.map((i) => i.ClientRequestToken));
+      if (stripTokens) expect(tokens).toEqual(new Set([undefined]));
+      else {
+        expect(tokens.size).toBe(1);
+        expect([...tokens][0]!.length).toBeLessThanOrEqual(36);
+      }
+    },
+  );
 
   it('a retry after success does not run the handler and returns the same response, with no second commit', async () => {
     const sent = recordTransactions(doc);
@@ -258,7 +321,15 @@ describe('unitOfWork({ idempotency }) on DynamoDB Local', () => {
     const build = (idempotency: Partial<IdempotencyOptions>) => {
       let runs = 0;
       const handler = middy<any, any, Error, UnitOfWorkContext>()
-        .use(unitOfWork({ outboxTable: outbox, client: doc, logger: silent, source: 'reports', idempotency: { key: (e) => e.id, ...idempotency } }))
+        .use(
+          unitOfWork({
+            outboxTable: outbox,
+            client: doc,
+            logger: silent,
+            source: 'reports',
+            idempotency: { key: (e) => e.id, ...idempotency },
+          }),
+        )
         .handler(async (event, { uow }) => {
           runs++;
           uow.put({ TableName: orders, Item: { pk: event.id } });
@@ -297,11 +368,21 @@ describe('unitOfWork({ idempotency }) on DynamoDB Local', () => {
     // The record disappears (as after expiry + TTL deletion) while DynamoDB still remembers the token.
     await doc.send(new DeleteCommand({ TableName: outbox, Key: idempotencyRecordKey('test-fn', key) }));
     const direct = middy<any, any, Error, UnitOfWorkContext>()
-      .use(unitOfWork({ outboxTable: outbox, client: doc, source: 'orders', logger: silent, idempotency: { key: byHeader } }))
+      .use(
+        unitOfWork({
+          outboxTable: outbox,
+          client: doc,
+          source: 'orders',
+          logger: silent,
+          idempotency: { key: byHeader },
+        }),
+      )
       .handler(async (_e, { uow }) => {
         uow.put({ TableName: orders, Item: { pk: `${orderId}#again` } });
       });
-    const error = (await direct(httpEvent(key, { orderId, total: 5 }), lambdaContext()).catch((e) => e)) as IdempotencyConflictError;
+    const error = (await direct(httpEvent(key, { orderId, total: 5 }), lambdaContext()).catch(
+      (e) => e,
+    )) as IdempotencyConflictError;
     expect(error).toBeInstanceOf(IdempotencyConflictError);
     expect(error.statusCode).toBe(409);
     expect((error.cause as Error).message).toMatch(/ClientRequestToken/);
@@ -331,7 +412,11 @@ describe('unitOfWork({ idempotency }) on DynamoDB Local', () => {
     const handler = middy<any, any, Error, UnitOfWorkContext>()
       .use(httpErrorHandler({ logger: false }))
       .use(unitOfWork({ outboxTable: outbox, client: doc, logger: silent, idempotency: { key: byHeader } }))
-      .use({ after: (request) => { request.response = { ...request.response, headers: { 'x-served-at': new Date().toISOString() } }; } })
+      .use({
+        after: (request) => {
+          request.response = { ...request.response, headers: { 'x-served-at': new Date().toISOString() } };
+        },
+      })
       .use(httpJsonBodyParser())
       .handler(async (event) => {
         runs++;
@@ -357,9 +442,15 @@ describe('unitOfWork({ idempotency }) on DynamoDB Local', () => {
     const id = `s-${randomUUID()}`;
     expect(await handler('one')({ id }, { ...lambdaContext(), functionName: 'fn-one' })).toBe('one');
     expect(await handler('two')({ id }, { ...lambdaContext(), functionName: 'fn-two' })).toBe('two');
-    expect(() => unitOfWork({ outboxTable: outbox, idempotency: { key: byHeader, expiresAfter: 0 } })).toThrow(ConfigurationError);
-    expect(() => unitOfWork({ outboxTable: outbox, idempotency: { key: byHeader, ttl: 5 } as any })).toThrow(/unknown idempotency option/);
-    expect(() => unitOfWork({ outboxTable: outbox, readOnly: true, idempotency: { key: byHeader } })).toThrow(/readOnly/);
+    expect(() => unitOfWork({ outboxTable: outbox, idempotency: { key: byHeader, expiresAfter: 0 } })).toThrow(
+      ConfigurationError,
+    );
+    expect(() => unitOfWork({ outboxTable: outbox, idempotency: { key: byHeader, ttl: 5 } as any })).toThrow(
+      /unknown idempotency option/,
+    );
+    expect(() => unitOfWork({ outboxTable: outbox, readOnly: true, idempotency: { key: byHeader } })).toThrow(
+      /readOnly/,
+    );
     expect(() => unitOfWork({ outboxTable: outbox, idempotency: {} as any })).toThrow(/idempotency.key/);
   });
 });

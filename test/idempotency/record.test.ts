@@ -1,6 +1,10 @@
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
-import { IdempotencyPayloadMismatchError, IdempotencyResponseTooLargeError, InvalidOperationError } from '../../lib/errors.js';
+import {
+  IdempotencyPayloadMismatchError,
+  IdempotencyResponseTooLargeError,
+  InvalidOperationError,
+} from '../../lib/errors.js';
 import { idempotencyProblems, resolveIdempotency } from '../../lib/idempotency/options.js';
 import {
   IDEMPOTENCY_RECORD,
@@ -22,7 +26,17 @@ import { OUTBOX_SCHEMA } from '../../lib/outbox/schema.js';
 
 const NOW = Date.parse('2026-11-22T10:00:00.400Z');
 const build = (over: Partial<Parameters<typeof buildIdempotencyRecord>[0]> = {}): IdempotencyRecord =>
-  buildIdempotencyRecord({ pk: 'idem#abc', response: { ok: true }, storeResponse: true, payloadHash: 'h1', expiresAfterSeconds: 60, nowMs: NOW, requestId: 'req', commitId: 'c1', ...over });
+  buildIdempotencyRecord({
+    pk: 'idem#abc',
+    response: { ok: true },
+    storeResponse: true,
+    payloadHash: 'h1',
+    expiresAfterSeconds: 60,
+    nowMs: NOW,
+    requestId: 'req',
+    commitId: 'c1',
+    ...over,
+  });
 
 describe('idempotency record (pure)', () => {
   it('hashes the scoped key: never stores the key, separates scopes, stays within a DynamoDB key', () => {
@@ -88,7 +102,16 @@ describe('idempotency record (pure)', () => {
 
   it('builds the record with status, payload hash, expiry and TTL (rounded up), and refuses one over 400 KB', () => {
     const record = build();
-    expect(record).toMatchObject({ pk: 'idem#abc', sk: 'idem', status: 'COMPLETED', payloadHash: 'h1', requestId: 'req', commitId: 'c1', responseEncoding: 'json', response: '{"ok":true}' });
+    expect(record).toMatchObject({
+      pk: 'idem#abc',
+      sk: 'idem',
+      status: 'COMPLETED',
+      payloadHash: 'h1',
+      requestId: 'req',
+      commitId: 'c1',
+      responseEncoding: 'json',
+      response: '{"ok":true}',
+    });
     expect(record[OUTBOX_SCHEMA.kindAttribute as '_kind']).toBe(IDEMPOTENCY_RECORD.kind);
     expect(record.expiresAt).toBe(Math.ceil(NOW / 1000) + 60);
     expect((record as unknown as Record<string, unknown>)[OUTBOX_SCHEMA.ttlAttribute]).toBe(record.expiresAt);
@@ -142,8 +165,20 @@ describe('idempotency record (pure)', () => {
   it('validates options and applies defaults', () => {
     expect(idempotencyProblems({ key: () => 'k' })).toEqual([]);
     expect(idempotencyProblems(undefined)).toHaveLength(1);
-    expect(idempotencyProblems({ key: 'k', expiresAfter: 1.5, payload: 3, storeResponse: 'no', table: 'x', scope: 1, extra: true })).toHaveLength(7);
-    expect(idempotencyProblems({ key: () => 'k', markerResponse: () => 1 })).toEqual(['"idempotency.markerResponse" only applies with storeResponse: false']);
+    expect(
+      idempotencyProblems({
+        key: 'k',
+        expiresAfter: 1.5,
+        payload: 3,
+        storeResponse: 'no',
+        table: 'x',
+        scope: 1,
+        extra: true,
+      }),
+    ).toHaveLength(7);
+    expect(idempotencyProblems({ key: () => 'k', markerResponse: () => 1 })).toEqual([
+      '"idempotency.markerResponse" only applies with storeResponse: false',
+    ]);
     const resolved = resolveIdempotency({ key: () => 'k' });
     expect(resolved).toMatchObject({ expiresAfter: 3600, storeResponse: true, payload: defaultPayload });
     expect(resolved.markerResponse({}, {} as never)).toBeUndefined();

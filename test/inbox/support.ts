@@ -5,12 +5,31 @@ import type { CloudEvent } from '../../lib/outbox/messages.js';
 
 /** A CloudEvent as the dispatcher publishes it (detail of the EventBridge event). */
 export function cloudEvent<T>(type: string, data: T, extra: Partial<CloudEvent> = {}): CloudEvent<T> {
-  return { specversion: '1.0', id: randomUUID(), source: 'orders', type, time: new Date().toISOString(), datacontenttype: 'application/json', data, ...extra } as CloudEvent<T>;
+  return {
+    specversion: '1.0',
+    id: randomUUID(),
+    source: 'orders',
+    type,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data,
+    ...extra,
+  } as CloudEvent<T>;
 }
 
 /** What an SQS queue behind an EventBridge rule holds: the EventBridge event as JSON body. */
 export function sqsRecordOf(event: CloudEvent, options: { messageId?: string; groupId?: string } = {}): SQSRecord {
-  const bridge = { version: '0', id: randomUUID(), 'detail-type': event.type, source: event.source, account: '123456789012', time: event.time, region: 'us-east-1', resources: [], detail: event };
+  const bridge = {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': event.type,
+    source: event.source,
+    account: '123456789012',
+    time: event.time,
+    region: 'us-east-1',
+    resources: [],
+    detail: event,
+  };
   return toSqsRecord(bridge, options);
 }
 

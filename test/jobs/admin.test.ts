@@ -17,18 +17,27 @@ const failing = new Set<string>();
 beforeAll(async () => {
   stack = await startTestStack();
   counters = await createBusinessTable(raw, 'admin-counters');
-  stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, jobRunner({
-    jobs: {
-      count: async (payload: { id: string }, { uow }: JobContext) => {
-        if (failing.has(payload.id)) throw new Error('injected failure');
-        uow.update({ TableName: counters, Key: { pk: payload.id }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 }, label: 'count' });
+  stack.scheduler.registerTarget(
+    LOCAL_ARNS.jobRunner,
+    jobRunner({
+      jobs: {
+        count: async (payload: { id: string }, { uow }: JobContext) => {
+          if (failing.has(payload.id)) throw new Error('injected failure');
+          uow.update({
+            TableName: counters,
+            Key: { pk: payload.id },
+            UpdateExpression: 'ADD n :one',
+            ExpressionAttributeValues: { ':one': 1 },
+            label: 'count',
+          });
+        },
       },
-    },
-    outboxTable: stack.tableName,
-    client: stack.doc,
-    source: 'admin-test',
-    logger: stack.logger,
-  }) as never);
+      outboxTable: stack.tableName,
+      client: stack.doc,
+      source: 'admin-test',
+      logger: stack.logger,
+    }) as never,
+  );
 }, 30_000);
 
 afterAll(() => stack?.stop());
@@ -38,7 +47,9 @@ async function deadJob(): Promise<{ id: string; key: string }> {
   const id = randomUUID();
   const key = `count-${id}`;
   failing.add(id);
-  await inUnitOfWork(stack.doc, stack.tableName, (uow) => uow.schedule({ job: 'count', key, payload: { id }, delay: 60, maxAttempts: 1 }));
+  await inUnitOfWork(stack.doc, stack.tableName, (uow) =>
+    uow.schedule({ job: 'count', key, payload: { id }, delay: 60, maxAttempts: 1 }),
+  );
   await stack.drain();
   await stack.scheduler.advanceToNext(key);
   expect(await jobRecord(stack.doc, stack.tableName, key)).toMatchObject({ jobStatus: 'DEAD', attempts: 1 });
@@ -60,15 +71,22 @@ describe('retryJob on DynamoDB Local when the SDK loses the answer', () => {
     );
     try {
       // The library resolves the lost answer (the commit landed): success, not a second revival.
-      await expect(retryJob(key, { outboxTable: stack.tableName, client })).resolves.toMatchObject({ action: 'retried', after: { status: 'SCHEDULED' } });
+      await expect(retryJob(key, { outboxTable: stack.tableName, client })).resolves.toMatchObject({
+        action: 'retried',
+        after: { status: 'SCHEDULED' },
+      });
     } finally {
       client.destroy();
     }
     expect(await jobRecord(stack.doc, stack.tableName, key)).toMatchObject({ jobStatus: 'SCHEDULED', attempts: 0 });
     await expect(retryJob(key, { outboxTable: stack.tableName, client: stack.doc })).rejects.toThrow(
-      new InvalidOperationError(`retryJob(${key})`, 'the job is SCHEDULED; only a DEAD job can be retried (reschedule or cancel a pending one)'),
+      new InvalidOperationError(
+        `retryJob(${key})`,
+        'the job is SCHEDULED; only a DEAD job can be retried (reschedule or cancel a pending one)',
+      ),
     );
-    expect((await messagesAbout(stack.doc, stack.tableName, key)).filter((m) => m.kind === 'job.reschedule')).toHaveLength(1);
+    expect(
+      (await messagesAbout(stack.doc, stack.tableName, key)).filter((m) => m.kind === 'job.reschedule'),
+    ).toHaveLength(1);
   });
-
 });

@@ -26,10 +26,19 @@ describe('per-job backoff, on DynamoDB Local', () => {
       uow.schedule({ job: 'plain', payload: {}, delay: 0, key: `plain-${id}`, maxAttempts: 5 });
     });
     const now = Date.parse('2030-01-01T00:00:00Z');
-    const jobs = defineJobs({ own: fail, plain: fail }, { backoff: { own: { baseSeconds: 100, factor: 3, jitter: true } } });
+    const jobs = defineJobs(
+      { own: fail, plain: fail },
+      { backoff: { own: { baseSeconds: 100, factor: 3, jitter: true } } },
+    );
     const handler = jobRunner({
-      jobs, outboxTable: outbox, client: doc, source: 'jobs-test', logger: memoryLogger(),
-      backoff: { baseSeconds: 40, maxSeconds: 200 }, clock: () => now, random: () => 0.5,
+      jobs,
+      outboxTable: outbox,
+      client: doc,
+      source: 'jobs-test',
+      logger: memoryLogger(),
+      backoff: { baseSeconds: 40, maxSeconds: 200 },
+      clock: () => now,
+      random: () => 0.5,
     });
     expect(await handler(await deliveryFor(doc, outbox, `own-${id}`))).toMatchObject({ outcome: 'failed' });
     expect(await handler(await deliveryFor(doc, outbox, `plain-${id}`))).toMatchObject({ outcome: 'failed' });
@@ -37,7 +46,15 @@ describe('per-job backoff, on DynamoDB Local', () => {
     expect((await jobRecord(doc, outbox, `own-${id}`))!.nextRunAt).toBe('2030-01-01T00:01:15Z');
     expect((await jobRecord(doc, outbox, `plain-${id}`))!.nextRunAt).toBe('2030-01-01T00:00:40Z');
     // second failure of own: cap min(200, 300) = 200, jitter 0.5 ⇒ 150 s
-    const later = jobRunner({ jobs, outboxTable: outbox, client: doc, logger: memoryLogger(), backoff: { maxSeconds: 200 }, clock: () => now + 75_000, random: () => 0.5 });
+    const later = jobRunner({
+      jobs,
+      outboxTable: outbox,
+      client: doc,
+      logger: memoryLogger(),
+      backoff: { maxSeconds: 200 },
+      clock: () => now + 75_000,
+      random: () => 0.5,
+    });
     expect(await later(await deliveryFor(doc, outbox, `own-${id}`))).toMatchObject({ outcome: 'failed', attempt: 2 });
     expect((await jobRecord(doc, outbox, `own-${id}`))!.nextRunAt).toBe('2030-01-01T00:03:45Z');
   });
@@ -47,8 +64,12 @@ describe('per-job backoff, on DynamoDB Local', () => {
     expect(bad).toThrow(ConfigurationError);
     expect(bad).toThrow('backoff["send"].factor" must be a number of at least 1');
     expect(bad).toThrow('backoff["send"].jitter" must be true or false');
-    expect(() => defineJobs({ send: fail }, { backoff: { sned: { baseSeconds: 1 } } as never })).toThrow('backoff["sned"]: there is no job "sned"');
-    expect(() => defineJobs({ send: fail }, { backoff: { send: { base: 1 } as never } })).toThrow('unknown backoff["send"] option "base"');
+    expect(() => defineJobs({ send: fail }, { backoff: { sned: { baseSeconds: 1 } } as never })).toThrow(
+      'backoff["sned"]: there is no job "sned"',
+    );
+    expect(() => defineJobs({ send: fail }, { backoff: { send: { base: 1 } as never } })).toThrow(
+      'unknown backoff["send"] option "base"',
+    );
   });
 });
 

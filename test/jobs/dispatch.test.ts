@@ -21,9 +21,21 @@ const jobs = {
   count: async (payload: { id: string; followUp?: boolean }, { uow, job }: JobContext) => {
     runs.push({ key: job.key, attempt: job.attempt, scheduledTime: job.scheduledTime });
     await holds.get(job.key);
-    uow.update({ TableName: counters, Key: { pk: payload.id }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 }, label: 'count' });
+    uow.update({
+      TableName: counters,
+      Key: { pk: payload.id },
+      UpdateExpression: 'ADD n :one',
+      ExpressionAttributeValues: { ':one': 1 },
+      label: 'count',
+    });
     uow.publish({ type: 'Counted', data: { id: payload.id, key: job.key, attempt: job.attempt } });
-    if (payload.followUp) uow.schedule({ job: 'count', payload: { id: `${payload.id}-child` }, at: new Date(stack.scheduler.clock.now() + 120_000), key: `${job.key}-child` });
+    if (payload.followUp)
+      uow.schedule({
+        job: 'count',
+        payload: { id: `${payload.id}-child` },
+        at: new Date(stack.scheduler.clock.now() + 120_000),
+        key: `${job.key}-child`,
+      });
     if (job.attempt <= (failUntil.get(job.key) ?? 0)) throw new Error(`attempt ${job.attempt} of ${job.key} failed`);
   },
 };
@@ -31,8 +43,16 @@ const jobs = {
 beforeAll(async () => {
   stack = await startTestStack();
   counters = await createBusinessTable(stack.clients.dynamodb, 'counters');
-  const runner = jobRunner({ jobs, outboxTable: stack.tableName, client: stack.doc, source: 'jobs-e2e', logger: memoryLogger(), clock: () => stack.scheduler.clock.now() });
-  mainTarget = (event, context) => runner(event as JobRunnerInput, { awsRequestId: context.executionId, getRemainingTimeInMillis: () => 30_000 });
+  const runner = jobRunner({
+    jobs,
+    outboxTable: stack.tableName,
+    client: stack.doc,
+    source: 'jobs-e2e',
+    logger: memoryLogger(),
+    clock: () => stack.scheduler.clock.now(),
+  });
+  mainTarget = (event, context) =>
+    runner(event as JobRunnerInput, { awsRequestId: context.executionId, getRemainingTimeInMillis: () => 30_000 });
   stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, mainTarget);
 }, 60_000);
 
@@ -41,10 +61,22 @@ afterAll(async () => {
 });
 
 /** Commits a job `seconds` after the Scheduler's clock and waits until the dispatcher created its schedule. */
-async function scheduleCount(key: string, seconds: number, extra: Record<string, unknown> = {}, payload: Record<string, unknown> = {}): Promise<string> {
+async function scheduleCount(
+  key: string,
+  seconds: number,
+  extra: Record<string, unknown> = {},
+  payload: Record<string, unknown> = {},
+): Promise<string> {
   const id = randomUUID();
   await inUnitOfWork(stack.doc, stack.tableName, (uow) =>
-    uow.schedule({ job: 'count', payload: { id, ...payload }, at: new Date(stack.scheduler.clock.now() + seconds * 1000), key, ...extra }));
+    uow.schedule({
+      job: 'count',
+      payload: { id, ...payload },
+      at: new Date(stack.scheduler.clock.now() + seconds * 1000),
+      key,
+      ...extra,
+    }),
+  );
   await stack.drain();
   return id;
 }
@@ -79,12 +111,20 @@ describe('jobs through the dispatcher and the local Scheduler', () => {
     const retry = stack.scheduler.getSchedule(key);
     expect(retry?.ScheduleExpression).toBe(`at(${failed.retryAt!.replace('Z', '')})`);
     expect(JSON.parse(retry!.Target.Input!)).toMatchObject({ key, version: failed.retryVersion });
-    expect(await jobRecord(stack.doc, stack.tableName, key)).toMatchObject({ jobStatus: 'FAILED', attempts: 1, version: failed.retryVersion });
+    expect(await jobRecord(stack.doc, stack.tableName, key)).toMatchObject({
+      jobStatus: 'FAILED',
+      attempts: 1,
+      version: failed.retryVersion,
+    });
     expect(await getItem(stack.doc, counters, { pk: id })).toBeUndefined();
     expect(eventsAbout(id)).toHaveLength(0);
 
     await stack.scheduler.advanceToNext(key);
-    expect(resultOf(deliveriesOf(key)[1])).toMatchObject({ outcome: 'succeeded', attempt: 2, version: failed.retryVersion });
+    expect(resultOf(deliveriesOf(key)[1])).toMatchObject({
+      outcome: 'succeeded',
+      attempt: 2,
+      version: failed.retryVersion,
+    });
     await stack.drain();
     expect(await getItem(stack.doc, counters, { pk: id })).toMatchObject({ n: 1 });
     expect(eventsAbout(id).map((e) => (e.detail as any).data.attempt)).toEqual([2]);
@@ -99,9 +139,14 @@ describe('jobs through the dispatcher and the local Scheduler', () => {
     await stack.scheduler.advanceToNext(key);
     expect(deliveriesOf(key).map((d) => resultOf(d).outcome)).toEqual(['failed', 'dead']);
     await stack.drain();
-    const failed = stack.eventBridge.events.filter((e) => e.detailType === 'JobFailed' && (e.detail as any).subject === key);
+    const failed = stack.eventBridge.events.filter(
+      (e) => e.detailType === 'JobFailed' && (e.detail as any).subject === key,
+    );
     expect(failed).toHaveLength(1);
-    expect(failed[0]!.detail).toMatchObject({ source: 'jobs-e2e', data: { key, attempts: 2, maxAttempts: 2, error: { message: `attempt 2 of ${key} failed` }, payload: { id } } });
+    expect(failed[0]!.detail).toMatchObject({
+      source: 'jobs-e2e',
+      data: { key, attempts: 2, maxAttempts: 2, error: { message: `attempt 2 of ${key} failed` }, payload: { id } },
+    });
     expect(eventsAbout(id).filter((e) => e.detailType === 'Counted')).toHaveLength(0);
   });
 
@@ -122,9 +167,14 @@ describe('jobs through the dispatcher and the local Scheduler', () => {
     const key = `resched-${randomUUID()}`;
     const id = await scheduleCount(key, 60);
     stack.poller.pause();
-    await inUnitOfWork(stack.doc, stack.tableName, (uow) => uow.rescheduleJob(key, { at: new Date(stack.scheduler.clock.now() + 600_000) }));
+    await inUnitOfWork(stack.doc, stack.tableName, (uow) =>
+      uow.rescheduleJob(key, { at: new Date(stack.scheduler.clock.now() + 600_000) }),
+    );
     await stack.scheduler.advanceToNext(key); // the old schedule fires: stale version
-    expect(resultOf(deliveriesOf(key)[0])).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/^stale delivery: schedule version 1/) });
+    expect(resultOf(deliveriesOf(key)[0])).toMatchObject({
+      outcome: 'skipped',
+      reason: expect.stringMatching(/^stale delivery: schedule version 1/),
+    });
     stack.poller.resume();
     await stack.drain();
     expect(stack.scheduler.getSchedule(key)?.ScheduleExpression).toMatch(/^at\(/);
@@ -190,7 +240,9 @@ describe('jobs through the dispatcher and the local Scheduler', () => {
   it('a recurring job ⇒ one run per occurrence, each in its own unit of work, even when an occurrence is delivered twice', async () => {
     const key = `every-minute-${randomUUID()}`;
     const id = randomUUID();
-    await inUnitOfWork(stack.doc, stack.tableName, (uow) => uow.schedule({ job: 'count', payload: { id }, rate: '1 minute', key }));
+    await inUnitOfWork(stack.doc, stack.tableName, (uow) =>
+      uow.schedule({ job: 'count', payload: { id }, rate: '1 minute', key }),
+    );
     await stack.drain();
     const first = await stack.scheduler.advanceToNext(key);
     const occurrence = new Date(first.find((d) => d.scheduleName === key)!.scheduledTime);
@@ -203,7 +255,12 @@ describe('jobs through the dispatcher and the local Scheduler', () => {
     const counted = eventsAbout(id);
     expect(counted).toHaveLength(2);
     const record = await jobRecord(stack.doc, stack.tableName, key);
-    expect(record).toMatchObject({ jobStatus: 'SCHEDULED', lastOutcome: 'SUCCEEDED', attempts: 2, lastOccurrence: deliveriesOf(key)[2]!.scheduledTime });
+    expect(record).toMatchObject({
+      jobStatus: 'SCHEDULED',
+      lastOutcome: 'SUCCEEDED',
+      attempts: 2,
+      lastOccurrence: deliveriesOf(key)[2]!.scheduledTime,
+    });
     expect(stack.scheduler.getSchedule(key)).toBeDefined();
     await inUnitOfWork(stack.doc, stack.tableName, (uow) => uow.cancelJob(key));
     await stack.drain();
@@ -215,7 +272,15 @@ describe('jobs through the dispatcher and the local Scheduler', () => {
     const id = await scheduleCount(key, 60);
     const hold = gate();
     holds.set(key, hold.promise);
-    const runner = jobRunner({ jobs, outboxTable: stack.tableName, client: stack.doc, source: 'jobs-e2e', logger: memoryLogger(), leaseMarginMs: 0, clock: () => stack.scheduler.clock.now() });
+    const runner = jobRunner({
+      jobs,
+      outboxTable: stack.tableName,
+      client: stack.doc,
+      source: 'jobs-e2e',
+      logger: memoryLogger(),
+      leaseMarginMs: 0,
+      clock: () => stack.scheduler.clock.now(),
+    });
     let stale: Promise<JobRunResult> | undefined;
     const unregister = stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, async (event) => {
       if (!stale) {
@@ -233,7 +298,10 @@ describe('jobs through the dispatcher and the local Scheduler', () => {
       unregister();
       stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, mainTarget);
     }
-    expect(deliveriesOf(key).map((d) => [d.attemptNumber, d.outcome])).toEqual([[1, 'failed'], [2, 'succeeded']]);
+    expect(deliveriesOf(key).map((d) => [d.attemptNumber, d.outcome])).toEqual([
+      [1, 'failed'],
+      [2, 'succeeded'],
+    ]);
     expect(resultOf(deliveriesOf(key)[1])).toMatchObject({ outcome: 'succeeded', attempt: 2 });
     hold.open();
     expect(await stale).toMatchObject({ outcome: 'lost' });

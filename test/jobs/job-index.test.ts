@@ -32,9 +32,22 @@ async function indexEntries(table: string, key?: string): Promise<string[]> {
 /** A job record as the unit of work writes it, in `status` at `at`, with the index attributes of that status. */
 function record(key: string, status: JobStatus, at: string, extra: Record<string, unknown> = {}) {
   return {
-    ...jobRecordKey(key), _kind: 'job', jobId: randomUUID(), jobKey: key, jobName: 'j', payload: '{}', schedule: { at },
-    scheduleName: key, jobStatus: status, version: 1, attempts: 1, maxAttempts: 1, createdAt: at, jobUpdatedAt: at,
-    ...jobIndexAttributes(status, key, at), ...extra,
+    ...jobRecordKey(key),
+    _kind: 'job',
+    jobId: randomUUID(),
+    jobKey: key,
+    jobName: 'j',
+    payload: '{}',
+    schedule: { at },
+    scheduleName: key,
+    jobStatus: status,
+    version: 1,
+    attempts: 1,
+    maxAttempts: 1,
+    createdAt: at,
+    jobUpdatedAt: at,
+    ...jobIndexAttributes(status, key, at),
+    ...extra,
   };
 }
 
@@ -57,8 +70,18 @@ describe('the job-status index holds only the listed statuses (default FAILED an
     expect(await indexEntries(outbox, key)).toEqual([]);
     let calls = 0;
     const runner = jobRunner({
-      jobs: { flaky: () => { if (calls++ === 0) throw new Error('down'); }, broken: () => { throw new Error('gone'); } },
-      outboxTable: outbox, client: doc, source: 'index', logger: memoryLogger(),
+      jobs: {
+        flaky: () => {
+          if (calls++ === 0) throw new Error('down');
+        },
+        broken: () => {
+          throw new Error('gone');
+        },
+      },
+      outboxTable: outbox,
+      client: doc,
+      source: 'index',
+      logger: memoryLogger(),
     });
     await runner(await deliveryFor(doc, outbox, key));
     expect(await indexEntries(outbox, key)).toEqual([`FAILED#${jobIndexShard(key)} ${key}`]);
@@ -90,13 +113,16 @@ describe('the job-status index holds only the listed statuses (default FAILED an
 describe('the index spreads one status over its shards', () => {
   it('puts any set of job keys on every shard, none with much more than its share (FNV-1a, seeded property)', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 40 }), { minLength: 4000, maxLength: 4000 }), (keys) => {
-        const counts = new Array<number>(INDEX.shards).fill(0);
-        for (const k of keys) counts[jobIndexShard(`expire-${k}`)]!++;
-        const share = keys.length / INDEX.shards;
-        expect(Math.max(...counts)).toBeLessThan(share * 1.3);
-        expect(Math.min(...counts)).toBeGreaterThan(share * 0.7);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 40 }), { minLength: 4000, maxLength: 4000 }),
+        (keys) => {
+          const counts = new Array<number>(INDEX.shards).fill(0);
+          for (const k of keys) counts[jobIndexShard(`expire-${k}`)]!++;
+          const share = keys.length / INDEX.shards;
+          expect(Math.max(...counts)).toBeLessThan(share * 1.3);
+          expect(Math.min(...counts)).toBeGreaterThan(share * 0.7);
+        },
+      ),
       { seed: 1307, numRuns: 20 },
     );
   });
@@ -107,17 +133,31 @@ describe('listJobs over the sharded index', () => {
     const table = await createTestOutboxTable(raw, 'job-index-pages');
     const base = Date.parse('2026-12-01T00:00:00.000Z');
     // A fresh table: fixed keys, so fixed shards (these 60 cover all 16).
-    const jobs = Array.from({ length: 60 }, (_, i) => ({ key: `dead-${i}`, at: new Date(base + ((i * 7919) % 97) * 1000).toISOString() }));
-    await putAll(table, [...jobs.map((j) => record(j.key, JOB_STATUS.DEAD, j.at)), record(`failed-${randomUUID()}`, JOB_STATUS.FAILED, jobs[0]!.at)]);
+    const jobs = Array.from({ length: 60 }, (_, i) => ({
+      key: `dead-${i}`,
+      at: new Date(base + ((i * 7919) % 97) * 1000).toISOString(),
+    }));
+    await putAll(table, [
+      ...jobs.map((j) => record(j.key, JOB_STATUS.DEAD, j.at)),
+      record(`failed-${randomUUID()}`, JOB_STATUS.FAILED, jobs[0]!.at),
+    ]);
     expect(new Set(jobs.map((j) => jobIndexShard(j.key))).size).toBe(INDEX.shards);
     const bySortKey = (newestFirst: boolean) =>
-      [...jobs].sort((a, b) => (newestFirst ? -1 : 1) * `${a.at}#${a.key}`.localeCompare(`${b.at}#${b.key}`)).map((j) => j.key);
+      [...jobs]
+        .sort((a, b) => (newestFirst ? -1 : 1) * `${a.at}#${a.key}`.localeCompare(`${b.at}#${b.key}`))
+        .map((j) => j.key);
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 6, max: 70 }), fc.boolean(), async (limit, newestFirst) => {
         const seen: string[] = [];
         let cursor: string | undefined;
         do {
-          const page = await listJobs('DEAD', { outboxTable: table, client: doc, limit, newestFirst, ...(cursor ? { cursor } : {}) });
+          const page = await listJobs('DEAD', {
+            outboxTable: table,
+            client: doc,
+            limit,
+            newestFirst,
+            ...(cursor ? { cursor } : {}),
+          });
           expect(page.jobs.length).toBeLessThanOrEqual(limit);
           seen.push(...page.jobs.map((j) => j.key));
           cursor = page.cursor;
@@ -132,21 +172,37 @@ describe('listJobs over the sharded index', () => {
     const table = await createTestOutboxTable(raw, 'job-index-stale');
     const at = new Date().toISOString();
     const stale = record(`stale-${randomUUID()}`, JOB_STATUS.DEAD, at);
-    await putAll(table, [{ ...stale, jobStatus: JOB_STATUS.SCHEDULED }, record(`dead-${randomUUID()}`, JOB_STATUS.DEAD, at)]);
+    await putAll(table, [
+      { ...stale, jobStatus: JOB_STATUS.SCHEDULED },
+      record(`dead-${randomUUID()}`, JOB_STATUS.DEAD, at),
+    ]);
     const page = await listJobs('DEAD', { outboxTable: table, client: doc });
     expect(page.jobs.map((j) => j.status)).toEqual(['DEAD']);
-    await expect(listJobs('DEAD', { outboxTable: table, client: doc, cursor: 'not-a-cursor' })).rejects.toThrow('"cursor" is not a cursor listJobs returned');
-    await expect(listJobs('DEAD', { outboxTable: table, client: doc, limit: 101 })).rejects.toThrow('"limit" must be an integer from 1 to 100');
+    await expect(listJobs('DEAD', { outboxTable: table, client: doc, cursor: 'not-a-cursor' })).rejects.toThrow(
+      '"cursor" is not a cursor listJobs returned',
+    );
+    await expect(listJobs('DEAD', { outboxTable: table, client: doc, limit: 101 })).rejects.toThrow(
+      '"limit" must be an integer from 1 to 100',
+    );
   });
 
   it('scans for a status the index does not hold, page by page without loss', async () => {
     const table = await createTestOutboxTable(raw, 'job-index-scan');
     const keys = Array.from({ length: 37 }, (_, i) => `sched-${i}-${randomUUID()}`);
-    await putAll(table, [...keys.map((k, i) => record(k, JOB_STATUS.SCHEDULED, new Date(1_800_000_000_000 + i).toISOString())), record('d', JOB_STATUS.DEAD, new Date().toISOString())]);
+    await putAll(table, [
+      ...keys.map((k, i) => record(k, JOB_STATUS.SCHEDULED, new Date(1_800_000_000_000 + i).toISOString())),
+      record('d', JOB_STATUS.DEAD, new Date().toISOString()),
+    ]);
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await listJobs('SCHEDULED', { outboxTable: table, client: doc, scan: true, limit: 5, ...(cursor ? { cursor } : {}) });
+      const page = await listJobs('SCHEDULED', {
+        outboxTable: table,
+        client: doc,
+        scan: true,
+        limit: 5,
+        ...(cursor ? { cursor } : {}),
+      });
       seen.push(...page.jobs.map((j) => j.key));
       cursor = page.cursor;
     } while (cursor);

@@ -11,21 +11,35 @@ let orders: string;
 let outbox: string;
 
 beforeAll(async () => {
-  [orders, outbox] = await Promise.all([createBusinessTable(raw, 'orders'), createTestOutboxTable(raw, 'orders-outbox')]);
+  [orders, outbox] = await Promise.all([
+    createBusinessTable(raw, 'orders'),
+    createTestOutboxTable(raw, 'orders-outbox'),
+  ]);
 });
 
 /** What place-order does: the order and its expiry job in one unit of work. */
 async function placeOrder(orderId: string): Promise<string> {
   const key = `expire-${orderId}`;
   await inUnitOfWork(doc, outbox, (uow) => {
-    uow.put({ TableName: orders, Item: { pk: orderId, status: 'PENDING', version: 1 }, ConditionExpression: 'attribute_not_exists(pk)', label: 'create order' });
+    uow.put({
+      TableName: orders,
+      Item: { pk: orderId, status: 'PENDING', version: 1 },
+      ConditionExpression: 'attribute_not_exists(pk)',
+      label: 'create order',
+    });
     scheduleJob<OrderJobs>(uow, { job: 'expire-unpaid-order', payload: { orderId }, delay: 900, key });
   });
   return key;
 }
 
 function runner() {
-  return jobRunner({ jobs: orderJobs({ client: doc, ordersTable: orders }), outboxTable: outbox, client: doc, source: 'orders', logger: memoryLogger() });
+  return jobRunner({
+    jobs: orderJobs({ client: doc, ordersTable: orders }),
+    outboxTable: outbox,
+    client: doc,
+    source: 'orders',
+    logger: memoryLogger(),
+  });
 }
 
 describe('expire-unpaid-order (examples/orders/functions/jobs.ts) through the runner', () => {
@@ -36,8 +50,19 @@ describe('expire-unpaid-order (examples/orders/functions/jobs.ts) through the ru
     expect(await getItem(doc, orders, { pk: orderId })).toMatchObject({ status: 'EXPIRED', version: 2 });
     const expired = (await messagesAbout(doc, outbox, orderId)).filter((m) => m.kind === 'event');
     expect(expired).toHaveLength(1);
-    expect((expired[0] as any).event).toMatchObject({ type: 'OrderExpired', source: 'orders', subject: orderId, data: { orderId, expiredBy: key } });
-    expect(await getJob(key, { outboxTable: outbox, client: doc })).toMatchObject({ status: 'SUCCEEDED', name: 'expire-unpaid-order', payload: { orderId }, attempts: 1, lastOutcome: 'SUCCEEDED' });
+    expect((expired[0] as any).event).toMatchObject({
+      type: 'OrderExpired',
+      source: 'orders',
+      subject: orderId,
+      data: { orderId, expiredBy: key },
+    });
+    expect(await getJob(key, { outboxTable: outbox, client: doc })).toMatchObject({
+      status: 'SUCCEEDED',
+      name: 'expire-unpaid-order',
+      payload: { orderId },
+      attempts: 1,
+      lastOutcome: 'SUCCEEDED',
+    });
   });
 
   it('leaves a PAID order alone (and succeeds: nothing to do)', async () => {
@@ -60,7 +85,10 @@ describe('expire-unpaid-order (examples/orders/functions/jobs.ts) through the ru
           await doc.send(new PutCommand({ TableName: orders, Item: { pk: orderId, status: 'PAID', version: 2 } }));
         },
       },
-      outboxTable: outbox, client: doc, source: 'orders', logger: memoryLogger(),
+      outboxTable: outbox,
+      client: doc,
+      source: 'orders',
+      logger: memoryLogger(),
     });
     const result = await payInBetween(await deliveryFor(doc, outbox, key));
     expect(result).toMatchObject({ outcome: 'failed', error: { name: 'ConditionFailedError' } });
@@ -93,6 +121,8 @@ describe('expire-unpaid-order (examples/orders/functions/jobs.ts) through the ru
     const oldest = await listJobs('SCHEDULED', { ...options, newestFirst: false });
     expect(oldest.jobs.map((j) => j.updatedAt)).toEqual([...oldest.jobs.map((j) => j.updatedAt)].sort());
     await expect(listJobs('DONE' as any, options)).rejects.toThrow(/status "DONE" is not one of SCHEDULED, RUNNING/);
-    await expect(listJobs('SCHEDULED', { ...options, scan: false })).rejects.toThrow('status SCHEDULED is not in the job-status index');
+    await expect(listJobs('SCHEDULED', { ...options, scan: false })).rejects.toThrow(
+      'status SCHEDULED is not in the job-status index',
+    );
   });
 });

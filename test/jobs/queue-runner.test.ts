@@ -9,12 +9,24 @@ const { raw, doc } = localClients();
 let counters: string;
 let outbox: string;
 beforeAll(async () => {
-  [counters, outbox] = await Promise.all([createBusinessTable(raw, 'qcounters'), createTestOutboxTable(raw, 'q-outbox')]);
+  [counters, outbox] = await Promise.all([
+    createBusinessTable(raw, 'qcounters'),
+    createTestOutboxTable(raw, 'q-outbox'),
+  ]);
 });
 
 const message = (body: unknown): SQSRecord =>
-  ({ messageId: randomUUID(), receiptHandle: randomUUID(), body: JSON.stringify(body), attributes: { ApproximateReceiveCount: '1' },
-    messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:1:timers', awsRegion: 'us-east-1' }) as never;
+  ({
+    messageId: randomUUID(),
+    receiptHandle: randomUUID(),
+    body: JSON.stringify(body),
+    attributes: { ApproximateReceiveCount: '1' },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:1:timers',
+    awsRegion: 'us-east-1',
+  }) as never;
 
 describe('jobQueueRunner: SQS timer messages run through the jobRunner claim', () => {
   it('duplicate messages of one occurrence in concurrent invocations ⇒ the job runs once; none is lost', async () => {
@@ -22,10 +34,20 @@ describe('jobQueueRunner: SQS timer messages run through the jobRunner claim', (
     await inUnitOfWork(doc, outbox, (uow) => uow.schedule({ job: 'count', payload: { id }, delay: 1, key: `q-${id}` }));
     const body = await deliveryFor(doc, outbox, `q-${id}`);
     const handler = jobQueueRunner({
-      jobs: defineJobs({ count: async (p: { id: string }, { uow }) => {
-        uow.update({ TableName: counters, Key: { pk: p.id }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 } });
-      } }),
-      outboxTable: outbox, client: doc, logger: memoryLogger(), earlyToleranceMs: 5000,
+      jobs: defineJobs({
+        count: async (p: { id: string }, { uow }) => {
+          uow.update({
+            TableName: counters,
+            Key: { pk: p.id },
+            UpdateExpression: 'ADD n :one',
+            ExpressionAttributeValues: { ':one': 1 },
+          });
+        },
+      }),
+      outboxTable: outbox,
+      client: doc,
+      logger: memoryLogger(),
+      earlyToleranceMs: 5000,
     });
     const results = await Promise.all([1, 2, 3].map(() => handler({ Records: [message(body)] }, lambdaContext())));
     expect(await getItem(doc, counters, { pk: id })).toMatchObject({ n: 1 });
@@ -39,12 +61,25 @@ describe('jobQueueRunner: SQS timer messages run through the jobRunner claim', (
 
   it('a message that arrives before its scheduledTime is reported failed, nothing runs', async () => {
     const id = randomUUID();
-    await inUnitOfWork(doc, outbox, (uow) => uow.schedule({ job: 'count', payload: { id }, delay: 600, key: `q-${id}` }));
+    await inUnitOfWork(doc, outbox, (uow) =>
+      uow.schedule({ job: 'count', payload: { id }, delay: 600, key: `q-${id}` }),
+    );
     const body = await deliveryFor(doc, outbox, `q-${id}`);
     let runs = 0;
-    const handler = jobQueueRunner({ jobs: defineJobs({ count: () => { runs++; } }), outboxTable: outbox, client: doc, logger: memoryLogger() });
+    const handler = jobQueueRunner({
+      jobs: defineJobs({
+        count: () => {
+          runs++;
+        },
+      }),
+      outboxTable: outbox,
+      client: doc,
+      logger: memoryLogger(),
+    });
     const m = message(body);
-    expect(await handler({ Records: [m] }, lambdaContext())).toEqual({ batchItemFailures: [{ itemIdentifier: m.messageId }] });
+    expect(await handler({ Records: [m] }, lambdaContext())).toEqual({
+      batchItemFailures: [{ itemIdentifier: m.messageId }],
+    });
     expect(runs).toBe(0);
   });
 });

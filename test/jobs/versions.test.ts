@@ -29,7 +29,9 @@ const dispatch = (d: ReturnType<typeof outboxDispatcher>, m: OutboxMessage) =>
 describe('job versions', () => {
   it('two reschedules in the same millisecond get versions 2 and 3; dispatched in reverse order the schedule is the record’s', async () => {
     const key = `same-ms-${uid()}`;
-    await inUnitOfWork(stack.doc, stack.tableName, (uow) => uow.schedule({ job: 'remind', key, payload: {}, at: '2030-01-01T09:00:00Z' }));
+    await inUnitOfWork(stack.doc, stack.tableName, (uow) =>
+      uow.schedule({ job: 'remind', key, payload: {}, at: '2030-01-01T09:00:00Z' }),
+    );
     const now = jest.spyOn(Date, 'now').mockReturnValue(Date.parse('2029-12-01T00:00:00.000Z'));
     try {
       await inUnitOfWork(stack.doc, stack.tableName, (uow) => uow.rescheduleJob(key, { at: '2030-01-01T10:00:00Z' }));
@@ -50,21 +52,31 @@ describe('job versions', () => {
 
   it('concurrent reschedules and a cancel of one job, all in one millisecond, each get a version of their own', async () => {
     const key = `concurrent-${uid()}`;
-    await inUnitOfWork(stack.doc, stack.tableName, (uow) => uow.schedule({ job: 'remind', key, payload: {}, at: '2030-01-01T09:00:00Z' }));
+    await inUnitOfWork(stack.doc, stack.tableName, (uow) =>
+      uow.schedule({ job: 'remind', key, payload: {}, at: '2030-01-01T09:00:00Z' }),
+    );
     const now = jest.spyOn(Date, 'now').mockReturnValue(Date.parse('2029-12-01T00:00:00.000Z'));
     let outcomes: PromiseSettledResult<unknown>[];
     try {
       outcomes = await Promise.allSettled(
-        Array.from({ length: 8 }, (_, i) => inUnitOfWork(stack.doc, stack.tableName, (uow) => uow.rescheduleJob(key, { at: `2030-01-0${1 + (i % 8)}T10:00:00Z` }))),
+        Array.from({ length: 8 }, (_, i) =>
+          inUnitOfWork(stack.doc, stack.tableName, (uow) =>
+            uow.rescheduleJob(key, { at: `2030-01-0${1 + (i % 8)}T10:00:00Z` }),
+          ),
+        ),
       );
     } finally {
       now.mockRestore();
     }
     const committed = outcomes.filter((o) => o.status === 'fulfilled').length;
     expect(committed).toBeGreaterThan(0);
-    for (const o of outcomes) if (o.status === 'rejected') expect((o.reason as Error).name).toMatch(/TransactionConflict|ConditionFailed/);
+    for (const o of outcomes)
+      if (o.status === 'rejected') expect((o.reason as Error).name).toMatch(/TransactionConflict|ConditionFailed/);
     expect((await jobRecord(stack.doc, stack.tableName, key))!.version).toBe(1 + committed); // one version per commit
     await inUnitOfWork(stack.doc, stack.tableName, (uow) => uow.cancelJob(key));
-    expect((await jobRecord(stack.doc, stack.tableName, key))!).toMatchObject({ version: 2 + committed, jobStatus: 'CANCELLED' });
+    expect((await jobRecord(stack.doc, stack.tableName, key))!).toMatchObject({
+      version: 2 + committed,
+      jobStatus: 'CANCELLED',
+    });
   });
 });

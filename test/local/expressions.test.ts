@@ -1,7 +1,14 @@
 /** Schedule expressions (parsing like the service, next occurrences in a time zone) and event patterns. */
 import { describe, expect, it } from '@jest/globals';
 import { matchesAnyPattern, matchesPattern } from '../../lib/local/event-pattern.js';
-import { nextCron, nextOccurrence, parseCron, parseScheduleExpression, schedulerTime, zonedToUtc } from '../../lib/local/schedule-expression.js';
+import {
+  nextCron,
+  nextOccurrence,
+  parseCron,
+  parseScheduleExpression,
+  schedulerTime,
+  zonedToUtc,
+} from '../../lib/local/schedule-expression.js';
 import { OUTBOX_STREAM_FILTER_PATTERN } from '../../lib/outbox/schema.js';
 
 const t = (iso: string): number => Date.parse(iso);
@@ -44,9 +51,15 @@ describe('schedule expressions', () => {
     const rate = parseScheduleExpression('rate(5 minutes)');
     const since = t('2026-01-01T00:00:00Z');
     expect(iso(nextOccurrence(rate, { timezone: 'UTC', sinceMs: since }))).toBe('2026-01-01T00:00:00.000Z');
-    expect(iso(nextOccurrence(rate, { timezone: 'UTC', sinceMs: since, lastMs: since }))).toBe('2026-01-01T00:05:00.000Z');
-    expect(iso(nextOccurrence(rate, { timezone: 'UTC', sinceMs: since, startMs: t('2026-02-01T00:00:00Z') }))).toBe('2026-02-01T00:00:00.000Z');
-    expect(nextOccurrence(rate, { timezone: 'UTC', sinceMs: since, lastMs: since, endMs: since + 60_000 })).toBeUndefined();
+    expect(iso(nextOccurrence(rate, { timezone: 'UTC', sinceMs: since, lastMs: since }))).toBe(
+      '2026-01-01T00:05:00.000Z',
+    );
+    expect(iso(nextOccurrence(rate, { timezone: 'UTC', sinceMs: since, startMs: t('2026-02-01T00:00:00Z') }))).toBe(
+      '2026-02-01T00:00:00.000Z',
+    );
+    expect(
+      nextOccurrence(rate, { timezone: 'UTC', sinceMs: since, lastMs: since, endMs: since + 60_000 }),
+    ).toBeUndefined();
   });
 
   it('cron() in a time zone, across daylight saving time', () => {
@@ -54,7 +67,9 @@ describe('schedule expressions', () => {
     expect(iso(nextCron(eight, t('2026-01-10T12:00:00Z'), 'Europe/Paris'))).toBe('2026-01-11T07:00:00.000Z');
     expect(iso(nextCron(eight, t('2026-07-10T12:00:00Z'), 'Europe/Paris'))).toBe('2026-07-11T06:00:00.000Z');
     expect(iso(nextCron(eight, t('2026-03-28T12:00:00Z'), 'Europe/Paris'))).toBe('2026-03-29T06:00:00.000Z'); // DST starts that night
-    expect(iso(nextCron(parseCron('30 2 * * ? *'), t('2026-03-29T00:00:00Z'), 'America/New_York'))).toBe('2026-03-29T06:30:00.000Z');
+    expect(iso(nextCron(parseCron('30 2 * * ? *'), t('2026-03-29T00:00:00Z'), 'America/New_York'))).toBe(
+      '2026-03-29T06:30:00.000Z',
+    );
   });
 
   it('cron() supports lists, ranges, steps, names, L, W and #', () => {
@@ -71,7 +86,9 @@ describe('schedule expressions', () => {
 
   it('renders scheduled times like the service and converts wall times', () => {
     expect(schedulerTime(t('2026-11-22T10:15:00.900Z'))).toBe('2026-11-22T10:15:00Z');
-    expect(iso(zonedToUtc({ y: 2026, mo: 11, d: 22, h: 10, mi: 0, s: 0 }, 'Asia/Tokyo'))).toBe('2026-11-22T01:00:00.000Z');
+    expect(iso(zonedToUtc({ y: 2026, mo: 11, d: 22, h: 10, mi: 0, s: 0 }, 'Asia/Tokyo'))).toBe(
+      '2026-11-22T01:00:00.000Z',
+    );
   });
 });
 
@@ -81,12 +98,21 @@ describe('event patterns (Lambda filter criteria, EventBridge rules)', () => {
   it('the outbox stream filter passes only INSERTs of outbox items', () => {
     expect(matchesPattern(OUTBOX_STREAM_FILTER_PATTERN, insert)).toBe(true);
     expect(matchesPattern(OUTBOX_STREAM_FILTER_PATTERN, { ...insert, eventName: 'MODIFY' })).toBe(false);
-    expect(matchesPattern(OUTBOX_STREAM_FILTER_PATTERN, { eventName: 'INSERT', dynamodb: { NewImage: { _kind: { S: 'job' } } } })).toBe(false);
+    expect(
+      matchesPattern(OUTBOX_STREAM_FILTER_PATTERN, {
+        eventName: 'INSERT',
+        dynamodb: { NewImage: { _kind: { S: 'job' } } },
+      }),
+    ).toBe(false);
     expect(matchesPattern(OUTBOX_STREAM_FILTER_PATTERN, { eventName: 'INSERT', dynamodb: {} })).toBe(false);
   });
 
   it('supports prefix, suffix, anything-but, exists, numeric and equals-ignore-case', () => {
-    const e = { source: 'orders.api', 'detail-type': 'OrderPlaced', detail: { total: 42, tags: ['a', 'b'], currency: 'eur' } };
+    const e = {
+      source: 'orders.api',
+      'detail-type': 'OrderPlaced',
+      detail: { total: 42, tags: ['a', 'b'], currency: 'eur' },
+    };
     expect(matchesPattern({ source: [{ prefix: 'orders.' }] }, e)).toBe(true);
     expect(matchesPattern({ source: [{ suffix: '.api' }] }, e)).toBe(true);
     expect(matchesPattern({ 'detail-type': [{ 'anything-but': ['OrderCancelled'] }] }, e)).toBe(true);

@@ -12,7 +12,12 @@ import { startLocalScheduler } from '../../lib/local/scheduler-endpoint.js';
 describe('tokenBucketQuota', () => {
   it('admits the burst, then requestsPerSecond; counts per operation; a bucket per operation', () => {
     let t = 0;
-    const quota = tokenBucketQuota({ requestsPerSecond: 10, burst: 5, operations: { CreateSchedule: { requestsPerSecond: 2, burst: 1 } }, now: () => t });
+    const quota = tokenBucketQuota({
+      requestsPerSecond: 10,
+      burst: 5,
+      operations: { CreateSchedule: { requestsPerSecond: 2, burst: 1 } },
+      now: () => t,
+    });
     const take = (op: string): boolean => {
       try {
         quota.admit(op);
@@ -28,25 +33,33 @@ describe('tokenBucketQuota', () => {
     expect([take('CreateSchedule'), take('CreateSchedule')]).toEqual([true, false]);
     t = 600; // 0.5 s at 2/s → 1 token
     expect([take('CreateSchedule'), take('CreateSchedule')]).toEqual([true, false]);
-    expect(quota.stats.byOperation).toEqual({ GetSchedule: { admitted: 6, throttled: 3 }, CreateSchedule: { admitted: 2, throttled: 2 } });
+    expect(quota.stats.byOperation).toEqual({
+      GetSchedule: { admitted: 6, throttled: 3 },
+      CreateSchedule: { admitted: 2, throttled: 2 },
+    });
   });
 
   it('property: over any arrival pattern, admitted ≤ burst + rate × elapsed (seeded)', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 300 }), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 20 }), (gaps, rate, burst) => {
-        let t = 0;
-        const quota = tokenBucketQuota({ requestsPerSecond: rate, burst, now: () => t });
-        for (const gap of gaps) {
-          t += gap;
-          try {
-            quota.admit('Op');
-          } catch {
-            // throttled
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 300 }),
+        fc.integer({ min: 1, max: 100 }),
+        fc.integer({ min: 1, max: 20 }),
+        (gaps, rate, burst) => {
+          let t = 0;
+          const quota = tokenBucketQuota({ requestsPerSecond: rate, burst, now: () => t });
+          for (const gap of gaps) {
+            t += gap;
+            try {
+              quota.admit('Op');
+            } catch {
+              // throttled
+            }
           }
-        }
-        expect(quota.stats.admitted).toBeLessThanOrEqual(burst + (rate * t) / 1000 + 1e-9);
-        expect(quota.stats.admitted + quota.stats.throttled).toBe(gaps.length);
-      }),
+          expect(quota.stats.admitted).toBeLessThanOrEqual(burst + (rate * t) / 1000 + 1e-9);
+          expect(quota.stats.admitted + quota.stats.throttled).toBe(gaps.length);
+        },
+      ),
       { seed: 1302, numRuns: 200 },
     );
   });
@@ -57,10 +70,18 @@ describe('quota on the local endpoints', () => {
     const quota = tokenBucketQuota({ operations: { CreateSchedule: { requestsPerSecond: 1, burst: 2 } } });
     const scheduler = await startLocalScheduler({ quota });
     const client = new SchedulerClient({ endpoint: scheduler.endpoint, ...LOCAL_AWS_CONFIG, maxAttempts: 1 });
-    const create = (name: string) => client.send(new CreateScheduleCommand({
-      Name: name, ScheduleExpression: 'at(2030-01-01T00:00:00)', FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: { Arn: 'arn:aws:lambda:us-east-1:000000000000:function:f', RoleArn: 'arn:aws:iam::000000000000:role/r' },
-    }));
+    const create = (name: string) =>
+      client.send(
+        new CreateScheduleCommand({
+          Name: name,
+          ScheduleExpression: 'at(2030-01-01T00:00:00)',
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          Target: {
+            Arn: 'arn:aws:lambda:us-east-1:000000000000:function:f',
+            RoleArn: 'arn:aws:iam::000000000000:role/r',
+          },
+        }),
+      );
     try {
       await create('s1');
       await create('s2');

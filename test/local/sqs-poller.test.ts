@@ -31,9 +31,17 @@ async function queues(maxReceiveCount = 3): Promise<{ url: string; dlq: string; 
   const name = `work-${randomUUID()}`;
   const dlqName = `${name}-dlq`;
   sqs.createQueue(dlqName);
-  const url = (await client.send(new CreateQueueCommand({
-    QueueName: name, Attributes: { VisibilityTimeout: '30', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: sqs.queueArn(dlqName), maxReceiveCount }) },
-  }))).QueueUrl!;
+  const url = (
+    await client.send(
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: {
+          VisibilityTimeout: '30',
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: sqs.queueArn(dlqName), maxReceiveCount }),
+        },
+      }),
+    )
+  ).QueueUrl!;
   return { url, dlq: sqs.queueUrl(dlqName), name, dlqName };
 }
 
@@ -45,7 +53,12 @@ function poll(url: string, handler: SqsHandler, extra: Partial<Parameters<typeof
 
 async function send(url: string, bodies: string[]): Promise<void> {
   for (let i = 0; i < bodies.length; i += 10)
-    await client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: bodies.slice(i, i + 10).map((b, n) => ({ Id: `e${n}`, MessageBody: b })) }));
+    await client.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: bodies.slice(i, i + 10).map((b, n) => ({ Id: `e${n}`, MessageBody: b })),
+      }),
+    );
 }
 
 /** Waits until `cond()` holds (the poller works in the background). */
@@ -78,7 +91,8 @@ describe('SQS event source mapping player', () => {
       const failures = [];
       for (const r of event.Records) {
         seen.set(r.body, (seen.get(r.body) ?? 0) + 1);
-        if (r.body === 'flaky' && r.attributes.ApproximateReceiveCount === '1') failures.push({ itemIdentifier: r.messageId });
+        if (r.body === 'flaky' && r.attributes.ApproximateReceiveCount === '1')
+          failures.push({ itemIdentifier: r.messageId });
       }
       return { batchItemFailures: failures };
     });
@@ -94,7 +108,9 @@ describe('SQS event source mapping player', () => {
     const { url, name, dlqName } = await queues(3);
     const attempts: string[] = [];
     const poller = poll(url, async (event) => ({
-      batchItemFailures: event.Records.filter((r) => (attempts.push(`${r.body}#${r.attributes.ApproximateReceiveCount}`), r.body === 'poison')).map((r) => ({ itemIdentifier: r.messageId })),
+      batchItemFailures: event.Records.filter(
+        (r) => (attempts.push(`${r.body}#${r.attributes.ApproximateReceiveCount}`), r.body === 'poison'),
+      ).map((r) => ({ itemIdentifier: r.messageId })),
     }));
     await send(url, ['ok-1', 'poison', 'ok-2']);
     await settle(name, poller);
@@ -107,16 +123,22 @@ describe('SQS event source mapping player', () => {
     for (const mode of ['throw', 'bad-id', 'timeout'] as const) {
       const { url, name } = await queues(5);
       let calls = 0;
-      const poller = poll(url, async (event) => {
-        calls++;
-        if (calls > 1) return { batchItemFailures: [] };
-        if (mode === 'throw') throw new Error('boom');
-        if (mode === 'timeout') await new Promise((r) => setTimeout(r, 300));
-        return { batchItemFailures: mode === 'bad-id' ? [{ itemIdentifier: 'not-in-batch' }] : [] };
-      }, { functionTimeoutMs: 150, maximumBatchingWindowMs: 50 });
+      const poller = poll(
+        url,
+        async (event) => {
+          calls++;
+          if (calls > 1) return { batchItemFailures: [] };
+          if (mode === 'throw') throw new Error('boom');
+          if (mode === 'timeout') await new Promise((r) => setTimeout(r, 300));
+          return { batchItemFailures: mode === 'bad-id' ? [{ itemIdentifier: 'not-in-batch' }] : [] };
+        },
+        { functionTimeoutMs: 150, maximumBatchingWindowMs: 50 },
+      );
       await send(url, ['x', 'y']);
       await until(() => poller.invocations.length >= 1);
-      expect(poller.invocations[0]).toMatchObject({ failed: expect.arrayContaining([...poller.invocations[0]!.messageIds]) });
+      expect(poller.invocations[0]).toMatchObject({
+        failed: expect.arrayContaining([...poller.invocations[0]!.messageIds]),
+      });
       expect(sqs.messages(name)).toHaveLength(2);
       await settle(name, poller);
       expect(poller.invocations.slice(1).flatMap((i) => i.messageIds)).toHaveLength(2);
@@ -128,14 +150,21 @@ describe('SQS event source mapping player', () => {
     let inFlight = 0;
     let peak = 0;
     const sizes: number[] = [];
-    const poller = poll(url, async (event) => {
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      sizes.push(event.Records.length);
-      await new Promise((r) => setTimeout(r, 40));
-      inFlight--;
-    }, { batchSize: 25, maximumBatchingWindowMs: 300, maximumConcurrency: 3 });
-    await send(url, Array.from({ length: 100 }, (_, i) => `m${i}`));
+    const poller = poll(
+      url,
+      async (event) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        sizes.push(event.Records.length);
+        await new Promise((r) => setTimeout(r, 40));
+        inFlight--;
+      },
+      { batchSize: 25, maximumBatchingWindowMs: 300, maximumConcurrency: 3 },
+    );
+    await send(
+      url,
+      Array.from({ length: 100 }, (_, i) => `m${i}`),
+    );
     await settle(name, poller);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(100);
     expect(Math.max(...sizes)).toBe(25);
@@ -145,24 +174,32 @@ describe('SQS event source mapping player', () => {
 
   it('property: with random per-delivery failures, every message is handled successfully exactly once or dead-lettered (seeded)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), fc.integer({ min: 1, max: 10 }), async (failPlan, batchSize) => {
-        const { url, name, dlqName } = await queues(2);
-        const succeeded = new Map<string, number>();
-        let delivery = 0;
-        const poller = poll(url, async (event) => ({
-          batchItemFailures: event.Records.flatMap((r) => {
-            if (failPlan[delivery++ % failPlan.length]) return [{ itemIdentifier: r.messageId }];
-            succeeded.set(r.body, (succeeded.get(r.body) ?? 0) + 1);
-            return [];
-          }),
-        }), { batchSize });
-        const bodies = Array.from({ length: 15 }, (_, i) => `p${i}`);
-        await send(url, bodies);
-        await settle(name, poller);
-        await poller.stop();
-        const dead = sqs.messages(dlqName).map((m) => m.body);
-        for (const b of bodies) expect((succeeded.get(b) ?? 0) + (dead.includes(b) ? 1 : 0)).toBe(1);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+        fc.integer({ min: 1, max: 10 }),
+        async (failPlan, batchSize) => {
+          const { url, name, dlqName } = await queues(2);
+          const succeeded = new Map<string, number>();
+          let delivery = 0;
+          const poller = poll(
+            url,
+            async (event) => ({
+              batchItemFailures: event.Records.flatMap((r) => {
+                if (failPlan[delivery++ % failPlan.length]) return [{ itemIdentifier: r.messageId }];
+                succeeded.set(r.body, (succeeded.get(r.body) ?? 0) + 1);
+                return [];
+              }),
+            }),
+            { batchSize },
+          );
+          const bodies = Array.from({ length: 15 }, (_, i) => `p${i}`);
+          await send(url, bodies);
+          await settle(name, poller);
+          await poller.stop();
+          const dead = sqs.messages(dlqName).map((m) => m.body);
+          for (const b of bodies) expect((succeeded.get(b) ?? 0) + (dead.includes(b) ? 1 : 0)).toBe(1);
+        },
+      ),
       { seed: 1301, numRuns: 6 },
     );
   }, 60_000);

@@ -27,7 +27,9 @@ async function run(factor: number) {
   const { streamArn } = await createOutboxTable(client, name);
   for (let v = 0; v < VERSIONS; v++) {
     for (let k = 0; k < KEYS; k++) {
-      await client.send(new PutItemCommand({ TableName: name, Item: { pk: { S: `k${k}` }, sk: { S: 'item' }, v: { N: String(v) } } }));
+      await client.send(
+        new PutItemCommand({ TableName: name, Item: { pk: { S: `k${k}` }, sk: { S: 'item' }, v: { N: String(v) } } }),
+      );
     }
   }
   let inFlight = 0;
@@ -49,14 +51,23 @@ async function run(factor: number) {
     for (const [i, record] of event.Records.entries()) {
       if (!failedOnce && keyOf(record) === 'k3' && versionOf(record) === 2) {
         failedOnce = true;
-        return { batchItemFailures: event.Records.slice(i).map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })) };
+        return {
+          batchItemFailures: event.Records.slice(i).map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })),
+        };
       }
       processed.set(keyOf(record), [...(processed.get(keyOf(record)) ?? []), versionOf(record)]);
     }
     return { batchItemFailures: [] };
   };
   const poller = startStreamPoller({
-    endpoint, streamArn, handler, filterPatterns: [], batchSize: 2, parallelizationFactor: factor, pollIntervalMs: 10, retryDelayMs: 10,
+    endpoint,
+    streamArn,
+    handler,
+    filterPatterns: [],
+    batchSize: 2,
+    parallelizationFactor: factor,
+    pollIntervalMs: 10,
+    retryDelayMs: 10,
   });
   try {
     await poller.drain(20000);
@@ -87,12 +98,12 @@ describe('stream poller parallelizationFactor', () => {
 
   it('refuses a factor outside 1..10, naming the option', () => {
     for (const bad of [0, 11, 1.5]) {
-      expect(() => startStreamPoller({ endpoint, streamArn: 'arn:x', handler: async () => {}, parallelizationFactor: bad })).toThrow(
-        ConfigurationError,
-      );
-      expect(() => startStreamPoller({ endpoint, streamArn: 'arn:x', handler: async () => {}, parallelizationFactor: bad })).toThrow(
-        /parallelizationFactor must be an integer from 1 to 10/,
-      );
+      expect(() =>
+        startStreamPoller({ endpoint, streamArn: 'arn:x', handler: async () => {}, parallelizationFactor: bad }),
+      ).toThrow(ConfigurationError);
+      expect(() =>
+        startStreamPoller({ endpoint, streamArn: 'arn:x', handler: async () => {}, parallelizationFactor: bad }),
+      ).toThrow(/parallelizationFactor must be an integer from 1 to 10/);
     }
   });
 });

@@ -33,7 +33,20 @@ async function writeOutbox(name: string, n: number, prefix = 'c'): Promise<void>
   for (let i = 0; i < n; i++) {
     const [item] = encodeOutboxItems({
       commitId: `${prefix}${String(i).padStart(3, '0')}`,
-      messages: [{ kind: 'event', event: { specversion: '1.0', id: `e${i}`, source: 's', type: 'T', time: new Date().toISOString(), datacontenttype: 'application/json', data: { i } } }],
+      messages: [
+        {
+          kind: 'event',
+          event: {
+            specversion: '1.0',
+            id: `e${i}`,
+            source: 's',
+            type: 'T',
+            time: new Date().toISOString(),
+            datacontenttype: 'application/json',
+            data: { i },
+          },
+        },
+      ],
       now: new Date(),
       retentionSeconds: 3600,
     });
@@ -77,17 +90,34 @@ describe('stream poller', () => {
     const poller = poll(streamArn, async (e) => void events.push(e));
     try {
       const message = { kind: 'job.cancel', key: 'k', scheduleName: 'k' } as const;
-      const [outboxItem] = encodeOutboxItems({ commitId: 'commit-1', messages: [message], now: new Date(), retentionSeconds: 60 });
+      const [outboxItem] = encodeOutboxItems({
+        commitId: 'commit-1',
+        messages: [message],
+        now: new Date(),
+        retentionSeconds: 60,
+      });
       await client.send(
         new TransactWriteItemsCommand({
           TransactItems: [
             { Put: { TableName: name, Item: marshall({ ...outboxItem!, blob: new Uint8Array([1, 2, 3]) }) } },
-            { Put: { TableName: name, Item: marshall({ pk: 'job#k', sk: 'job', _kind: 'job', jobStatus: 'SCHEDULED' }) } },
+            {
+              Put: {
+                TableName: name,
+                Item: marshall({ pk: 'job#k', sk: 'job', _kind: 'job', jobStatus: 'SCHEDULED' }),
+              },
+            },
             { Put: { TableName: name, Item: marshall({ pk: 'order#1', sk: 'order' }) } },
           ],
         }),
       );
-      await client.send(new UpdateItemCommand({ TableName: name, Key: marshall({ pk: 'job#k', sk: 'job' }), UpdateExpression: 'SET jobStatus = :s', ExpressionAttributeValues: marshall({ ':s': 'RUNNING' }) }));
+      await client.send(
+        new UpdateItemCommand({
+          TableName: name,
+          Key: marshall({ pk: 'job#k', sk: 'job' }),
+          UpdateExpression: 'SET jobStatus = :s',
+          ExpressionAttributeValues: marshall({ ':s': 'RUNNING' }),
+        }),
+      );
       await poller.drain();
     } finally {
       await poller.stop();
@@ -105,7 +135,12 @@ describe('stream poller', () => {
       dynamodb: {
         ApproximateCreationDateTime: expect.any(Number),
         Keys: { pk: { S: 'outbox#commit-1' }, sk: { S: 'part#001' } },
-        NewImage: expect.objectContaining({ _kind: { S: 'outbox' }, messages: { S: '[{"kind":"job.cancel","key":"k","scheduleName":"k"}]' }, blob: { B: 'AQID' }, part: { N: '1' } }),
+        NewImage: expect.objectContaining({
+          _kind: { S: 'outbox' },
+          messages: { S: '[{"kind":"job.cancel","key":"k","scheduleName":"k"}]' },
+          blob: { B: 'AQID' },
+          part: { N: '1' },
+        }),
         SequenceNumber: expect.stringMatching(/^\d+$/),
         SizeBytes: expect.any(Number),
         StreamViewType: 'NEW_IMAGE',
@@ -119,10 +154,14 @@ describe('stream poller', () => {
     await writeOutbox(name, 7);
     const sizes: number[] = [];
     const seen: string[] = [];
-    const poller = poll(streamArn, async (e) => {
-      sizes.push(e.Records.length);
-      seen.push(...e.Records.map(tagOf));
-    }, { batchSize: 3 });
+    const poller = poll(
+      streamArn,
+      async (e) => {
+        sizes.push(e.Records.length);
+        seen.push(...e.Records.map(tagOf));
+      },
+      { batchSize: 3 },
+    );
     await poller.drain();
     await poller.stop();
     expect(sizes).toEqual([3, 3, 1]);
@@ -137,7 +176,9 @@ describe('stream poller', () => {
       batches.push(e.Records.map(tagOf));
       if (batches.length > 1) return { batchItemFailures: [] };
       // report records 3 and 2 (out of order): the checkpoint is the lowest, c002
-      return { batchItemFailures: [e.Records[3]!, e.Records[2]!].map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })) };
+      return {
+        batchItemFailures: [e.Records[3]!, e.Records[2]!].map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })),
+      };
     });
     await poller.drain();
     await poller.stop();
@@ -167,9 +208,17 @@ describe('stream poller', () => {
     expect(sink[0]!.records.map(tagOf)).toEqual(['c004']);
     expect(sink[0]).toMatchObject({
       version: '1.0',
-      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 4, functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:outbox-dispatcher' },
+      requestContext: {
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: 4,
+        functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:outbox-dispatcher',
+      },
       responseContext: { functionError: 'Unhandled' },
-      DDBStreamBatchInfo: { batchSize: 1, streamArn, startSequenceNumber: sink[0]!.records[0]!.dynamodb!.SequenceNumber },
+      DDBStreamBatchInfo: {
+        batchSize: 1,
+        streamArn,
+        startSequenceNumber: sink[0]!.records[0]!.dynamodb!.SequenceNumber,
+      },
       error: 'poison',
     });
     expect([...handled.keys()].sort()).toEqual(['c000', 'c001', 'c002', 'c003', 'c005', 'c006', 'c007']);
@@ -182,7 +231,11 @@ describe('stream poller', () => {
     await writeOutbox(name, 3);
     const poller = poll(
       streamArn,
-      async (e) => ({ batchItemFailures: e.Records.filter((r) => tagOf(r) === 'c001').map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })) }),
+      async (e) => ({
+        batchItemFailures: e.Records.filter((r) => tagOf(r) === 'c001').map((r) => ({
+          itemIdentifier: r.dynamodb!.SequenceNumber!,
+        })),
+      }),
       { maximumRetryAttempts: 1 },
     );
     await poller.drain();
@@ -193,14 +246,18 @@ describe('stream poller', () => {
     ]);
     expect(poller.failures).toHaveLength(1);
     expect(poller.failures[0]!.records.map(tagOf)).toEqual(['c001', 'c002']);
-    expect(poller.failures[0]!.failedSequenceNumbers).toEqual([poller.failures[0]!.records[0]!.dynamodb!.SequenceNumber]);
+    expect(poller.failures[0]!.failedSequenceNumbers).toEqual([
+      poller.failures[0]!.records[0]!.dynamodb!.SequenceNumber,
+    ]);
   });
 
   it('by default retries a failing batch as often as the construct does (retryAttempts 5), then gives it up', async () => {
     expect(TRANSACTIONAL_OUTBOX_DEFAULTS.retryAttempts).toBe(5);
     const { name, streamArn } = await table();
     await writeOutbox(name, 1);
-    const poller = poll(streamArn, async (e) => ({ batchItemFailures: e.Records.map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })) }));
+    const poller = poll(streamArn, async (e) => ({
+      batchItemFailures: e.Records.map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })),
+    }));
     await poller.drain();
     await poller.stop();
     expect(poller.invocations).toHaveLength(1 + TRANSACTIONAL_OUTBOX_DEFAULTS.retryAttempts);
@@ -210,26 +267,35 @@ describe('stream poller', () => {
   it.each([
     ['an empty itemIdentifier', ''],
     ['an itemIdentifier that is no record of the batch', '999999999999999999999'],
-  ])('%s makes the whole batch a failure (Lambda: services-ddb-batchfailurereporting)', async (_title, itemIdentifier) => {
-    const { name, streamArn } = await table();
-    await writeOutbox(name, 3);
-    let calls = 0;
-    const poller = poll(streamArn, async () => (++calls === 1 ? { batchItemFailures: [{ itemIdentifier }] } : { batchItemFailures: [] }));
-    await poller.drain();
-    await poller.stop();
-    expect(poller.invocations.map((i) => i.records)).toEqual([3, 3]); // retried from the first record
-    expect(poller.failures).toHaveLength(0);
-  });
+  ])(
+    '%s makes the whole batch a failure (Lambda: services-ddb-batchfailurereporting)',
+    async (_title, itemIdentifier) => {
+      const { name, streamArn } = await table();
+      await writeOutbox(name, 3);
+      let calls = 0;
+      const poller = poll(streamArn, async () =>
+        ++calls === 1 ? { batchItemFailures: [{ itemIdentifier }] } : { batchItemFailures: [] },
+      );
+      await poller.drain();
+      await poller.stop();
+      expect(poller.invocations.map((i) => i.records)).toEqual([3, 3]); // retried from the first record
+      expect(poller.failures).toHaveLength(0);
+    },
+  );
 
   it('starts at LATEST when asked, and counts down the function timeout in the context', async () => {
     const { name, streamArn } = await table();
     await writeOutbox(name, 2, 'old');
     const seen: string[] = [];
     let remaining = 0;
-    const poller = poll(streamArn, async (e, context) => {
-      remaining = context.getRemainingTimeInMillis();
-      seen.push(...e.Records.map(tagOf));
-    }, { startingPosition: 'LATEST', functionTimeoutMs: 5000 });
+    const poller = poll(
+      streamArn,
+      async (e, context) => {
+        remaining = context.getRemainingTimeInMillis();
+        seen.push(...e.Records.map(tagOf));
+      },
+      { startingPosition: 'LATEST', functionTimeoutMs: 5000 },
+    );
     await poller.drain();
     await writeOutbox(name, 1, 'new');
     await poller.drain();

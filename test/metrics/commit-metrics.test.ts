@@ -15,18 +15,30 @@ beforeAll(async () => {
 /** Runs `fn` and returns the EMF documents Powertools wrote to stdout meanwhile. */
 async function emfLines(fn: () => Promise<unknown>): Promise<any[]> {
   const written: string[] = [];
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => (written.push(String(chunk)), true));
+  const spy = jest
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk: any) => (written.push(String(chunk)), true));
   try {
     await fn();
   } finally {
     spy.mockRestore();
   }
-  return written.flatMap((w) => w.split('\n')).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+  return written
+    .flatMap((w) => w.split('\n'))
+    .filter((l) => l.includes('"_aws"'))
+    .map((l) => JSON.parse(l));
 }
 
 const handler = (metrics?: { namespace?: string; service?: string } | false) =>
   middy<any, any, Error, UnitOfWorkContext>()
-    .use(unitOfWork({ outboxTable: outbox, client: doc, source: 'metrics', ...(metrics !== undefined ? { metrics } : {}) }))
+    .use(
+      unitOfWork({
+        outboxTable: outbox,
+        client: doc,
+        source: 'metrics',
+        ...(metrics !== undefined ? { metrics } : {}),
+      }),
+    )
     .handler(async (_e, { uow }) => {
       uow.put({ TableName: orders, Item: { pk: `a-${uow.id}` } });
       uow.publish({ type: 'OrderPlaced', data: {} });
@@ -63,6 +75,8 @@ describe('commit metrics (EMF on stdout)', () => {
   });
 
   it('rejects a bad metrics option naming it', () => {
-    expect(() => unitOfWork({ outboxTable: 'outbox', metrics: { nameSpace: 'x' } as never })).toThrow(/"metrics" option/);
+    expect(() => unitOfWork({ outboxTable: 'outbox', metrics: { nameSpace: 'x' } as never })).toThrow(
+      /"metrics" option/,
+    );
   });
 });

@@ -14,13 +14,18 @@ beforeAll(async () => {
 
 async function emfLines(fn: () => Promise<unknown>): Promise<any[]> {
   const written: string[] = [];
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => (written.push(String(chunk)), true));
+  const spy = jest
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk: any) => (written.push(String(chunk)), true));
   try {
     await fn();
   } finally {
     spy.mockRestore();
   }
-  return written.flatMap((w) => w.split('\n')).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+  return written
+    .flatMap((w) => w.split('\n'))
+    .filter((l) => l.includes('"_aws"'))
+    .map((l) => JSON.parse(l));
 }
 
 describe('job run metrics (EMF on stdout)', () => {
@@ -28,7 +33,10 @@ describe('job run metrics (EMF on stdout)', () => {
     const key = `noop-${randomUUID()}`;
     await inUnitOfWork(doc, outbox, (uow) => uow.schedule({ job: 'noop', payload: {}, delay: 60, key }));
     const handler = jobRunner({
-      jobs: defineJobs({ noop: async () => undefined }), outboxTable: outbox, client: doc, logger: memoryLogger(),
+      jobs: defineJobs({ noop: async () => undefined }),
+      outboxTable: outbox,
+      client: doc,
+      logger: memoryLogger(),
       metrics: { namespace: 'Test/Jobs', service: 'orders' },
     });
     const delivery = await deliveryFor(doc, outbox, key);

@@ -28,7 +28,9 @@ describe('validateOptions', () => {
       invalid: ['"size" must be an integer from 1 to 9'],
       unknown: ['unknown option "sise" (known: name, size)'],
     });
-    expect(error.message).toBe('sample(options): "name" is required; "size" must be an integer from 1 to 9; unknown option "sise" (known: name, size)');
+    expect(error.message).toBe(
+      'sample(options): "name" is required; "size" must be an integer from 1 to 9; unknown option "sise" (known: name, size)',
+    );
   });
 
   it('returns valid options unchanged and lists nothing on a plain-string error', () => {

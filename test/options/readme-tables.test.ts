@@ -18,9 +18,25 @@ interface DocumentedTable {
 }
 
 const TABLES: readonly DocumentedTable[] = [
-  { file: 'README.md', after: '*Failure semantics and Middy composition* below.', specs: UNIT_OF_WORK_OPTIONS, extraRows: ['guard', 'idempotency'], defaultColumn: 1 },
-  { file: 'docs/idempotency.md', after: '### Options (`idempotency: { … }`)', specs: IDEMPOTENCY_OPTIONS, defaultColumn: 1 },
-  { file: 'docs/dispatch.md', after: '### Options and environment', specs: OUTBOX_DISPATCHER_OPTIONS, defaultColumn: 2 },
+  {
+    file: 'README.md',
+    after: '*Failure semantics and Middy composition* below.',
+    specs: UNIT_OF_WORK_OPTIONS,
+    extraRows: ['guard', 'idempotency'],
+    defaultColumn: 1,
+  },
+  {
+    file: 'docs/idempotency.md',
+    after: '### Options (`idempotency: { … }`)',
+    specs: IDEMPOTENCY_OPTIONS,
+    defaultColumn: 1,
+  },
+  {
+    file: 'docs/dispatch.md',
+    after: '### Options and environment',
+    specs: OUTBOX_DISPATCHER_OPTIONS,
+    defaultColumn: 2,
+  },
   { file: 'docs/inbox.md', after: 'plus:', specs: INBOX_OPTIONS, defaultColumn: 1 },
 ];
 
@@ -46,7 +62,11 @@ describe('option tables of the README and docs match the declarations', () => {
     const rows = tableRows(table.file, table.after);
     for (const [key, spec] of Object.entries(table.specs)) {
       expect({ key, documented: rows.has(key) }).toEqual({ key, documented: true });
-      if (spec.default !== undefined) expect({ key, cell: plain(rows.get(key)![table.defaultColumn]!) }).toEqual({ key, cell: expect.stringContaining(plain(spec.default)) });
+      if (spec.default !== undefined)
+        expect({ key, cell: plain(rows.get(key)![table.defaultColumn]!) }).toEqual({
+          key,
+          cell: expect.stringContaining(plain(spec.default)),
+        });
     }
     const declared = new Set([...Object.keys(table.specs), ...(table.extraRows ?? [])]);
     for (const key of rows.keys()) expect({ key, declared: declared.has(key) }).toEqual({ key, declared: true });

@@ -24,7 +24,12 @@ function readmeInstallLines(readme: string): string[][] {
     .split('\n')
     .map((line) => line.replace(/#.*$/, '').trim())
     .filter((line) => line.startsWith('npm install '))
-    .map((line) => line.slice('npm install '.length).split(/\s+/).filter((arg) => !arg.startsWith('-')));
+    .map((line) =>
+      line
+        .slice('npm install '.length)
+        .split(/\s+/)
+        .filter((arg) => !arg.startsWith('-')),
+    );
 }
 
 async function sh(file: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<string> {
@@ -60,23 +65,56 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('the packed package, installed with only what the README lists', () => {
   it('ships the library, the shipped functions and the docs, nothing of the example or the tests', () => {
     const paths = packed.files.map((f) => f.path);
-    expect(paths).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/functions/outbox-dispatcher.js', 'dist/cdk/index.js', 'docs/deploy.md']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'dist/lib/index.js',
+        'dist/lib/index.d.ts',
+        'dist/functions/outbox-dispatcher.js',
+        'dist/cdk/index.js',
+        'docs/deploy.md',
+      ]),
+    );
     expect(paths.filter((p) => /(^|\/)(examples|test|bench|scripts)\//.test(p) || /orders/.test(p))).toEqual([]);
     // The README's relative links resolve inside the package.
-    for (const [, target] of readFileSync('README.md', 'utf8').matchAll(/\]\((?!https?:|#)([^)#]+)/g)) expect(paths).toContain(target);
+    for (const [, target] of readFileSync('README.md', 'utf8').matchAll(/\]\((?!https?:|#)([^)#]+)/g))
+      expect(paths).toContain(target);
   });
 
   it('has source maps that carry their sources (no lib/*.ts is shipped)', () => {
-    const maps = readdirSync(join(project, 'node_modules/lambda-unit-of-work/dist'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js.map'));
+    const maps = readdirSync(join(project, 'node_modules/lambda-unit-of-work/dist'), {
+      recursive: true,
+      encoding: 'utf8',
+    }).filter((f) => f.endsWith('.js.map'));
     expect(maps.length).toBeGreaterThan(20);
     for (const file of maps) {
       const map = JSON.parse(readFileSync(join(project, 'node_modules/lambda-unit-of-work/dist', file), 'utf8'));
-      expect({ file, complete: map.sourcesContent?.length === map.sources.length && map.sourcesContent.every((s: unknown) => typeof s === 'string') }).toEqual({ file, complete: true });
+      expect({
+        file,
+        complete:
+          map.sourcesContent?.length === map.sources.length &&
+          map.sourcesContent.every((s: unknown) => typeof s === 'string'),
+      }).toEqual({ file, complete: true });
     }
   });
 
   it('types stand alone: context.uow and the Lambda context are typed (skipLibCheck, no @types/node)', async () => {
-    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, skipLibCheck: true, noEmit: true, types: [] }, files: ['handler.ts'] }));
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          skipLibCheck: true,
+          noEmit: true,
+          types: [],
+        },
+        files: ['handler.ts'],
+      }),
+    );
     writeFileSync(
       join(project, 'handler.ts'),
       `import middy from '@middy/core';
@@ -176,10 +214,14 @@ app.synth();
     const outdir = join(work, 'cdk.out');
     await sh(process.execPath, ['synth.mjs', outdir], project, { CDK_DISABLE_VERSION_CHECK: '1' });
     const template = JSON.parse(readFileSync(join(outdir, 'Smoke.template.json'), 'utf8'));
-    const functions = Object.values(template.Resources as Record<string, { Type: string; Properties: any }>).filter((r) => r.Type === 'AWS::Lambda::Function');
+    const functions = Object.values(template.Resources as Record<string, { Type: string; Properties: any }>).filter(
+      (r) => r.Type === 'AWS::Lambda::Function',
+    );
     const dispatcher = functions.find((f) => f.Properties.Code?.S3Key);
     expect(dispatcher?.Properties).toMatchObject({ Runtime: 'nodejs22.x', Handler: 'index.handler' });
-    const asset = readdirSync(outdir).find((d) => d.startsWith('asset.') && readdirSync(join(outdir, d)).includes('index.mjs'));
+    const asset = readdirSync(outdir).find(
+      (d) => d.startsWith('asset.') && readdirSync(join(outdir, d)).includes('index.mjs'),
+    );
     const bundle = readFileSync(join(outdir, asset!, 'index.mjs'), 'utf8');
     expect(bundle).toContain('"ConfigurationError"');
     expect(bundle).toContain('"DispatchError"');

@@ -34,11 +34,18 @@ beforeAll(async () => {
   });
   runner = jobRunner({
     jobs: { work: async (_p: unknown, { job }) => void runs.push(job.key) },
-    outboxTable: stack.tableName, client: stack.doc, source: 'redrive-test', logger: memoryLogger(), clock: () => stack.scheduler.clock.now(),
+    outboxTable: stack.tableName,
+    client: stack.doc,
+    source: 'redrive-test',
+    logger: memoryLogger(),
+    clock: () => stack.scheduler.clock.now(),
   });
   stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, async (event, context) => {
     if (runnerDown) throw Object.assign(new Error('Rate Exceeded.'), { name: 'TooManyRequestsException' });
-    return runner(event as JobRunnerInput, { awsRequestId: context.executionId, getRemainingTimeInMillis: () => 30_000 });
+    return runner(event as JobRunnerInput, {
+      awsRequestId: context.executionId,
+      getRemainingTimeInMillis: () => 30_000,
+    });
   });
 }, 60_000);
 afterAll(async () => {
@@ -47,14 +54,24 @@ afterAll(async () => {
   await sqs?.stop();
 });
 
-const run = (input: JobRunnerInput) => runner(input, { awsRequestId: input.executionId, getRemainingTimeInMillis: () => 30_000 });
+const run = (input: JobRunnerInput) =>
+  runner(input, { awsRequestId: input.executionId, getRemainingTimeInMillis: () => 30_000 });
 const redrive = (extra: Partial<Parameters<typeof redriveJobDlq>[0]> = {}) =>
-  redriveJobDlq({ sqs: sqsClient, queueUrl, outboxTable: stack.tableName, dynamodb: stack.doc, now: () => stack.scheduler.clock.now(), ...extra });
+  redriveJobDlq({
+    sqs: sqsClient,
+    queueUrl,
+    outboxTable: stack.tableName,
+    dynamodb: stack.doc,
+    now: () => stack.scheduler.clock.now(),
+    ...extra,
+  });
 
 /** A job whose delivery the Scheduler dead-lettered (the runner was down). */
 async function deadLettered(): Promise<string> {
   const key = `dl-${randomUUID()}`;
-  await inUnitOfWork(stack.doc, stack.tableName, (uow) => uow.schedule({ job: 'work', payload: { key }, key, at: new Date(stack.scheduler.clock.now() + 60_000) }));
+  await inUnitOfWork(stack.doc, stack.tableName, (uow) =>
+    uow.schedule({ job: 'work', payload: { key }, key, at: new Date(stack.scheduler.clock.now() + 60_000) }),
+  );
   await stack.drain();
   runnerDown = true;
   await stack.scheduler.advanceToNext(key);
@@ -65,16 +82,32 @@ async function deadLettered(): Promise<string> {
 }
 
 describe('redriveJobDlq', () => {
-  it('the DLQ message is the target input with the Scheduler\'s error attributes; with a runner the redrive runs it once and deletes it', async () => {
+  it("the DLQ message is the target input with the Scheduler's error attributes; with a runner the redrive runs it once and deletes it", async () => {
     const key = await deadLettered();
     const message = sqs.messages('job-dlq')[0]!;
-    expect(JSON.parse(message.body)).toMatchObject({ key, version: 1, name: 'work', scheduledTime: expect.stringMatching(/Z$/) });
+    expect(JSON.parse(message.body)).toMatchObject({
+      key,
+      version: 1,
+      name: 'work',
+      scheduledTime: expect.stringMatching(/Z$/),
+    });
     expect(message.attributes.ERROR_CODE).toEqual({ DataType: 'String', StringValue: 'TooManyRequestsException' });
     const dry = await redrive({ run, dryRun: true });
     expect(dry.messages).toEqual([expect.objectContaining({ key, action: 'run', result: 'would' })]);
     expect(runs).not.toContain(key);
     const done = await redrive({ run });
-    expect(done).toMatchObject({ deleted: 1, kept: 0, messages: [expect.objectContaining({ key, action: 'run', result: 'done', runResult: expect.objectContaining({ outcome: 'succeeded' }) })] });
+    expect(done).toMatchObject({
+      deleted: 1,
+      kept: 0,
+      messages: [
+        expect.objectContaining({
+          key,
+          action: 'run',
+          result: 'done',
+          runResult: expect.objectContaining({ outcome: 'succeeded' }),
+        }),
+      ],
+    });
     expect(runs.filter((k) => k === key)).toHaveLength(1);
     expect(await jobRecord(stack.doc, stack.tableName, key)).toMatchObject({ jobStatus: 'SUCCEEDED' });
     expect(sqs.messages('job-dlq')).toHaveLength(0);
@@ -97,13 +130,24 @@ describe('redriveJobDlq', () => {
     const cancelled = await deadLettered();
     await inUnitOfWork(stack.doc, stack.tableName, (uow) => uow.cancelJob(cancelled));
     const dropped = await redrive({ run });
-    expect(dropped.messages).toEqual([expect.objectContaining({ key: cancelled, action: 'drop', reason: expect.stringMatching(/^superseded by job record version|the job is CANCELLED/) })]);
+    expect(dropped.messages).toEqual([
+      expect.objectContaining({
+        key: cancelled,
+        action: 'drop',
+        reason: expect.stringMatching(/^superseded by job record version|the job is CANCELLED/),
+      }),
+    ]);
     expect(runs).not.toContain(cancelled);
 
     const key = await deadLettered();
     const body = JSON.parse(sqs.messages('job-dlq')[0]!.body) as JobRunnerInput;
     // two redrives racing on a duplicated message (SQS at-least-once): the runner's claim lets one run
-    await sqsClient.send(new (await import('@aws-sdk/client-sqs')).SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(body) }));
+    await sqsClient.send(
+      new (await import('@aws-sdk/client-sqs')).SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(body),
+      }),
+    );
     const raced = await Promise.all([redrive({ run, maxMessages: 1 }), redrive({ run, maxMessages: 1 })]);
     expect(runs.filter((k) => k === key)).toHaveLength(1);
     // the loser either found the job done (dropped) or ran into the winner's live lease (kept, visible again)
@@ -122,7 +166,8 @@ it('a redrive never chases its own output: a dead letter that arrives while it r
   let calls = 0;
   // a delivery that fails again and is dead-lettered again while the redrive runs (the runner is still down)
   const failingRun = async (input: JobRunnerInput) => {
-    if (++calls <= 5) await sqsClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(input) }));
+    if (++calls <= 5)
+      await sqsClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(input) }));
     return { outcome: 'failed' };
   };
   await new Promise((r) => setTimeout(r, 5)); // SentTimestamp has ms resolution: the next message is newer
@@ -134,15 +179,24 @@ it('a redrive never chases its own output: a dead letter that arrives while it r
 });
 
 describe('jobDlqAction (pure)', () => {
-  const rec = (over: Record<string, unknown>) => ({ jobId: 'j', version: 3, jobStatus: 'SCHEDULED', schedule: { at: '2030-01-01T00:00:00Z' }, ...over }) as never;
+  const rec = (over: Record<string, unknown>) =>
+    ({ jobId: 'j', version: 3, jobStatus: 'SCHEDULED', schedule: { at: '2030-01-01T00:00:00Z' }, ...over }) as never;
   it('decides by the job record', () => {
     expect(jobDlqAction(undefined, { jobId: 'j', version: 3 }, 0, true).action).toBe('drop');
     expect(jobDlqAction(rec({ jobId: 'other' }), { jobId: 'j', version: 3 }, 0, true).action).toBe('drop');
-    expect(jobDlqAction(rec({ version: 4 }), { jobId: 'j', version: 3 }, 0, true).reason).toBe('superseded by job record version 4');
+    expect(jobDlqAction(rec({ version: 4 }), { jobId: 'j', version: 3 }, 0, true).reason).toBe(
+      'superseded by job record version 4',
+    );
     expect(jobDlqAction(rec({ jobStatus: 'SUCCEEDED' }), { jobId: 'j', version: 3 }, 0, true).action).toBe('drop');
-    expect(jobDlqAction(rec({ jobStatus: 'RUNNING', leaseUntil: 10 }), { jobId: 'j', version: 3 }, 5, true).action).toBe('keep');
-    expect(jobDlqAction(rec({ jobStatus: 'RUNNING', leaseUntil: 10 }), { jobId: 'j', version: 3 }, 11, true).action).toBe('run');
+    expect(
+      jobDlqAction(rec({ jobStatus: 'RUNNING', leaseUntil: 10 }), { jobId: 'j', version: 3 }, 5, true).action,
+    ).toBe('keep');
+    expect(
+      jobDlqAction(rec({ jobStatus: 'RUNNING', leaseUntil: 10 }), { jobId: 'j', version: 3 }, 11, true).action,
+    ).toBe('run');
     expect(jobDlqAction(rec({ jobStatus: 'FAILED' }), { jobId: 'j', version: 3 }, 0, false).action).toBe('reschedule');
-    expect(jobDlqAction(rec({ schedule: { rate: '5 minutes' } }), { jobId: 'j', version: 3 }, 0, false).action).toBe('keep');
+    expect(jobDlqAction(rec({ schedule: { rate: '5 minutes' } }), { jobId: 'j', version: 3 }, 0, false).action).toBe(
+      'keep',
+    );
   });
 });

@@ -10,12 +10,25 @@ import type { LoggerLike } from '../../lib/unit-of-work/unit-of-work.js';
 import { getItem, scanAll } from './ddb.js';
 
 /** Commits `fn`'s operations in a unit of work of its own (what an API handler would do). */
-export async function inUnitOfWork<T>(doc: DynamoDBDocumentClient, outbox: string, fn: (uow: UnitOfWork) => T): Promise<T> {
-  return withUnitOfWork(async (uow) => fn(uow), { outboxTable: outbox, client: doc, source: 'jobs-test', propagation: 'requiresNew' });
+export async function inUnitOfWork<T>(
+  doc: DynamoDBDocumentClient,
+  outbox: string,
+  fn: (uow: UnitOfWork) => T,
+): Promise<T> {
+  return withUnitOfWork(async (uow) => fn(uow), {
+    outboxTable: outbox,
+    client: doc,
+    source: 'jobs-test',
+    propagation: 'requiresNew',
+  });
 }
 
 /** The job record of `key` (consistent read). */
-export async function jobRecord(doc: DynamoDBDocumentClient, outbox: string, key: string): Promise<JobRecord | undefined> {
+export async function jobRecord(
+  doc: DynamoDBDocumentClient,
+  outbox: string,
+  key: string,
+): Promise<JobRecord | undefined> {
   return (await getItem(doc, outbox, { pk: `job#${key}`, sk: 'job' })) as JobRecord | undefined;
 }
 
@@ -23,7 +36,12 @@ export async function jobRecord(doc: DynamoDBDocumentClient, outbox: string, key
  * What the Scheduler would deliver for the job's current record: its version and payload, the occurrence
  * `scheduledTime` (default: the record's `nextRunAt`, else now) and a fresh execution id.
  */
-export async function deliveryFor(doc: DynamoDBDocumentClient, outbox: string, key: string, scheduledTime?: string): Promise<JobRunnerInput> {
+export async function deliveryFor(
+  doc: DynamoDBDocumentClient,
+  outbox: string,
+  key: string,
+  scheduledTime?: string,
+): Promise<JobRunnerInput> {
   const r = await jobRecord(doc, outbox, key);
   if (!r) throw new Error(`no job record for ${key}`);
   return {
@@ -40,14 +58,23 @@ export async function deliveryFor(doc: DynamoDBDocumentClient, outbox: string, k
 }
 
 /** Every message committed to the outbox table, with its commit id, in commit-id (time) order. */
-export async function outboxMessages(doc: DynamoDBDocumentClient, outbox: string): Promise<(OutboxMessage & { commitId: string })[]> {
-  const items = (await scanAll(doc, outbox)).filter((i) => i[OUTBOX_SCHEMA.kindAttribute] === OUTBOX_SCHEMA.outboxKind).map(decodeOutboxItem);
+export async function outboxMessages(
+  doc: DynamoDBDocumentClient,
+  outbox: string,
+): Promise<(OutboxMessage & { commitId: string })[]> {
+  const items = (await scanAll(doc, outbox))
+    .filter((i) => i[OUTBOX_SCHEMA.kindAttribute] === OUTBOX_SCHEMA.outboxKind)
+    .map(decodeOutboxItem);
   items.sort((a, b) => (a.commitId < b.commitId ? -1 : a.commitId > b.commitId ? 1 : a.part - b.part));
   return items.flatMap((i) => i.messages.map((m) => ({ ...m, commitId: i.commitId })));
 }
 
 /** Messages mentioning `text` (a job key, an order id). */
-export async function messagesAbout(doc: DynamoDBDocumentClient, outbox: string, text: string): Promise<(OutboxMessage & { commitId: string })[]> {
+export async function messagesAbout(
+  doc: DynamoDBDocumentClient,
+  outbox: string,
+  text: string,
+): Promise<(OutboxMessage & { commitId: string })[]> {
   return (await outboxMessages(doc, outbox)).filter((m) => JSON.stringify(m).includes(text));
 }
 

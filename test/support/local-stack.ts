@@ -20,7 +20,12 @@
  * ```
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LOCAL_ARNS, startLocalOutboxStack, type LocalOutboxStack, type LocalOutboxStackOptions } from '../../lib/local/outbox-stack.js';
+import {
+  LOCAL_ARNS,
+  startLocalOutboxStack,
+  type LocalOutboxStack,
+  type LocalOutboxStackOptions,
+} from '../../lib/local/outbox-stack.js';
 import { createMemoryLogger, type MemoryLogger } from '../../lib/local/memory-logger.js';
 import { outboxDispatcher } from '../../lib/dispatch/dispatcher.js';
 
@@ -46,7 +51,8 @@ export interface TestStack extends LocalOutboxStack {
  */
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const endpoint = process.env.DYNAMODB_ENDPOINT;
-  if (!endpoint) throw new Error('DYNAMODB_ENDPOINT is not set: run the tests through jest (its globalSetup starts DynamoDB Local)');
+  if (!endpoint)
+    throw new Error('DYNAMODB_ENDPOINT is not set: run the tests through jest (its globalSetup starts DynamoDB Local)');
   const logger = createMemoryLogger();
   const stack = await startLocalOutboxStack({
     ...options,
@@ -74,7 +80,11 @@ export function testDispatcher(stack: TestStack, options: Parameters<typeof outb
     schedulerRoleArn: LOCAL_ARNS.schedulerRole,
     outboxTable: stack.tableName,
     env: {},
-    clients: { dynamodb: stack.clients.dynamodb, scheduler: stack.clients.scheduler, eventBridge: stack.clients.eventBridge },
+    clients: {
+      dynamodb: stack.clients.dynamodb,
+      scheduler: stack.clients.scheduler,
+      eventBridge: stack.clients.eventBridge,
+    },
     logger,
     clock: { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) },
     ...options,

@@ -8,7 +8,12 @@ import type { OutboxMessage } from '../../lib/outbox/messages.js';
  * The Lambda stream record (INSERT, NEW_IMAGE) of the outbox item a commit of `messages` writes, without
  * writing it anywhere: for calling the dispatcher directly. Each call is its own commit (its own pk).
  */
-export function outboxStreamRecord(streamArn: string, messages: OutboxMessage[], sequenceNumber: string, overrides: Partial<DynamoDBRecord> = {}): DynamoDBRecord {
+export function outboxStreamRecord(
+  streamArn: string,
+  messages: OutboxMessage[],
+  sequenceNumber: string,
+  overrides: Partial<DynamoDBRecord> = {},
+): DynamoDBRecord {
   const [item] = encodeOutboxItems({ commitId: randomUUID(), messages, now: new Date(), retentionSeconds: 3600 });
   const image = marshall(item!) as NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
   return {
@@ -18,7 +23,12 @@ export function outboxStreamRecord(streamArn: string, messages: OutboxMessage[],
     eventSource: 'aws:dynamodb',
     awsRegion: 'us-east-1',
     eventSourceARN: streamArn,
-    dynamodb: { Keys: { pk: image.pk!, sk: image.sk! }, NewImage: image, SequenceNumber: sequenceNumber, StreamViewType: 'NEW_IMAGE' },
+    dynamodb: {
+      Keys: { pk: image.pk!, sk: image.sk! },
+      NewImage: image,
+      SequenceNumber: sequenceNumber,
+      StreamViewType: 'NEW_IMAGE',
+    },
     ...overrides,
   };
 }

@@ -10,18 +10,33 @@ expect.extend(unitOfWorkMatchers);
 let placeOrder: (event: APIGatewayProxyEventV2, context: any) => Promise<any>;
 beforeAll(async () => {
   // What the stack sets; nothing listens here: the handler's client points nowhere and is never reached.
-  Object.assign(process.env, { ORDERS_TABLE: 'unit-orders', UOW_OUTBOX_TABLE: 'unit-outbox', DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+  Object.assign(process.env, {
+    ORDERS_TABLE: 'unit-orders',
+    UOW_OUTBOX_TABLE: 'unit-outbox',
+    DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
+    AWS_REGION: 'us-east-1',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  });
   ({ handler: placeOrder } = await import('../../examples/orders/functions/place-order.js'));
 });
 
 const post = (body: unknown): APIGatewayProxyEventV2 => ({
-  version: '2.0', routeKey: 'POST /orders', rawPath: '/orders', rawQueryString: '', headers: { 'content-type': 'application/json' },
-  requestContext: { http: { method: 'POST', path: '/orders' } } as never, isBase64Encoded: false, body: JSON.stringify(body),
+  version: '2.0',
+  routeKey: 'POST /orders',
+  rawPath: '/orders',
+  rawQueryString: '',
+  headers: { 'content-type': 'application/json' },
+  requestContext: { http: { method: 'POST', path: '/orders' } } as never,
+  isBase64Encoded: false,
+  body: JSON.stringify(body),
 });
 
 describe('the example place-order handler, unit-tested with lambda-unit-of-work/testing (no DynamoDB)', () => {
   it('creates the order, publishes the typed OrderPlaced and schedules its expiry, in one commit', async () => {
-    const run = await runHandler(placeOrder, post({ customerId: 'c-1', items: [{ sku: 'book', quantity: 2, unitPrice: 12.5 }] }));
+    const run = await runHandler(
+      placeOrder,
+      post({ customerId: 'c-1', items: [{ sku: 'book', quantity: 2, unitPrice: 12.5 }] }),
+    );
     expect(run.result).toMatchObject({ statusCode: 201 });
     const orderId = JSON.parse(run.result.body).orderId;
     expect(run).toHaveCommitted();

@@ -31,10 +31,20 @@ const expire = async (payload: { orderId: string }, { uow, logger }: JobContext)
 
 beforeAll(async () => {
   stack = await startTestStack();
-  const runner = jobRunner({ jobs: defineJobs({ expire }), outboxTable: stack.tableName, client: stack.doc, source: 'jobs', logger: runnerLog, clock: () => stack.scheduler.clock.now() });
+  const runner = jobRunner({
+    jobs: defineJobs({ expire }),
+    outboxTable: stack.tableName,
+    client: stack.doc,
+    source: 'jobs',
+    logger: runnerLog,
+    clock: () => stack.scheduler.clock.now(),
+  });
   stack.scheduler.registerTarget(LOCAL_ARNS.jobRunner, (event, context) => {
     process.env._X_AMZN_TRACE_ID = RUNNER_XRAY;
-    return runner(event as JobRunnerInput, { awsRequestId: `runner-${context.executionId}`, getRemainingTimeInMillis: () => 30_000 });
+    return runner(event as JobRunnerInput, {
+      awsRequestId: `runner-${context.executionId}`,
+      getRemainingTimeInMillis: () => 30_000,
+    });
   });
 });
 afterAll(() => stack?.stop());
@@ -44,7 +54,9 @@ afterEach(() => {
 
 const uid = (): string => Math.random().toString(36).slice(2, 10);
 const published = (type: string, orderId: string) =>
-  stack.eventBridge.entries.filter((o) => o.eventId && o.entry.DetailType === type && o.entry.Detail!.includes(orderId));
+  stack.eventBridge.entries.filter(
+    (o) => o.eventId && o.entry.DetailType === type && o.entry.Detail!.includes(orderId),
+  );
 
 /** Drains until `type` about `orderId` was published (a stream record can show up after one drain). */
 async function publishedSoon(type: string, orderId: string) {
@@ -82,32 +94,55 @@ describe('trace context end to end', () => {
     const [placed] = published('OrderPlaced', orderId);
     expect(JSON.parse(placed.entry.Detail!)).toMatchObject({ traceparent: FROM_XRAY, correlationid: 'req-trace-1' });
     expect(placed.entry.TraceHeader).toBe(XRAY);
-    expect((await jobRecord(stack.doc, stack.tableName, `expire-${orderId}`))!.traceContext).toEqual({ traceparent: FROM_XRAY, traceHeader: XRAY });
-    expect(input).toMatchObject({ correlationId: 'req-trace-1', traceContext: { traceparent: FROM_XRAY, traceHeader: XRAY } });
+    expect((await jobRecord(stack.doc, stack.tableName, `expire-${orderId}`))!.traceContext).toEqual({
+      traceparent: FROM_XRAY,
+      traceHeader: XRAY,
+    });
+    expect(input).toMatchObject({
+      correlationId: 'req-trace-1',
+      traceContext: { traceparent: FROM_XRAY, traceHeader: XRAY },
+    });
 
     const [expired] = published('OrderExpired', orderId);
     const event = JSON.parse(expired.entry.Detail!) as CloudEvent;
     expect(event).toMatchObject({ traceparent: FROM_XRAY, correlationid: 'req-trace-1', causationid: jobId });
     expect(expired.entry.TraceHeader).toBe(XRAY);
 
-    const lines = runnerLog.entries.filter((l) => JSON.stringify(l).includes(orderId) || l.attributes.causationId === jobId);
-    expect(lines.map((l) => l.message)).toEqual(expect.arrayContaining(['expiring order', `job expire-${orderId} succeeded (attempt 1)`]));
+    const lines = runnerLog.entries.filter(
+      (l) => JSON.stringify(l).includes(orderId) || l.attributes.causationId === jobId,
+    );
+    expect(lines.map((l) => l.message)).toEqual(
+      expect.arrayContaining(['expiring order', `job expire-${orderId} succeeded (attempt 1)`]),
+    );
     for (const line of lines)
-      expect(line.attributes).toMatchObject({ correlationId: 'req-trace-1', traceId: '5759e988bd862e3fe1be46a994272793', causationId: jobId });
+      expect(line.attributes).toMatchObject({
+        correlationId: 'req-trace-1',
+        traceId: '5759e988bd862e3fe1be46a994272793',
+        causationId: jobId,
+      });
   });
 
   it('a traceparent from the handler (traceContext option) wins over X-Ray for events, X-Ray stays the TraceHeader', async () => {
     const orderId = uid();
     process.env._X_AMZN_TRACE_ID = XRAY;
-    const { jobId } = await placeAndExpire(orderId, 'req-trace-2', { traceContext: () => ({ traceparent: W3C, tracestate: 'congo=t61rcWkgMzE' }) });
+    const { jobId } = await placeAndExpire(orderId, 'req-trace-2', {
+      traceContext: () => ({ traceparent: W3C, tracestate: 'congo=t61rcWkgMzE' }),
+    });
 
     const [placed] = published('OrderPlaced', orderId);
     expect(JSON.parse(placed.entry.Detail!)).toMatchObject({ traceparent: W3C, tracestate: 'congo=t61rcWkgMzE' });
     expect(placed.entry.TraceHeader).toBe(XRAY);
     const [expired] = published('OrderExpired', orderId);
-    expect(JSON.parse(expired.entry.Detail!)).toMatchObject({ traceparent: W3C, tracestate: 'congo=t61rcWkgMzE', causationid: jobId });
+    expect(JSON.parse(expired.entry.Detail!)).toMatchObject({
+      traceparent: W3C,
+      tracestate: 'congo=t61rcWkgMzE',
+      causationid: jobId,
+    });
     const done = runnerLog.entries.find((l) => l.message === `job expire-${orderId} succeeded (attempt 1)`);
-    expect(done?.attributes).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', correlationId: 'req-trace-2' });
+    expect(done?.attributes).toMatchObject({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      correlationId: 'req-trace-2',
+    });
   });
 
   it('no trace context anywhere ⇒ no trace attributes (nothing invented)', async () => {
@@ -118,18 +153,38 @@ describe('trace context end to end', () => {
     expect(JSON.parse(placed.entry.Detail!).traceparent).toBeUndefined();
     // The job run has the runner's own X-Ray header to fall back on.
     const [expired] = published('OrderExpired', orderId);
-    expect(JSON.parse(expired.entry.Detail!).traceparent).toBe('00-6a1b2c3d0123456789abcdef01234567-1111111111111111-01');
+    expect(JSON.parse(expired.entry.Detail!).traceparent).toBe(
+      '00-6a1b2c3d0123456789abcdef01234567-1111111111111111-01',
+    );
   });
 
-  it('an inbox consumer carries the consumed event\'s traceparent into the events it publishes', async () => {
+  it("an inbox consumer carries the consumed event's traceparent into the events it publishes", async () => {
     const orderId = uid();
-    const consumed = cloudEvent('OrderPlaced', { orderId }, { traceparent: W3C, tracestate: 'congo=t61rcWkgMzE', correlationid: 'req-up' });
-    const handler = inboxConsumer<CloudEvent<{ orderId: string }>>((e, { uow }) => void uow.publish({ type: 'OrderCounted', data: e.data }), {
-      name: 'trace-counter', outboxTable: stack.tableName, client: stack.doc, source: 'counter', logger: createMemoryLogger(),
-    });
+    const consumed = cloudEvent(
+      'OrderPlaced',
+      { orderId },
+      { traceparent: W3C, tracestate: 'congo=t61rcWkgMzE', correlationid: 'req-up' },
+    );
+    const handler = inboxConsumer<CloudEvent<{ orderId: string }>>(
+      (e, { uow }) => void uow.publish({ type: 'OrderCounted', data: e.data }),
+      {
+        name: 'trace-counter',
+        outboxTable: stack.tableName,
+        client: stack.doc,
+        source: 'counter',
+        logger: createMemoryLogger(),
+      },
+    );
     expect(await handler({ Records: [sqsRecordOf(consumed)] }, lambdaContext())).toEqual({ batchItemFailures: [] });
     const [counted] = await publishedSoon('OrderCounted', orderId);
-    expect(JSON.parse(counted.entry.Detail!)).toMatchObject({ traceparent: W3C, tracestate: 'congo=t61rcWkgMzE', causationid: consumed.id, correlationid: 'req-up' });
-    expect(counted.entry.TraceHeader).toBe('Root=1-4bf92f35-77b34da6a3ce929d0e0e4736;Parent=00f067aa0ba902b7;Sampled=1');
+    expect(JSON.parse(counted.entry.Detail!)).toMatchObject({
+      traceparent: W3C,
+      tracestate: 'congo=t61rcWkgMzE',
+      causationid: consumed.id,
+      correlationid: 'req-up',
+    });
+    expect(counted.entry.TraceHeader).toBe(
+      'Root=1-4bf92f35-77b34da6a3ce929d0e0e4736;Parent=00f067aa0ba902b7;Sampled=1',
+    );
   });
 });

@@ -13,7 +13,10 @@ const reports: CommitReport[] = [];
 const listener = (message: unknown): void => void reports.push(message as CommitReport);
 
 beforeAll(async () => {
-  [orders, outbox] = await Promise.all([createBusinessTable(raw, 'channel-orders'), createTestOutboxTable(raw, 'channel-outbox')]);
+  [orders, outbox] = await Promise.all([
+    createBusinessTable(raw, 'channel-orders'),
+    createTestOutboxTable(raw, 'channel-outbox'),
+  ]);
 });
 afterEach(() => {
   unsubscribe(COMMIT_CHANNEL, listener);
@@ -21,10 +24,18 @@ afterEach(() => {
 });
 
 const place = (id: string) =>
-  withUnitOfWork((uow) => {
-    uow.put({ TableName: orders, Item: { pk: id }, ConditionExpression: 'attribute_not_exists(pk)', label: `create order ${id}` });
-    uow.publish({ type: 'OrderPlaced', data: { id } });
-  }, { outboxTable: outbox, client: doc, source: 'channel-test', tableKeys: { [orders]: ['pk'] } });
+  withUnitOfWork(
+    (uow) => {
+      uow.put({
+        TableName: orders,
+        Item: { pk: id },
+        ConditionExpression: 'attribute_not_exists(pk)',
+        label: `create order ${id}`,
+      });
+      uow.publish({ type: 'OrderPlaced', data: { id } });
+    },
+    { outboxTable: outbox, client: doc, source: 'channel-test', tableKeys: { [orders]: ['pk'] } },
+  );
 
 describe('COMMIT_CHANNEL (node:diagnostics_channel)', () => {
   it('reports each commit once with its labelled actions, and a failed one with its error', async () => {
@@ -35,7 +46,10 @@ describe('COMMIT_CHANNEL (node:diagnostics_channel)', () => {
     expect(reports).toHaveLength(2);
     const [ok, failed] = reports;
     expect(ok!.error).toBeUndefined();
-    expect(ok!.actions.map((a) => [a.role, a.label])).toEqual([['write', `create order ${id}`], ['outbox', expect.any(String)]]);
+    expect(ok!.actions.map((a) => [a.role, a.label])).toEqual([
+      ['write', `create order ${id}`],
+      ['outbox', expect.any(String)],
+    ]);
     expect(ok!.input.TransactItems).toHaveLength(2);
     expect(failed!.error).toBeInstanceOf(ConditionFailedError);
   });

@@ -30,7 +30,14 @@ describe('one debug line per commit', () => {
     expect(commits).toHaveLength(1);
     expect(commits[0]).toMatchObject({
       level: 'debug',
-      extra: { commitId, correlationId: 'req-log-1', outcome: 'committed', labels: ['create order', 'reserve stock'], actions: 3, attempts: 1 },
+      extra: {
+        commitId,
+        correlationId: 'req-log-1',
+        outcome: 'committed',
+        labels: ['create order', 'reserve stock'],
+        actions: 3,
+        attempts: 1,
+      },
     });
     expect(commits[0]!.extra.latencyMs).toBeGreaterThan(0);
   });
@@ -45,12 +52,26 @@ describe('one debug line per commit', () => {
     process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
     try {
       let commitId = '';
-      await withUnitOfWork(async (uow) => {
-        commitId = uow.id;
-        uow.put({ TableName: orders, Item: { pk: `p-${commitId}` }, label: 'powertools order' });
-      }, { outboxTable: outbox, client: doc });
-      const line = written.map((w) => w.trim()).filter(Boolean).map((w) => JSON.parse(w)).find((j) => j.message === 'unit of work commit');
-      expect(line).toMatchObject({ level: 'DEBUG', commitId, labels: ['powertools order'], actions: 1, attempts: 1, outcome: 'committed' });
+      await withUnitOfWork(
+        async (uow) => {
+          commitId = uow.id;
+          uow.put({ TableName: orders, Item: { pk: `p-${commitId}` }, label: 'powertools order' });
+        },
+        { outboxTable: outbox, client: doc },
+      );
+      const line = written
+        .map((w) => w.trim())
+        .filter(Boolean)
+        .map((w) => JSON.parse(w))
+        .find((j) => j.message === 'unit of work commit');
+      expect(line).toMatchObject({
+        level: 'DEBUG',
+        commitId,
+        labels: ['powertools order'],
+        actions: 1,
+        attempts: 1,
+        outcome: 'committed',
+      });
     } finally {
       spy.mockRestore();
       if (previous === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;

@@ -5,7 +5,14 @@ import httpJsonBodyParser from '@middy/http-json-body-parser';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { InvalidOperationError, unitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
 import { IDEMPOTENCY_RECORD } from '../../lib/idempotency/record.js';
-import { createBusinessTable, createTestOutboxTable, getItem, lambdaContext, localClients, scanAll } from '../support/ddb.js';
+import {
+  createBusinessTable,
+  createTestOutboxTable,
+  getItem,
+  lambdaContext,
+  localClients,
+  scanAll,
+} from '../support/ddb.js';
 
 // Middy's early timeout with a PLAIN timeoutEarlyResponse (not wrapped by discardOnTimeout): unitOfWork()
 // recognises Middy's abort signal itself (lib/middleware/timeout-watch.ts).
@@ -30,26 +37,32 @@ function contextWithDeadline(ms: number): any {
   return { ...lambdaContext(), getRemainingTimeInMillis: () => deadline - Date.now() };
 }
 
-const idempotencyRecords = async (): Promise<unknown[]> => (await scanAll(doc, outbox)).filter((i) => i._kind === IDEMPOTENCY_RECORD.kind);
-const ordersWith = async (id: string): Promise<unknown[]> => (await scanAll(doc, orders)).filter((i) => String(i.pk).startsWith(id));
+const idempotencyRecords = async (): Promise<unknown[]> =>
+  (await scanAll(doc, outbox)).filter((i) => i._kind === IDEMPOTENCY_RECORD.kind);
+const ordersWith = async (id: string): Promise<unknown[]> =>
+  (await scanAll(doc, orders)).filter((i) => String(i.pk).startsWith(id));
 
 /** Puts `<id>-first`, waits `waitMs` (past the timeout when slow), then tries `<id>-second`; records what the late put threw. */
-const putsAroundAWait = (late: Map<string, unknown>) => async (event: { id: string; waitMs: number }, { uow }: UnitOfWorkContext) => {
-  uow.put({ TableName: orders, Item: { pk: `${event.id}-first` }, label: 'first half' });
-  await sleep(event.waitMs);
-  try {
-    uow.put({ TableName: orders, Item: { pk: `${event.id}-second` }, label: 'second half' });
-  } catch (error) {
-    late.set(event.id, error);
-  }
-  return { statusCode: 201 };
-};
+const putsAroundAWait =
+  (late: Map<string, unknown>) =>
+  async (event: { id: string; waitMs: number }, { uow }: UnitOfWorkContext) => {
+    uow.put({ TableName: orders, Item: { pk: `${event.id}-first` }, label: 'first half' });
+    await sleep(event.waitMs);
+    try {
+      uow.put({ TableName: orders, Item: { pk: `${event.id}-second` }, label: 'second half' });
+    } catch (error) {
+      late.set(event.id, error);
+    }
+    return { statusCode: 201 };
+  };
 
 describe('plain timeoutEarlyResponse: () => ({ statusCode: 503 })', () => {
-  it('answers 503, commits nothing, and the still-running handler\'s later put throws InvalidOperationError', async () => {
+  it("answers 503, commits nothing, and the still-running handler's later put throws InvalidOperationError", async () => {
     const id = uid('plain');
     const late = new Map<string, unknown>();
-    const handler = middy<any, any, Error, UnitOfWorkContext>(plain503).use(unitOfWork(uowOptions)).handler(putsAroundAWait(late));
+    const handler = middy<any, any, Error, UnitOfWorkContext>(plain503)
+      .use(unitOfWork(uowOptions))
+      .handler(putsAroundAWait(late));
     expect(await handler({ id, waitMs: 250 }, contextWithDeadline(150))).toEqual({ statusCode: 503 });
     await sleep(300);
     expect(late.get(id)).toBeInstanceOf(InvalidOperationError);
@@ -67,7 +80,10 @@ describe('plain timeoutEarlyResponse: () => ({ statusCode: 503 })', () => {
       .use(httpJsonBodyParser())
       .use(unitOfWork({ ...uowOptions, idempotency: { key: (e: any) => e.headers['idempotency-key'] } }))
       .handler(async (event: any, context) => putsAroundAWait(late)(event.body, context));
-    const event = (waitMs: number) => ({ headers: { 'content-type': 'application/json', 'idempotency-key': id }, body: JSON.stringify({ id, waitMs }) });
+    const event = (waitMs: number) => ({
+      headers: { 'content-type': 'application/json', 'idempotency-key': id },
+      body: JSON.stringify({ id, waitMs }),
+    });
     expect(await handler(event(250), contextWithDeadline(150))).toEqual({ statusCode: 503 });
     await sleep(300);
     expect(late.get(id)).toBeInstanceOf(InvalidOperationError);
@@ -81,10 +97,14 @@ describe('plain timeoutEarlyResponse: () => ({ statusCode: 503 })', () => {
 
   it('concurrent invocations of one handler: only the one that times out is discarded, the others commit', async () => {
     const late = new Map<string, unknown>();
-    const handler = middy<any, any, Error, UnitOfWorkContext>(plain503).use(unitOfWork(uowOptions)).handler(putsAroundAWait(late));
+    const handler = middy<any, any, Error, UnitOfWorkContext>(plain503)
+      .use(unitOfWork(uowOptions))
+      .handler(putsAroundAWait(late));
     const ids = Array.from({ length: 6 }, (_, i) => uid(`concurrent${i}`));
     const slow = ids[3]!;
-    const responses = await Promise.all(ids.map((id) => handler({ id, waitMs: id === slow ? 250 : 10 }, contextWithDeadline(id === slow ? 150 : 5000))));
+    const responses = await Promise.all(
+      ids.map((id) => handler({ id, waitMs: id === slow ? 250 : 10 }, contextWithDeadline(id === slow ? 150 : 5000))),
+    );
     await sleep(300);
     expect(responses).toEqual(ids.map((id) => ({ statusCode: id === slow ? 503 : 201 })));
     for (const id of ids) expect((await ordersWith(id)).length).toBe(id === slow ? 0 : 2);
@@ -94,7 +114,9 @@ describe('plain timeoutEarlyResponse: () => ({ statusCode: 503 })', () => {
   it('the normal path is unaffected: a handler that finishes in time commits', async () => {
     const id = uid('normal');
     const late = new Map<string, unknown>();
-    const handler = middy<any, any, Error, UnitOfWorkContext>(plain503).use(unitOfWork(uowOptions)).handler(putsAroundAWait(late));
+    const handler = middy<any, any, Error, UnitOfWorkContext>(plain503)
+      .use(unitOfWork(uowOptions))
+      .handler(putsAroundAWait(late));
     expect(await handler({ id, waitMs: 5 }, contextWithDeadline(5000))).toEqual({ statusCode: 201 });
     expect((await ordersWith(id)).length).toBe(2);
     expect(late.size).toBe(0);
@@ -112,7 +134,9 @@ describe('plain timeoutEarlyResponse: () => ({ statusCode: 503 })', () => {
       .use(ownController)
       .handler(async (_e, { uow }) => {
         const sdkCall = new AbortController();
-        const read = doc.send(new GetCommand({ TableName: orders, Key: { pk: 'absent' } }), { abortSignal: sdkCall.signal });
+        const read = doc.send(new GetCommand({ TableName: orders, Key: { pk: 'absent' } }), {
+          abortSignal: sdkCall.signal,
+        });
         sdkCall.abort();
         await read.catch(() => undefined);
         const other = new AbortController();
@@ -154,8 +178,12 @@ describe('plain timeoutEarlyResponse: () => ({ statusCode: 503 })', () => {
   it("Middy's default early timeout (it throws TimeoutError) still discards", async () => {
     const id = uid('default');
     const late = new Map<string, unknown>();
-    const handler = middy<any, any, Error, UnitOfWorkContext>({ timeoutEarlyInMillis: 50 }).use(unitOfWork(uowOptions)).handler(putsAroundAWait(late));
-    await expect(handler({ id, waitMs: 250 }, contextWithDeadline(150))).rejects.toMatchObject({ name: 'TimeoutError' });
+    const handler = middy<any, any, Error, UnitOfWorkContext>({ timeoutEarlyInMillis: 50 })
+      .use(unitOfWork(uowOptions))
+      .handler(putsAroundAWait(late));
+    await expect(handler({ id, waitMs: 250 }, contextWithDeadline(150))).rejects.toMatchObject({
+      name: 'TimeoutError',
+    });
     await sleep(300);
     expect(late.get(id)).toBeInstanceOf(InvalidOperationError);
     expect(await ordersWith(id)).toEqual([]);

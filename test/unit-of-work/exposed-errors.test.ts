@@ -16,11 +16,14 @@ const fixtures: Record<string, () => Error> = {
   TransactionConflictError: () => new errors.TransactionConflictError(3, [ref]),
   IdempotencyPayloadMismatchError: () => new errors.IdempotencyPayloadMismatchError(`idem#${KEY_VALUE}`),
   JobNotFoundError: () => new (errors as any).JobNotFoundError('retryJob', KEY_VALUE),
-  IdempotencyConflictError: () => new errors.IdempotencyConflictError(`idem#${KEY_VALUE}`, 'Another commit with this idempotency key collided'),
+  IdempotencyConflictError: () =>
+    new errors.IdempotencyConflictError(`idem#${KEY_VALUE}`, 'Another commit with this idempotency key collided'),
 };
 
 describe('errors safe to expose', () => {
-  const classes = Object.entries(errors).filter(([, v]) => typeof v === 'function' && v.prototype instanceof errors.UnitOfWorkError) as [string, new (...a: any[]) => errors.UnitOfWorkError][];
+  const classes = Object.entries(errors).filter(
+    ([, v]) => typeof v === 'function' && v.prototype instanceof errors.UnitOfWorkError,
+  ) as [string, new (...a: any[]) => errors.UnitOfWorkError][];
 
   it.each(classes)('%s: if exposed (expose: true), its message names no table and no key value', (name, Class) => {
     let error: errors.UnitOfWorkError | undefined;
@@ -46,17 +49,32 @@ describe('errors safe to expose', () => {
     let orders: string;
     let outbox: string;
     beforeAll(async () => {
-      [orders, outbox] = await Promise.all([createBusinessTable(raw, 'secret-orders-table'), createTestOutboxTable(raw)]);
+      [orders, outbox] = await Promise.all([
+        createBusinessTable(raw, 'secret-orders-table'),
+        createTestOutboxTable(raw),
+      ]);
     });
 
     it('a 409 body names the operation label only, and the log line of the commit keeps table and key', async () => {
       const lines: { message: string; extra: any }[] = [];
-      const logger = { debug: (message: string, extra: any) => lines.push({ message, extra }), info() {}, warn() {}, error() {} };
+      const logger = {
+        debug: (message: string, extra: any) => lines.push({ message, extra }),
+        info() {},
+        warn() {},
+        error() {},
+      };
       const handler = middy<any, any, Error, UnitOfWorkContext>()
         .use(httpErrorHandler({ logger: false }))
         .use(unitOfWork({ outboxTable: outbox, client: doc, logger }))
         .handler(async (_e, { uow }) => {
-          uow.update({ TableName: orders, Key: { pk: KEY_VALUE }, UpdateExpression: 'SET paid = :t', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':t': true }, label: 'pay order' });
+          uow.update({
+            TableName: orders,
+            Key: { pk: KEY_VALUE },
+            UpdateExpression: 'SET paid = :t',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':t': true },
+            label: 'pay order',
+          });
           return { statusCode: 200 };
         });
       const response = await handler({}, lambdaContext());
@@ -65,7 +83,12 @@ describe('errors safe to expose', () => {
       expect(response.body).not.toContain(orders);
       expect(response.body).not.toContain(KEY_VALUE);
       const line = lines.find((l) => l.message === 'unit of work commit');
-      expect(line?.extra.error).toMatchObject({ name: 'ConditionFailedError', label: 'pay order', table: orders, key: { pk: KEY_VALUE } });
+      expect(line?.extra.error).toMatchObject({
+        name: 'ConditionFailedError',
+        label: 'pay order',
+        table: orders,
+        key: { pk: KEY_VALUE },
+      });
     });
   });
 });

@@ -19,11 +19,15 @@ beforeAll(async () => {
 
 /** A service that makes its own client (its own "scope"), as seed 003's pitfall does. */
 function nestedService(): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT, ...LOCAL_AWS_CONFIG }));
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT, ...LOCAL_AWS_CONFIG }),
+  );
 }
 
 describe('guardClient refuses direct writes until the ambient unit of work is committed', () => {
-  const guarded = guardClient(DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT, ...LOCAL_AWS_CONFIG })));
+  const guarded = guardClient(
+    DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT, ...LOCAL_AWS_CONFIG })),
+  );
 
   it('a failed invocation does not write: a write landing after the handler threw (discarded) is refused', async () => {
     const id = uid('late');
@@ -49,7 +53,13 @@ describe('guardClient refuses direct writes until the ambient unit of work is co
     const handler = middy<any, any, Error, UnitOfWorkContext>()
       .use(unitOfWork({ outboxTable: outbox, client: doc, logger: silent }))
       .handler(async (_e, { uow }) => {
-        uow.update({ TableName: orders, Key: { pk: uid('missing') }, UpdateExpression: 'SET a = :a', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':a': 1 } });
+        uow.update({
+          TableName: orders,
+          Key: { pk: uid('missing') },
+          UpdateExpression: 'SET a = :a',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':a': 1 },
+        });
         late = (async () => {
           await sleep(300);
           await guarded.send(new PutCommand({ TableName: orders, Item: { pk: failed } }));
@@ -75,13 +85,29 @@ describe("strict mode: unitOfWork({ guard: 'process' })", () => {
     const [id, escaped, outside] = [uid('strict'), uid('escaped'), uid('outside')];
     const errors: unknown[] = [];
     const handler = middy<any, any, Error, UnitOfWorkContext>()
-      .use(unitOfWork({ outboxTable: outbox, client: doc, logger: silent, guard: 'process', idempotency: { key: (e) => e.key } }))
+      .use(
+        unitOfWork({
+          outboxTable: outbox,
+          client: doc,
+          logger: silent,
+          guard: 'process',
+          idempotency: { key: (e) => e.key },
+        }),
+      )
       .handler(async (_e, { uow }) => {
         const own = nestedService();
         const rawOwn = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT, ...LOCAL_AWS_CONFIG });
         for (const send of [
           () => own.send(new PutCommand({ TableName: orders, Item: { pk: escaped } })),
-          () => own.send(new UpdateCommand({ TableName: orders, Key: { pk: escaped }, UpdateExpression: 'SET a = :a', ExpressionAttributeValues: { ':a': 1 } })),
+          () =>
+            own.send(
+              new UpdateCommand({
+                TableName: orders,
+                Key: { pk: escaped },
+                UpdateExpression: 'SET a = :a',
+                ExpressionAttributeValues: { ':a': 1 },
+              }),
+            ),
           () => rawOwn.send(new PutItemCommand({ TableName: orders, Item: { pk: { S: escaped } } })),
         ])
           await send().catch((e) => errors.push(e));
@@ -98,4 +124,3 @@ describe("strict mode: unitOfWork({ guard: 'process' })", () => {
     expect(await getItem(doc, orders, { pk: outside })).toBeDefined();
   });
 });
-

@@ -3,9 +3,22 @@ import middy from '@middy/core';
 import fc from 'fast-check';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CommitOutcomeUnknownError, ConditionFailedError, unitOfWork, withUnitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
+import {
+  CommitOutcomeUnknownError,
+  ConditionFailedError,
+  unitOfWork,
+  withUnitOfWork,
+  type UnitOfWorkContext,
+} from '../../lib/index.js';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
-import { createBusinessTable, createTestOutboxTable, getItem, lambdaContext, localClients, scanAll } from '../support/ddb.js';
+import {
+  createBusinessTable,
+  createTestOutboxTable,
+  getItem,
+  lambdaContext,
+  localClients,
+  scanAll,
+} from '../support/ddb.js';
 
 const { raw } = localClients();
 let orders: string;
@@ -20,7 +33,10 @@ beforeAll(async () => {
 type Fault = 'pass' | 'before' | 'after';
 
 /** A fresh client whose TransactWriteItems follow `plan` (then pass); records every token sent. */
-function faultyClient(plan: Fault[], lostError: () => Error = socketReset): { doc: DynamoDBDocumentClient; tokens: string[] } {
+function faultyClient(
+  plan: Fault[],
+  lostError: () => Error = socketReset,
+): { doc: DynamoDBDocumentClient; tokens: string[] } {
   const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT, ...LOCAL_AWS_CONFIG });
   const tokens: string[] = [];
   client.middlewareStack.add(
@@ -38,15 +54,32 @@ function faultyClient(plan: Fault[], lostError: () => Error = socketReset): { do
   return { doc: DynamoDBDocumentClient.from(client), tokens };
 }
 const socketReset = (): Error => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', name: 'Error' });
-const timeoutAfterSend = (): Error => Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
-const serverError = (): Error => Object.assign(new Error('Internal server error'), { name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 } });
+const timeoutAfterSend = (): Error =>
+  Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
+const serverError = (): Error =>
+  Object.assign(new Error('Internal server error'), {
+    name: 'InternalServerError',
+    $fault: 'server',
+    $metadata: { httpStatusCode: 500 },
+  });
 
 const uid = (p: string): string => `${p}-${Math.random().toString(36).slice(2)}`;
 
 /** The work of one commit: a conditional create (a second application fails) and a counter (a second one counts 2). */
 function buffer(uow: import('../../lib/index.js').UnitOfWork, id: string, withEvent = true): void {
-  uow.put({ TableName: orders, Item: { pk: id }, ConditionExpression: 'attribute_not_exists(pk)', label: 'create order' });
-  uow.update({ TableName: orders, Key: { pk: `${id}-count` }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 }, label: 'count' });
+  uow.put({
+    TableName: orders,
+    Item: { pk: id },
+    ConditionExpression: 'attribute_not_exists(pk)',
+    label: 'create order',
+  });
+  uow.update({
+    TableName: orders,
+    Key: { pk: `${id}-count` },
+    UpdateExpression: 'ADD n :one',
+    ExpressionAttributeValues: { ':one': 1 },
+    label: 'count',
+  });
   if (withEvent) uow.publish({ type: 'OrderCreated', data: { id } });
 }
 
@@ -58,7 +91,12 @@ describe('a commit whose answer is lost is resolved before it is reported', () =
   ])('%s once: resent with the same token, reported committed, applied once', async (_name, lostError) => {
     const { doc, tokens } = faultyClient(['after'], lostError);
     const id = uid('once');
-    await withUnitOfWork(async (uow) => buffer(uow, id), { outboxTable: outbox, client: doc, source: 'lost', logger: silent });
+    await withUnitOfWork(async (uow) => buffer(uow, id), {
+      outboxTable: outbox,
+      client: doc,
+      source: 'lost',
+      logger: silent,
+    });
     expect(tokens).toHaveLength(2);
     expect(new Set(tokens).size).toBe(1);
     expect(await getItem(doc, orders, { pk: `${id}-count` })).toMatchObject({ n: 1 });
@@ -68,10 +106,13 @@ describe('a commit whose answer is lost is resolved before it is reported', () =
     const { doc, tokens } = faultyClient(['after', 'after', 'after', 'after', 'after']);
     const id = uid('all');
     let commitId = '';
-    await withUnitOfWork(async (uow) => {
-      commitId = uow.id;
-      buffer(uow, id);
-    }, { outboxTable: outbox, client: doc, source: 'lost', logger: silent });
+    await withUnitOfWork(
+      async (uow) => {
+        commitId = uow.id;
+        buffer(uow, id);
+      },
+      { outboxTable: outbox, client: doc, source: 'lost', logger: silent },
+    );
     expect(tokens.length).toBe(4);
     expect(await getItem(doc, orders, { pk: `${id}-count` })).toMatchObject({ n: 1 });
     expect(await getItem(doc, outbox, { pk: `outbox#${commitId}`, sk: 'part#001' })).toBeDefined();
@@ -81,10 +122,13 @@ describe('a commit whose answer is lost is resolved before it is reported', () =
     const { doc } = faultyClient(['before', 'before', 'before', 'before']);
     const id = uid('never');
     let commitId = '';
-    const error = await withUnitOfWork(async (uow) => {
-      commitId = uow.id;
-      buffer(uow, id, false);
-    }, { outboxTable: outbox, client: doc, source: 'lost', logger: silent }).catch((e) => e);
+    const error = await withUnitOfWork(
+      async (uow) => {
+        commitId = uow.id;
+        buffer(uow, id, false);
+      },
+      { outboxTable: outbox, client: doc, source: 'lost', logger: silent },
+    ).catch((e) => e);
     expect(error).toBeInstanceOf(CommitOutcomeUnknownError);
     expect(error.commitId).toBe(commitId);
     expect(error.message).toContain(commitId);
@@ -94,26 +138,44 @@ describe('a commit whose answer is lost is resolved before it is reported', () =
   it('a lost answer then a definite refusal on the resend reports the refusal (it did not land)', async () => {
     const { doc } = faultyClient(['before']);
     const id = uid('taken');
-    await withUnitOfWork(async (uow) => uow.put({ TableName: orders, Item: { pk: id } }), { outboxTable: outbox, client: localClients().doc, logger: silent });
-    const error = await withUnitOfWork(async (uow) => buffer(uow, id), { outboxTable: outbox, client: doc, source: 'lost', logger: silent }).catch((e) => e);
+    await withUnitOfWork(async (uow) => uow.put({ TableName: orders, Item: { pk: id } }), {
+      outboxTable: outbox,
+      client: localClients().doc,
+      logger: silent,
+    });
+    const error = await withUnitOfWork(async (uow) => buffer(uow, id), {
+      outboxTable: outbox,
+      client: doc,
+      source: 'lost',
+      logger: silent,
+    }).catch((e) => e);
     expect(error).toBeInstanceOf(ConditionFailedError);
     expect(await getItem(doc, orders, { pk: `${id}-count` })).toBeUndefined();
   });
 
   it('property: under random lost answers, the reported outcome never contradicts the table (seeded)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.constantFrom<Fault>('pass', 'before', 'after'), { maxLength: 6 }), fc.boolean(), async (plan, withEvent) => {
-        const { doc } = faultyClient([...plan]);
-        const id = uid('prop');
-        const outcome = await withUnitOfWork(async (uow) => buffer(uow, id, withEvent), { outboxTable: outbox, client: doc, source: 'lost', logger: silent }).then(
-          () => 'committed',
-          (e) => (e instanceof CommitOutcomeUnknownError ? 'unknown' : `failed ${e.name}`),
-        );
-        const count = (await getItem(doc, orders, { pk: `${id}-count` }))?.n;
-        if (outcome === 'committed') expect(count).toBe(1);
-        else if (outcome === 'unknown') expect([undefined, 1]).toContain(count);
-        else expect([outcome, count]).toEqual([outcome, undefined]);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.constantFrom<Fault>('pass', 'before', 'after'), { maxLength: 6 }),
+        fc.boolean(),
+        async (plan, withEvent) => {
+          const { doc } = faultyClient([...plan]);
+          const id = uid('prop');
+          const outcome = await withUnitOfWork(async (uow) => buffer(uow, id, withEvent), {
+            outboxTable: outbox,
+            client: doc,
+            source: 'lost',
+            logger: silent,
+          }).then(
+            () => 'committed',
+            (e) => (e instanceof CommitOutcomeUnknownError ? 'unknown' : `failed ${e.name}`),
+          );
+          const count = (await getItem(doc, orders, { pk: `${id}-count` }))?.n;
+          if (outcome === 'committed') expect(count).toBe(1);
+          else if (outcome === 'unknown') expect([undefined, 1]).toContain(count);
+          else expect([outcome, count]).toEqual([outcome, undefined]);
+        },
+      ),
       { numRuns: 30, seed: 10_003 },
     );
   });
@@ -122,7 +184,15 @@ describe('a commit whose answer is lost is resolved before it is reported', () =
 describe('the idempotency commit path resolves a lost answer too', () => {
   const idempotent = (doc: DynamoDBDocumentClient, id: string) =>
     middy<any, any, Error, UnitOfWorkContext>()
-      .use(unitOfWork({ outboxTable: outbox, client: doc, source: 'lost', logger: silent, idempotency: { key: (e) => e.key } }))
+      .use(
+        unitOfWork({
+          outboxTable: outbox,
+          client: doc,
+          source: 'lost',
+          logger: silent,
+          idempotency: { key: (e) => e.key },
+        }),
+      )
       .handler(async (_e, { uow }) => {
         buffer(uow, id, false);
         return { statusCode: 201, body: id };
@@ -142,7 +212,9 @@ describe('the idempotency commit path resolves a lost answer too', () => {
   it('three concurrent duplicates whose answers get lost: one application, the same response for all', async () => {
     const id = uid('dup');
     const key = uid('key');
-    const results = await Promise.all([0, 1, 2].map(() => idempotent(faultyClient(['after', 'after']).doc, id)({ key, body: '{}' }, lambdaContext())));
+    const results = await Promise.all(
+      [0, 1, 2].map(() => idempotent(faultyClient(['after', 'after']).doc, id)({ key, body: '{}' }, lambdaContext())),
+    );
     for (const r of results) expect(r).toEqual({ statusCode: 201, body: id });
     const items = (await scanAll(localClients().doc, orders)).filter((i) => i.pk === `${id}-count`);
     expect(items).toEqual([expect.objectContaining({ n: 1 })]);

@@ -3,7 +3,15 @@ import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import { ConditionFailedError, DuplicateJobError, unitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
 import { OUTBOX_SCHEMA } from '../../lib/outbox/schema.js';
-import { createBusinessTable, createTestOutboxTable, getItem, lambdaContext, localClients, recordTransactions, scanAll } from '../support/ddb.js';
+import {
+  createBusinessTable,
+  createTestOutboxTable,
+  getItem,
+  lambdaContext,
+  localClients,
+  recordTransactions,
+  scanAll,
+} from '../support/ddb.js';
 
 const { raw, doc } = localClients();
 let orders: string;
@@ -14,7 +22,9 @@ beforeAll(async () => {
 });
 
 function handlerOf(fn: (event: any, context: UnitOfWorkContext) => Promise<unknown>) {
-  return middy<any, any, Error, UnitOfWorkContext>().use(unitOfWork({ outboxTable: outbox, client: doc, source: 'orders-test' })).handler(fn);
+  return middy<any, any, Error, UnitOfWorkContext>()
+    .use(unitOfWork({ outboxTable: outbox, client: doc, source: 'orders-test' }))
+    .handler(fn);
 }
 
 describe('unitOfWork middleware on DynamoDB Local', () => {
@@ -23,7 +33,8 @@ describe('unitOfWork middleware on DynamoDB Local', () => {
     const before = record.inputs.length;
     const id = `o-${Date.now()}`;
     const handler = handlerOf(async (_e, { uow }) => {
-      for (let i = 0; i < 3; i++) uow.put({ TableName: orders, Item: { pk: `${id}-${i}`, total: i }, label: `order ${i}` });
+      for (let i = 0; i < 3; i++)
+        uow.put({ TableName: orders, Item: { pk: `${id}-${i}`, total: i }, label: `order ${i}` });
       const e1 = uow.publish({ type: 'OrderPlaced', data: { id } });
       uow.schedule({ job: 'expire', payload: { id }, delay: 900, key: `expire-${id}` });
       const e2 = uow.publish({ type: 'OrderNoted', data: { n: 2 } });
@@ -34,27 +45,50 @@ describe('unitOfWork middleware on DynamoDB Local', () => {
     const sent = record.inputs.slice(before);
     expect(sent).toHaveLength(1);
     expect(sent[0].TransactItems).toHaveLength(3 + 2 + 1);
-    const outboxItems = (await scanAll(doc, outbox)).filter((i) => i[OUTBOX_SCHEMA.kindAttribute] === 'outbox' && (i.messages as string).includes(id));
+    const outboxItems = (await scanAll(doc, outbox)).filter(
+      (i) => i[OUTBOX_SCHEMA.kindAttribute] === 'outbox' && (i.messages as string).includes(id),
+    );
     expect(outboxItems).toHaveLength(1);
     const messages = JSON.parse(outboxItems[0]!.messages as string);
     expect(messages.map((m: any) => m.kind)).toEqual(['event', 'job.schedule', 'event', 'job.schedule']);
-    expect(messages[0].event).toMatchObject({ id: e1, type: 'OrderPlaced', source: 'orders-test', specversion: '1.0', correlationid: 'req-1', data: { id } });
+    expect(messages[0].event).toMatchObject({
+      id: e1,
+      type: 'OrderPlaced',
+      source: 'orders-test',
+      specversion: '1.0',
+      correlationid: 'req-1',
+      data: { id },
+    });
     expect(messages[2].event.id).toBe(e2);
     expect(messages[1].job).toMatchObject({ key: `expire-${id}`, name: 'expire', version: 1, payload: { id } });
     expect(outboxItems[0]!.correlationId).toBe('req-1');
     expect(outboxItems[0]![OUTBOX_SCHEMA.ttlAttribute]).toBeGreaterThan(Date.now() / 1000 + 6 * 86400);
     expect(await getItem(doc, orders, { pk: `${id}-2` })).toMatchObject({ total: 2 });
-    expect(await getItem(doc, outbox, { pk: `job#expire-${id}`, sk: 'job' })).toMatchObject({ jobStatus: 'SCHEDULED', jobName: 'expire', version: 1 });
+    expect(await getItem(doc, outbox, { pk: `job#expire-${id}`, sk: 'job' })).toMatchObject({
+      jobStatus: 'SCHEDULED',
+      jobName: 'expire',
+      version: 1,
+    });
   });
 
   it('leaves nothing written when the condition of the LAST operation fails, and names it', async () => {
     const id = `a-${Date.now()}`;
-    await doc.send(new (await import('@aws-sdk/lib-dynamodb')).PutCommand({ TableName: orders, Item: { pk: `${id}-taken`, owner: 'someone' } }));
+    await doc.send(
+      new (await import('@aws-sdk/lib-dynamodb')).PutCommand({
+        TableName: orders,
+        Item: { pk: `${id}-taken`, owner: 'someone' },
+      }),
+    );
     const handler = handlerOf(async (_e, { uow }) => {
       uow.put({ TableName: orders, Item: { pk: `${id}-1` } });
       uow.publish({ type: 'OrderPlaced', data: { id } });
       uow.schedule({ job: 'expire', payload: { id }, delay: 60, key: `expire-${id}` });
-      uow.put({ TableName: orders, Item: { pk: `${id}-taken` }, ConditionExpression: 'attribute_not_exists(pk)', label: 'claim the taken one' });
+      uow.put({
+        TableName: orders,
+        Item: { pk: `${id}-taken` },
+        ConditionExpression: 'attribute_not_exists(pk)',
+        label: 'claim the taken one',
+      });
     });
     const error = (await handler({}, lambdaContext()).catch((e) => e)) as ConditionFailedError;
     expect(error).toBeInstanceOf(ConditionFailedError);
@@ -108,7 +142,14 @@ describe('unitOfWork middleware on DynamoDB Local', () => {
       .use(httpErrorHandler({ logger: false }))
       .use(unitOfWork({ outboxTable: outbox, client: doc, source: 'orders-test' }))
       .handler(async (_e, { uow }) => {
-        uow.update({ TableName: orders, Key: { pk: id }, UpdateExpression: 'SET paid = :t', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':t': true }, label: 'pay order' });
+        uow.update({
+          TableName: orders,
+          Key: { pk: id },
+          UpdateExpression: 'SET paid = :t',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':t': true },
+          label: 'pay order',
+        });
         return { statusCode: 200, body: 'paid' };
       });
     const response = await handler({}, lambdaContext());

@@ -8,9 +8,23 @@ import validator from '@middy/validator';
 import { transpileSchema } from '@middy/validator/transpile';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { CommitSkippedError, FailedAfterCommitError, InvalidOperationError, discardOnTimeout, unitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
+import {
+  CommitSkippedError,
+  FailedAfterCommitError,
+  InvalidOperationError,
+  discardOnTimeout,
+  unitOfWork,
+  type UnitOfWorkContext,
+} from '../../lib/index.js';
 import { IDEMPOTENCY_RECORD } from '../../lib/idempotency/record.js';
-import { createBusinessTable, createTestOutboxTable, getItem, lambdaContext, localClients, scanAll } from '../support/ddb.js';
+import {
+  createBusinessTable,
+  createTestOutboxTable,
+  getItem,
+  lambdaContext,
+  localClients,
+  scanAll,
+} from '../support/ddb.js';
 
 const { raw, doc } = localClients();
 let orders: string;
@@ -30,30 +44,44 @@ function contextWithDeadline(ms: number): any {
   return { ...lambdaContext(), getRemainingTimeInMillis: () => deadline - Date.now() };
 }
 
-const idempotencyRecords = async (): Promise<unknown[]> => (await scanAll(doc, outbox)).filter((i) => i._kind === IDEMPOTENCY_RECORD.kind);
+const idempotencyRecords = async (): Promise<unknown[]> =>
+  (await scanAll(doc, outbox)).filter((i) => i._kind === IDEMPOTENCY_RECORD.kind);
 
 describe('early timeout (timeoutEarlyInMillis)', () => {
   /** Buffers, then keeps running past the early timeout and tries to buffer more. */
-  const slowHandler = (id: string, late: { error?: unknown }) => async (_e: unknown, { uow }: UnitOfWorkContext) => {
-    uow.put({ TableName: orders, Item: { pk: `${id}-first` }, label: 'first half' });
-    await sleep(250);
-    try {
-      uow.put({ TableName: orders, Item: { pk: `${id}-second` }, label: 'second half' });
-    } catch (error) {
-      late.error = error;
-    }
-    return { statusCode: 201 };
-  };
+  const slowHandler =
+    (id: string, late: { error?: unknown }) =>
+    async (_e: unknown, { uow }: UnitOfWorkContext) => {
+      uow.put({ TableName: orders, Item: { pk: `${id}-first` }, label: 'first half' });
+      await sleep(250);
+      try {
+        uow.put({ TableName: orders, Item: { pk: `${id}-second` }, label: 'second half' });
+      } catch (error) {
+        late.error = error;
+      }
+      return { statusCode: 201 };
+    };
 
   it('with discardOnTimeout(() => 503): answers 503, commits nothing, stores no idempotency record, refuses later operations', async () => {
     const id = uid('timeout');
     const late: { error?: unknown } = {};
     const before = (await idempotencyRecords()).length;
-    const handler = middy<any, any, Error, UnitOfWorkContext>({ timeoutEarlyInMillis: 50, timeoutEarlyResponse: discardOnTimeout(() => ({ statusCode: 503 })) })
+    const handler = middy<any, any, Error, UnitOfWorkContext>({
+      timeoutEarlyInMillis: 50,
+      timeoutEarlyResponse: discardOnTimeout(() => ({ statusCode: 503 })),
+    })
       .use(injectLambdaContext(powertools))
       .use(httpErrorHandler({ logger: false }))
       .use(httpJsonBodyParser())
-      .use(unitOfWork({ outboxTable: outbox, client: doc, source: 'compose', logger: silent, idempotency: { key: (e) => e.headers['idempotency-key'] } }))
+      .use(
+        unitOfWork({
+          outboxTable: outbox,
+          client: doc,
+          source: 'compose',
+          logger: silent,
+          idempotency: { key: (e) => e.headers['idempotency-key'] },
+        }),
+      )
       .handler(slowHandler(id, late));
     const event = () => ({ headers: { 'content-type': 'application/json', 'idempotency-key': id }, body: '{"a":1}' });
     expect(await handler(event(), contextWithDeadline(150))).toEqual({ statusCode: 503 });
@@ -66,7 +94,15 @@ describe('early timeout (timeoutEarlyInMillis)', () => {
     // The retry runs the handler (no 503 replayed) and commits.
     const retry = middy<any, any, Error, UnitOfWorkContext>()
       .use(httpJsonBodyParser())
-      .use(unitOfWork({ outboxTable: outbox, client: doc, source: 'compose', logger: silent, idempotency: { key: (e) => e.headers['idempotency-key'] } }))
+      .use(
+        unitOfWork({
+          outboxTable: outbox,
+          client: doc,
+          source: 'compose',
+          logger: silent,
+          idempotency: { key: (e) => e.headers['idempotency-key'] },
+        }),
+      )
       .handler(async (_e, { uow }) => {
         uow.put({ TableName: orders, Item: { pk: `${id}-first` } });
         return { statusCode: 201 };
@@ -136,11 +172,17 @@ describe('early return by a middleware used after unitOfWork()', () => {
 });
 
 describe('response validation (@middy/validator responseSchema)', () => {
-  const responseSchema = transpileSchema({ type: 'object', required: ['statusCode', 'body'], properties: { statusCode: { type: 'integer' }, body: { type: 'string' } } });
-  const invalid = (id: string) => async (_e: unknown, { uow }: UnitOfWorkContext) => {
-    uow.put({ TableName: orders, Item: { pk: id } });
-    return { statusCode: 201 }; // no body: fails the response schema
-  };
+  const responseSchema = transpileSchema({
+    type: 'object',
+    required: ['statusCode', 'body'],
+    properties: { statusCode: { type: 'integer' }, body: { type: 'string' } },
+  });
+  const invalid =
+    (id: string) =>
+    async (_e: unknown, { uow }: UnitOfWorkContext) => {
+      uow.put({ TableName: orders, Item: { pk: id } });
+      return { statusCode: 201 }; // no body: fails the response schema
+    };
 
   it('in the documented place (after unitOfWork()): an invalid response answers 500 and nothing is committed', async () => {
     const id = uid('valid-order');
@@ -174,7 +216,10 @@ describe('executionModeStreamifyResponse', () => {
   const g = globalThis as { awslambda?: unknown };
   beforeAll(() => {
     // The Lambda Node.js runtime's global; here the stream is a plain Writable.
-    g.awslambda = { streamifyResponse: (fn: unknown) => fn, HttpResponseStream: { from: (stream: Writable) => stream } };
+    g.awslambda = {
+      streamifyResponse: (fn: unknown) => fn,
+      HttpResponseStream: { from: (stream: Writable) => stream },
+    };
   });
   afterAll(() => {
     delete g.awslambda;
@@ -214,7 +259,9 @@ describe('executionModeStreamifyResponse', () => {
   it('the early timeout discards under streaming too', async () => {
     const id = uid('stream-timeout');
     const handler = middy<any, any, Error, UnitOfWorkContext>({
-      executionMode: executionModeStreamifyResponse, timeoutEarlyInMillis: 50, timeoutEarlyResponse: discardOnTimeout(() => ({ statusCode: 503, body: 'busy' })),
+      executionMode: executionModeStreamifyResponse,
+      timeoutEarlyInMillis: 50,
+      timeoutEarlyResponse: discardOnTimeout(() => ({ statusCode: 503, body: 'busy' })),
     })
       .use(unitOfWork({ outboxTable: outbox, client: doc, source: 'compose', logger: silent }))
       .handler(async (_e, { uow }) => {
@@ -232,7 +279,9 @@ describe('executionModeStreamifyResponse', () => {
   it('the early timeout discards under streaming with a plain timeoutEarlyResponse too (no discardOnTimeout)', async () => {
     const id = uid('stream-plain');
     const handler = middy<any, any, Error, UnitOfWorkContext>({
-      executionMode: executionModeStreamifyResponse, timeoutEarlyInMillis: 50, timeoutEarlyResponse: () => ({ statusCode: 503, body: 'busy' }),
+      executionMode: executionModeStreamifyResponse,
+      timeoutEarlyInMillis: 50,
+      timeoutEarlyResponse: () => ({ statusCode: 503, body: 'busy' }),
     })
       .use(unitOfWork({ outboxTable: outbox, client: doc, source: 'compose', logger: silent }))
       .handler(async (_e, { uow }) => {

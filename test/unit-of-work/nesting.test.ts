@@ -14,7 +14,14 @@ import {
   type UnitOfWork,
   type UnitOfWorkContext,
 } from '../../lib/index.js';
-import { createBusinessTable, createTestOutboxTable, getItem, lambdaContext, localClients, recordTransactions } from '../support/ddb.js';
+import {
+  createBusinessTable,
+  createTestOutboxTable,
+  getItem,
+  lambdaContext,
+  localClients,
+  recordTransactions,
+} from '../support/ddb.js';
 
 const { raw, doc } = localClients();
 let orders: string;
@@ -25,7 +32,9 @@ beforeAll(async () => {
 });
 
 const wrap = (fn: (event: any, context: UnitOfWorkContext) => Promise<unknown>, opts: Record<string, unknown> = {}) =>
-  middy<any, any, Error, UnitOfWorkContext>().use(unitOfWork({ outboxTable: outbox, client: doc, source: 'nest-test', ...opts })).handler(fn);
+  middy<any, any, Error, UnitOfWorkContext>()
+    .use(unitOfWork({ outboxTable: outbox, client: doc, source: 'nest-test', ...opts }))
+    .handler(fn);
 
 const uid = (p: string): string => `${p}-${Math.random().toString(36).slice(2)}`;
 
@@ -57,10 +66,13 @@ describe('propagation', () => {
     await expect(
       wrap(async (_e, { uow }) => {
         uow.put({ TableName: orders, Item: { pk: outer } });
-        await withUnitOfWork(async (own) => {
-          expect(own).not.toBe(uow);
-          await saveAudit(inner);
-        }, { propagation: 'requiresNew' });
+        await withUnitOfWork(
+          async (own) => {
+            expect(own).not.toBe(uow);
+            await saveAudit(inner);
+          },
+          { propagation: 'requiresNew' },
+        );
         expect(currentUnitOfWork()).toBe(uow);
         throw failure;
       })({}, lambdaContext()),
@@ -75,13 +87,20 @@ describe('propagation', () => {
     const ids = [uid('sib'), uid('sib'), uid('sib')];
     const seen: UnitOfWork[] = [];
     await wrap(async () => {
-      await Promise.all(ids.map((id, n) => withUnitOfWork(async (uow) => {
-        seen.push(uow);
-        await new Promise((r) => setTimeout(r, 5 * (3 - n)));
-        await saveAudit(`${id}-a`);
-        await new Promise((r) => setTimeout(r, 3 * n));
-        currentUnitOfWork().publish({ type: `Sibling${n}`, data: { id } });
-      }, { propagation: 'requiresNew' })));
+      await Promise.all(
+        ids.map((id, n) =>
+          withUnitOfWork(
+            async (uow) => {
+              seen.push(uow);
+              await new Promise((r) => setTimeout(r, 5 * (3 - n)));
+              await saveAudit(`${id}-a`);
+              await new Promise((r) => setTimeout(r, 3 * n));
+              currentUnitOfWork().publish({ type: `Sibling${n}`, data: { id } });
+            },
+            { propagation: 'requiresNew' },
+          ),
+        ),
+      );
     })({}, lambdaContext());
     expect(new Set(seen).size).toBe(3);
     const sent = rec.inputs.slice(start);
@@ -104,10 +123,13 @@ describe('propagation', () => {
 
   it('withUnitOfWork outside any handler opens, commits and returns', async () => {
     const id = uid('standalone');
-    const result = await withUnitOfWork(async (uow) => {
-      uow.put({ TableName: orders, Item: { pk: id } });
-      return 42;
-    }, { outboxTable: outbox, client: doc });
+    const result = await withUnitOfWork(
+      async (uow) => {
+        uow.put({ TableName: orders, Item: { pk: id } });
+        return 42;
+      },
+      { outboxTable: outbox, client: doc },
+    );
     expect(result).toBe(42);
     expect(await getItem(doc, orders, { pk: id })).toBeDefined();
   });
@@ -118,7 +140,17 @@ describe('propagation', () => {
     let captured: UnitOfWork | undefined;
     await wrap(async (_e, { uow }) => {
       captured = uow;
-      late = new Promise((resolve) => setTimeout(() => resolve(Promise.resolve().then(() => currentUnitOfWork()).catch((e) => e)), 30));
+      late = new Promise((resolve) =>
+        setTimeout(
+          () =>
+            resolve(
+              Promise.resolve()
+                .then(() => currentUnitOfWork())
+                .catch((e) => e),
+            ),
+          30,
+        ),
+      );
     })({}, lambdaContext());
     expect(await late).toBeInstanceOf(NoUnitOfWorkError);
     expect(() => captured!.put({ TableName: orders, Item: { pk: 'late' } })).toThrow(InvalidOperationError);
@@ -133,12 +165,15 @@ describe('the ambient unit of work never leaks into the caller', () => {
       expect(currentUnitOfWork()).toBe(uow);
       uow.put({ TableName: orders, Item: { pk: innerId } });
     });
-    await withUnitOfWork(async (outer) => {
-      outer.put({ TableName: orders, Item: { pk: outerId } });
-      await inner({}, lambdaContext());
-      expect(currentUnitOfWork()).toBe(outer);
-      await saveAudit(`${outerId}-after`);
-    }, { outboxTable: outbox, client: doc });
+    await withUnitOfWork(
+      async (outer) => {
+        outer.put({ TableName: orders, Item: { pk: outerId } });
+        await inner({}, lambdaContext());
+        expect(currentUnitOfWork()).toBe(outer);
+        await saveAudit(`${outerId}-after`);
+      },
+      { outboxTable: outbox, client: doc },
+    );
     expect(await getItem(doc, orders, { pk: innerId })).toBeDefined();
     expect(await getItem(doc, orders, { pk: outerId })).toBeDefined();
     expect(await getItem(doc, orders, { pk: `${outerId}-after` })).toMatchObject({ kind: 'audit' });
@@ -153,7 +188,10 @@ describe('the ambient unit of work never leaks into the caller', () => {
     expect(await handler({}, lambdaContext())).toBe('from cache');
     expect(() => currentUnitOfWork()).toThrow(NoUnitOfWorkError);
     const id = uid('after-early');
-    await withUnitOfWork(async (uow) => uow.put({ TableName: orders, Item: { pk: id } }), { outboxTable: outbox, client: doc });
+    await withUnitOfWork(async (uow) => uow.put({ TableName: orders, Item: { pk: id } }), {
+      outboxTable: outbox,
+      client: doc,
+    });
     expect(await getItem(doc, orders, { pk: id })).toBeDefined();
   });
 });
@@ -164,18 +202,21 @@ describe('onCommitted', () => {
     const calls: string[] = [];
     const warnings: unknown[] = [];
     const logger = { debug() {}, info() {}, error() {}, warn: (...args: unknown[]) => warnings.push(args) };
-    const result = await wrap(async (_e, { uow }) => {
-      uow.put({ TableName: orders, Item: { pk: id } });
-      uow.onCommitted(async () => {
-        calls.push(`first:${(await getItem(doc, orders, { pk: id })) ? 'visible' : 'missing'}`);
-      });
-      uow.onCommitted(() => {
-        calls.push('second');
-        throw new Error('callback broke');
-      });
-      uow.onCommitted(() => calls.push('third'));
-      return 'done';
-    }, { logger })({}, lambdaContext());
+    const result = await wrap(
+      async (_e, { uow }) => {
+        uow.put({ TableName: orders, Item: { pk: id } });
+        uow.onCommitted(async () => {
+          calls.push(`first:${(await getItem(doc, orders, { pk: id })) ? 'visible' : 'missing'}`);
+        });
+        uow.onCommitted(() => {
+          calls.push('second');
+          throw new Error('callback broke');
+        });
+        uow.onCommitted(() => calls.push('third'));
+        return 'done';
+      },
+      { logger },
+    )({}, lambdaContext());
     expect(result).toBe('done');
     expect(calls).toEqual(['first:visible', 'second', 'third']);
     expect(warnings).toHaveLength(1);
@@ -185,14 +226,18 @@ describe('onCommitted', () => {
     const calls: string[] = [];
     const taken = uid('taken');
     await doc.send(new PutCommand({ TableName: orders, Item: { pk: taken } }));
-    await expect(wrap(async (_e, { uow }) => {
-      uow.put({ TableName: orders, Item: { pk: taken }, ConditionExpression: 'attribute_not_exists(pk)' });
-      uow.onCommitted(() => calls.push('after failed commit'));
-    })({}, lambdaContext())).rejects.toThrow(/Condition failed/);
-    await expect(wrap(async (_e, { uow }) => {
-      uow.onCommitted(() => calls.push('after throw'));
-      throw new Error('handler');
-    })({}, lambdaContext())).rejects.toThrow('handler');
+    await expect(
+      wrap(async (_e, { uow }) => {
+        uow.put({ TableName: orders, Item: { pk: taken }, ConditionExpression: 'attribute_not_exists(pk)' });
+        uow.onCommitted(() => calls.push('after failed commit'));
+      })({}, lambdaContext()),
+    ).rejects.toThrow(/Condition failed/);
+    await expect(
+      wrap(async (_e, { uow }) => {
+        uow.onCommitted(() => calls.push('after throw'));
+        throw new Error('handler');
+      })({}, lambdaContext()),
+    ).rejects.toThrow('handler');
     expect(calls).toEqual([]);
   });
 
@@ -217,22 +262,36 @@ describe('readOnly', () => {
     const rec = recordTransactions(doc);
     const start = rec.inputs.length;
     const errors: unknown[] = [];
-    const result = await wrap(async (_e, { uow }) => {
-      const attempts: (() => unknown)[] = [
-        () => uow.put({ TableName: orders, Item: { pk: 'x' } }),
-        () => uow.update({ TableName: orders, Key: { pk: 'x' }, UpdateExpression: 'SET a = :a', ExpressionAttributeValues: { ':a': 1 } }),
-        () => uow.delete({ TableName: orders, Key: { pk: 'x' } }),
-        () => uow.conditionCheck({ TableName: orders, Key: { pk: 'x' }, ConditionExpression: 'attribute_exists(pk)' }),
-        () => uow.publish({ type: 'T', data: null }),
-        () => uow.schedule({ job: 'j', payload: null, delay: 5 }),
-        () => uow.cancelJob('k'),
-        () => uow.rescheduleJob('k', { delay: 5 }),
-      ];
-      for (const attempt of attempts) {
-        try { attempt(); } catch (e) { errors.push(e); }
-      }
-      return (await doc.send(new GetCommand({ TableName: orders, Key: { pk: 'nothing' } }))).Item ?? 'read ok';
-    }, { readOnly: true })({}, lambdaContext());
+    const result = await wrap(
+      async (_e, { uow }) => {
+        const attempts: (() => unknown)[] = [
+          () => uow.put({ TableName: orders, Item: { pk: 'x' } }),
+          () =>
+            uow.update({
+              TableName: orders,
+              Key: { pk: 'x' },
+              UpdateExpression: 'SET a = :a',
+              ExpressionAttributeValues: { ':a': 1 },
+            }),
+          () => uow.delete({ TableName: orders, Key: { pk: 'x' } }),
+          () =>
+            uow.conditionCheck({ TableName: orders, Key: { pk: 'x' }, ConditionExpression: 'attribute_exists(pk)' }),
+          () => uow.publish({ type: 'T', data: null }),
+          () => uow.schedule({ job: 'j', payload: null, delay: 5 }),
+          () => uow.cancelJob('k'),
+          () => uow.rescheduleJob('k', { delay: 5 }),
+        ];
+        for (const attempt of attempts) {
+          try {
+            attempt();
+          } catch (e) {
+            errors.push(e);
+          }
+        }
+        return (await doc.send(new GetCommand({ TableName: orders, Key: { pk: 'nothing' } }))).Item ?? 'read ok';
+      },
+      { readOnly: true },
+    )({}, lambdaContext());
     expect(result).toBe('read ok');
     expect(errors).toHaveLength(8);
     for (const e of errors) expect(e).toBeInstanceOf(ReadOnlyUnitOfWorkError);
@@ -245,16 +304,25 @@ describe('guardClient', () => {
     const guarded = guardClient(localClients().doc);
     const [inside, outside, committed] = [uid('g'), uid('g'), uid('g')];
     const errors: unknown[] = [];
-    await wrap(async (_e, { uow }) => {
-      uow.put({ TableName: orders, Item: { pk: committed } });
-      await guarded.send(new PutCommand({ TableName: orders, Item: { pk: inside } })).catch((e) => errors.push(e));
-      await guarded.send(new ExecuteStatementCommand({ Statement: `INSERT INTO "${orders}" VALUE {'pk': '${inside}'}` })).catch((e) => errors.push(e));
-      await guarded.send(new GetItemCommand({ TableName: orders, Key: { pk: { S: committed } } }));
-      await guarded.send(new ExecuteStatementCommand({ Statement: `SELECT * FROM "${orders}" WHERE pk = '${committed}'` }));
-    }, { client: guarded })({}, lambdaContext());
+    await wrap(
+      async (_e, { uow }) => {
+        uow.put({ TableName: orders, Item: { pk: committed } });
+        await guarded.send(new PutCommand({ TableName: orders, Item: { pk: inside } })).catch((e) => errors.push(e));
+        await guarded
+          .send(new ExecuteStatementCommand({ Statement: `INSERT INTO "${orders}" VALUE {'pk': '${inside}'}` }))
+          .catch((e) => errors.push(e));
+        await guarded.send(new GetItemCommand({ TableName: orders, Key: { pk: { S: committed } } }));
+        await guarded.send(
+          new ExecuteStatementCommand({ Statement: `SELECT * FROM "${orders}" WHERE pk = '${committed}'` }),
+        );
+      },
+      { client: guarded },
+    )({}, lambdaContext());
     expect(errors).toHaveLength(2);
     expect(errors[0]).toBeInstanceOf(EscapedWriteError);
-    expect((errors[0] as EscapedWriteError).message).toMatch(/Put(Item)?Command on nest-.*buffer it on the unit of work/);
+    expect((errors[0] as EscapedWriteError).message).toMatch(
+      /Put(Item)?Command on nest-.*buffer it on the unit of work/,
+    );
     expect((errors[1] as EscapedWriteError).command).toBe('ExecuteStatementCommand');
     expect(await getItem(doc, orders, { pk: inside })).toBeUndefined();
     expect(await getItem(doc, orders, { pk: committed })).toBeDefined();

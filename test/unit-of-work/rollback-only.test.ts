@@ -3,8 +3,23 @@ import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import fc from 'fast-check';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ConditionFailedError, ConfigurationError, RollbackOnlyError, unitOfWork, withUnitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
-import { createBusinessTable, createTestOutboxTable, getItem, lambdaContext, localClients, recordTransactions, scanAll } from '../support/ddb.js';
+import {
+  ConditionFailedError,
+  ConfigurationError,
+  RollbackOnlyError,
+  unitOfWork,
+  withUnitOfWork,
+  type UnitOfWorkContext,
+} from '../../lib/index.js';
+import {
+  createBusinessTable,
+  createTestOutboxTable,
+  getItem,
+  lambdaContext,
+  localClients,
+  recordTransactions,
+  scanAll,
+} from '../support/ddb.js';
 
 const { raw, doc } = localClients();
 let orders: string;
@@ -55,13 +70,19 @@ describe('rollback-only: a joined scope that fails poisons its unit of work', ()
   it('withUnitOfWork owning the unit throws RollbackOnlyError whose cause is the scope error', async () => {
     const id = uid('own');
     const failure = new ConditionFailedError({ label: 'inner', table: orders, index: 0 });
-    const error = await withUnitOfWork(async (uow) => {
-      uow.put({ TableName: orders, Item: { pk: id } });
-      await withUnitOfWork(async () => {
-        throw failure;
-      }, { propagation: 'mandatory' }).catch(() => undefined);
-      return 'returned normally';
-    }, { outboxTable: outbox, client: doc, logger: silent }).catch((e) => e);
+    const error = await withUnitOfWork(
+      async (uow) => {
+        uow.put({ TableName: orders, Item: { pk: id } });
+        await withUnitOfWork(
+          async () => {
+            throw failure;
+          },
+          { propagation: 'mandatory' },
+        ).catch(() => undefined);
+        return 'returned normally';
+      },
+      { outboxTable: outbox, client: doc, logger: silent },
+    ).catch((e) => e);
     expect(error).toBeInstanceOf(RollbackOnlyError);
     expect(error.cause).toBe(failure);
     expect(error.commitId).toMatch(/^[0-9a-f-]{36}$/);
@@ -70,23 +91,34 @@ describe('rollback-only: a joined scope that fails poisons its unit of work', ()
 
   it('requiresNew keeps its own outcome: a failed inner requiresNew does not poison the outer, a committed one survives the outer failing', async () => {
     const [outer, audit] = [uid('outer'), uid('audit')];
-    await withUnitOfWork(async (uow) => {
-      uow.put({ TableName: orders, Item: { pk: outer } });
-      await withUnitOfWork(async () => {
-        throw new Error('inner fails alone');
-      }, { propagation: 'requiresNew' }).catch(() => undefined);
-      expect(uow.rollbackOnly).toBe(false);
-    }, { outboxTable: outbox, client: doc, logger: silent });
+    await withUnitOfWork(
+      async (uow) => {
+        uow.put({ TableName: orders, Item: { pk: outer } });
+        await withUnitOfWork(
+          async () => {
+            throw new Error('inner fails alone');
+          },
+          { propagation: 'requiresNew' },
+        ).catch(() => undefined);
+        expect(uow.rollbackOnly).toBe(false);
+      },
+      { outboxTable: outbox, client: doc, logger: silent },
+    );
     expect(await getItem(doc, orders, { pk: outer })).toBeDefined();
 
     const outer2 = uid('outer');
-    const error = await withUnitOfWork(async (uow) => {
-      uow.put({ TableName: orders, Item: { pk: outer2 } });
-      await withUnitOfWork(async (own) => own.put({ TableName: orders, Item: { pk: audit } }), { propagation: 'requiresNew' });
-      await withUnitOfWork(async () => {
-        throw new Error('joined fails');
-      }).catch(() => undefined);
-    }, { outboxTable: outbox, client: doc, logger: silent }).catch((e) => e);
+    const error = await withUnitOfWork(
+      async (uow) => {
+        uow.put({ TableName: orders, Item: { pk: outer2 } });
+        await withUnitOfWork(async (own) => own.put({ TableName: orders, Item: { pk: audit } }), {
+          propagation: 'requiresNew',
+        });
+        await withUnitOfWork(async () => {
+          throw new Error('joined fails');
+        }).catch(() => undefined);
+      },
+      { outboxTable: outbox, client: doc, logger: silent },
+    ).catch((e) => e);
     expect(error).toBeInstanceOf(RollbackOnlyError);
     expect(await getItem(doc, orders, { pk: audit })).toBeDefined();
     expect(await getItem(doc, orders, { pk: outer2 })).toBeUndefined();
@@ -95,7 +127,12 @@ describe('rollback-only: a joined scope that fails poisons its unit of work', ()
   it('property: a unit of work commits everything iff no joined scope threw, whatever the nesting (seeded)', async () => {
     type Scope = { fail: boolean; caught: boolean; requiresNew: boolean; children: Scope[] };
     const scope: fc.Memo<Scope> = fc.memo((depth) =>
-      fc.record({ fail: fc.boolean(), caught: fc.constant(true), requiresNew: fc.boolean(), children: depth > 1 ? fc.array(scope(depth - 1), { maxLength: 2 }) : fc.constant([]) }),
+      fc.record({
+        fail: fc.boolean(),
+        caught: fc.constant(true),
+        requiresNew: fc.boolean(),
+        children: depth > 1 ? fc.array(scope(depth - 1), { maxLength: 2 }) : fc.constant([]),
+      }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(scope(3), { minLength: 1, maxLength: 3 }), async (scopes) => {
@@ -119,11 +156,14 @@ describe('rollback-only: a joined scope that fails poisons its unit of work', ()
         };
         const rootKeys: string[] = [];
         const root: Scope = { fail: false, caught: false, requiresNew: false, children: scopes };
-        await withUnitOfWork(async (uow) => {
-          uow.put({ TableName: orders, Item: { pk: `${run}-root` } });
-          rootKeys.push(`${run}-root`);
-          for (const c of scopes) await exec(c, rootKeys);
-        }, { outboxTable: outbox, client: doc, logger: silent }).catch((e) => {
+        await withUnitOfWork(
+          async (uow) => {
+            uow.put({ TableName: orders, Item: { pk: `${run}-root` } });
+            rootKeys.push(`${run}-root`);
+            for (const c of scopes) await exec(c, rootKeys);
+          },
+          { outboxTable: outbox, client: doc, logger: silent },
+        ).catch((e) => {
           if (!(e instanceof RollbackOnlyError)) throw e;
         });
         for (const k of rootKeys) expected.set(k, !poisons(root));
@@ -138,28 +178,51 @@ describe('rollback-only: a joined scope that fails poisons its unit of work', ()
 
 describe('a joining scope refuses options that contradict the unit of work it joins', () => {
   it.each([
-    ['readOnly: true into a writable unit', { readOnly: true }, '"readOnly" (true) contradicts the unit of work it joins (writable)'],
+    [
+      'readOnly: true into a writable unit',
+      { readOnly: true },
+      '"readOnly" (true) contradicts the unit of work it joins (writable)',
+    ],
     ['another outboxTable', { outboxTable: 'another-outbox' }, '"outboxTable" (another-outbox)'],
     ['another client', { client: new DynamoDBClient({ region: 'us-east-1' }) }, '"client" differs'],
     ['another retentionSeconds', { retentionSeconds: 120 }, '"retentionSeconds" (120)'],
     ['a clientRequestToken', { clientRequestToken: 'tok' }, '"clientRequestToken" has no effect'],
     ['contradicting tableKeys', { tableKeys: { [`t`]: ['id'] } }, '"tableKeys.t" (id) contradicts'],
   ])('%s: ConfigurationError at the call, nothing buffered by it', async (_name, options, message) => {
-    const error = await withUnitOfWork(async () => {
-      await withUnitOfWork(async (uow) => uow.put({ TableName: orders, Item: { pk: uid('never') } }), options as never);
-    }, { outboxTable: outbox, client: doc, logger: silent, tableKeys: { t: ['pk'] } }).catch((e) => e);
+    const error = await withUnitOfWork(
+      async () => {
+        await withUnitOfWork(
+          async (uow) => uow.put({ TableName: orders, Item: { pk: uid('never') } }),
+          options as never,
+        );
+      },
+      { outboxTable: outbox, client: doc, logger: silent, tableKeys: { t: ['pk'] } },
+    ).catch((e) => e);
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error.message).toContain(message);
   });
 
   it('the same values, and tableKeys of new tables, are accepted (the latter are declared on the joined unit)', async () => {
     const id = uid('same');
-    await withUnitOfWork(async (outer) => {
-      await withUnitOfWork(async (uow) => {
-        expect(uow).toBe(outer);
-        uow.put({ TableName: orders, Item: { pk: id } });
-        expect(() => uow.update({ TableName: orders, Key: { pk: id }, UpdateExpression: 'SET a = :a', ExpressionAttributeValues: { ':a': 1 } })).toThrow(/same item|already/);
-      }, { outboxTable: outbox, client: doc, readOnly: false, tableKeys: { [orders]: ['pk'] } });
-    }, { outboxTable: outbox, client: doc, logger: silent });
+    await withUnitOfWork(
+      async (outer) => {
+        await withUnitOfWork(
+          async (uow) => {
+            expect(uow).toBe(outer);
+            uow.put({ TableName: orders, Item: { pk: id } });
+            expect(() =>
+              uow.update({
+                TableName: orders,
+                Key: { pk: id },
+                UpdateExpression: 'SET a = :a',
+                ExpressionAttributeValues: { ':a': 1 },
+              }),
+            ).toThrow(/same item|already/);
+          },
+          { outboxTable: outbox, client: doc, readOnly: false, tableKeys: { [orders]: ['pk'] } },
+        );
+      },
+      { outboxTable: outbox, client: doc, logger: silent },
+    );
   });
 });

@@ -26,11 +26,17 @@ export const ORDERS_ENV = {
 
 /** The example handlers, by construct id: entry under `examples/orders/functions/` and what they do. */
 export const ORDERS_FUNCTIONS = {
-  PlaceOrder: { entry: 'place-order.ts', description: 'POST /orders: creates an order, publishes OrderPlaced, schedules its expiry' },
+  PlaceOrder: {
+    entry: 'place-order.ts',
+    description: 'POST /orders: creates an order, publishes OrderPlaced, schedules its expiry',
+  },
   PayOrder: { entry: 'pay-order.ts', description: 'POST /orders/{id}/pay: marks the order paid, cancels its expiry' },
   GetOrder: { entry: 'get-order.ts', description: 'GET /orders/{id}: reads one order' },
   JobRunner: { entry: 'job-runner.ts', description: 'Runs the jobs of the orders service (expire-unpaid-order)' },
-  OrderSummaries: { entry: 'order-summaries.ts', description: 'Inbox consumer: order-summaries projection of OrderPlaced/OrderPaid (EventBridge rule → SQS)' },
+  OrderSummaries: {
+    entry: 'order-summaries.ts',
+    description: 'Inbox consumer: order-summaries projection of OrderPlaced/OrderPaid (EventBridge rule → SQS)',
+  },
 } as const;
 
 /** Properties of {@link OrdersServiceStack}. */
@@ -63,7 +69,10 @@ export class OrdersServiceStack extends Stack {
 
     this.ordersTable = new dynamodb.Table(this, 'Orders', {
       // The same definition `npm start` creates locally.
-      partitionKey: { name: ORDERS_TABLE_DEFINITION.partitionKey.name, type: dynamodb.AttributeType[ORDERS_TABLE_DEFINITION.partitionKey.type === 'S' ? 'STRING' : 'NUMBER'] },
+      partitionKey: {
+        name: ORDERS_TABLE_DEFINITION.partitionKey.name,
+        type: dynamodb.AttributeType[ORDERS_TABLE_DEFINITION.partitionKey.type === 'S' ? 'STRING' : 'NUMBER'],
+      },
       billingMode: dynamodb.BillingMode[ORDERS_TABLE_DEFINITION.billingMode],
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
@@ -125,7 +134,11 @@ export class OrdersServiceStack extends Stack {
 
   /** EventBridge rule (OrderPlaced, OrderPaid) → SQS (dead-letter queue after 5 receives) → the inbox consumer. */
   private createSummariesFeed(consumer: lambda.IFunction): sqs.Queue {
-    const deadLetterQueue = createDeadLetterQueue(this, 'OrderSummariesDeadLetterQueue', 'order events the order-summaries projection could not take');
+    const deadLetterQueue = createDeadLetterQueue(
+      this,
+      'OrderSummariesDeadLetterQueue',
+      'order events the order-summaries projection could not take',
+    );
     const queue = new sqs.Queue(this, 'OrderSummariesQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -138,11 +151,17 @@ export class OrdersServiceStack extends Stack {
       eventPattern: { source: ORDER_SUMMARIES_PATTERN.source, detailType: ORDER_SUMMARIES_PATTERN['detail-type'] },
       targets: [new eventTargets.SqsQueue(queue)],
     });
-    (consumer as nodejs.NodejsFunction).addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
+    (consumer as nodejs.NodejsFunction).addEventSource(
+      new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
     return queue;
   }
 
-  private createApi(placeOrder: lambda.IFunction, payOrder: lambda.IFunction, getOrder: lambda.IFunction): apigw.HttpApi {
+  private createApi(
+    placeOrder: lambda.IFunction,
+    payOrder: lambda.IFunction,
+    getOrder: lambda.IFunction,
+  ): apigw.HttpApi {
     const api = new apigw.HttpApi(this, 'Api', { description: 'Orders API', createDefaultStage: false });
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: logs.RetentionDays.ONE_WEEK,
@@ -155,14 +174,27 @@ export class OrdersServiceStack extends Stack {
       accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs) },
     });
     const routes = [
-      ...api.addRoutes({ path: '/orders', methods: [apigw.HttpMethod.POST], integration: new HttpLambdaIntegration('PlaceOrderIntegration', placeOrder) }),
-      ...api.addRoutes({ path: '/orders/{id}/pay', methods: [apigw.HttpMethod.POST], integration: new HttpLambdaIntegration('PayOrderIntegration', payOrder) }),
-      ...api.addRoutes({ path: '/orders/{id}', methods: [apigw.HttpMethod.GET], integration: new HttpLambdaIntegration('GetOrderIntegration', getOrder) }),
+      ...api.addRoutes({
+        path: '/orders',
+        methods: [apigw.HttpMethod.POST],
+        integration: new HttpLambdaIntegration('PlaceOrderIntegration', placeOrder),
+      }),
+      ...api.addRoutes({
+        path: '/orders/{id}/pay',
+        methods: [apigw.HttpMethod.POST],
+        integration: new HttpLambdaIntegration('PayOrderIntegration', payOrder),
+      }),
+      ...api.addRoutes({
+        path: '/orders/{id}',
+        methods: [apigw.HttpMethod.GET],
+        integration: new HttpLambdaIntegration('GetOrderIntegration', getOrder),
+      }),
     ];
     for (const route of routes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: 'Example API, open so the walkthrough can call it with curl; a real service puts a JWT or IAM authorizer on every route.',
+        reason:
+          'Example API, open so the walkthrough can call it with curl; a real service puts a JWT or IAM authorizer on every route.',
       });
     }
     return api;

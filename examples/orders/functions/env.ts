@@ -9,7 +9,8 @@ export function ordersConfig(): { ordersTable: string; outboxTable: string; expi
   const missing = [!ordersTable && 'ORDERS_TABLE', !outboxTable && 'UOW_OUTBOX_TABLE'].filter(Boolean);
   if (missing.length) throw new Error(`orders service: missing environment variable(s) ${missing.join(', ')}`);
   const expiryDelaySeconds = Number(process.env.ORDER_EXPIRY_SECONDS ?? 900);
-  if (!Number.isFinite(expiryDelaySeconds) || expiryDelaySeconds < 0) throw new Error('orders service: ORDER_EXPIRY_SECONDS must be a number of seconds');
+  if (!Number.isFinite(expiryDelaySeconds) || expiryDelaySeconds < 0)
+    throw new Error('orders service: ORDER_EXPIRY_SECONDS must be a number of seconds');
   return { ordersTable: ordersTable!, outboxTable: outboxTable!, expiryDelaySeconds };
 }
 
@@ -21,9 +22,12 @@ let client: DynamoDBDocumentClient | undefined;
  */
 export function ordersClient(): DynamoDBDocumentClient {
   client ??= guardClient(
-    DynamoDBDocumentClient.from(new DynamoDBClient(process.env.DYNAMODB_ENDPOINT ? { endpoint: process.env.DYNAMODB_ENDPOINT } : {}), {
-      marshallOptions: { removeUndefinedValues: true },
-    }),
+    DynamoDBDocumentClient.from(
+      new DynamoDBClient(process.env.DYNAMODB_ENDPOINT ? { endpoint: process.env.DYNAMODB_ENDPOINT } : {}),
+      {
+        marshallOptions: { removeUndefinedValues: true },
+      },
+    ),
   );
   return client;
 }

@@ -8,7 +8,12 @@ import { defineEvents, type EventOf } from '../../../lib/index.js';
 /** Every event the orders service publishes, with the schema of its data. */
 export const orderEvents = defineEvents({
   OrderPlaced: z.object({ orderId: z.string().min(1), customerId: z.string().min(1), total: z.number().nonnegative() }),
-  OrderPaid: z.object({ orderId: z.string().min(1), customerId: z.string().min(1), total: z.number().nonnegative(), paymentReference: z.string().min(1) }),
+  OrderPaid: z.object({
+    orderId: z.string().min(1),
+    customerId: z.string().min(1),
+    total: z.number().nonnegative(),
+    paymentReference: z.string().min(1),
+  }),
   OrderExpired: z.object({ orderId: z.string().min(1), expiredBy: z.string() }),
 });
 

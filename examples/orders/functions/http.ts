@@ -35,24 +35,37 @@ export function httpHandler<TBody>(handler: OrdersHandler<TBody>, options: HttpH
   const { outboxTable } = ordersConfig();
   const stack = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, UnitOfWorkContext>()
     .use(injectLambdaContext(logger))
-    .use(httpErrorHandler({
-      logger: (error: unknown) => {
-        const status = (error as { statusCode?: number })?.statusCode ?? 500;
-        if (status >= 500) logger.error('request failed', { error });
-        else logger.info('request rejected', { statusCode: status, message: (error as Error)?.message });
-      },
-      fallbackMessage: INTERNAL_ERROR_BODY,
-    }))
+    .use(
+      httpErrorHandler({
+        logger: (error: unknown) => {
+          const status = (error as { statusCode?: number })?.statusCode ?? 500;
+          if (status >= 500) logger.error('request failed', { error });
+          else logger.info('request rejected', { statusCode: status, message: (error as Error)?.message });
+        },
+        fallbackMessage: INTERNAL_ERROR_BODY,
+      }),
+    )
     .use(jsonErrorBodies());
   if (options.bodySchema) {
     stack.use(validationDetails());
     stack.use(httpJsonBodyParser({ disableContentTypeError: false }));
     // No type coercion: "2" is not a quantity.
-    const eventSchema = transpileSchema({ type: 'object', required: ['body'], properties: { body: options.bodySchema } }, { coerceTypes: false });
+    const eventSchema = transpileSchema(
+      { type: 'object', required: ['body'], properties: { body: options.bodySchema } },
+      { coerceTypes: false },
+    );
     stack.use(validator({ eventSchema }));
   }
   return stack
-    .use(unitOfWork({ outboxTable, client: ordersClient(), source: 'orders', readOnly: options.readOnly ?? false, logger }))
+    .use(
+      unitOfWork({
+        outboxTable,
+        client: ordersClient(),
+        source: 'orders',
+        readOnly: options.readOnly ?? false,
+        logger,
+      }),
+    )
     .handler(handler as never);
 }
 
@@ -70,7 +83,8 @@ function jsonErrorBodies() {
       const error = request.error as { statusCode?: number; expose?: boolean; message: string } | undefined;
       if (!error || typeof error !== 'object' || !error.statusCode || error.statusCode >= 500) return;
       if (error.expose === false) return;
-      const message = error instanceof ConditionFailedError ? 'the order changed meanwhile; nothing was written' : error.message;
+      const message =
+        error instanceof ConditionFailedError ? 'the order changed meanwhile; nothing was written' : error.message;
       error.message = JSON.stringify({ message });
     },
   };
@@ -83,7 +97,9 @@ function jsonErrorBodies() {
 function validationDetails() {
   return {
     onError: (request: { error?: unknown }): void => {
-      const error = request.error as { statusCode?: number; message: string; cause?: { data?: { instancePath?: string; message?: string }[] } } | undefined;
+      const error = request.error as
+        | { statusCode?: number; message: string; cause?: { data?: { instancePath?: string; message?: string }[] } }
+        | undefined;
       const details = error?.statusCode === 400 ? error.cause?.data : undefined;
       if (!Array.isArray(details) || details.length === 0) return;
       error!.message = `Invalid request: ${details.map((d) => `${(d.instancePath ?? '').replace(/^\//, '') || 'event'} ${d.message ?? 'is invalid'}`).join('; ')}`;

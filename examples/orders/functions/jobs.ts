@@ -36,7 +36,9 @@ export const ORDER_EXPIRED = 'OrderExpired' as const;
  */
 export function expireUnpaidOrder(deps: OrderJobDeps) {
   return async (payload: ExpireUnpaidOrderPayload, { uow, job, logger }: JobContext): Promise<void> => {
-    const { Item } = await deps.client.send(new GetCommand({ TableName: deps.ordersTable, Key: { pk: payload.orderId }, ConsistentRead: true }));
+    const { Item } = await deps.client.send(
+      new GetCommand({ TableName: deps.ordersTable, Key: { pk: payload.orderId }, ConsistentRead: true }),
+    );
     const order = Item as ExpirableOrder | undefined;
     if (!order || order.status !== 'PENDING') {
       logger.info(`order ${payload.orderId} is ${order?.status ?? 'missing'}: nothing to expire`, { jobKey: job.key });
@@ -48,7 +50,13 @@ export function expireUnpaidOrder(deps: OrderJobDeps) {
       UpdateExpression: 'SET #status = :expired, #version = :next, expiredAt = :now',
       ConditionExpression: '#status = :pending AND #version = :version',
       ExpressionAttributeNames: { '#status': 'status', '#version': 'version' },
-      ExpressionAttributeValues: { ':expired': 'EXPIRED', ':pending': 'PENDING', ':version': order.version, ':next': order.version + 1, ':now': new Date().toISOString() },
+      ExpressionAttributeValues: {
+        ':expired': 'EXPIRED',
+        ':pending': 'PENDING',
+        ':version': order.version,
+        ':next': order.version + 1,
+        ':now': new Date().toISOString(),
+      },
       label: 'expire unpaid order',
     });
     orderEvents.publish(uow, ORDER_EXPIRED, { orderId: order.pk, expiredBy: job.key }, { subject: order.pk });

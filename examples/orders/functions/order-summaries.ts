@@ -15,7 +15,9 @@ import { ORDER_SUMMARIES } from './order-summaries-rule.js';
 export { ORDER_SUMMARIES, ORDER_SUMMARIES_PATTERN } from './order-summaries-rule.js';
 
 /** Key of the summary item of a customer's day (UTC date of the event), in the orders table. */
-export const orderSummaryKey = (customerId: string, day: string): { pk: string } => ({ pk: `summary#${customerId}#${day}` });
+export const orderSummaryKey = (customerId: string, day: string): { pk: string } => ({
+  pk: `summary#${customerId}#${day}`,
+});
 
 /** A summary item. */
 export interface OrderSummary {
@@ -38,26 +40,35 @@ export interface OrderSummariesDeps {
 
 /** Builds the projection's SQS consumer. */
 export function orderSummaries(deps: OrderSummariesDeps): InboxConsumerHandler<'SQS'> {
-  return inboxConsumer<OrderEvent>((event, { uow }) => {
-    if (event.type !== 'OrderPlaced' && event.type !== 'OrderPaid') return; // not ours: acknowledged
-    const day = event.time.slice(0, 10);
-    const counters = event.type === 'OrderPlaced' ? 'placedOrders :one, placedTotal :total' : 'paidOrders :one, paidTotal :total';
-    uow.update({
-      TableName: deps.ordersTable,
-      Key: orderSummaryKey(event.data.customerId, day),
-      UpdateExpression: `SET customerId = :customer, #day = :day ADD ${counters}`,
-      ExpressionAttributeNames: { '#day': 'day' },
-      ExpressionAttributeValues: { ':customer': event.data.customerId, ':day': day, ':one': 1, ':total': event.data.total },
-      label: `summarize ${event.type} ${event.data.orderId}`,
-    });
-  }, {
-    name: ORDER_SUMMARIES,
-    outboxTable: deps.outboxTable,
-    client: deps.client,
-    source: 'orders',
-    parse: (record) => orderEvents.parse(record.body),
-    ...(deps.logger ? { logger: deps.logger } : {}),
-  });
+  return inboxConsumer<OrderEvent>(
+    (event, { uow }) => {
+      if (event.type !== 'OrderPlaced' && event.type !== 'OrderPaid') return; // not ours: acknowledged
+      const day = event.time.slice(0, 10);
+      const counters =
+        event.type === 'OrderPlaced' ? 'placedOrders :one, placedTotal :total' : 'paidOrders :one, paidTotal :total';
+      uow.update({
+        TableName: deps.ordersTable,
+        Key: orderSummaryKey(event.data.customerId, day),
+        UpdateExpression: `SET customerId = :customer, #day = :day ADD ${counters}`,
+        ExpressionAttributeNames: { '#day': 'day' },
+        ExpressionAttributeValues: {
+          ':customer': event.data.customerId,
+          ':day': day,
+          ':one': 1,
+          ':total': event.data.total,
+        },
+        label: `summarize ${event.type} ${event.data.orderId}`,
+      });
+    },
+    {
+      name: ORDER_SUMMARIES,
+      outboxTable: deps.outboxTable,
+      client: deps.client,
+      source: 'orders',
+      parse: (record) => orderEvents.parse(record.body),
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    },
+  );
 }
 
 let consumer: InboxConsumerHandler<'SQS'> | undefined;

@@ -37,24 +37,32 @@ const bodySchema = {
  * `POST /orders`: creates the order (conditional put), publishes `OrderPlaced` and schedules
  * `expire-unpaid-order` after `ORDER_EXPIRY_SECONDS` (15 minutes by default): all in one commit.
  */
-export const handler = httpHandler<PlaceOrderBody>(async (event, { uow }) => {
-  const { ordersTable, expiryDelaySeconds } = ordersConfig();
-  const orderId = randomUUID();
-  const now = Date.now();
-  const total = Math.round(event.body.items.reduce((sum, i) => sum + i.quantity * i.unitPrice, 0) * 100) / 100;
-  const order: Order = {
-    pk: orderId,
-    orderId,
-    customerId: event.body.customerId,
-    items: event.body.items,
-    total,
-    status: 'PENDING',
-    version: 1,
-    createdAt: new Date(now).toISOString(),
-    expiresAt: new Date(Math.floor((now + expiryDelaySeconds * 1000) / 1000) * 1000 + 1000).toISOString(), // whole second, strictly in the future
-  };
-  uow.put({ TableName: ordersTable, Item: order, ConditionExpression: 'attribute_not_exists(pk)', label: `create order ${orderId}` });
-  orderEvents.publish(uow, 'OrderPlaced', { orderId, customerId: order.customerId, total }, { subject: orderId });
-  uow.schedule({ job: 'expire-unpaid-order', key: expiryJobKey(orderId), payload: { orderId }, at: order.expiresAt });
-  return json(201, order);
-}, { bodySchema });
+export const handler = httpHandler<PlaceOrderBody>(
+  async (event, { uow }) => {
+    const { ordersTable, expiryDelaySeconds } = ordersConfig();
+    const orderId = randomUUID();
+    const now = Date.now();
+    const total = Math.round(event.body.items.reduce((sum, i) => sum + i.quantity * i.unitPrice, 0) * 100) / 100;
+    const order: Order = {
+      pk: orderId,
+      orderId,
+      customerId: event.body.customerId,
+      items: event.body.items,
+      total,
+      status: 'PENDING',
+      version: 1,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(Math.floor((now + expiryDelaySeconds * 1000) / 1000) * 1000 + 1000).toISOString(), // whole second, strictly in the future
+    };
+    uow.put({
+      TableName: ordersTable,
+      Item: order,
+      ConditionExpression: 'attribute_not_exists(pk)',
+      label: `create order ${orderId}`,
+    });
+    orderEvents.publish(uow, 'OrderPlaced', { orderId, customerId: order.customerId, total }, { subject: orderId });
+    uow.schedule({ job: 'expire-unpaid-order', key: expiryJobKey(orderId), payload: { orderId }, at: order.expiresAt });
+    return json(201, order);
+  },
+  { bodySchema },
+);

@@ -12,12 +12,24 @@ import type { OutboxMessage } from '../../outbox/messages.js';
 import type { LocalOutboxStack } from '../outbox-stack.js';
 import type { LocalTarget } from '../scheduler-store.js';
 import type { StreamFailure } from '../stream-poller.js';
-import { consoleError, formatItemKey, type ConsoleCommitRow, type ConsoleFollowUp, type ConsoleJobMessage, type ConsoleWrite } from './timeline-model.js';
+import {
+  consoleError,
+  formatItemKey,
+  type ConsoleCommitRow,
+  type ConsoleFollowUp,
+  type ConsoleJobMessage,
+  type ConsoleWrite,
+} from './timeline-model.js';
 
 const OPS = { Put: 'put', Update: 'update', Delete: 'delete', ConditionCheck: 'check' } as const;
-const SCHEDULE_CALLS = { CreateScheduleCommand: 'created', UpdateScheduleCommand: 'updated', DeleteScheduleCommand: 'deleted' } as const;
+const SCHEDULE_CALLS = {
+  CreateScheduleCommand: 'created',
+  UpdateScheduleCommand: 'updated',
+  DeleteScheduleCommand: 'deleted',
+} as const;
 
-const whenOf = (s: { at?: string; cron?: string; rate?: string }): string => (s.at ? `at ${s.at}` : s.cron ? `cron ${s.cron}` : `rate ${s.rate}`);
+const whenOf = (s: { at?: string; cron?: string; rate?: string }): string =>
+  s.at ? `at ${s.at}` : s.cron ? `cron ${s.cron}` : `rate ${s.rate}`;
 const parse = (text: unknown): any => {
   try {
     return typeof text === 'string' ? JSON.parse(text) : undefined;
@@ -100,16 +112,39 @@ export class ConsoleRecorder {
         commitId ??= body.Item?.commitId;
         for (const m of (parse(body.Item?.messages) ?? []) as OutboxMessage[]) {
           if (m.kind === 'event') events.push({ id: m.event.id, type: m.event.type });
-          else if (m.kind === 'job.schedule') jobs.push({ kind: 'schedule', key: m.job.key, scheduleName: m.job.scheduleName, name: m.job.name, version: m.job.version, when: whenOf(m.schedule) });
-          else if (m.kind === 'job.reschedule') jobs.push({ kind: 'reschedule', key: m.key, scheduleName: m.scheduleName, version: m.version, when: whenOf(m.schedule) });
+          else if (m.kind === 'job.schedule')
+            jobs.push({
+              kind: 'schedule',
+              key: m.job.key,
+              scheduleName: m.job.scheduleName,
+              name: m.job.name,
+              version: m.job.version,
+              when: whenOf(m.schedule),
+            });
+          else if (m.kind === 'job.reschedule')
+            jobs.push({
+              kind: 'reschedule',
+              key: m.key,
+              scheduleName: m.scheduleName,
+              version: m.version,
+              when: whenOf(m.schedule),
+            });
           else jobs.push({ kind: 'cancel', key: m.key, scheduleName: m.scheduleName });
         }
         return;
       }
       // A Put on a table whose key names the unit of work never learned: show the usual key attributes.
-      const guessed = body.Item ? Object.fromEntries(['pk', 'sk', 'PK', 'SK', 'id'].filter((k) => k in body.Item).map((k) => [k, body.Item[k]])) : undefined;
+      const guessed = body.Item
+        ? Object.fromEntries(['pk', 'sk', 'PK', 'SK', 'id'].filter((k) => k in body.Item).map((k) => [k, body.Item[k]]))
+        : undefined;
       const key = ref?.key ?? body.Key ?? guessed;
-      writes.push({ op: OPS[kind], table: String(body.TableName), key: formatItemKey(key), label: ref?.label ?? '', role: ref?.role ?? 'write' });
+      writes.push({
+        op: OPS[kind],
+        table: String(body.TableName),
+        key: formatItemKey(key),
+        label: ref?.label ?? '',
+        role: ref?.role ?? 'write',
+      });
     });
     const run = this.#run.getStore();
     const correlationId = items[0]?.correlationId as string | undefined;
@@ -147,11 +182,23 @@ export class ConsoleRecorder {
   }
 
   /** The latest committed row carrying a job message for `scheduleName` (of `version`, when given). */
-  #commitOfSchedule(scheduleName: string, kinds: readonly ConsoleJobMessage['kind'][], version?: number): ConsoleCommitRow | undefined {
+  #commitOfSchedule(
+    scheduleName: string,
+    kinds: readonly ConsoleJobMessage['kind'][],
+    version?: number,
+  ): ConsoleCommitRow | undefined {
     for (let i = this.#rows.length - 1; i >= 0; i--) {
       const row = this.#rows[i]!;
       if (row.status !== 'committed') continue;
-      if (row.jobs.some((j) => j.scheduleName === scheduleName && kinds.includes(j.kind) && (version === undefined || j.version === version))) return row;
+      if (
+        row.jobs.some(
+          (j) =>
+            j.scheduleName === scheduleName &&
+            kinds.includes(j.kind) &&
+            (version === undefined || j.version === version),
+        )
+      )
+        return row;
     }
     return version === undefined ? undefined : this.#commitOfSchedule(scheduleName, kinds);
   }
@@ -159,7 +206,17 @@ export class ConsoleRecorder {
   #follow(row: ConsoleCommitRow | undefined, followUp: ConsoleFollowUp): ConsoleCommitRow {
     let target = row;
     if (!target) {
-      target = { id: `unlinked-${randomUUID()}`, seq: ++this.#seq, at: followUp.at, source: 'after commit (unlinked)', status: 'committed', writes: [], events: [], jobs: [], followed: [] };
+      target = {
+        id: `unlinked-${randomUUID()}`,
+        seq: ++this.#seq,
+        at: followUp.at,
+        source: 'after commit (unlinked)',
+        status: 'committed',
+        writes: [],
+        events: [],
+        jobs: [],
+        followed: [],
+      };
       this.#unlinked.push(target);
     }
     target.followed.push(followUp);
@@ -169,7 +226,11 @@ export class ConsoleRecorder {
 
   /** Records the dispatcher's EventBridge and Scheduler calls through SDK middlewares on the stack's clients. */
   attach(stack: Pick<LocalOutboxStack, 'clients'>): void {
-    const observe = (client: { middlewareStack: any }, name: string, recordCall: (command: string, input: any, output: any, error?: unknown) => void): void => {
+    const observe = (
+      client: { middlewareStack: any },
+      name: string,
+      recordCall: (command: string, input: any, output: any, error?: unknown) => void,
+    ): void => {
       // Recording never changes the call's outcome.
       const record = (command: string, input: any, output: any, error?: unknown): void => {
         try {
@@ -200,9 +261,20 @@ export class ConsoleRecorder {
       if (!action) return;
       const version = parse(input.Target?.Input)?.version as number | undefined;
       const gone = action !== 'created' && (error as Error | undefined)?.name === 'ResourceNotFoundException';
-      const row = this.#commitOfSchedule(input.Name, action === 'deleted' ? ['cancel'] : action === 'created' ? ['schedule', 'reschedule'] : ['reschedule', 'schedule'], version);
+      const row = this.#commitOfSchedule(
+        input.Name,
+        action === 'deleted'
+          ? ['cancel']
+          : action === 'created'
+            ? ['schedule', 'reschedule']
+            : ['reschedule', 'schedule'],
+        version,
+      );
       this.#follow(row ?? this.#commitOfSchedule(input.Name, ['schedule', 'reschedule', 'cancel']), {
-        kind: 'schedule', at: new Date().toISOString(), action, name: input.Name,
+        kind: 'schedule',
+        at: new Date().toISOString(),
+        action,
+        name: input.Name,
         ...(input.ScheduleExpression ? { expression: input.ScheduleExpression } : {}),
         ...(version !== undefined ? { version } : {}),
         ...(gone ? { gone } : error ? { error: consoleError(error) } : {}),
@@ -211,7 +283,11 @@ export class ConsoleRecorder {
   }
 
   /** Records a PutEvents call: each entry as published, or failed with its error code. */
-  recordPublished(entries: readonly { Detail?: string; DetailType?: string }[], results: readonly { EventId?: string; ErrorCode?: string; ErrorMessage?: string }[], error?: unknown): void {
+  recordPublished(
+    entries: readonly { Detail?: string; DetailType?: string }[],
+    results: readonly { EventId?: string; ErrorCode?: string; ErrorMessage?: string }[],
+    error?: unknown,
+  ): void {
     const now = Date.now();
     entries.forEach((entry, i) => {
       const cloudEvent = parse(entry.Detail);
@@ -219,10 +295,17 @@ export class ConsoleRecorder {
       const commitId = this.#eventCommit.get(id);
       const row = commitId ? this.#byId.get(commitId) : undefined;
       const result = results[i];
-      const failure = error ? consoleError(error) : result?.ErrorCode ? { name: result.ErrorCode, message: result.ErrorMessage ?? 'entry not accepted (will be resent)' } : undefined;
+      const failure = error
+        ? consoleError(error)
+        : result?.ErrorCode
+          ? { name: result.ErrorCode, message: result.ErrorMessage ?? 'entry not accepted (will be resent)' }
+          : undefined;
       if (!failure) this.#cloudEvents.set(id, cloudEvent);
       this.#follow(row, {
-        kind: 'event', at: new Date(now).toISOString(), id, type: String(entry.DetailType ?? cloudEvent?.type ?? '?'),
+        kind: 'event',
+        at: new Date(now).toISOString(),
+        id,
+        type: String(entry.DetailType ?? cloudEvent?.type ?? '?'),
         ...(result?.EventId ? { eventBridgeId: result.EventId } : {}),
         ...(row ? { lagMs: now - Date.parse(row.at) } : {}),
         ...(failure ? { error: failure } : {}),
@@ -232,10 +315,16 @@ export class ConsoleRecorder {
 
   /** Records a batch the stream poller gave up on (its on-failure destination), on the commits it held. */
   recordStreamFailure(failure: StreamFailure): void {
-    const error = { name: 'StreamBatchDiscarded', message: failure.error ?? `records ${failure.failedSequenceNumbers.join(', ')} kept failing` };
-    const ids = new Set(failure.records.map((r) => r.dynamodb?.NewImage?.commitId?.S).filter((id): id is string => !!id));
+    const error = {
+      name: 'StreamBatchDiscarded',
+      message: failure.error ?? `records ${failure.failedSequenceNumbers.join(', ')} kept failing`,
+    };
+    const ids = new Set(
+      failure.records.map((r) => r.dynamodb?.NewImage?.commitId?.S).filter((id): id is string => !!id),
+    );
     if (ids.size === 0) this.#follow(undefined, { kind: 'dispatch-failure', at: new Date().toISOString(), error });
-    for (const id of ids) this.#follow(this.#byId.get(id), { kind: 'dispatch-failure', at: new Date().toISOString(), error });
+    for (const id of ids)
+      this.#follow(this.#byId.get(id), { kind: 'dispatch-failure', at: new Date().toISOString(), error });
   }
 
   /** Wraps the job runner target: each delivery becomes a `job-run` follow-up, and the commit it makes is linked to it. */
@@ -245,17 +334,36 @@ export class ConsoleRecorder {
       const key = String(input.key ?? '?');
       const scheduleRow = this.#commitOfSchedule(context.scheduleName, ['schedule', 'reschedule'], input.version);
       const run = { runId: context.executionId, source: `job ${input.name ?? '?'} (${key})` };
-      const followUp = { kind: 'job-run' as const, at: new Date().toISOString(), runId: run.runId, job: String(input.name ?? '?'), key, delivery: context.attemptNumber };
+      const followUp = {
+        kind: 'job-run' as const,
+        at: new Date().toISOString(),
+        runId: run.runId,
+        job: String(input.name ?? '?'),
+        key,
+        delivery: context.attemptNumber,
+      };
       const state: { runId: string; source: string; commitId?: string } = { ...run };
       const row = this.#follow(scheduleRow, { ...followUp, outcome: 'running' });
       const settle = (fields: Partial<Extract<ConsoleFollowUp, { kind: 'job-run' }>>): void => {
         const at = row.followed.findIndex((f) => f.kind === 'job-run' && f.runId === run.runId);
-        row.followed[at] = { ...followUp, outcome: 'running', ...fields, ...(state.commitId ? { commitId: state.commitId } : {}) } as ConsoleFollowUp;
+        row.followed[at] = {
+          ...followUp,
+          outcome: 'running',
+          ...fields,
+          ...(state.commitId ? { commitId: state.commitId } : {}),
+        } as ConsoleFollowUp;
         this.#changed(row);
       };
       try {
-        const result = (await this.#run.run(state, () => target(event, context))) as { outcome?: string; attempt?: number; reason?: string; error?: { name: string; message: string } } | undefined;
-        settle({ outcome: result?.outcome ?? 'done', ...(result?.attempt !== undefined ? { attempt: result.attempt } : {}), ...(result?.reason ? { reason: result.reason } : {}), ...(result?.error ? { error: result.error } : {}) });
+        const result = (await this.#run.run(state, () => target(event, context))) as
+          | { outcome?: string; attempt?: number; reason?: string; error?: { name: string; message: string } }
+          | undefined;
+        settle({
+          outcome: result?.outcome ?? 'done',
+          ...(result?.attempt !== undefined ? { attempt: result.attempt } : {}),
+          ...(result?.reason ? { reason: result.reason } : {}),
+          ...(result?.error ? { error: result.error } : {}),
+        });
         return result;
       } catch (error) {
         settle({ outcome: 'error', error: consoleError(error) });

@@ -46,20 +46,31 @@ const STATIC: Record<string, { file: string; type: string }> = {
 
 /** An answer with a status and a message safe to show (no table names, no key values). */
 class ConsoleHttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+    .end(JSON.stringify(body));
 }
 
 /** Why an action was refused, without the operation prefix (it names the key). */
 function refusal(action: string, error: unknown): ConsoleHttpError {
-  if (error instanceof JobNotFoundError) return new ConsoleHttpError(404, `${action} refused: there is no job with this key`);
-  if (error instanceof InvalidOperationError) return new ConsoleHttpError(409, `${action} refused: ${error.message.slice(error.operation.length + 2)}`);
-  if (error instanceof ConditionFailedError) return new ConsoleHttpError(409, `${action} refused: the job changed meanwhile (a runner, a cancel or a retry); reload and try again`);
+  if (error instanceof JobNotFoundError)
+    return new ConsoleHttpError(404, `${action} refused: there is no job with this key`);
+  if (error instanceof InvalidOperationError)
+    return new ConsoleHttpError(409, `${action} refused: ${error.message.slice(error.operation.length + 2)}`);
+  if (error instanceof ConditionFailedError)
+    return new ConsoleHttpError(
+      409,
+      `${action} refused: the job changed meanwhile (a runner, a cancel or a retry); reload and try again`,
+    );
   return new ConsoleHttpError(500, `${action} failed: ${(error as Error)?.name ?? 'Error'}`);
 }
 
@@ -85,17 +96,23 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
   const group = stack.dispatcher.config.scheduleGroup;
 
   const allJobs = async (): Promise<JobView[]> => {
-    const pages = await Promise.all(Object.values(JOB_STATUS).map((s) => listJobs(s, { outboxTable: table, client: doc, limit: 100, scan: true })));
+    const pages = await Promise.all(
+      Object.values(JOB_STATUS).map((s) => listJobs(s, { outboxTable: table, client: doc, limit: 100, scan: true })),
+    );
     return pages.flatMap((p) => p.jobs);
   };
 
   const runNow = async (key: string): Promise<unknown> => {
     const job = await getJob(key, { outboxTable: table, client: doc });
     if (!job) throw new ConsoleHttpError(404, 'run now refused: there is no job with this key');
-    if (!stack.scheduler.getSchedule(job.scheduleName, group)?.nextAt) throw new ConsoleHttpError(409, `run now refused: no schedule is waiting for this job (it is ${job.status})`);
+    if (!stack.scheduler.getSchedule(job.scheduleName, group)?.nextAt)
+      throw new ConsoleHttpError(409, `run now refused: no schedule is waiting for this job (it is ${job.status})`);
     try {
       const deliveries = await stack.scheduler.advanceToNext(job.scheduleName, group);
-      return { clock: new Date(stack.scheduler.clock.now()).toISOString(), deliveries: deliveries.map((d) => ({ schedule: d.scheduleName, outcome: d.outcome })) };
+      return {
+        clock: new Date(stack.scheduler.clock.now()).toISOString(),
+        deliveries: deliveries.map((d) => ({ schedule: d.scheduleName, outcome: d.outcome })),
+      };
     } catch (error) {
       throw new ConsoleHttpError(409, `run now refused: ${(error as Error).message}`);
     }
@@ -111,9 +128,17 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
       return out.Item;
     }
     if (method === 'GET' && resource === 'outbox' && id) {
-      const out = await doc.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': OUTBOX_KEYS.outboxPk(id) }, ConsistentRead: true }));
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': OUTBOX_KEYS.outboxPk(id) },
+          ConsistentRead: true,
+        }),
+      );
       const items = out.Items?.length ? out.Items : recorder.outboxItems(id);
-      if (!items?.length) throw new ConsoleHttpError(404, 'no outbox item for this commit (it had no events or jobs, or TTL removed it)');
+      if (!items?.length)
+        throw new ConsoleHttpError(404, 'no outbox item for this commit (it had no events or jobs, or TTL removed it)');
       return { items };
     }
     if (method === 'GET' && resource === 'events' && id) {
@@ -128,7 +153,12 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
       recorder.recordRequest({ routeKey: `dev console: ${action}`, requestId: correlationId });
       const admin = { outboxTable: table, client: doc, correlationId };
       const run = action === 'cancel' ? cancelJob(id, admin) : retryJob(id, admin);
-      return run.then((r) => ({ action: r.action, status: r.after?.status, version: r.after?.version }), (e) => { throw refusal(action, e); });
+      return run.then(
+        (r) => ({ action: r.action, status: r.after?.status, version: r.after?.version }),
+        (e) => {
+          throw refusal(action, e);
+        },
+      );
     }
     throw new ConsoleHttpError(404, `${method} /api/${parts.join('/')} is not an operation of the dev console`);
   };
@@ -143,7 +173,9 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
     const frame = `event: row\ndata: ${JSON.stringify(row)}\n\n`;
     for (const res of streams) res.write(frame);
   });
-  const keepAlive = setInterval(() => { for (const res of streams) res.write(': keep-alive\n\n'); }, 15_000);
+  const keepAlive = setInterval(() => {
+    for (const res of streams) res.write(': keep-alive\n\n');
+  }, 15_000);
   keepAlive.unref();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -151,18 +183,31 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
     const asset = STATIC[path];
     if (req.method === 'GET' && asset) {
       const body = await readFile(new URL(`./static/${asset.file}`, import.meta.url));
-      res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-store', 'content-security-policy': "default-src 'self'" }).end(body);
+      res
+        .writeHead(200, {
+          'content-type': asset.type,
+          'cache-control': 'no-store',
+          'content-security-policy': "default-src 'self'",
+        })
+        .end(body);
       return;
     }
     if (req.method === 'GET' && path === '/api/stream') return openStream(res);
     if (!path.startsWith('/api/')) throw new ConsoleHttpError(404, 'not found');
-    const parts = path.slice(5).split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+    const parts = path
+      .slice(5)
+      .split('/')
+      .filter(Boolean)
+      .map((p) => decodeURIComponent(p));
     sendJson(res, 200, await api(req.method ?? 'GET', parts));
   };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      const known = error instanceof ConsoleHttpError ? error : new ConsoleHttpError(500, `internal error (${(error as Error)?.name ?? 'Error'})`);
+      const known =
+        error instanceof ConsoleHttpError
+          ? error
+          : new ConsoleHttpError(500, `internal error (${(error as Error)?.name ?? 'Error'})`);
       if (!(error instanceof ConsoleHttpError)) console.error('dev console:', error);
       if (!res.headersSent) sendJson(res, known.status, { message: known.message });
       else res.end();
@@ -170,7 +215,13 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`port ${options.port} on ${host} is already in use: choose another console port (npm start -- --console-port 4001)`) : error),
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `port ${options.port} on ${host} is already in use: choose another console port (npm start -- --console-port 4001)`,
+            )
+          : error,
+      ),
     );
     server.listen(options.port ?? 0, host, () => resolve());
   });
@@ -179,12 +230,13 @@ export async function startDevConsole(options: DevConsoleOptions): Promise<DevCo
   return {
     url: `http://${host}:${port}/`,
     port,
-    stop: () => new Promise<void>((resolve) => {
-      unsubscribe();
-      clearInterval(keepAlive);
-      for (const res of streams) res.end();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        unsubscribe();
+        clearInterval(keepAlive);
+        for (const res of streams) res.end();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

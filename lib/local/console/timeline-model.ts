@@ -97,5 +97,7 @@ export function consoleError(error: unknown): ConsoleError {
 /** `pk=order-1,sk=x` for a key object. */
 export function formatItemKey(key: Readonly<Record<string, unknown>> | undefined): string {
   if (!key) return '';
-  return Object.entries(key).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(',');
+  return Object.entries(key)
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(',');
 }
