@@ -56,7 +56,7 @@ export async function classifyCommitError(
     if (failedAt >= 0) {
       const action = actions[failedAt];
       if (action?.role === 'job') {
-        const status = (plainItem(reasons[failedAt]?.Item) as { jobStatus?: string } | undefined)?.jobStatus;
+        const status = ((await plainItem(reasons[failedAt]?.Item)) as { jobStatus?: string } | undefined)?.jobStatus;
         return {
           retry: false,
           error: new DuplicateJobError(action.jobKey ?? '?', action.jobName ?? '?', { cause: error, status }),

@@ -22,7 +22,7 @@ const TABLES: readonly DocumentedTable[] = [
     file: 'README.md',
     after: '*Failure semantics and Middy composition* below.',
     specs: UNIT_OF_WORK_OPTIONS,
-    extraRows: ['guard', 'idempotency'],
+    extraRows: ['guard', 'idempotency', 'metrics'],
     defaultColumn: 1,
   },
   {
