@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   capacity: async () => (await import('./capacity.js')).runCapacityBench,
   bundle: async () => (await import('./bundle.js')).runBundleBench,
   guard: async () => (await import('./guard.js')).runGuardBench,
+  throttle: async () => (await import('./throttle.js')).runThrottleBench,
 };
 
 /** Benchmarks that never call DynamoDB: no DynamoDB Local is started for them. */

@@ -206,10 +206,24 @@ export class DispatchError extends UnitOfWorkError {
   override readonly name = 'DispatchError' as const;
   /** What failed, e.g. `CreateSchedule expire-order-42` or `PutEvents 0190…`. */
   readonly operation: string;
-  constructor(operation: string, message: string, options?: { cause?: unknown }) {
+  /** For an outbox item: each message that failed (`event <id>`, `job <key>`) with its error; otherwise empty. */
+  readonly failures: readonly DispatchFailure[];
+  constructor(
+    operation: string,
+    message: string,
+    options?: { cause?: unknown; failures?: readonly DispatchFailure[] },
+  ) {
     super(`${operation}: ${message}`, options);
     this.operation = operation;
+    this.failures = options?.failures ?? [];
   }
+}
+
+/** One message of an outbox item the dispatcher could not dispatch ({@link DispatchError.failures}). */
+export interface DispatchFailure {
+  /** The message, e.g. `event 0190…` or `job expire-order-42`. */
+  readonly message: string;
+  readonly error: Error;
 }
 
 /**

@@ -33,15 +33,6 @@ export interface ScheduleRetryPolicy {
   readonly maximumEventAgeInSeconds?: number;
 }
 
-/** Structured logger the dispatcher writes to (message + attributes object); a Powertools `Logger` fits. */
-/* eslint-disable @typescript-eslint/no-explicit-any */
-export interface DispatcherLogger {
-  info(message: string, extra?: any): void;
-  warn(message: string, extra?: any): void;
-  error(message: string, extra?: any): void;
-  debug(message: string, extra?: any): void;
-}
-
 /** Configuration settings of the dispatcher; each falls back to its environment variable. */
 export interface DispatcherSettings {
   /** Outbox/jobs table, read for job records (`UOW_OUTBOX_TABLE`). @default the table of the stream record's `eventSourceARN` */

@@ -17,9 +17,9 @@ import {
   resolveDispatcherConfig,
   tableNameFromStreamArn,
   type DispatcherConfig,
-  type DispatcherLogger,
   type DispatcherSettings,
 } from './config.js';
+import type { LoggerLike } from '../logger.js';
 import { isImagelessOutboxInsert, isOutboxInsert } from './decide.js';
 import { createEventPublisher, type EventPublisher } from './eventbridge.js';
 import { createJobRecordReader } from './job-records.js';
@@ -39,7 +39,7 @@ export interface OutboxDispatcherOptions extends DispatcherSettings {
     readonly dynamodb?: DynamoDBClient;
   };
   /** @default a Powertools `Logger` with service name `outbox-dispatcher` */
-  readonly logger?: DispatcherLogger;
+  readonly logger?: LoggerLike;
   /** Where the environment variables are read. @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Sleep and randomness of the retries (tests make them instant and deterministic). */
@@ -141,9 +141,11 @@ async function dispatchRecord(record: DynamoDBRecord, deps: InvocationDeps): Pro
     const error = new DispatchError(
       `outbox item ${item.pk}/${item.sk}`,
       `${failures.length} of ${item.messages.length} messages failed: ${failures.map((f) => `${f.message}: ${f.error.message}`).join('; ')}`,
-      { cause: failures.length === 1 ? failures[0]!.error : new AggregateError(failures.map((f) => f.error)) },
+      {
+        cause: failures.length === 1 ? failures[0]!.error : new AggregateError(failures.map((f) => f.error)),
+        failures,
+      },
     );
-    Object.assign(error, { failures });
     throw error;
   }
 }
@@ -179,7 +181,7 @@ async function dispatchRecord(record: DynamoDBRecord, deps: InvocationDeps): Pro
 export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxDispatcherHandler {
   validateOptions('outboxDispatcher', OUTBOX_DISPATCHER_OPTIONS, options);
   const config = resolveDispatcherConfig(options, options.env ?? process.env);
-  const logger: DispatcherLogger = options.logger ?? new Logger({ serviceName: 'outbox-dispatcher' });
+  const logger: LoggerLike = options.logger ?? new Logger({ serviceName: 'outbox-dispatcher' });
   const scheduler = options.clients?.scheduler ?? new SchedulerClient({ maxAttempts: 1 });
   const eventBridge = options.clients?.eventBridge ?? new EventBridgeClient({ maxAttempts: 1 });
   const dynamodb = options.clients?.dynamodb ?? new DynamoDBClient({ maxAttempts: 1 });
@@ -230,8 +232,8 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
             pk: key?.pk?.S,
             sk: key?.sk?.S,
             reason: (error as Error).message,
-            ...((error as { failures?: { message: string }[] }).failures
-              ? { failedMessages: (error as { failures: { message: string }[] }).failures.map((f) => f.message) }
+            ...(error instanceof DispatchError && error.failures.length > 0
+              ? { failedMessages: error.failures.map((f) => f.message) }
               : {}),
             error: error as Error,
           },

@@ -2,7 +2,8 @@ import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } 
 import { DispatchError } from '../errors.js';
 import type { CloudEvent } from '../outbox/messages.js';
 import type { Caller } from './calls.js';
-import { chunkPutEvents, PUT_EVENTS_LIMITS, putEventsEntrySize, toPutEventsEntry } from './map.js';
+import { PUT_EVENTS_LIMITS, putEventsEntrySize } from '../outbox/put-events-size.js';
+import { chunkPutEvents, toPutEventsEntry } from './map.js';
 import { backoffDelay, mayRetry } from './retry.js';
 
 /** Per-entry error codes that no resend can fix. */

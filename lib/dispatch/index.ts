@@ -7,7 +7,7 @@ export {
   DISPATCHER_DEFAULTS,
   type CallRetryOptions,
   type DispatcherConfig,
-  type DispatcherLogger,
   type DispatcherSettings,
   type ScheduleRetryPolicy,
 } from './config.js';
+export type { LoggerLike } from '../logger.js';

@@ -3,7 +3,8 @@ import { DispatchError } from '../errors.js';
 import type { JobRecord } from '../jobs/record.js';
 import type { CancelJobMessage, JobEnvelope, RescheduleJobMessage, ScheduleJobMessage } from '../outbox/messages.js';
 import type { DispatchStats } from './calls.js';
-import type { DispatcherConfig, DispatcherLogger } from './config.js';
+import type { DispatcherConfig } from './config.js';
+import type { LoggerLike } from '../logger.js';
 import { describeJobRecord, desiredSchedule, sameSchedule, scheduleFingerprint } from './decide.js';
 import type { JobRecordReader } from './job-records.js';
 import { jobScheduleRequest } from './map.js';
@@ -33,7 +34,7 @@ export interface JobDispatchDeps {
   readonly table: string;
   readonly stats: DispatchStats;
   /** Where a convergence (the record moved during the call) is logged, at info level. */
-  readonly logger?: Pick<DispatcherLogger, 'info'>;
+  readonly logger?: Pick<LoggerLike, 'info'>;
 }
 
 /** `CreateSchedule`/`GetSchedule`/`UpdateSchedule` rounds of one {@link putSchedule} while the schedule changes under it. */

@@ -7,14 +7,8 @@ import type { CreateScheduleCommandInput } from '@aws-sdk/client-scheduler';
 import { jobRunnerInputTemplate } from '../jobs/input.js';
 import type { CloudEvent, JobEnvelope, JobScheduleSpec } from '../outbox/messages.js';
 import type { DispatcherConfig } from './config.js';
-
-/** Service limits of one `PutEvents` call. */
-export const PUT_EVENTS_LIMITS = {
-  /** Entries per call. */
-  maxEntries: 10,
-  /** Bytes per call (and per entry), counted as {@link putEventsEntrySize} does. */
-  maxBytes: 256 * 1024,
-} as const;
+import { PUT_EVENTS_LIMITS, putEventsEntrySize } from '../outbox/put-events-size.js';
+import { isoSeconds } from '../iso-time.js';
 
 /** Largest target `Input` of a schedule, in characters (a Scheduler limit). */
 export const MAX_SCHEDULE_INPUT_CHARS = 8192;
@@ -33,21 +27,6 @@ export function toPutEventsEntry(event: CloudEvent, eventBusName: string, traceH
     ...(Number.isNaN(time.getTime()) ? {} : { Time: time }),
     ...(traceHeader ? { TraceHeader: traceHeader } : {}),
   };
-}
-
-/**
- * Size of an entry as EventBridge counts it: 14 bytes for `Time`, plus the UTF-8 bytes of `Source`,
- * `DetailType`, `Detail` and each of `Resources`.
- */
-export function putEventsEntrySize(entry: PutEventsRequestEntry): number {
-  const bytes = (s: string | undefined): number => (s ? Buffer.byteLength(s, 'utf8') : 0);
-  return (
-    (entry.Time ? 14 : 0) +
-    bytes(entry.Source) +
-    bytes(entry.DetailType) +
-    bytes(entry.Detail) +
-    (entry.Resources ?? []).reduce((sum, r) => sum + bytes(r), 0)
-  );
 }
 
 /**
@@ -80,7 +59,7 @@ export function chunkPutEvents<T>(
 function atBody(iso: string): string {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) throw new RangeError(`"${iso}" is not an ISO 8601 time`);
-  return new Date(Math.ceil(ms / 1000) * 1000).toISOString().slice(0, 19);
+  return isoSeconds(ms, 'ceil').slice(0, 19);
 }
 
 /** The Scheduler expression fields of a job schedule. */

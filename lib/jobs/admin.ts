@@ -8,7 +8,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionFailedError, InvalidOperationError, JobNotFoundError } from '../errors.js';
 import { withUnitOfWork } from '../unit-of-work/context.js';
-import type { LoggerLike } from '../unit-of-work/unit-of-work.js';
+import type { LoggerLike } from '../logger.js';
 import { getJob, type JobView } from './read.js';
 import { JOB_STATUS, TERMINAL_JOB_STATUSES } from './record.js';
 

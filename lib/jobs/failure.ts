@@ -56,12 +56,12 @@ export function failureControl(error: unknown): { readonly permanent: boolean; r
   return { permanent: false };
 }
 
-/** The `JobFailed` CloudEvent of a DEAD job (pure). */
-export function jobFailedEvent(f: FailureInput): CloudEvent<JobFailedData> {
+/** The `JobFailed` CloudEvent of a DEAD job (pure: the caller gives the event its `id`). */
+export function jobFailedEvent(f: FailureInput, id: string): CloudEvent<JobFailedData> {
   const trace = f.record.traceContext;
   return {
     specversion: '1.0',
-    id: uuidv7(),
+    id,
     source: f.eventSource,
     type: f.eventType,
     time: new Date(f.nowMs).toISOString(),
@@ -84,8 +84,11 @@ export function jobFailedEvent(f: FailureInput): CloudEvent<JobFailedData> {
   };
 }
 
-/** The write and messages of the failure transaction (pure). */
-export function failureTransaction(f: FailureInput): { write: BufferedWrite; messages: OutboxMessage[] } {
+/** The write and messages of the failure transaction (pure: `eventId` names the `JobFailed` event of a DEAD job). */
+export function failureTransaction(
+  f: FailureInput,
+  eventId: string,
+): { write: BufferedWrite; messages: OutboxMessage[] } {
   const ttl = Math.floor(f.nowMs / 1000) + f.retentionSeconds;
   const params = failureParams(f.claim, f.outcome, f.error, f.nowMs, ttl);
   const label = `job ${f.record.jobKey} ${f.outcome.status === 'SCHEDULED' ? 'occurrence failed' : f.outcome.status}`;
@@ -108,7 +111,7 @@ export function failureTransaction(f: FailureInput): { write: BufferedWrite; mes
     });
   const traceHeader = f.record.traceContext?.traceHeader;
   if (f.outcome.status === 'DEAD')
-    messages.push({ kind: 'event', event: jobFailedEvent(f), ...(traceHeader ? { traceHeader } : {}) });
+    messages.push({ kind: 'event', event: jobFailedEvent(f, eventId), ...(traceHeader ? { traceHeader } : {}) });
   return { write, messages };
 }
 
@@ -118,7 +121,7 @@ export async function recordFailure(
   f: FailureInput,
   maxConflictRetries: number,
 ): Promise<void> {
-  const { write, messages } = failureTransaction(f);
+  const { write, messages } = failureTransaction(f, uuidv7());
   const built = buildTransaction({
     commitId: uuidv7(),
     outboxTable: f.claim.table,

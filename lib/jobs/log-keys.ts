@@ -1,4 +1,4 @@
-import type { LoggerLike } from '../unit-of-work/unit-of-work.js';
+import type { LoggerLike } from '../logger.js';
 import { traceIdOf, type TraceContext } from '../unit-of-work/trace-context.js';
 
 /** The keys every log line of one job delivery carries. */

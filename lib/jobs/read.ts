@@ -10,7 +10,7 @@ import {
 import { ConfigurationError } from '../errors.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
 import { ENV, OUTBOX_SCHEMA } from '../outbox/schema.js';
-import { toDocumentClient } from '../unit-of-work/settings.js';
+import { getDefaultClient, toDocumentClient } from '../unit-of-work/settings.js';
 import { JOB_STATUS, jobRecordKey, type JobRecord, type JobStatus } from './record.js';
 import { indexedJobStatuses, jobIndexPartition } from './status-index.js';
 
@@ -83,8 +83,6 @@ export function toJobView(record: JobRecord): JobView {
   };
 }
 
-let defaultClient: DynamoDBDocumentClient | undefined;
-
 async function resolve(
   options: JobReadOptions,
   component: string,
@@ -95,12 +93,7 @@ async function resolve(
       component,
       `"outboxTable" is required (or set the ${ENV.outboxTable} environment variable)`,
     );
-  if (options.client) return { table, client: toDocumentClient(options.client) };
-  if (!defaultClient) {
-    const { DynamoDBClient: Client } = await import('@aws-sdk/client-dynamodb');
-    defaultClient = toDocumentClient(new Client({}));
-  }
-  return { table, client: defaultClient };
+  return { table, client: options.client ? toDocumentClient(options.client) : getDefaultClient() };
 }
 
 /**

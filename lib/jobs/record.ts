@@ -1,6 +1,6 @@
 import type { JobScheduleSpec } from '../outbox/messages.js';
 import type { TraceContext } from '../unit-of-work/trace-context.js';
-import { OUTBOX_KEYS, OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { OUTBOX_KEYS, type OUTBOX_SCHEMA } from '../outbox/schema.js';
 
 /** Lifecycle of a job record. */
 export const JOB_STATUS = {

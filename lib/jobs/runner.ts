@@ -8,7 +8,7 @@ import { METRICS } from '../metrics/names.js';
 import { commitScope } from '../unit-of-work/commit.js';
 import { EXACTLY_ONCE, withUnitOfWork } from '../unit-of-work/context.js';
 import type { TraceContext } from '../unit-of-work/trace-context.js';
-import type { LoggerLike } from '../unit-of-work/unit-of-work.js';
+import type { LoggerLike } from '../logger.js';
 import { jobBackoffOf, type JobDefinitions, type JobHandler, type JobRunInfo } from './definitions.js';
 import { failureControl, recordFailure } from './failure.js';
 import type { JobRunnerInput } from './input.js';

@@ -14,6 +14,7 @@ import { JOB_STATUS, jobRecordKey, type JobRecord, type JobStatus } from './reco
 import type { JobScheduleSpec } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
 import { withJobIndex } from './status-index.js';
+import { isoSeconds } from '../iso-time.js';
 
 /** Update parameters in the `@aws-sdk/lib-dynamodb` shape. */
 export type UpdateParams = Record<string, unknown> & {
@@ -41,7 +42,7 @@ export function normalizeOccurrence(value: unknown): string | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) return undefined;
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  return isoSeconds(ms, 'floor');
 }
 
 /** What a claim needs. */

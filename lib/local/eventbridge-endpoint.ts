@@ -8,6 +8,8 @@ import { matchesPattern, type EventPattern } from './event-pattern.js';
 import { createFaults, type FaultControls, type LatencySetting } from './faults.js';
 import { LocalServiceError, startLocalServer, type LocalRequest } from './http.js';
 import type { LocalQuota } from './quota.js';
+import { isoSeconds } from '../iso-time.js';
+import { PUT_EVENTS_LIMITS, putEventsEntrySize } from '../outbox/put-events-size.js';
 
 /** Options of {@link startLocalEventBridge}. */
 export interface LocalEventBridgeOptions {
@@ -105,19 +107,6 @@ export interface LocalEventBridge extends FaultControls {
   stop(): Promise<void>;
 }
 
-const MAX_BYTES = 256 * 1024;
-
-function entrySize(e: ReceivedEntry): number {
-  const b = (s: string | undefined): number => (typeof s === 'string' ? Buffer.byteLength(s, 'utf8') : 0);
-  return (
-    (e.Time !== undefined ? 14 : 0) +
-    b(e.Source) +
-    b(e.DetailType) +
-    b(e.Detail) +
-    (e.Resources ?? []).reduce((n, r) => n + b(r), 0)
-  );
-}
-
 /**
  * Starts a local EventBridge answering `PutEvents` like the service: 1–10 entries and ≤ 256 KB per call
  * (`ValidationException` otherwise); per-entry `InvalidArgument` / `MalformedDetail` /
@@ -197,7 +186,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions = {
       'detail-type': event.detailType,
       source: event.source,
       account,
-      time: event.time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      time: isoSeconds(event.time.getTime(), 'floor'),
       region,
       resources: event.resources,
       detail: event.detail,
@@ -229,11 +218,11 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions = {
           'ValidationException',
           `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10`,
         );
-      const total = (list as ReceivedEntry[]).reduce((n, e) => n + entrySize(e), 0);
-      if (total > MAX_BYTES)
+      const total = (list as ReceivedEntry[]).reduce((n, e) => n + putEventsEntrySize(e), 0);
+      if (total > PUT_EVENTS_LIMITS.maxBytes)
         throw new LocalServiceError(
           'ValidationException',
-          `Total size of the entries in the request is over the limit (${total} > ${MAX_BYTES} bytes).`,
+          `Total size of the entries in the request is over the limit (${total} > ${PUT_EVENTS_LIMITS.maxBytes} bytes).`,
         );
       const results = (list as ReceivedEntry[]).map((entry) => {
         const r = putEntry(entry);

@@ -2,6 +2,7 @@
  * EventBridge Scheduler expressions for the local Scheduler: parsing with the service's rules
  * (`at(yyyy-mm-ddThh:mm:ss)`, `rate(value unit)`, 6-field `cron(...)`) and the next occurrence in a time zone.
  */
+import { isoSeconds } from '../iso-time.js';
 
 const MINUTE = 60_000;
 
@@ -257,5 +258,5 @@ export function nextOccurrence(expression: ScheduleExpression, ctx: OccurrenceCo
 
 /** `2026-11-22T10:15:00Z`: how `<aws.scheduler.scheduled-time>` is rendered. */
 export function schedulerTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  return isoSeconds(ms, 'floor');
 }

@@ -1,4 +1,4 @@
-import { isoTime } from '../unit-of-work/iso-time.js';
+import { isoTime } from '../iso-time.js';
 import { itemSize } from '../unit-of-work/size.js';
 import type { OutboxMessage } from './messages.js';
 import { OUTBOX_KEYS, OUTBOX_SCHEMA, originRegionAttribute } from './schema.js';

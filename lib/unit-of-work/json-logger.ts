@@ -1,4 +1,4 @@
-import type { LoggerLike } from './unit-of-work.js';
+import type { LoggerLike } from '../logger.js';
 
 const LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 type Level = (typeof LEVELS)[number];

@@ -1,6 +1,7 @@
 import { InvalidOperationError } from '../errors.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
 import type { ScheduleWhen } from './types.js';
+import { isoSeconds } from '../iso-time.js';
 
 const MONTHS = 'JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC';
 const DAYS = 'SUN|MON|TUE|WED|THU|FRI|SAT';
@@ -95,7 +96,7 @@ export const LATEST_SCHEDULE_TIME_MS = Date.UTC(2199, 11, 31, 23, 59, 59);
 
 /** ISO UTC time with whole seconds: `2026-11-22T10:15:00Z`. */
 export function toScheduleTime(ms: number): string {
-  return new Date(Math.ceil(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  return isoSeconds(ms, 'ceil');
 }
 
 /**

@@ -6,7 +6,8 @@ import { declareOptions, is, validateOptions } from '../options.js';
 import { DEFAULT_OUTBOX_RETENTION_SECONDS, ENV } from '../outbox/schema.js';
 import { createJsonConsoleLogger } from './json-logger.js';
 import type { TraceContext } from './trace-context.js';
-import type { LoggerLike, UnitOfWorkSettings } from './unit-of-work.js';
+import { isLoggerLike, type LoggerLike } from '../logger.js';
+import type { UnitOfWorkSettings } from './unit-of-work.js';
 
 /** Options shared by the `unitOfWork()` middleware and `withUnitOfWork()`. */
 export interface UnitOfWorkOptions {
@@ -38,8 +39,6 @@ export interface UnitOfWorkOptions {
    */
   readonly traceContext?: () => TraceContext | undefined;
 }
-
-const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'] as const;
 
 /** The declaration of {@link UnitOfWorkOptions}: checks, defaults, environment variables. */
 export const UNIT_OF_WORK_OPTIONS = declareOptions<UnitOfWorkOptions>()({
@@ -88,7 +87,7 @@ export const UNIT_OF_WORK_OPTIONS = declareOptions<UnitOfWorkOptions>()({
   logger: {
     doc: 'Where the library logs',
     default: 'JSON lines on the console',
-    valid: (v) => LOGGER_METHODS.every((m) => typeof (v as Record<string, unknown>)?.[m] === 'function'),
+    valid: isLoggerLike,
     rule: 'have debug, info, warn and error methods',
   },
   traceContext: {
@@ -114,8 +113,11 @@ export function toDocumentClient(client: DynamoDBClient | DynamoDBDocumentClient
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-/** The process-wide default client: created on first use, reused by every invocation (as the SDK advises). */
-function getDefaultClient(): DynamoDBDocumentClient {
+/**
+ * The process-wide default document client: created from the environment on first use, reused by every unit
+ * of work and job read of the process (as the SDK advises).
+ */
+export function getDefaultClient(): DynamoDBDocumentClient {
   defaultClient ??= toDocumentClient(new DynamoDBClient({}));
   return defaultClient;
 }

@@ -1,10 +1,14 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { uuidv7 } from '../uuidv7.js';
+import type { LoggerLike } from '../logger.js';
+
+export type { LoggerLike } from '../logger.js';
 import { InvalidOperationError, ReadOnlyUnitOfWorkError, TransactionLimitError } from '../errors.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../jobs/record.js';
 import { scheduleNameFor } from '../jobs/schedule-name.js';
 import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { PUT_EVENTS_LIMITS, putEventsEntryBytes } from '../outbox/put-events-size.js';
 import { clientOverride } from './settings.js';
 import { resolveTraceContext, type TraceContext } from './trace-context.js';
 import {
@@ -17,7 +21,7 @@ import {
 } from './job-writes.js';
 import { normalizeSchedule } from './schedule.js';
 import { MAX_JOB_PAYLOAD_NESTING, validateEventInput } from './event-input.js';
-import { isoTime } from './iso-time.js';
+import { isoTime } from '../iso-time.js';
 import { snapshotJson } from './serializable.js';
 import { displayValue } from './values.js';
 import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, itemSize, utf8Length } from './size.js';
@@ -40,17 +44,10 @@ import {
   keyFromItem,
   validateKeyAttributes,
   validateWriteInput,
+  WRITE_METHOD,
   type BufferedWrite,
   type WriteRole,
 } from './writes.js';
-
-/** Where the library logs: Powertools `Logger` fits, so does `console`. */
-export interface LoggerLike {
-  debug(message: string, ...extra: unknown[]): void;
-  info(message: string, ...extra: unknown[]): void;
-  warn(message: string, ...extra: unknown[]): void;
-  error(message: string, ...extra: unknown[]): void;
-}
 
 /** Resolved settings of one unit of work (the middleware and `withUnitOfWork` build them from options). */
 export interface UnitOfWorkSettings {
@@ -78,7 +75,12 @@ export interface UnitOfWorkSettings {
 }
 
 /** Largest EventBridge PutEvents entry. */
-export const MAX_EVENT_BYTES = 256 * 1024;
+export const MAX_EVENT_BYTES = PUT_EVENTS_LIMITS.maxBytes;
+
+/** What the message JSON of an event adds around its envelope: `{"kind":"event","event":` … `}`. */
+const EVENT_MESSAGE_WRAPPER_BYTES = '{"kind":"event","event":}'.length;
+/** What a trace header adds to the message JSON: `,"traceHeader":"…"` without the header itself. */
+const TRACE_HEADER_FIELD_BYTES = ',"traceHeader":""'.length;
 
 /** Lifecycle of a unit of work. */
 export type UnitOfWorkState = 'open' | 'committing' | 'committed' | 'discarded' | 'failed';
@@ -256,10 +258,14 @@ export class UnitOfWork {
     const traceHeader = trace?.traceHeader;
     const message: OutboxMessage = traceHeader ? { kind: 'event', event, traceHeader } : { kind: 'event', event };
     const buffered = bufferMessage(message);
-    // As EventBridge counts a PutEvents entry: Time (14) + Source + DetailType + Detail (the envelope; the
-    // message JSON is `{"kind":"event","event":` + envelope + `}`, then `,"traceHeader":"…"` when traced).
-    const headerBytes = traceHeader ? 17 + utf8Length(traceHeader) : 0;
-    const bytes = 14 + utf8Length(source) + utf8Length(input.type) + buffered.bytes - 25 - headerBytes;
+    // The entry's Detail is the envelope: the message JSON measured once, minus what the message adds around it.
+    const headerBytes = traceHeader ? TRACE_HEADER_FIELD_BYTES + utf8Length(traceHeader) : 0;
+    const bytes = putEventsEntryBytes({
+      time: true,
+      source: utf8Length(source),
+      detailType: utf8Length(input.type),
+      detail: buffered.bytes - EVENT_MESSAGE_WRAPPER_BYTES - headerBytes,
+    });
     if (bytes > MAX_EVENT_BYTES)
       throw new TransactionLimitError(
         `${op}: the event's PutEvents entry would be ${bytes} bytes; EventBridge takes at most ${MAX_EVENT_BYTES} per entry`,
@@ -500,7 +506,7 @@ export class UnitOfWork {
   }
 
   #addWrite(kind: WriteKind, input: unknown): void {
-    const method = { Put: 'put', Update: 'update', Delete: 'delete', ConditionCheck: 'conditionCheck' }[kind];
+    const method = WRITE_METHOD[kind];
     this.#assertWritable(
       typeof (input as { label?: unknown })?.label === 'string' ? (input as { label: string }).label : `${method}()`,
     );

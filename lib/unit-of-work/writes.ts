@@ -61,7 +61,8 @@ const ALLOWED: Record<WriteKind, ReadonlySet<string>> = {
   ]),
 };
 
-const METHOD: Record<WriteKind, string> = {
+/** The unit-of-work method that buffers each write kind (named in errors). */
+export const WRITE_METHOD: Readonly<Record<WriteKind, string>> = {
   Put: 'put',
   Update: 'update',
   Delete: 'delete',
@@ -75,7 +76,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** The label of an operation: the one given or `<method> <table>`. */
 export function labelOf(kind: WriteKind, input: { label?: unknown; TableName?: unknown }): string {
   if (typeof input.label === 'string' && input.label.length > 0) return input.label;
-  return `${METHOD[kind]} ${typeof input.TableName === 'string' ? input.TableName : '(no table)'}`;
+  return `${WRITE_METHOD[kind]} ${typeof input.TableName === 'string' ? input.TableName : '(no table)'}`;
 }
 
 /**
@@ -102,7 +103,7 @@ export function validateWriteInput(
   kind: WriteKind,
   input: unknown,
 ): { params: Record<string, unknown>; label: string } {
-  if (!isRecord(input)) throw new InvalidOperationError(`${METHOD[kind]}()`, 'expects an input object');
+  if (!isRecord(input)) throw new InvalidOperationError(`${WRITE_METHOD[kind]}()`, 'expects an input object');
   const label = labelOf(kind, input);
   const allowed = ALLOWED[kind];
   const params: Record<string, unknown> = {};

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { outboxDispatcher } from '../../lib/dispatch/dispatcher.js';
+import type { outboxDispatcher } from '../../lib/dispatch/dispatcher.js';
 import { JOB_STATUS, type JobStatus } from '../../lib/jobs/record.js';
 import type { CloudEvent, OutboxMessage } from '../../lib/outbox/messages.js';
 import { lambdaContext } from '../support/ddb.js';

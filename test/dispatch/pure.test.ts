@@ -18,12 +18,12 @@ import {
   chunkPutEvents,
   jobScheduleInputJson,
   jobScheduleRequest,
-  putEventsEntrySize,
   scheduleExpressionOf,
   toPutEventsEntry,
 } from '../../lib/dispatch/map.js';
 import { backoffDelay, isRetryableError, mayRetry, retrying, type RetryClock } from '../../lib/dispatch/retry.js';
 import { JOB_STATUS, type JobRecord, type JobStatus } from '../../lib/jobs/record.js';
+import { putEventsEntrySize } from '../../lib/outbox/put-events-size.js';
 import type { CloudEvent, JobEnvelope } from '../../lib/outbox/messages.js';
 
 const config = resolveDispatcherConfig(

@@ -5,7 +5,7 @@
  * Real units of work on DynamoDB Local; the dispatcher invoked with the committed outbox items.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { outboxDispatcher } from '../../lib/dispatch/dispatcher.js';
+import type { outboxDispatcher } from '../../lib/dispatch/dispatcher.js';
 import type { OutboxMessage } from '../../lib/outbox/messages.js';
 import { lambdaContext } from '../support/ddb.js';
 import { inUnitOfWork, jobRecord, messagesAbout } from '../support/jobs.js';

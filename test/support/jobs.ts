@@ -6,7 +6,7 @@ import type { JobRecord } from '../../lib/jobs/record.js';
 import { decodeOutboxItem } from '../../lib/outbox/decode.js';
 import type { OutboxMessage } from '../../lib/outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../../lib/outbox/schema.js';
-import type { LoggerLike } from '../../lib/unit-of-work/unit-of-work.js';
+import type { LoggerLike } from '../../lib/logger.js';
 import { getItem, scanAll } from './ddb.js';
 
 /** Commits `fn`'s operations in a unit of work of its own (what an API handler would do). */

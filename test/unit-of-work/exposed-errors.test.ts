@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from '@jest/globals';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import * as errors from '../../lib/errors.js';
-import { ConditionFailedError, unitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
+import { type ConditionFailedError, unitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
 import { createBusinessTable, createTestOutboxTable, lambdaContext, localClients } from '../support/ddb.js';
 
 const TABLE = 'secret-orders-table';

@@ -18,7 +18,8 @@ import { resolveSettings } from '../../lib/unit-of-work/settings.js';
 import { encodeOutboxItems } from '../../lib/outbox/encode.js';
 import { decodeOutboxItem } from '../../lib/outbox/decode.js';
 import type { CloudEvent, OutboxMessage } from '../../lib/outbox/messages.js';
-import { putEventsEntrySize, toPutEventsEntry } from '../../lib/dispatch/map.js';
+import { toPutEventsEntry } from '../../lib/dispatch/map.js';
+import { putEventsEntrySize } from '../../lib/outbox/put-events-size.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
