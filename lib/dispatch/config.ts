@@ -1,6 +1,7 @@
 import { ConfigurationError } from '../errors.js';
 import { declareOptions } from '../options.js';
 import { ENV } from '../outbox/schema.js';
+import { SCHEDULER_NAME_PATTERN } from '../jobs/schedule-name.js';
 
 /** Retries of one call (throttling, 5xx, network) inside an invocation. */
 export interface CallRetryOptions {
@@ -118,7 +119,7 @@ export const DISPATCHER_SETTINGS = declareOptions<DispatcherSettings>()({
   retry: { doc: 'Retries of throttled / failed calls inside the invocation', default: '{ 50, 50, 2000, 1000 }' },
 });
 
-const NAME = /^[0-9a-zA-Z\-_.]{1,64}$/;
+const NAME = SCHEDULER_NAME_PATTERN;
 
 function integer(value: unknown, min: number, max: number): number | undefined {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
-const VALID_NAME = /^[0-9a-zA-Z\-_.]{1,64}$/;
+/** A valid EventBridge Scheduler name (schedules and schedule groups): 1–64 characters of `[0-9a-zA-Z-_.]`. */
+export const SCHEDULER_NAME_PATTERN = /^[0-9a-zA-Z\-_.]{1,64}$/;
 /** The form every hashed name has, and no verbatim name may have: `-` and 23 lowercase hex characters at the end. */
 const HASHED_FORM = /-[0-9a-f]{23}$/;
 
@@ -20,7 +21,7 @@ const HASHED_FORM = /-[0-9a-f]{23}$/;
  * scheduleNameFor('expire order/42')            // 'expireorder42-3f1c…' (deterministic)
  */
 export function scheduleNameFor(jobKey: string): string {
-  if (VALID_NAME.test(jobKey) && !HASHED_FORM.test(jobKey)) return jobKey;
+  if (SCHEDULER_NAME_PATTERN.test(jobKey) && !HASHED_FORM.test(jobKey)) return jobKey;
   const readable = jobKey.replace(/[^0-9a-zA-Z\-_.]/g, '').slice(0, 40);
   const hash = createHash('sha256').update(jobKey, 'utf8').digest('hex').slice(0, 23);
   return `${readable || 'job'}-${hash}`;

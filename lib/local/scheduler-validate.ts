@@ -1,6 +1,7 @@
 /** Request validation of the local Scheduler, with the service's limits and messages. */
 import { LocalServiceError } from './http.js';
 import { isTimeZone, parseScheduleExpression, type ScheduleExpression } from './schedule-expression.js';
+import { SCHEDULER_NAME_PATTERN } from '../jobs/schedule-name.js';
 
 /** A schedule definition as CreateSchedule/UpdateSchedule carry it (wire field names). */
 export interface ScheduleDefinition {
@@ -24,7 +25,7 @@ export interface ScheduleDefinition {
 }
 
 /** Schedule and group names: 1–64 characters of `[0-9a-zA-Z-_.]`. */
-export const NAME_PATTERN = /^[0-9a-zA-Z\-_.]{1,64}$/;
+export const NAME_PATTERN = SCHEDULER_NAME_PATTERN;
 const ROLE_ARN = /^arn:aws(-[a-z]+)?:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 const SQS_ARN = /^arn:aws(-[a-z]+)?:sqs:[a-z0-9-]+:\d{12}:[a-zA-Z0-9\-_]+$/;
 
