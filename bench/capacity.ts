@@ -1,7 +1,7 @@
 /**
  * Write units of the example's flows, from the real items they leave on DynamoDB Local: runs the orders
  * service (place + pay, place + expire), snapshots every item each step wrote, sizes them by DynamoDB's
- * rules (lib/unit-of-work/size.ts) and prices each write as DynamoDB does: a transactional write is 2 write
+ * rules (lib/dynamodb/size.ts) and prices each write as DynamoDB does: a transactional write is 2 write
  * units per started KB of the larger of the item before and after, a standard write 1. The job-status index
  * costs nothing in these flows (SCHEDULED, RUNNING, SUCCEEDED and CANCELLED are not indexed by default);
  * the old single-key index is priced next to it (ALL projection: 1 unit per put, 2 for a key change).
@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_AWS_CONFIG } from '../lib/local/dynamodb-local.js';
-import { itemSize } from '../lib/unit-of-work/size.js';
+import { itemSize } from '../lib/dynamodb/size.js';
 import { startOrdersService } from '../scripts/orders-local.js';
 
 type Item = Record<string, unknown>;

@@ -14,7 +14,7 @@ import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aw
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { jobRunner, type JobContext, type JobRunnerInput } from '../lib/jobs/index.js';
 import { LOCAL_AWS_CONFIG, startDynamoDBLocal } from '../lib/local/dynamodb-local.js';
-import { newJobRecord } from '../lib/unit-of-work/job-writes.js';
+import { newJobRecord } from '../lib/job-record/writes.js';
 import { createBusinessTable, createTestOutboxTable } from '../test/support/ddb.js';
 import { fmt, median, percentile, timeMs } from './stats.js';
 

@@ -5,7 +5,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { JOB_STATUS, type JobStatus } from '../lib/jobs/record.js';
+import { JOB_STATUS, type JobStatus } from '../lib/job-record/record.js';
 import { METRICS_DEFAULTS } from '../lib/metrics/names.js';
 import { OUTBOX_SCHEMA } from '../lib/outbox/schema.js';
 import { TransactionalOutboxError } from './errors.js';

@@ -11,7 +11,22 @@ export interface OperationRef {
   readonly table: string;
   /** The item key, when known. */
   readonly key?: Record<string, unknown>;
+  /** Set when the operation is one the library itself added to the unit of work (see {@link LibraryWrite}). */
+  readonly libraryWrite?: LibraryWrite;
 }
+
+/**
+ * The library's own writes inside a unit of work: the job runner's success update of the job record, the
+ * idempotency record's Put. A failed condition on one of them is told from the handler's by this typed
+ * marker ({@link ConditionFailedError.libraryWrite}), never by comparing label text.
+ */
+export type LibraryWrite = 'job-success' | 'idempotency-record';
+
+/**
+ * @internal The key a write input carries its {@link LibraryWrite} marker under (a symbol: it never reaches
+ * DynamoDB and no handler input can spell it by accident).
+ */
+export const LIBRARY_WRITE: unique symbol = Symbol.for('lambda-unit-of-work.library-write') as never;
 
 /** The brand every error of lambda-unit-of-work carries; `Symbol.for` so it survives duplicate package copies. */
 export const UNIT_OF_WORK_ERROR_BRAND: unique symbol = Symbol.for('lambda-unit-of-work.error') as never;
@@ -58,6 +73,8 @@ export class ConditionFailedError extends UnitOfWorkError {
   readonly item?: Record<string, unknown>;
   /** Position of the failing action in the TransactWriteItems call. */
   readonly index: number;
+  /** Set when the failing action is the library's own write (the job runner's success update, the idempotency record). */
+  readonly libraryWrite?: LibraryWrite;
   constructor(op: OperationRef & { index: number; item?: Record<string, unknown> }, options?: { cause?: unknown }) {
     // Exposed to HTTP callers: the label only; table, key and item stay on the error (and in logs).
     super(`Condition failed on "${op.label}"`, options);
@@ -66,6 +83,7 @@ export class ConditionFailedError extends UnitOfWorkError {
     this.key = op.key;
     this.item = op.item;
     this.index = op.index;
+    if (op.libraryWrite) this.libraryWrite = op.libraryWrite;
   }
 }
 

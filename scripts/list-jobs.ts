@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { getJob, listJobs, type JobView } from '../lib/jobs/read.js';
-import { JOB_STATUS, type JobStatus } from '../lib/jobs/record.js';
+import { JOB_STATUS, type JobStatus } from '../lib/job-record/record.js';
 import { LOCAL_AWS_CONFIG } from '../lib/local/dynamodb-local.js';
 import { formatJobTable } from '../lib/cli/format.js';
 import { readLocalState } from './local-state.js';

@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../errors.js';
 import { declareOptions } from '../options.js';
 import { ENV } from '../outbox/schema.js';
-import { SCHEDULER_NAME_PATTERN } from '../jobs/schedule-name.js';
+import { SCHEDULER_NAME_PATTERN } from '../job-record/schedule-name.js';
 
 /** Retries of one call (throttling, 5xx, network) inside an invocation. */
 export interface CallRetryOptions {

@@ -3,8 +3,8 @@
  * and whether two schedules do the same thing.
  */
 import type { DynamoDBRecord } from 'aws-lambda';
-import { JOB_STATUS, type JobRecord } from '../jobs/record.js';
-import { isRecurring } from '../jobs/transitions.js';
+import { JOB_STATUS, type JobRecord } from '../job-record/record.js';
+import { isRecurring } from '../job-record/transitions.js';
 import type { CreateScheduleCommandInput } from '@aws-sdk/client-scheduler';
 import { OUTBOX_KEYS, OUTBOX_SCHEMA } from '../outbox/schema.js';
 

@@ -1,7 +1,7 @@
 import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DispatchError } from '../errors.js';
-import { jobRecordKey, type JobRecord } from '../jobs/record.js';
+import { jobRecordKey, type JobRecord } from '../job-record/record.js';
 import { OUTBOX_KEYS, OUTBOX_SCHEMA } from '../outbox/schema.js';
 import type { Caller } from './calls.js';
 import { backoffDelay, mayRetry } from './retry.js';

@@ -1,6 +1,6 @@
 import type { CreateScheduleCommandInput } from '@aws-sdk/client-scheduler';
 import { DispatchError } from '../errors.js';
-import type { JobRecord } from '../jobs/record.js';
+import type { JobRecord } from '../job-record/record.js';
 import type { CancelJobMessage, JobEnvelope, RescheduleJobMessage, ScheduleJobMessage } from '../outbox/messages.js';
 import type { DispatchStats } from './calls.js';
 import type { DispatcherConfig } from './config.js';

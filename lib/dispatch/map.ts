@@ -4,7 +4,7 @@
  */
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { CreateScheduleCommandInput } from '@aws-sdk/client-scheduler';
-import { jobRunnerInputTemplate } from '../jobs/input.js';
+import { jobRunnerInputTemplate } from '../job-record/delivery-input.js';
 import type { CloudEvent, JobEnvelope, JobScheduleSpec } from '../outbox/messages.js';
 import type { DispatcherConfig } from './config.js';
 import { PUT_EVENTS_LIMITS, putEventsEntrySize } from '../outbox/put-events-size.js';

@@ -17,7 +17,6 @@ import { commitUnitOfWork } from '../unit-of-work/commit.js';
 import type { UnitOfWork } from '../unit-of-work/unit-of-work.js';
 import type { ResolvedIdempotency } from './options.js';
 import {
-  IDEMPOTENCY_RECORD,
   buildIdempotencyRecord,
   clientRequestTokenFor,
   decide,
@@ -164,7 +163,7 @@ async function findWinner(
   const nowMs = Date.now();
   if (
     error instanceof ConditionFailedError &&
-    error.label === IDEMPOTENCY_RECORD.label &&
+    error.libraryWrite === 'idempotency-record' &&
     error.table === invocation.table &&
     error.key?.pk === invocation.key.pk &&
     isLive(error.item, nowMs)

@@ -3,9 +3,15 @@
  * decision a read record leads to, and the ClientRequestToken of the commit. No I/O here.
  */
 import { createHash } from 'node:crypto';
-import { IdempotencyPayloadMismatchError, IdempotencyResponseTooLargeError, InvalidOperationError } from '../errors.js';
+import {
+  IdempotencyPayloadMismatchError,
+  IdempotencyResponseTooLargeError,
+  InvalidOperationError,
+  LIBRARY_WRITE,
+  type LibraryWrite,
+} from '../errors.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
-import { MAX_ITEM_BYTES, itemSize } from '../unit-of-work/size.js';
+import { MAX_ITEM_BYTES, itemSize } from '../dynamodb/size.js';
 
 /** Attribute names and values of idempotency records (they live in the outbox table unless `table` says otherwise). */
 export const IDEMPOTENCY_RECORD = {
@@ -204,6 +210,7 @@ export function recordPutInput(
   ExpressionAttributeNames: Record<string, string>;
   ExpressionAttributeValues: Record<string, unknown>;
   label: string;
+  [LIBRARY_WRITE]: LibraryWrite;
 } {
   return {
     TableName: table,
@@ -212,6 +219,7 @@ export function recordPutInput(
     ExpressionAttributeNames: { '#pk': OUTBOX_SCHEMA.partitionKey, '#expiresAt': 'expiresAt' },
     ExpressionAttributeValues: { ':now': Math.floor(nowMs / 1000) },
     label: IDEMPOTENCY_RECORD.label,
+    [LIBRARY_WRITE]: 'idempotency-record',
   };
 }
 

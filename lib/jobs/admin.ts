@@ -10,7 +10,7 @@ import { ConditionFailedError, InvalidOperationError, JobNotFoundError } from '.
 import { withUnitOfWork } from '../unit-of-work/context.js';
 import type { LoggerLike } from '../logger.js';
 import { getJob, type JobView } from './read.js';
-import { JOB_STATUS, TERMINAL_JOB_STATUSES } from './record.js';
+import { JOB_STATUS, TERMINAL_JOB_STATUSES } from '../job-record/record.js';
 
 /** Where and how an admin action writes. */
 export interface JobAdminOptions {

@@ -11,8 +11,8 @@ import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
 import { sendTransaction } from '../unit-of-work/commit.js';
 import { buildTransaction } from '../unit-of-work/transaction.js';
 import type { BufferedWrite } from '../unit-of-work/writes.js';
-import type { JobRecord } from './record.js';
-import { failureParams, type ClaimedJob, type FailureOutcome } from './transitions.js';
+import type { JobRecord } from '../job-record/record.js';
+import { failureParams, type ClaimedJob, type FailureOutcome } from '../job-record/transitions.js';
 
 /** Data of the `JobFailed` event. */
 export interface JobFailedData {

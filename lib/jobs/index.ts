@@ -25,9 +25,15 @@ export {
 export { JOB_RUNNER_DEFAULTS, retryDelaySeconds, type JobBackoff, type JobRunnerOptions } from './options.js';
 export { getJob, listJobs, type JobPage, type JobReadOptions, type JobView, type ListJobsOptions } from './read.js';
 export { jobFailedEvent, type JobFailedData } from './failure.js';
-export { DEFAULT_MAX_ATTEMPTS, JOB_STATUS, TERMINAL_JOB_STATUSES, type JobRecord, type JobStatus } from './record.js';
-export { SCHEDULER_CONTEXT, type JobRunnerInput } from './input.js';
-export { scheduleNameFor } from './schedule-name.js';
+export {
+  DEFAULT_MAX_ATTEMPTS,
+  JOB_STATUS,
+  TERMINAL_JOB_STATUSES,
+  type JobRecord,
+  type JobStatus,
+} from '../job-record/record.js';
+export { SCHEDULER_CONTEXT, type JobRunnerInput } from '../job-record/delivery-input.js';
+export { scheduleNameFor } from '../job-record/schedule-name.js';
 export { cancelJob, retryJob, type JobAdminOptions, type JobAdminResult, type RetryJobOptions } from './admin.js';
 export {
   deliveryOfTimerMessage,

@@ -1,5 +1,5 @@
 import type { LoggerLike } from '../logger.js';
-import { traceIdOf, type TraceContext } from '../unit-of-work/trace-context.js';
+import { traceIdOf, type TraceContext } from '../trace-context.js';
 
 /** The keys every log line of one job delivery carries. */
 export interface DeliveryLogKeys {

@@ -2,10 +2,10 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { InvalidOperationError } from '../errors.js';
 import type { JobDefinitions } from './definitions.js';
-import type { JobRunnerInput } from './input.js';
+import type { JobRunnerInput } from '../job-record/delivery-input.js';
 import type { JobRunnerOptions } from './options.js';
 import { jobRunner, type JobRunnerContext, type JobRunResult } from './runner.js';
-import { normalizeOccurrence } from './transitions.js';
+import { normalizeOccurrence } from '../job-record/transitions.js';
 
 /** Options of {@link jobQueueRunner}: those of {@link jobRunner}, plus what a queued timer may be early by. */
 export interface JobQueueRunnerOptions<TJobs extends JobDefinitions = JobDefinitions> extends JobRunnerOptions<TJobs> {

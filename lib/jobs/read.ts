@@ -11,8 +11,8 @@ import { ConfigurationError } from '../errors.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
 import { ENV, OUTBOX_SCHEMA } from '../outbox/schema.js';
 import { getDefaultClient, toDocumentClient } from '../unit-of-work/settings.js';
-import { JOB_STATUS, jobRecordKey, type JobRecord, type JobStatus } from './record.js';
-import { indexedJobStatuses, jobIndexPartition } from './status-index.js';
+import { JOB_STATUS, jobRecordKey, type JobRecord, type JobStatus } from '../job-record/record.js';
+import { indexedJobStatuses, jobIndexPartition } from '../job-record/status-index.js';
 
 /** Where to read jobs from. */
 export interface JobReadOptions {

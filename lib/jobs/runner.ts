@@ -2,16 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { ConditionFailedError, InvalidOperationError, JobLeaseHeldError, UnknownJobError } from '../errors.js';
+import {
+  ConditionFailedError,
+  InvalidOperationError,
+  JobLeaseHeldError,
+  LIBRARY_WRITE,
+  UnknownJobError,
+} from '../errors.js';
 import { createMetricsBatch, resolveMetrics } from '../metrics/emitter.js';
 import { METRICS } from '../metrics/names.js';
 import { commitScope } from '../unit-of-work/commit.js';
 import { EXACTLY_ONCE, withUnitOfWork } from '../unit-of-work/context.js';
-import type { TraceContext } from '../unit-of-work/trace-context.js';
+import type { TraceContext } from '../trace-context.js';
 import type { LoggerLike } from '../logger.js';
 import { jobBackoffOf, type JobDefinitions, type JobHandler, type JobRunInfo } from './definitions.js';
 import { failureControl, recordFailure } from './failure.js';
-import type { JobRunnerInput } from './input.js';
+import type { JobRunnerInput } from '../job-record/delivery-input.js';
 import { deliveryLogKeys, withLogKeys } from './log-keys.js';
 import {
   resolveJobRunnerOptions,
@@ -19,7 +25,7 @@ import {
   type JobRunnerOptions,
   type JobRunnerSettings,
 } from './options.js';
-import type { JobRecord } from './record.js';
+import type { JobRecord } from '../job-record/record.js';
 import {
   claimParams,
   errorSummary,
@@ -32,7 +38,7 @@ import {
   skipReason,
   successParams,
   type ClaimedJob,
-} from './transitions.js';
+} from '../job-record/transitions.js';
 
 /** How one delivery ended. */
 export type JobRunOutcome = 'succeeded' | 'failed' | 'dead' | 'skipped' | 'cancelled' | 'lost';
@@ -309,7 +315,8 @@ async function runDelivery(
       async (uow) => {
         // Buffered first: a handler that touches its own job record fails at that call, naming it.
         const ttl = Math.floor(config.clock() / 1000) + settings.retentionSeconds;
-        uow.update({ ...successParams(claim, recurring, config.clock(), ttl), label: successLabel });
+        const success = { ...successParams(claim, recurring, config.clock(), ttl), label: successLabel };
+        uow.update(Object.assign(success, { [LIBRARY_WRITE]: 'job-success' as const }));
         await handler(payload, { uow, job: info, logger });
         handlerReturned = true;
       },
@@ -326,7 +333,8 @@ async function runDelivery(
       },
     );
   } catch (error) {
-    if (handlerReturned && error instanceof ConditionFailedError && error.label === successLabel) return lost(error);
+    if (handlerReturned && error instanceof ConditionFailedError && error.libraryWrite === 'job-success')
+      return lost(error);
     return fail(error);
   }
   logger.info(

@@ -1,7 +1,7 @@
 /** Request validation of the local Scheduler, with the service's limits and messages. */
 import { LocalServiceError } from './http.js';
 import { isTimeZone, parseScheduleExpression, type ScheduleExpression } from './schedule-expression.js';
-import { SCHEDULER_NAME_PATTERN } from '../jobs/schedule-name.js';
+import { SCHEDULER_NAME_PATTERN } from '../job-record/schedule-name.js';
 
 /** A schedule definition as CreateSchedule/UpdateSchedule carry it (wire field names). */
 export interface ScheduleDefinition {

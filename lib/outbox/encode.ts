@@ -1,5 +1,5 @@
 import { isoTime } from '../iso-time.js';
-import { itemSize } from '../unit-of-work/size.js';
+import { itemSize } from '../dynamodb/size.js';
 import type { OutboxMessage } from './messages.js';
 import { OUTBOX_KEYS, OUTBOX_SCHEMA, originRegionAttribute } from './schema.js';
 

@@ -2,7 +2,7 @@
  * Messages carried by outbox items. Events are CloudEvents 1.0 JSON envelopes; job messages tell the
  * dispatcher which EventBridge Scheduler schedule to create, update or delete.
  */
-import type { TraceContext } from '../unit-of-work/trace-context.js';
+import type { TraceContext } from '../trace-context.js';
 
 /** A CloudEvents 1.0 envelope (JSON format), as published to EventBridge as `Detail`. */
 export interface CloudEvent<TData = unknown> {

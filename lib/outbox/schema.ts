@@ -24,7 +24,7 @@ export const OUTBOX_SCHEMA = {
    */
   regionAttribute: '_region',
   /**
-   * Sparse, sharded index of job records by status, for `listJobs` (lib/jobs/status-index.ts writes its
+   * Sparse, sharded index of job records by status, for `listJobs` (lib/job-record/status-index.ts writes its
    * attributes). Only the statuses listed in `UOW_JOB_INDEX_STATUSES` (default {@link defaultStatuses}) are
    * in it, each spread over {@link shards} partition keys `<status>#<shard>`; keys only are projected
    * (`listJobs` reads the records themselves, consistently).

@@ -69,6 +69,7 @@ export async function classifyCommitError(
             label: action?.label ?? `action #${failedAt}`,
             table: action?.table ?? '?',
             key: action?.key,
+            ...(action?.libraryWrite ? { libraryWrite: action.libraryWrite } : {}),
             index: failedAt,
             item: await plainItem(reasons[failedAt]?.Item),
           },

@@ -5,7 +5,7 @@ import { ConfigurationError } from '../errors.js';
 import { declareOptions, is, validateOptions } from '../options.js';
 import { DEFAULT_OUTBOX_RETENTION_SECONDS, ENV } from '../outbox/schema.js';
 import { createJsonConsoleLogger } from './json-logger.js';
-import type { TraceContext } from './trace-context.js';
+import type { TraceContext } from '../trace-context.js';
 import { isLoggerLike, type LoggerLike } from '../logger.js';
 import type { UnitOfWorkSettings } from './unit-of-work.js';
 

@@ -3,7 +3,7 @@ import { TransactionLimitError, type OperationRef } from '../errors.js';
 import { encodeSizedOutboxItems, OversizedMessageError, type SizedOutboxItem } from '../outbox/encode.js';
 import type { OutboxMessage } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
-import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, MAX_TRANSACTION_BYTES } from './size.js';
+import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, MAX_TRANSACTION_BYTES } from '../dynamodb/size.js';
 import type { BufferedWrite, WriteRole } from './writes.js';
 
 /** What each action of a built transaction is, by position, to map DynamoDB's cancellation reasons back. */

@@ -3,14 +3,20 @@ import { uuidv7 } from '../uuidv7.js';
 import type { LoggerLike } from '../logger.js';
 
 export type { LoggerLike } from '../logger.js';
-import { InvalidOperationError, ReadOnlyUnitOfWorkError, TransactionLimitError } from '../errors.js';
-import { DEFAULT_MAX_ATTEMPTS } from '../jobs/record.js';
-import { scheduleNameFor } from '../jobs/schedule-name.js';
+import {
+  InvalidOperationError,
+  LIBRARY_WRITE,
+  ReadOnlyUnitOfWorkError,
+  TransactionLimitError,
+  type LibraryWrite,
+} from '../errors.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../job-record/record.js';
+import { scheduleNameFor } from '../job-record/schedule-name.js';
 import type { CloudEvent, OutboxMessage } from '../outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../outbox/schema.js';
 import { PUT_EVENTS_LIMITS, putEventsEntryBytes } from '../outbox/put-events-size.js';
 import { clientOverride } from './settings.js';
-import { resolveTraceContext, type TraceContext } from './trace-context.js';
+import { resolveTraceContext, type TraceContext } from '../trace-context.js';
 import {
   cancelJobParams,
   IF_JOB_EXISTS,
@@ -18,13 +24,13 @@ import {
   putJobRecordParams,
   rescheduleJobParams,
   reviveJobParams,
-} from './job-writes.js';
+} from '../job-record/writes.js';
 import { normalizeSchedule } from './schedule.js';
 import { MAX_JOB_PAYLOAD_NESTING, validateEventInput } from './event-input.js';
 import { isoTime } from '../iso-time.js';
 import { snapshotJson } from './serializable.js';
 import { displayValue } from './values.js';
-import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, itemSize, utf8Length } from './size.js';
+import { MAX_ITEM_BYTES, MAX_TRANSACTION_ACTIONS, itemSize, utf8Length } from '../dynamodb/size.js';
 import type {
   PendingCounts,
   PublishInput,
@@ -514,6 +520,8 @@ export class UnitOfWork {
     validateKeyAttributes(label, kind, params, this.#keyNames.get(params.TableName as string));
     const write = this.#buffer(kind, params, label, 'write', {});
     if (!write.ref.key) write.ref = { ...write.ref, key: keyFromCondition(params) };
+    const libraryWrite = (input as { [LIBRARY_WRITE]?: LibraryWrite })[LIBRARY_WRITE];
+    if (libraryWrite) write.ref = { ...write.ref, libraryWrite };
   }
 
   #buffer(

@@ -19,14 +19,14 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { DynamoDBRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { TransactionalOutbox } from '../../cdk/index.js';
-import { JOB_STATUS, type JobRecord, jobRecordKey } from '../../lib/jobs/record.js';
+import { JOB_STATUS, type JobRecord, jobRecordKey } from '../../lib/job-record/record.js';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
 import { type EventPattern, matchesPattern } from '../../lib/local/event-pattern.js';
 import { createOutboxTable } from '../../lib/local/outbox-table.js';
 import { toLambdaRecord } from '../../lib/local/stream-record.js';
 import { encodeOutboxItems } from '../../lib/outbox/encode.js';
 import type { OutboxMessage } from '../../lib/outbox/messages.js';
-import { newJobRecord } from '../../lib/unit-of-work/job-writes.js';
+import { newJobRecord } from '../../lib/job-record/writes.js';
 import {
   OUTBOX_SCHEMA,
   OUTBOX_STREAM_FILTER_PATTERN,

@@ -11,7 +11,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { MAX_CONVERGENCE_ROUNDS } from '../../lib/dispatch/jobs.js';
-import { JOB_STATUS } from '../../lib/jobs/record.js';
+import { JOB_STATUS } from '../../lib/job-record/record.js';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
 import type { JobScheduleSpec, OutboxMessage } from '../../lib/outbox/messages.js';
 import { lambdaContext } from '../support/ddb.js';

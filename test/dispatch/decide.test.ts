@@ -9,7 +9,7 @@ import {
 } from '../../lib/dispatch/decide.js';
 import { scheduleRequestOfRecord } from '../../lib/dispatch/jobs.js';
 import { jobScheduleRequest } from '../../lib/dispatch/map.js';
-import { JOB_STATUS, type JobRecord, type JobStatus } from '../../lib/jobs/record.js';
+import { JOB_STATUS, type JobRecord, type JobStatus } from '../../lib/job-record/record.js';
 
 import { config, job } from '../support/dispatch-fixtures.js';
 

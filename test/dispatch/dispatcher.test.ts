@@ -7,7 +7,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { outboxDispatcher } from '../../lib/dispatch/dispatcher.js';
-import { JOB_STATUS, type JobStatus } from '../../lib/jobs/record.js';
+import { JOB_STATUS, type JobStatus } from '../../lib/job-record/record.js';
 import type { CloudEvent, OutboxMessage } from '../../lib/outbox/messages.js';
 import { lambdaContext } from '../support/ddb.js';
 import { outboxStreamRecord } from '../support/stream-records.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import middy from '@middy/core';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { unitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
-import { scheduleNameFor } from '../../lib/jobs/schedule-name.js';
+import { scheduleNameFor } from '../../lib/job-record/schedule-name.js';
 import { lambdaContext } from '../support/ddb.js';
 import { LOCAL_ARNS, startTestStack, type TestStack } from '../support/local-stack.js';
 

@@ -13,7 +13,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { DynamoDBRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { jobRunner } from '../../lib/jobs/index.js';
-import type { JobRecord } from '../../lib/jobs/record.js';
+import type { JobRecord } from '../../lib/job-record/record.js';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
 import { decodeOutboxItem } from '../../lib/outbox/decode.js';
 import { OUTBOX_SCHEMA } from '../../lib/outbox/schema.js';

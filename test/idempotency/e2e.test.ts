@@ -9,7 +9,7 @@ import httpErrorHandler from '@middy/http-error-handler';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { unitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
-import { scheduleNameFor } from '../../lib/jobs/schedule-name.js';
+import { scheduleNameFor } from '../../lib/job-record/schedule-name.js';
 import { createBusinessTable, lambdaContext, localClients, scanAll } from '../support/ddb.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
 

@@ -1,7 +1,7 @@
 /** The key → schedule name mapping is one to one, valid and deterministic (fast-check, seeded). */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { scheduleNameFor } from '../../lib/jobs/schedule-name.js';
+import { scheduleNameFor } from '../../lib/job-record/schedule-name.js';
 
 const VALID = /^[0-9a-zA-Z\-_.]{1,64}$/;
 const SEED = 17_2026;

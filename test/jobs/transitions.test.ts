@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { defineJobs, retryDelaySeconds, scheduleJob, type JobContext, type JobPayloads } from '../../lib/jobs/index.js';
 import { JOB_RUNNER_DEFAULTS } from '../../lib/jobs/options.js';
-import type { JobRecord } from '../../lib/jobs/record.js';
+import type { JobRecord } from '../../lib/job-record/record.js';
 import {
   claimParams,
   errorSummary,
@@ -12,7 +12,7 @@ import {
   normalizeOccurrence,
   releaseParams,
   skipReason,
-} from '../../lib/jobs/transitions.js';
+} from '../../lib/job-record/transitions.js';
 import type { UnitOfWork } from '../../lib/unit-of-work/unit-of-work.js';
 
 const record = (over: Partial<JobRecord>): JobRecord =>

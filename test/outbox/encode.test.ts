@@ -2,7 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
 import { encodeOutboxItems, encodeSizedOutboxItems } from '../../lib/outbox/encode.js';
 import type { OutboxMessage } from '../../lib/outbox/messages.js';
-import { itemSize, utf8Length } from '../../lib/unit-of-work/size.js';
+import { itemSize, utf8Length } from '../../lib/dynamodb/size.js';
 
 const event = (data: unknown, type: string): OutboxMessage => ({
   kind: 'event',

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { withUnitOfWork, type UnitOfWork } from '../../lib/index.js';
-import type { JobRunnerInput } from '../../lib/jobs/input.js';
-import type { JobRecord } from '../../lib/jobs/record.js';
+import type { JobRunnerInput } from '../../lib/job-record/delivery-input.js';
+import type { JobRecord } from '../../lib/job-record/record.js';
 import { decodeOutboxItem } from '../../lib/outbox/decode.js';
 import type { OutboxMessage } from '../../lib/outbox/messages.js';
 import { OUTBOX_SCHEMA } from '../../lib/outbox/schema.js';

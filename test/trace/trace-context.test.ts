@@ -2,11 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { withLogKeys } from '../../lib/jobs/log-keys.js';
 import { createMemoryLogger } from '../../lib/local/memory-logger.js';
-import {
-  resolveTraceContext,
-  traceparentFromXRay,
-  xrayHeaderFromTraceparent,
-} from '../../lib/unit-of-work/trace-context.js';
+import { resolveTraceContext, traceparentFromXRay, xrayHeaderFromTraceparent } from '../../lib/trace-context.js';
 
 const XRAY = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
 

@@ -8,7 +8,7 @@ import middy from '@middy/core';
 import { unitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
 import { inboxConsumer } from '../../lib/inbox/index.js';
 import { defineJobs, jobRunner, type JobContext } from '../../lib/jobs/index.js';
-import type { JobRunnerInput } from '../../lib/jobs/input.js';
+import type { JobRunnerInput } from '../../lib/job-record/delivery-input.js';
 import { createMemoryLogger } from '../../lib/local/memory-logger.js';
 import type { CloudEvent } from '../../lib/outbox/messages.js';
 import { lambdaContext } from '../support/ddb.js';

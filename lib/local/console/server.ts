@@ -11,7 +11,7 @@ import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import { ConditionFailedError, InvalidOperationError, JobNotFoundError } from '../../errors.js';
 import { cancelJob, retryJob } from '../../jobs/admin.js';
 import { getJob, listJobs, type JobView } from '../../jobs/read.js';
-import { JOB_STATUS, jobRecordKey } from '../../jobs/record.js';
+import { JOB_STATUS, jobRecordKey } from '../../job-record/record.js';
 import { OUTBOX_KEYS } from '../../outbox/schema.js';
 import { toDocumentClient } from '../../unit-of-work/settings.js';
 import type { LocalOutboxStack } from '../outbox-stack.js';

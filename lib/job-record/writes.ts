@@ -1,8 +1,8 @@
-import { JOB_STATUS, jobRecordKey, type JobRecord } from '../jobs/record.js';
+import { JOB_STATUS, jobRecordKey, type JobRecord } from './record.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
-import type { TraceContext } from './trace-context.js';
+import type { TraceContext } from '../trace-context.js';
 import { OUTBOX_SCHEMA, originRegionAttribute } from '../outbox/schema.js';
-import { jobIndexAttributes, withJobIndex } from '../jobs/status-index.js';
+import { jobIndexAttributes, withJobIndex } from './status-index.js';
 
 /** What a new job record needs. */
 export interface NewJob {

@@ -1,5 +1,12 @@
+/**
+ * The job record (lib/job-record/): its schema (this file), the writes that create and change it (writes.ts),
+ * its state machine (transitions.ts), its status index (status-index.ts), the schedule name derived from its key
+ * (schedule-name.ts) and what a delivery carries (delivery-input.ts). Dependency-free of the unit of work, the
+ * dispatcher and the runner: the core imports it to buffer job writes, the dispatcher to read records and build
+ * schedules, the runner to claim and finish them. Only the runner (lib/jobs/) depends on the core.
+ */
 import type { JobScheduleSpec } from '../outbox/messages.js';
-import type { TraceContext } from '../unit-of-work/trace-context.js';
+import type { TraceContext } from '../trace-context.js';
 import { OUTBOX_KEYS, type OUTBOX_SCHEMA } from '../outbox/schema.js';
 
 /** Lifecycle of a job record. */
