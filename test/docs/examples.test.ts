@@ -190,7 +190,7 @@ describe('the TypeScript examples of README.md and docs/*.md', () => {
       'docs/failure-semantics.md:62',
       'docs/idempotency.md:124',
     ]);
-  }, 60_000);
+  }, 120_000); // ~40 s alone on 2 loaded cores, most of it parsing aws-cdk-lib; the margin is for a parallel suite
 
   it('extracts blocks, their check comments and nocheck fences', () => {
     const md = [
