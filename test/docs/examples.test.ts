@@ -186,9 +186,11 @@ describe('the TypeScript examples of README.md and docs/*.md', () => {
     expect(problems.filter((p) => !p.startsWith('control.md'))).toEqual([]);
     expect(problems).toEqual([expect.stringMatching(/^control\.md:1: TS2322 Type '"upsert"' is not assignable/)]);
     expect(checked.length).toBeGreaterThanOrEqual(20);
-    expect(examples.filter((e) => e.nocheck).map((e) => `${e.file}:${e.line}`)).toEqual([
-      'docs/failure-semantics.md:62',
-      'docs/idempotency.md:124',
+    // nocheck is for elided fragments only (`unitOfWork({ … })`): the two Middy chains that show middleware order
+    const skipped = examples.filter((e) => e.nocheck);
+    expect(skipped.map((e) => ({ file: e.file, elided: e.code.includes('…') }))).toEqual([
+      { file: 'docs/failure-semantics.md', elided: true },
+      { file: 'docs/idempotency.md', elided: true },
     ]);
   }, 120_000); // ~40 s alone on 2 loaded cores, most of it parsing aws-cdk-lib; the margin is for a parallel suite
 
