@@ -1,14 +1,24 @@
 /**
- * Matchers on a unit of work's recording, one object for jest (`expect.extend`) and vitest (`expect.extend`):
- * both give matchers `this.equals` (asymmetric matchers like `expect.any(String)` work) and `this.isNot`.
+ * Matchers on a unit of work's recording, one object for jest (`expect.extend`) and vitest (`expect.extend`).
+ * Their whole contract with the test framework is {@link MatcherContext}: `this.equals` (so asymmetric matchers
+ * like `expect.any(String)` work), `this.isNot` and, when given, `this.customTesters`; they return
+ * `{ pass, message }` and never alter `pass` for `.not` (both frameworks invert it). Nothing else of either
+ * framework is used: no `this.utils`, no global `expect`, no import of jest or vitest.
  */
 import { UnitOfWork } from '../unit-of-work/unit-of-work.js';
 import { recordingOf, type UnitOfWorkRecording } from './test-unit-of-work.js';
 
-/** The part of jest's and vitest's matcher context these matchers use. */
+/**
+ * The part of jest's and vitest's matcher context (`this` of a matcher) these matchers use; both frameworks'
+ * contexts are assignable to it.
+ */
 export interface MatcherContext {
+  /** True under `.not`: only the message changes (the framework inverts `pass`). */
   readonly isNot?: boolean;
-  equals(a: unknown, b: unknown): boolean;
+  /** The framework's deep equality, which honours asymmetric matchers and the custom testers passed. */
+  equals(a: unknown, b: unknown, customTesters?: readonly unknown[]): boolean;
+  /** Equality testers registered with `expect.addEqualityTesters` (jest 30, vitest), passed on to `equals`. */
+  readonly customTesters?: readonly unknown[];
 }
 
 /** What a matcher returns (jest and vitest). */
@@ -25,9 +35,10 @@ export interface ScheduledExpectation {
 }
 
 /**
- * The matchers' types, to declare them on your test framework's `expect`:
+ * The matchers' types, to declare them on your test framework's `expect` (`R` is what a matcher returns):
  * jest (`@jest/globals`): `declare module 'expect' { interface Matchers<R> extends UnitOfWorkMatchers<R> {} }`;
- * vitest: `declare module 'vitest' { interface Assertion<T> extends UnitOfWorkMatchers<T> {} }`.
+ * vitest: `declare module 'vitest' { interface Assertion<T = any> extends UnitOfWorkMatchers<void> {} }`
+ * (vitest's `T` is the received value's type, not the return type; `.resolves`/`.rejects` make it a promise).
  */
 export interface UnitOfWorkMatchers<R = unknown> {
   /** The unit of work committed (state `committed`). */
@@ -51,9 +62,10 @@ function recording(received: unknown, matcher: string): UnitOfWorkRecording {
   );
 }
 
+/** JSON, with asymmetric matchers shown by name: `Any<String>` (jest and vitest both have `toAsymmetricMatcher`). */
 const show = (value: unknown): string =>
   JSON.stringify(value, (_k, v) =>
-    typeof v?.asymmetricMatch === 'function' ? String(v.toString?.() ?? 'matcher') : v,
+    typeof v?.asymmetricMatch === 'function' ? String(v.toAsymmetricMatcher?.() ?? v.toString?.() ?? 'matcher') : v,
   );
 
 function result(ctx: MatcherContext, pass: boolean, wanted: string, found: string): MatcherResult {
@@ -71,7 +83,9 @@ export const unitOfWorkMatchers = {
   },
   toHavePublished(this: MatcherContext, received: unknown, type: string, data?: unknown): MatcherResult {
     const r = recording(received, 'toHavePublished');
-    const pass = r.events.some((e) => e.type === type && (data === undefined || this.equals(e.data, data)));
+    const pass = r.events.some(
+      (e) => e.type === type && (data === undefined || this.equals(e.data, data, this.customTesters)),
+    );
     return result(
       this,
       pass,
@@ -90,9 +104,10 @@ export const unitOfWorkMatchers = {
     const pass = r.jobs.some(
       (j) =>
         j.job === job &&
-        (payload === undefined || this.equals(j.payload, payload)) &&
+        (payload === undefined || this.equals(j.payload, payload, this.customTesters)) &&
         Object.entries(expected).every(
-          ([name, value]) => value === undefined || this.equals(j[name as keyof ScheduledExpectation], value),
+          ([name, value]) =>
+            value === undefined || this.equals(j[name as keyof ScheduledExpectation], value, this.customTesters),
         ),
     );
     return result(
@@ -109,7 +124,9 @@ export const unitOfWorkMatchers = {
         o.kind !== 'ConditionCheck' &&
         o.table === table &&
         (key === undefined ||
-          Object.entries(key).every(([name, value]) => this.equals((o.key ?? o.item)?.[name], value))),
+          Object.entries(key).every(([name, value]) =>
+            this.equals((o.key ?? o.item)?.[name], value, this.customTesters),
+          )),
     );
     return result(
       this,

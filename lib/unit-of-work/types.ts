@@ -66,9 +66,12 @@ export interface ScheduleInput<TName extends string = string, TPayload = unknown
   /** JSON-serializable payload handed to the job handler (`null` allowed, `undefined` not). */
   readonly payload: TPayload;
   /**
-   * Business key of the job, unique per outbox table (a second job with the same key fails the commit with
-   * `DuplicateJobError`); used by `cancelJob`/`rescheduleJob`. Any string: keys that are not valid schedule
-   * names are mapped to one with a hash (see `scheduleNameFor`). @default the job id
+   * Business key of the job, naming at most one job at a time per outbox table; used by `cancelJob`,
+   * `rescheduleJob` and `retryJob`. A key is reusable once its job is finished (SUCCEEDED, DEAD, CANCELLED: the
+   * new job replaces the record). While a job with the key is pending (SCHEDULED, FAILED) the commit fails with
+   * `DuplicateJobError` unless `ifExists: 'replace'`; while it is RUNNING it always fails (see `ifExists`).
+   * Any string: keys that are not valid schedule names are mapped to one with a hash (see `scheduleNameFor`).
+   * @default the job id
    */
   readonly key?: string;
   /** Attempts before the job is DEAD (first run included), 1–185. @default 3 */

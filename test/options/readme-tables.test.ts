@@ -3,6 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { OUTBOX_DISPATCHER_OPTIONS } from '../../lib/dispatch/dispatcher.js';
 import { IDEMPOTENCY_OPTIONS } from '../../lib/idempotency/options.js';
 import { INBOX_OPTIONS } from '../../lib/inbox/consumer.js';
+import { JOB_BACKOFF_OPTIONS } from '../../lib/jobs/options.js';
 import type { OptionSpec } from '../../lib/options.js';
 import { UNIT_OF_WORK_OPTIONS } from '../../lib/unit-of-work/settings.js';
 
@@ -38,6 +39,12 @@ const TABLES: readonly DocumentedTable[] = [
     defaultColumn: 2,
   },
   { file: 'docs/inbox.md', after: 'plus:', specs: INBOX_OPTIONS, defaultColumn: 1 },
+  {
+    file: 'docs/jobs.md',
+    after: "job leaves out falls back to the runner's, then to the defaults:",
+    specs: JOB_BACKOFF_OPTIONS,
+    defaultColumn: 1,
+  },
 ];
 
 /** The rows of the first table after `after`: option name (first backticked word, before any `.` or `(`) → cells. */
