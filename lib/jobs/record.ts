@@ -1,6 +1,6 @@
 import type { JobScheduleSpec } from '../outbox/messages.js';
 import type { TraceContext } from '../unit-of-work/trace-context.js';
-import { OUTBOX_KEYS, OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { OUTBOX_KEYS, type OUTBOX_SCHEMA } from '../outbox/schema.js';
 
 /** Lifecycle of a job record. */
 export const JOB_STATUS = {
@@ -71,6 +71,11 @@ export interface JobRecord {
   /** For recurring jobs: the scheduled time of the last occurrence that was claimed. */
   readonly lastOccurrence?: string;
   readonly lastRunAt?: string;
+  /**
+   * The status the last claim found: `RUNNING` means it reclaimed a run whose lease had expired (the runner
+   * holding it crashed or timed out), counted by the `JobLeasesExpired` metric.
+   */
+  readonly claimedFrom?: JobStatus;
   readonly lastOutcome?: 'SUCCEEDED' | 'FAILED';
   readonly lastError?: { readonly name: string; readonly message: string };
   /** Epoch seconds; set when the job reaches a terminal status. */

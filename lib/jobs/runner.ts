@@ -19,7 +19,7 @@ import {
   type JobRunnerOptions,
   type JobRunnerSettings,
 } from './options.js';
-import type { JobRecord } from './record.js';
+import { JOB_STATUS, type JobRecord } from './record.js';
 import {
   claimParams,
   errorSummary,
@@ -47,6 +47,11 @@ export interface JobRunResult {
   readonly scheduledTime: string;
   /** The attempt number of a run (absent when skipped). */
   readonly attempt?: number;
+  /**
+   * `true` when this run reclaimed the job from a run found RUNNING past its lease (it crashed or timed out),
+   * as counted by the `JobLeasesExpired` metric.
+   */
+  readonly leaseExpired?: true;
   /** Why it was skipped, cancelled or lost. */
   readonly reason?: string;
   /** When a failed one-time job is retried, and the version of that retry. */
@@ -149,6 +154,7 @@ export function jobRunner<const TJobs extends JobDefinitions>(options: JobRunner
       batch.add(METRICS.jobRunDurationMs, performance.now() - started);
       if (result.attempt !== undefined) batch.add(METRICS.jobRunAttempts, result.attempt);
       if (result.outcome === 'dead') batch.add(METRICS.jobsDead, 1);
+      if (result.leaseExpired) batch.add(METRICS.jobLeasesExpired, 1);
       return result;
     } finally {
       await batch.flush(logger); // never throws: the run's result stands
@@ -189,7 +195,13 @@ async function runDelivery(
   const record = claimed.record;
   const recurring = isRecurring(record.schedule);
   const correlationId = record.correlationId ?? context?.awsRequestId;
-  const run = { ...base, attempt: record.attempts };
+  const run = {
+    ...base,
+    attempt: record.attempts,
+    ...(record.claimedFrom === JOB_STATUS.RUNNING ? { leaseExpired: true as const } : {}),
+  };
+  if (run.leaseExpired)
+    logger.warn(`job ${d.key} was RUNNING past its lease (the run holding it crashed or timed out): reclaimed`, run);
   let payload: unknown = record.payload; // the raw text until it parses: what a JobFailed event carries otherwise
 
   const fail = async (error: unknown, permanent = false): Promise<JobRunResult> => {

@@ -1,8 +1,9 @@
-import { describe, it, expect, beforeAll, jest } from '@jest/globals';
+import { describe, it, expect, beforeAll } from '@jest/globals';
 import middy from '@middy/core';
 import { unitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
 import { METRICS } from '../../lib/metrics/names.js';
 import { createBusinessTable, createTestOutboxTable, lambdaContext, localClients } from '../support/ddb.js';
+import { emfLines } from '../support/emf.js';
 
 const { raw, doc } = localClients();
 let orders: string;
@@ -11,23 +12,6 @@ let outbox: string;
 beforeAll(async () => {
   [orders, outbox] = await Promise.all([createBusinessTable(raw, 'metrics'), createTestOutboxTable(raw)]);
 });
-
-/** Runs `fn` and returns the EMF documents Powertools wrote to stdout meanwhile. */
-async function emfLines(fn: () => Promise<unknown>): Promise<any[]> {
-  const written: string[] = [];
-  const spy = jest
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk: any) => (written.push(String(chunk)), true));
-  try {
-    await fn();
-  } finally {
-    spy.mockRestore();
-  }
-  return written
-    .flatMap((w) => w.split('\n'))
-    .filter((l) => l.includes('"_aws"'))
-    .map((l) => JSON.parse(l));
-}
 
 const handler = (metrics?: { namespace?: string; service?: string } | false) =>
   middy<any, any, Error, UnitOfWorkContext>()
