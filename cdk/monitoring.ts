@@ -72,7 +72,7 @@ function writeThrottles(table: dynamodb.ITable, indexName?: string): cloudwatch.
 /**
  * The construct's CloudWatch dashboard: dispatch lag and stream iterator age, partial batch failures,
  * throughput, job outcomes, DEAD jobs and expired leases, dead-letter queue depths, throttles (Lambda,
- * DynamoDB, EventBridge/Scheduler calls) and the state of every alarm. Native metrics where AWS has
+ * DynamoDB, the dispatcher's calls) and the state of every alarm. Native metrics where AWS has
  * them (Lambda IteratorAge/Errors/Throttles, SQS queue depth, DynamoDB WriteThrottleEvents), the
  * library's EMF metrics (lib/metrics/names.ts) for the rest.
  */
@@ -130,7 +130,7 @@ export function createDashboard(scope: Construct, id: string, targets: Dashboard
       [
         lambdaMetric(targets.dispatcher, 'Throttles', 'Sum', 'dispatcher throttles'),
         lambdaMetric(targets.jobRunner, 'Throttles', 'Sum', 'runner throttles'),
-        m(METRICS.callsThrottled, 'Sum', 'EventBridge/Scheduler calls throttled'),
+        m(METRICS.callsThrottled, 'Sum', 'dispatcher calls throttled'),
       ],
       [
         writeThrottles(targets.table),

@@ -26,7 +26,13 @@ export interface DispatchStats {
   jobsReconciled: number;
   /** Calls retried after throttling or a server error. */
   retries: number;
+  /** Answers with throttling (EventBridge, Scheduler or DynamoDB), each one, retried or not. */
   throttled: number;
+  /**
+   * Calls to EventBridge or Scheduler that failed for good (after their retries; answers that mean "already
+   * there" or "already gone" are not failures); each PutEvents entry that failed for good counts as one.
+   */
+  callsFailed: number;
 }
 
 /** Fresh zeroed counters. */
@@ -46,6 +52,7 @@ export function newStats(): DispatchStats {
     jobsReconciled: 0,
     retries: 0,
     throttled: 0,
+    callsFailed: 0,
   };
 }
 
@@ -87,6 +94,7 @@ export function createServiceLimiters(concurrency: number): ServiceLimiters {
  * A {@link Caller} of one invocation to one service through `limiter`: throttled and 5xx calls are retried
  * with full-jitter backoff while the invocation's time (minus the safety margin) allows; each attempt takes
  * a limiter slot of its own, so a call backing off holds none. No call starts once `clock.remainingMs()` is 0.
+ * Every throttled answer counts in `stats.throttled`, the last one too.
  */
 export function createCaller(limiter: Limiter, policy: BackoffPolicy, clock: RetryClock, stats: DispatchStats): Caller {
   return {
@@ -96,15 +104,16 @@ export function createCaller(limiter: Limiter, policy: BackoffPolicy, clock: Ret
     stats,
     call: (send) =>
       retrying(
-        () => limiter.run(() => (clock.remainingMs() > 0 ? send() : Promise.reject(timedOut()))),
+        () =>
+          limiter
+            .run(() => (clock.remainingMs() > 0 ? send() : Promise.reject(timedOut())))
+            .catch((error: unknown) => {
+              if (isThrottlingError(error)) stats.throttled++;
+              throw error;
+            }),
         policy,
         clock,
-        {
-          onRetry: (error) => {
-            stats.retries++;
-            if (isThrottlingError(error)) stats.throttled++;
-          },
-        },
+        { onRetry: () => void stats.retries++ },
       ),
   };
 }

@@ -70,6 +70,8 @@ interface InvocationDeps {
   readonly config: DispatcherConfig;
   readonly stats: DispatchStats;
   readonly chains: Map<string, Promise<unknown>>;
+  /** Dispatch lag of every record dispatched in full: now minus its outbox item's `createdAt` (the commit time). */
+  readonly lagsMs: number[];
 }
 
 /** Runs `fn` after the previous job message of the same key in this batch settled (stream order per key). */
@@ -148,6 +150,8 @@ async function dispatchRecord(record: DynamoDBRecord, deps: InvocationDeps): Pro
     );
     throw error;
   }
+  const committedAt = Date.parse(item.createdAt);
+  if (Number.isFinite(committedAt)) deps.lagsMs.push(Math.max(0, Date.now() - committedAt)); // clocks may skew
 }
 
 /**
@@ -209,6 +213,7 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
       config,
       stats,
       chains: new Map(),
+      lagsMs: [],
     };
     const records = event.Records ?? [];
     stats.records = records.length;
@@ -250,6 +255,7 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
     logger.info('outbox batch dispatched', {
       ...stats,
       batchItemFailures: response.batchItemFailures.length,
+      ...(deps.lagsMs.length ? { maxLagMs: deps.lagsMs.reduce((a, b) => Math.max(a, b)) } : {}),
       peakConcurrency: Math.max(limiters.scheduler.peak, limiters.events.peak, limiters.dynamodb.peak),
       window: { scheduler: limiters.scheduler.limit, events: limiters.events.limit, dynamodb: limiters.dynamodb.limit },
       latencyMs: Math.round(performance.now() - started),
@@ -262,7 +268,9 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
       batch.add(METRICS.schedulesUpdated, stats.schedulesUpdated);
       batch.add(METRICS.schedulesDeleted, stats.schedulesDeleted);
       batch.add(METRICS.callsThrottled, stats.throttled);
+      batch.add(METRICS.dispatchFailures, stats.callsFailed);
       batch.add(METRICS.partialBatchFailures, response.batchItemFailures.length);
+      for (const lag of deps.lagsMs) batch.add(METRICS.dispatchLagMs, lag);
       await batch.flush(logger); // never throws: the batch response stands
     }
     return { batchItemFailures: [...response.batchItemFailures] }; // a fresh object: Powertools reuses its default response

@@ -53,6 +53,7 @@ export function createEventPublisher(client: EventBridgeClient, eventBusName: st
           return client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
         });
       } catch (error) {
+        caller.stats.callsFailed++;
         for (const p of pending)
           p.reject(
             new DispatchError(`PutEvents ${p.event.id}`, `the call failed: ${(error as Error).message}`, {
@@ -69,6 +70,7 @@ export function createEventPublisher(client: EventBridgeClient, eventBusName: st
           caller.stats.eventsPublished++;
           p.resolve(r.EventId);
         } else if (r?.ErrorCode && PERMANENT_ENTRY_ERRORS.has(r.ErrorCode)) {
+          caller.stats.callsFailed++;
           p.reject(
             new DispatchError(`PutEvents ${p.event.id}`, `rejected: ${r.ErrorCode} ${r.ErrorMessage ?? ''}`.trim()),
           );
@@ -80,6 +82,7 @@ export function createEventPublisher(client: EventBridgeClient, eventBusName: st
       const delay = backoffDelay(attempt, caller.policy, caller.clock.random);
       if (!mayRetry(attempt, delay, caller.policy, caller.clock.remainingMs())) {
         for (const p of resend) {
+          caller.stats.callsFailed++;
           const r = entries[pending.indexOf(p)];
           p.reject(
             new DispatchError(

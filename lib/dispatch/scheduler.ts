@@ -23,8 +23,15 @@ export interface ScheduleStore {
 
 const isNamed = (error: unknown, name: string): boolean => (error as { name?: string } | null)?.name === name;
 
-/** A {@link ScheduleStore} on an EventBridge Scheduler client; every call goes through the caller. */
+/**
+ * A {@link ScheduleStore} on an EventBridge Scheduler client; every call goes through the caller. A call that
+ * fails for good (not an answer mapped above) counts in `stats.callsFailed`.
+ */
 export function createScheduleStore(client: SchedulerClient, caller: Caller): ScheduleStore {
+  const failed = (error: unknown): never => {
+    caller.stats.callsFailed++;
+    throw error;
+  };
   return {
     async create(input) {
       try {
@@ -32,7 +39,7 @@ export function createScheduleStore(client: SchedulerClient, caller: Caller): Sc
         return 'created';
       } catch (error) {
         if (isNamed(error, 'ConflictException')) return 'exists';
-        throw error;
+        return failed(error);
       }
     },
     async update(input) {
@@ -41,7 +48,7 @@ export function createScheduleStore(client: SchedulerClient, caller: Caller): Sc
         return 'updated';
       } catch (error) {
         if (isNamed(error, 'ResourceNotFoundException')) return 'missing';
-        throw error;
+        return failed(error);
       }
     },
     async get(name, groupName) {
@@ -49,7 +56,7 @@ export function createScheduleStore(client: SchedulerClient, caller: Caller): Sc
         return await caller.call(() => client.send(new GetScheduleCommand({ Name: name, GroupName: groupName })));
       } catch (error) {
         if (isNamed(error, 'ResourceNotFoundException')) return undefined;
-        throw error;
+        return failed(error);
       }
     },
     async delete(name, groupName) {
@@ -58,7 +65,7 @@ export function createScheduleStore(client: SchedulerClient, caller: Caller): Sc
         return 'deleted';
       } catch (error) {
         if (isNamed(error, 'ResourceNotFoundException')) return 'missing';
-        throw error;
+        return failed(error);
       }
     },
   };

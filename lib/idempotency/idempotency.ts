@@ -13,7 +13,7 @@ import {
   InvalidOperationError,
   TransactionConflictError,
 } from '../errors.js';
-import { commitUnitOfWork } from '../unit-of-work/commit.js';
+import { commitUnitOfWork, type CommitResult } from '../unit-of-work/commit.js';
 import type { UnitOfWork } from '../unit-of-work/unit-of-work.js';
 import type { ResolvedIdempotency } from './options.js';
 import {
@@ -92,6 +92,18 @@ export async function beginIdempotent(uow: UnitOfWork, invocation: IdempotentInv
   };
 }
 
+/** What {@link commitIdempotent} did: the response to return, and whether this invocation's commit went through. */
+export interface IdempotentCommitOutcome {
+  readonly response: unknown;
+  /** `true` when a concurrent duplicate committed first: `response` is its response, nothing of ours was written. */
+  readonly replayed: boolean;
+  /**
+   * Set when this invocation's commit went through: its figures, or `'committed'` when its answer was lost
+   * and the idempotency record showed that it landed (actions and attempts are then unknown).
+   */
+  readonly committed?: CommitResult | 'committed';
+}
+
 /** Options of {@link commitIdempotent}. */
 export interface CommitIdempotentOptions {
   readonly response: unknown;
@@ -108,7 +120,7 @@ export async function commitIdempotent(
   uow: UnitOfWork,
   invocation: RunningInvocation,
   options: CommitIdempotentOptions,
-): Promise<{ response: unknown; replayed: boolean }> {
+): Promise<IdempotentCommitOutcome> {
   const nowMs = Date.now();
   const record = buildIdempotencyRecord({
     pk: invocation.key.pk,
@@ -122,13 +134,13 @@ export async function commitIdempotent(
   });
   uow.put(recordPutInput(invocation.table, record, nowMs));
   try {
-    await commitUnitOfWork(uow, { clientRequestToken: invocation.token });
-    return { response: options.response, replayed: false };
+    const committed = await commitUnitOfWork(uow, { clientRequestToken: invocation.token });
+    return { response: options.response, replayed: false, committed };
   } catch (error) {
     const winner = await findWinner(uow, invocation, error);
     // A lost answer the commit could not resolve: the record says whether this very commit landed.
     if (error instanceof CommitOutcomeUnknownError && winner?.commitId === uow.id)
-      return { response: options.response, replayed: false };
+      return { response: options.response, replayed: false, committed: 'committed' };
     if (!winner) {
       if (isTokenMismatch(error))
         throw new IdempotencyConflictError(

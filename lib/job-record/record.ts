@@ -78,6 +78,11 @@ export interface JobRecord {
   /** For recurring jobs: the scheduled time of the last occurrence that was claimed. */
   readonly lastOccurrence?: string;
   readonly lastRunAt?: string;
+  /**
+   * The status the last claim found: `RUNNING` means it reclaimed a run whose lease had expired (the runner
+   * holding it crashed or timed out), counted by the `JobLeasesExpired` metric.
+   */
+  readonly claimedFrom?: JobStatus;
   readonly lastOutcome?: 'SUCCEEDED' | 'FAILED';
   readonly lastError?: { readonly name: string; readonly message: string };
   /** Epoch seconds; set when the job reaches a terminal status. */

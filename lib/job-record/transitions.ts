@@ -64,7 +64,8 @@ export interface ClaimInput {
  * The claim: RUNNING with a lease, `attempts + 1`, if the record is the delivered job at the delivered version and
  * - SCHEDULED or FAILED (for a recurring job: and this occurrence is later than the last one claimed), or
  * - RUNNING with an expired lease (a crashed runner; for a recurring job: this occurrence or a later one).
- * Returns the new record (`ALL_NEW`) on success and the old one (`ALL_OLD`) on a failed condition.
+ * Returns the new record (`ALL_NEW`) on success and the old one (`ALL_OLD`) on a failed condition. The new
+ * record's `claimedFrom` is the status the claim found (operands read the item as it was before the update).
  */
 export function claimParams(c: ClaimInput): UpdateParams {
   return withJobIndex(
@@ -73,7 +74,7 @@ export function claimParams(c: ClaimInput): UpdateParams {
       Key: jobRecordKey(c.key),
       UpdateExpression:
         'SET #status = :running, leaseUntil = :leaseUntil, leaseToken = :token, attempts = if_not_exists(attempts, :zero) + :one, ' +
-        'lastOccurrence = :occurrence, lastRunAt = :nowIso, #updated = :nowIso',
+        'lastOccurrence = :occurrence, lastRunAt = :nowIso, #updated = :nowIso, claimedFrom = #status',
       ConditionExpression:
         'jobId = :jobId AND #version = :version AND (' +
         '(#status IN (:scheduled, :failed) AND (attribute_exists(#schedule.#at) OR attribute_not_exists(lastOccurrence) OR lastOccurrence < :occurrence)) OR ' +

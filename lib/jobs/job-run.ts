@@ -12,7 +12,7 @@ import {
   LIBRARY_WRITE,
   UnknownJobError,
 } from '../errors.js';
-import type { JobRecord } from '../job-record/record.js';
+import { JOB_STATUS, type JobRecord } from '../job-record/record.js';
 import {
   claimParams,
   errorSummary,
@@ -85,6 +85,11 @@ export class JobRun {
     if ('skip' in claimed) return this.#skipped(claimed);
     this.#record = claimed.record;
     this.#payload = claimed.record.payload;
+    if (this.#run.leaseExpired)
+      this.#logger.warn(
+        `job ${this.#d.key} was RUNNING past its lease (the run holding it crashed or timed out): reclaimed`,
+        this.#run,
+      );
     const unrunnable = this.#unrunnable();
     if (unrunnable) return this.#fail(unrunnable.error, unrunnable.permanent);
     const handler = this.#config.jobs[this.#d.name] as JobHandler<unknown> | undefined;
@@ -102,7 +107,13 @@ export class JobRun {
 
   /** The result fields of a run that holds the claim. */
   get #run(): JobRunResult & { attempt: number } {
-    return { ...this.#base, outcome: 'succeeded', attempt: this.#record.attempts };
+    const leaseExpired = this.#record.claimedFrom === JOB_STATUS.RUNNING;
+    return {
+      ...this.#base,
+      outcome: 'succeeded',
+      attempt: this.#record.attempts,
+      ...(leaseExpired ? { leaseExpired } : {}),
+    };
   }
 
   /** Step 1: the conditional claim (version, status, occurrence) that takes the lease. */

@@ -23,6 +23,11 @@ export interface JobRunResult {
   readonly scheduledTime: string;
   /** The attempt number of a run (absent when skipped). */
   readonly attempt?: number;
+  /**
+   * `true` when this run reclaimed the job from a run found RUNNING past its lease (it crashed or timed out),
+   * as counted by the `JobLeasesExpired` metric.
+   */
+  readonly leaseExpired?: true;
   /** Why it was skipped, cancelled or lost. */
   readonly reason?: string;
   /** When a failed one-time job is retried, and the version of that retry. */
@@ -113,6 +118,7 @@ export function jobRunner<const TJobs extends JobDefinitions>(options: JobRunner
       batch.add(METRICS.jobRunDurationMs, performance.now() - started);
       if (result.attempt !== undefined) batch.add(METRICS.jobRunAttempts, result.attempt);
       if (result.outcome === 'dead') batch.add(METRICS.jobsDead, 1);
+      if (result.leaseExpired) batch.add(METRICS.jobLeasesExpired, 1);
       return result;
     } finally {
       await batch.flush(logger); // never throws: the run's result stands

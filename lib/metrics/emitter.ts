@@ -85,22 +85,25 @@ export function createMetricsBatch(settings: MetricsSettings): MetricsBatch {
   };
 }
 
-/** What a commit reports to {@link recordCommit}. */
+/** What a commit reports to {@link recordCommit}; a figure left out (not known) adds no data point. */
 export interface CommitFigures {
-  readonly actions: number;
-  readonly attempts: number;
-  readonly events: number;
-  readonly jobs: number;
+  readonly actions?: number;
+  readonly attempts?: number;
+  readonly events?: number;
+  readonly jobs?: number;
 }
 
 /** Adds the commit metrics of one unit of work: committed or failed, with its actions, events, jobs and attempts. */
 export function recordCommit(batch: MetricsBatch, figures: CommitFigures, failed: boolean): void {
   const { METRICS } = metricNames;
+  const add = (metric: MetricDefinition, value: number | undefined) => {
+    if (value !== undefined) batch.add(metric, value);
+  };
   batch.add(failed ? METRICS.commitsFailed : METRICS.commitsCommitted, 1);
-  batch.add(METRICS.commitAttempts, figures.attempts);
-  batch.add(METRICS.commitConflictsRetried, Math.max(0, figures.attempts - 1));
+  add(METRICS.commitAttempts, figures.attempts);
+  add(METRICS.commitConflictsRetried, figures.attempts === undefined ? undefined : Math.max(0, figures.attempts - 1));
   if (failed) return;
-  batch.add(METRICS.commitActions, figures.actions);
-  batch.add(METRICS.commitEvents, figures.events);
-  batch.add(METRICS.commitJobs, figures.jobs);
+  add(METRICS.commitActions, figures.actions);
+  add(METRICS.commitEvents, figures.events);
+  add(METRICS.commitJobs, figures.jobs);
 }

@@ -76,14 +76,26 @@ export const METRICS = {
   schedulesCreated: metric('SchedulesCreated', 'Count', 'Job schedules created'),
   schedulesUpdated: metric('SchedulesUpdated', 'Count', 'Job schedules updated'),
   schedulesDeleted: metric('SchedulesDeleted', 'Count', 'Job schedules deleted'),
-  dispatchFailures: metric('DispatchFailures', 'Count', 'Calls to EventBridge or Scheduler that failed for good'),
-  callsThrottled: metric('CallsThrottled', 'Count', 'Calls to EventBridge or Scheduler answered with throttling'),
+  dispatchFailures: metric(
+    'DispatchFailures',
+    'Count',
+    'Calls to EventBridge or Scheduler that failed for good, after their retries (each PutEvents entry that failed for good counts as one)',
+  ),
+  callsThrottled: metric(
+    'CallsThrottled',
+    'Count',
+    'Answers with throttling to the dispatcher (EventBridge, Scheduler, DynamoDB reads), each one, retried or not',
+  ),
   partialBatchFailures: metric(
     'PartialBatchFailures',
     'Count',
     'Stream records reported as batchItemFailures (Lambda redelivers from the first; the function does not fail)',
   ),
-  dispatchLagMs: metric('DispatchLagMs', 'Milliseconds', 'Publish time minus commit time, per dispatched record'),
+  dispatchLagMs: metric(
+    'DispatchLagMs',
+    'Milliseconds',
+    "Publish time minus commit time (the outbox item's createdAt), per record dispatched in full",
+  ),
   // Job runs (emitted by the job runner).
   jobRuns: metric('JobRuns', 'Count', 'Job deliveries by outcome', [
     METRIC_DIMENSIONS.service,

@@ -9,7 +9,7 @@ import {
   type ResolvedIdempotency,
 } from '../idempotency/options.js';
 import { createMetricsBatch, recordCommit, resolveMetrics, type MetricsOption } from '../metrics/emitter.js';
-import { commitUnitOfWork } from '../unit-of-work/commit.js';
+import { commitUnitOfWork, type CommitResult } from '../unit-of-work/commit.js';
 import { activeUnitOfWork, enterUnitOfWork } from '../unit-of-work/context.js';
 import { guardAllClients } from '../unit-of-work/guard.js';
 import {
@@ -135,33 +135,33 @@ export function unitOfWork<TEvent = any>(options: UnitOfWorkMiddlewareOptions<TE
     // goes out unchanged, nothing commits and no idempotency record is stored (see timeout-watch.ts).
     if (!uow || timedOutEarly(uow) || uow.state !== 'open') return;
     const invocation = idempotentOf.get(request);
-    if (!invocation || !idempotency || !idempotent) {
-      if (!metrics) {
-        await commitUnitOfWork(uow);
+    const batch = metrics ? createMetricsBatch(metrics) : undefined;
+    const messages = batch ? uow.contents().messages : []; // read before the commit
+    const counted = (committed: CommitResult | 'committed' | undefined): void => {
+      if (!batch || committed === undefined || (committed !== 'committed' && !committed.sent)) return;
+      const events = messages.filter((m) => m.kind === 'event').length;
+      const known = committed === 'committed' ? {} : committed; // a lost answer: actions and attempts unknown
+      recordCommit(batch, { ...known, events, jobs: messages.length - events }, false);
+    };
+    try {
+      if (!invocation || !idempotency || !idempotent) {
+        counted(await commitUnitOfWork(uow));
         return;
       }
-      const batch = createMetricsBatch(metrics);
-      const { messages } = uow.contents();
-      const events = messages.filter((m) => m.kind === 'event').length;
-      try {
-        const result = await commitUnitOfWork(uow);
-        if (result.sent) recordCommit(batch, { ...result, events, jobs: messages.length - events }, false);
-      } catch (error) {
-        const attempts = (error as { attempts?: number }).attempts ?? 1;
-        recordCommit(batch, { actions: 0, attempts, events: 0, jobs: 0 }, true);
-        throw error;
-      } finally {
-        await batch.flush(uow.settings.logger);
-      }
-      return;
+      const { commitIdempotent } = await idempotent;
+      const outcome = await commitIdempotent(uow, invocation, {
+        response: request.response,
+        storeResponse: idempotency.storeResponse,
+        expiresAfter: idempotency.expiresAfter,
+      });
+      counted(outcome.committed); // a commit that lost to a concurrent duplicate is neither committed nor failed
+      if (outcome.replayed) request.response = outcome.response;
+    } catch (error) {
+      if (batch) recordCommit(batch, { attempts: (error as { attempts?: number }).attempts ?? 1 }, true);
+      throw error;
+    } finally {
+      await batch?.flush(uow.settings.logger);
     }
-    const { commitIdempotent } = await idempotent;
-    const outcome = await commitIdempotent(uow, invocation, {
-      response: request.response,
-      storeResponse: idempotency.storeResponse,
-      expiresAfter: idempotency.expiresAfter,
-    });
-    if (outcome.replayed) request.response = outcome.response;
   };
 
   const onError = (request: Request<unknown, unknown, Error, UnitOfWorkContext>): void => {

@@ -1,8 +1,9 @@
-import { describe, it, expect, beforeAll, jest } from '@jest/globals';
+import { describe, it, expect, beforeAll } from '@jest/globals';
 import middy from '@middy/core';
 import { unitOfWork, type UnitOfWorkContext } from '../../lib/index.js';
 import { METRICS } from '../../lib/metrics/names.js';
 import { createBusinessTable, createTestOutboxTable, lambdaContext, localClients } from '../support/ddb.js';
+import { emfLines } from '../support/emf.js';
 
 const { raw, doc } = localClients();
 let orders: string;
@@ -12,24 +13,7 @@ beforeAll(async () => {
   [orders, outbox] = await Promise.all([createBusinessTable(raw, 'metrics'), createTestOutboxTable(raw)]);
 });
 
-/** Runs `fn` and returns the EMF documents Powertools wrote to stdout meanwhile. */
-async function emfLines(fn: () => Promise<unknown>): Promise<any[]> {
-  const written: string[] = [];
-  const spy = jest
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk: any) => (written.push(String(chunk)), true));
-  try {
-    await fn();
-  } finally {
-    spy.mockRestore();
-  }
-  return written
-    .flatMap((w) => w.split('\n'))
-    .filter((l) => l.includes('"_aws"'))
-    .map((l) => JSON.parse(l));
-}
-
-const handler = (metrics?: { namespace?: string; service?: string } | false) =>
+const handler = (metrics?: { namespace?: string; service?: string } | false, idempotent = false) =>
   middy<any, any, Error, UnitOfWorkContext>()
     .use(
       unitOfWork({
@@ -37,6 +21,7 @@ const handler = (metrics?: { namespace?: string; service?: string } | false) =>
         client: doc,
         source: 'metrics',
         ...(metrics !== undefined ? { metrics } : {}),
+        ...(idempotent ? { idempotency: { key: (e: { key: string }) => e.key } } : {}),
       }),
     )
     .handler(async (_e, { uow }) => {
@@ -67,6 +52,48 @@ describe('commit metrics (EMF on stdout)', () => {
     expect(emf[METRICS.commitJobs.name]).toBe(1);
     expect(emf[METRICS.commitAttempts.name]).toBe(1);
     expect(emf[METRICS.commitConflictsRetried.name]).toBe(0);
+  });
+
+  it('counts an idempotent commit (its idempotency record is one more action); a replay commits nothing', async () => {
+    const idempotent = handler({ namespace: 'Test/Uow', service: 'orders' }, true);
+    const event = { key: `idem-${Math.random()}` };
+    const first = await emfLines(async () => expect(await idempotent(event, lambdaContext('req-i-1'))).toBe('ok'));
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatchObject({
+      service: 'orders',
+      [METRICS.commitsCommitted.name]: 1,
+      [METRICS.commitActions.name]: 4, // put + outbox item + job record + idempotency record
+      [METRICS.commitEvents.name]: 1,
+      [METRICS.commitJobs.name]: 1,
+      [METRICS.commitAttempts.name]: 1,
+    });
+    const replay = await emfLines(async () => expect(await idempotent(event, lambdaContext('req-i-2'))).toBe('ok'));
+    expect(replay).toEqual([]);
+  });
+
+  it('counts a commit that fails (idempotent or not) as CommitsFailed with its attempts only', async () => {
+    for (const idempotent of [false, true]) {
+      const failing = middy<any, any, Error, UnitOfWorkContext>()
+        .use(
+          unitOfWork({
+            outboxTable: outbox,
+            client: doc,
+            metrics: { service: 'orders' },
+            ...(idempotent ? { idempotency: { key: (e: { key: string }) => e.key } } : {}),
+          }),
+        )
+        .handler(async (_e, { uow }) => {
+          uow.put({ TableName: orders, Item: { pk: 'x' }, ConditionExpression: 'attribute_exists(nope)' });
+          return 'ok';
+        });
+      const docs = await emfLines(() =>
+        expect(failing({ key: `fail-${Math.random()}` }, lambdaContext())).rejects.toThrow(),
+      );
+      expect(docs).toHaveLength(1);
+      expect(docs[0]).toMatchObject({ [METRICS.commitsFailed.name]: 1, [METRICS.commitAttempts.name]: 1 });
+      expect(docs[0]![METRICS.commitsCommitted.name]).toBeUndefined();
+      expect(docs[0]![METRICS.commitActions.name]).toBeUndefined();
+    }
   });
 
   it('emits nothing by default, nor with metrics: false', async () => {

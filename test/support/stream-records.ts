@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { encodeOutboxItems } from '../../lib/outbox/encode.js';
 import type { OutboxMessage } from '../../lib/outbox/messages.js';
+import { OUTBOX_KEYS } from '../../lib/outbox/schema.js';
 
 /**
  * The Lambda stream record (INSERT, NEW_IMAGE) of the outbox item a commit of `messages` writes, without
@@ -15,7 +17,34 @@ export function outboxStreamRecord(
   overrides: Partial<DynamoDBRecord> = {},
 ): DynamoDBRecord {
   const [item] = encodeOutboxItems({ commitId: randomUUID(), messages, now: new Date(), retentionSeconds: 3600 });
-  const image = marshall(item!) as NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
+  return insertRecord(streamArn, marshall(item!) as StreamImage, sequenceNumber, overrides);
+}
+
+type StreamImage = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
+
+/**
+ * The Lambda stream record (INSERT, NEW_IMAGE) of the outbox item a real commit wrote (its first part, read
+ * back from the table): what the stream delivers for commit `commitId`, with its real `createdAt`.
+ */
+export async function committedStreamRecord(
+  client: DynamoDBClient,
+  table: string,
+  streamArn: string,
+  commitId: string,
+  sequenceNumber: string,
+): Promise<DynamoDBRecord> {
+  const key = { pk: { S: OUTBOX_KEYS.outboxPk(commitId) }, sk: { S: OUTBOX_KEYS.outboxSk(1) } };
+  const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }));
+  if (!Item) throw new Error(`commit ${commitId} wrote no outbox item`);
+  return insertRecord(streamArn, Item as StreamImage, sequenceNumber);
+}
+
+function insertRecord(
+  streamArn: string,
+  image: StreamImage,
+  sequenceNumber: string,
+  overrides: Partial<DynamoDBRecord> = {},
+): DynamoDBRecord {
   return {
     eventID: randomUUID(),
     eventName: 'INSERT',
