@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -26,6 +27,7 @@ import { createJobRecordReader } from './job-records.js';
 import { dispatchCancelJob, dispatchRescheduleJob, dispatchScheduleJob, type JobDispatchDeps } from './jobs.js';
 import { realRetryClock, type RetryClock } from './retry.js';
 import { createScheduleStore } from './scheduler.js';
+import { createTimerSender } from './timers.js';
 
 /** Options of {@link outboxDispatcher}: the settings (each with an environment variable) plus clients and logger. */
 export interface OutboxDispatcherOptions extends DispatcherSettings {
@@ -37,6 +39,8 @@ export interface OutboxDispatcherOptions extends DispatcherSettings {
     readonly scheduler?: SchedulerClient;
     readonly eventBridge?: EventBridgeClient;
     readonly dynamodb?: DynamoDBClient;
+    /** Sends the timers when `timerQueueUrl` is set. */
+    readonly sqs?: SQSClient;
   };
   /** @default a Powertools `Logger` with service name `outbox-dispatcher` */
   readonly logger?: DispatcherLogger;
@@ -151,7 +155,8 @@ async function dispatchRecord(record: DynamoDBRecord, deps: InvocationDeps): Pro
 /**
  * The outbox dispatcher: the handler of the outbox table's DynamoDB stream (event source mapping with
  * `ReportBatchItemFailures`). For every INSERT of an outbox item it publishes the events with
- * `PutEvents` and creates, updates or deletes the job schedules in EventBridge Scheduler; other records
+ * `PutEvents` and creates, updates or deletes the job schedules in EventBridge Scheduler (with `timerQueueUrl`,
+ * one-time jobs due within 15 minutes get a delayed SQS message instead, `SendMessageBatch`); other records
  * are ignored (an outbox INSERT without `NewImage`, a misconfigured stream, is reported failed). After
  * each schedule call the job record is read again and the schedule converged to it if it moved meanwhile
  * (a late call never leaves a stale schedule). Calls of the whole batch run in parallel, per AWS service
@@ -183,6 +188,7 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
   const scheduler = options.clients?.scheduler ?? new SchedulerClient({ maxAttempts: 1 });
   const eventBridge = options.clients?.eventBridge ?? new EventBridgeClient({ maxAttempts: 1 });
   const dynamodb = options.clients?.dynamodb ?? new DynamoDBClient({ maxAttempts: 1 });
+  const sqs = config.timerQueueUrl ? (options.clients?.sqs ?? new SQSClient({ maxAttempts: 1 })) : undefined;
   const limiters = createServiceLimiters(config.concurrency);
   const metrics = resolveMetrics(options.metrics, 'outboxDispatcher', options.env ?? process.env);
 
@@ -203,6 +209,7 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
         config,
         stats,
         logger,
+        ...(sqs && config.timerQueueUrl ? { timers: createTimerSender(sqs, config.timerQueueUrl, caller('sqs')) } : {}),
       },
       config,
       stats,
@@ -248,8 +255,8 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
     logger.info('outbox batch dispatched', {
       ...stats,
       batchItemFailures: response.batchItemFailures.length,
-      peakConcurrency: Math.max(limiters.scheduler.peak, limiters.events.peak, limiters.dynamodb.peak),
-      window: { scheduler: limiters.scheduler.limit, events: limiters.events.limit, dynamodb: limiters.dynamodb.limit },
+      peakConcurrency: Math.max(...Object.values(limiters).map((l) => l.peak)),
+      window: Object.fromEntries(Object.entries(limiters).map(([service, l]) => [service, l.limit])),
       latencyMs: Math.round(performance.now() - started),
     });
     if (metrics) {
