@@ -92,6 +92,18 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(violations(app)).toEqual([]);
   });
 
+  it("finds nothing unacknowledged with timerTransport 'sqs' (timer queue, its DLQ, the queue runner's mapping)", () => {
+    const app = nagApp();
+    const stack = new Stack(app, 'OutboxTimers');
+    new TransactionalOutbox(stack, 'Outbox', {
+      jobRunner: testRunner(stack),
+      dispatcherEntry: FIXTURE_ENTRY,
+      timerTransport: 'sqs',
+      jobQueueRunner: testRunner(stack, 'QueueRunner'),
+    });
+    expect(violations(app)).toEqual([]);
+  });
+
   it('accepts exactly the wildcards AWS requires: a further "*" on the dispatcher role is reported', () => {
     const app = nagApp();
     const { outbox } = constructStack(app);
