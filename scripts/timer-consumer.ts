@@ -1,0 +1,67 @@
+/**
+ * `npm start` with `--timer-transport sqs`: the timer queue's consumer (the example's job queue runner behind
+ * the local event source mapping player) and the timeline lines of the timers sent and run.
+ */
+import type { SQSEvent } from 'aws-lambda';
+import type { LocalOutboxStack } from '../lib/local/outbox-stack.js';
+import type { TimelineWriter } from './timeline.js';
+
+/** The timer transports `npm start` can run with. */
+export const TIMER_TRANSPORTS = ['scheduler', 'sqs'] as const;
+/** One of {@link TIMER_TRANSPORTS}. */
+export type LocalTimerTransport = (typeof TIMER_TRANSPORTS)[number];
+
+const jobOf = (body: string | undefined): { name?: string; key?: string; version?: number } => {
+  try {
+    return JSON.parse(body ?? '{}') as { name?: string; key?: string; version?: number };
+  } catch {
+    return {};
+  }
+};
+
+/**
+ * Starts consuming `stack.timers` with the example's `jobQueueRunner` and writes to the timeline: `SCHEDULE` for
+ * each timer message the dispatcher sent (with its delay), `JOB` for each delivery and how it ended.
+ */
+export async function consumeTimers(stack: LocalOutboxStack, say: TimelineWriter): Promise<void> {
+  const timers = stack.timers;
+  if (!timers) throw new Error('the local stack was started without timers');
+  timers.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName === 'SendMessageBatchCommand') {
+        const input = args.input as { Entries?: { MessageBody?: string; DelaySeconds?: number }[] };
+        for (const entry of input.Entries ?? []) {
+          const job = jobOf(entry.MessageBody);
+          say(
+            'SCHEDULE',
+            `timer queued ${job.key} v${job.version} in ${entry.DelaySeconds ?? 0} s (SQS ${timers.queueName})`,
+          );
+        }
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'timeline-timers' },
+  );
+  const { handler } = await import('../examples/orders/functions/job-queue-runner.js');
+  timers.consume(async (event: SQSEvent, context) => {
+    for (const r of event.Records) {
+      const job = jobOf(r.body);
+      say('JOB', `run ${job.name} (${job.key}) from the timer queue, receive ${r.attributes.ApproximateReceiveCount}`);
+    }
+    const response = await handler(event, context);
+    const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    for (const r of event.Records) {
+      const job = jobOf(r.body);
+      say(
+        failed.has(r.messageId) ? 'ERROR' : 'JOB',
+        `${job.name} (${job.key}) ${failed.has(r.messageId) ? 'reported failed: SQS redelivers it after the visibility timeout' : 'done (ran, or skipped as cancelled/superseded)'}`,
+      );
+    }
+    return response;
+  });
+  say(
+    'INFO',
+    `timers: one-time jobs due within 15 minutes go to the local SQS queue ${timers.queueName} (${timers.sqs.endpoint})`,
+  );
+}
