@@ -8,11 +8,14 @@ import { SQSClient, type SendMessageBatchCommandOutput } from '@aws-sdk/client-s
 import { createCaller, newStats } from '../../lib/dispatch/calls.js';
 import { resolveDispatcherConfig } from '../../lib/dispatch/config.js';
 import { mayHaveSchedule } from '../../lib/dispatch/decide.js';
+import { createAdaptiveLimiter } from '../../lib/dispatch/adaptive-limiter.js';
 import { createLimiter } from '../../lib/dispatch/limiter.js';
+import { isThrottlingError } from '../../lib/dispatch/retry.js';
 import type { RetryClock } from '../../lib/dispatch/retry.js';
 import { createTimerSender, isTimerDue, jobTimer, timerDelaySeconds } from '../../lib/dispatch/timers.js';
 import type { JobRecord } from '../../lib/jobs/record.js';
 import { LOCAL_AWS_CONFIG } from '../../lib/local/dynamodb-local.js';
+import { tokenBucketQuota } from '../../lib/local/quota.js';
 import { startLocalSqs, type LocalSqs } from '../../lib/local/sqs-endpoint.js';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
@@ -127,5 +130,36 @@ describe('timer sender on the local SQS', () => {
     expect(a).toMatchObject({ status: 'rejected', reason: { name: 'DispatchError' } });
     expect((a as PromiseRejectedResult).reason.message).toMatch(/SendMessageBatch c.*rejected: InternalError/);
     expect(b.status).toBe('fulfilled');
+  });
+});
+
+describe('timer sender under an SQS request quota', () => {
+  it('throttled SendMessageBatch calls (RequestThrottled) cut the AIMD window and are retried: every timer is sent', async () => {
+    const sqs = await startLocalSqs({ clock: 'manual', quota: tokenBucketQuota({ requestsPerSecond: 20, burst: 2 }) });
+    const client = new SQSClient({ endpoint: sqs.endpoint, ...LOCAL_AWS_CONFIG, maxAttempts: 1 });
+    try {
+      const url = sqs.createQueue('throttled');
+      const stats = newStats();
+      const limiter = createAdaptiveLimiter({ max: 8, isThrottle: isThrottlingError });
+      const realSleep: RetryClock = {
+        remainingMs: () => 60_000,
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        random: Math.random,
+      };
+      const policy = { maxAttempts: 50, baseDelayMs: 20, maxDelayMs: 200, safetyMarginMs: 0 };
+      const sender = createTimerSender(client, url, createCaller(limiter, policy, realSleep, stats));
+      const timers = Array.from({ length: 80 }, (_, n) => ({
+        body: `{"n":${n}}`,
+        delaySeconds: 5,
+        scheduledTime: at(5),
+      }));
+      await Promise.all(timers.map((t, n) => sender.send(t, `t${n}`)));
+      expect(sqs.counts('throttled').delayed).toBe(80);
+      expect(stats.throttled).toBeGreaterThan(0);
+      expect(limiter.cuts).toBeGreaterThan(0);
+    } finally {
+      client.destroy();
+      await sqs.stop();
+    }
   });
 });
