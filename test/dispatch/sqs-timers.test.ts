@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { SQSClient, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { RetryAfterError } from '../../lib/errors.js';
 import { defineJobs, jobQueueRunner } from '../../lib/jobs/index.js';
 import { scheduleNameFor } from '../../lib/jobs/schedule-name.js';
 import { createBusinessTable, getItem } from '../support/ddb.js';
@@ -41,8 +42,9 @@ beforeAll(async () => {
   stack.timers!.consume(
     jobQueueRunner({
       jobs: defineJobs({
-        count: async (p: { id: string; holdMs?: number }, { uow }) => {
+        count: async (p: { id: string; holdMs?: number; failFirst?: boolean }, { uow }) => {
           runs.set(p.id, [...(runs.get(p.id) ?? []), Date.now()]);
+          if (p.failFirst && runs.get(p.id)!.length === 1) throw new RetryAfterError(1, 'not yet');
           if (p.holdMs) await new Promise((r) => setTimeout(r, p.holdMs));
           uow.update({
             TableName: counters,
@@ -204,6 +206,25 @@ describe('SQS timers: one-time jobs due within 15 minutes', () => {
     expect(sentFor(id)).toHaveLength(2); // the lost answer's message, and the redelivery's
     expect(runs.get(id)).toHaveLength(1);
     expect(await getItem(stack.doc, counters, { pk: id })).toMatchObject({ n: 1 });
+  }, 30_000);
+
+  it('a failed run is retried through SQS (the retry is due within the window) and then succeeds once', async () => {
+    const id = randomUUID();
+    const key = `timer-${id}`;
+    await inUnitOfWork(stack.doc, stack.tableName, (uow) =>
+      uow.schedule({ job: 'count', payload: { id, failFirst: true }, delay: 0, key }),
+    );
+    await settle();
+    for (let i = 0; i < 100 && (await jobRecord(stack.doc, stack.tableName, key))?.jobStatus !== 'SUCCEEDED'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      await settle();
+    }
+    expect(await jobRecord(stack.doc, stack.tableName, key)).toMatchObject({ jobStatus: 'SUCCEEDED', attempts: 2 });
+    expect(sentFor(id).map((e) => (JSON.parse(e.MessageBody!) as { version: number }).version)).toEqual([1, 2]);
+    expect(runs.get(id)).toHaveLength(2);
+    expect(runs.get(id)![1]! - runs.get(id)![0]!).toBeGreaterThanOrEqual(500); // after the retry delay
+    expect(await getItem(stack.doc, counters, { pk: id })).toMatchObject({ n: 1 });
+    expect(schedulerCallsFor(key)).toEqual(['DeleteSchedule']); // a retry may follow a schedule: deleted, already gone
   }, 30_000);
 
   it('a recurring job still goes to the Scheduler', async () => {
