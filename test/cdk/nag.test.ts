@@ -104,6 +104,14 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(violations(app)).toEqual([]);
   });
 
+  it("finds nothing unacknowledged in the example stack with timerTransport 'sqs' (its JobQueueRunner on the timer queue)", () => {
+    const app = nagApp();
+    const stack = new OrdersServiceStack(app, 'OrdersTimers', { entryFor: () => FIXTURE_ENTRY, timerTransport: 'sqs' });
+    expect(violations(app)).toEqual([]);
+    expect(stack.outbox.timerQueue).toBeDefined();
+    expect(stack.jobQueueRunner).toBeDefined();
+  });
+
   it('accepts exactly the wildcards AWS requires: a further "*" on the dispatcher role is reported', () => {
     const app = nagApp();
     const { outbox } = constructStack(app);
