@@ -3,12 +3,11 @@
  * sender that packs the timer messages of a batch into `SendMessageBatch` calls.
  */
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
-import { DispatchError } from '../errors.js';
 import type { JobEnvelope, JobScheduleSpec } from '../outbox/messages.js';
 import type { Caller } from './calls.js';
 import { SQS_MAX_DELAY_SECONDS, SQS_TIMER_WINDOW_MS } from './config.js';
 import { atBody, jobScheduleInputJson } from './map.js';
-import { backoffDelay, mayRetry } from './retry.js';
+import { type BatchEntry, type EntryOutcome, sendWithResends } from './resend.js';
 
 /** Entries per `SendMessageBatch` call (an SQS limit). */
 export const SEND_MESSAGE_BATCH_MAX_ENTRIES = 10;
@@ -57,15 +56,12 @@ export function jobTimer(job: JobEnvelope, at: string, nowMs: number): JobTimer 
 
 /** Sends timer messages to the timer queue, grouping those of concurrent callers into full calls. */
 export interface TimerSender {
-  /** Resolves with the SQS message id once the queue accepted the message; rejects with a {@link DispatchError}. */
+  /** Resolves with the SQS message id once the queue accepted the message; rejects with a `DispatchError`. */
   send(timer: JobTimer, ref: string): Promise<string>;
 }
 
-interface Pending {
-  readonly ref: string;
+interface Pending extends BatchEntry<string> {
   readonly entry: Omit<SendMessageBatchRequestEntry, 'Id'>;
-  resolve(messageId: string): void;
-  reject(error: unknown): void;
 }
 
 /**
@@ -80,59 +76,31 @@ export function createTimerSender(client: SQSClient, queueUrl: string, caller: C
   let queue: Pending[] = [];
   let scheduled = false;
 
-  const sendChunk = async (chunk: Pending[]): Promise<void> => {
-    let pending = chunk;
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      const entries = pending.map((p, i) => ({ Id: `t${i}`, ...p.entry }));
-      let result;
-      try {
-        result = await caller.call(() => {
-          caller.stats.sendMessageBatchCalls++;
-          return client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+  const sendChunk = (chunk: Pending[]): Promise<void> =>
+    sendWithResends(
+      chunk,
+      caller,
+      async (pending) => {
+        caller.stats.sendMessageBatchCalls++;
+        const Entries = pending.map((p, i) => ({ Id: `t${i}`, ...p.entry }));
+        const result = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries }));
+        const ok = new Map((result.Successful ?? []).map((s) => [s.Id, s.MessageId ?? '']));
+        const failed = new Map((result.Failed ?? []).map((f) => [f.Id, f]));
+        return pending.map((_, i): EntryOutcome<string> => {
+          const id = `t${i}`;
+          if (ok.has(id)) {
+            caller.stats.timersSent++;
+            return { ok: ok.get(id)! };
+          }
+          const f = failed.get(id);
+          const reason = f ? `${f.Code} ${f.Message ?? ''}`.trim() : 'no result entry';
+          return f?.SenderFault ? { rejected: reason } : { retry: reason };
         });
-      } catch (error) {
-        for (const p of pending)
-          p.reject(
-            new DispatchError(`SendMessageBatch ${p.ref}`, `the call failed: ${(error as Error).message}`, {
-              cause: error,
-            }),
-          );
-        return;
-      }
-      const ok = new Map((result.Successful ?? []).map((s) => [s.Id, s.MessageId ?? '']));
-      const failed = new Map((result.Failed ?? []).map((f) => [f.Id, f]));
-      const resend: Pending[] = [];
-      const reasons = new Map<Pending, string>();
-      pending.forEach((p, i) => {
-        const id = `t${i}`;
-        const f = failed.get(id);
-        if (ok.has(id)) {
-          caller.stats.timersSent++;
-          p.resolve(ok.get(id)!);
-        } else if (f?.SenderFault) {
-          p.reject(new DispatchError(`SendMessageBatch ${p.ref}`, `rejected: ${f.Code} ${f.Message ?? ''}`.trim()));
-        } else {
-          reasons.set(p, f ? `${f.Code} ${f.Message ?? ''}`.trim() : 'no result entry');
-          resend.push(p);
-        }
-      });
-      if (resend.length === 0) return;
-      const delay = backoffDelay(attempt, caller.policy, caller.clock.random);
-      if (!mayRetry(attempt, delay, caller.policy, caller.clock.remainingMs())) {
-        for (const p of resend)
-          p.reject(
-            new DispatchError(
-              `SendMessageBatch ${p.ref}`,
-              `still failing after ${attempt} attempts: ${reasons.get(p)}`,
-            ),
-          );
-        return;
-      }
-      caller.stats.timersResent += resend.length;
-      await caller.clock.sleep(delay);
-      pending = resend;
-    }
-  };
+      },
+      (count) => {
+        caller.stats.timersResent += count;
+      },
+    );
 
   const flush = (): void => {
     scheduled = false;
@@ -145,7 +113,8 @@ export function createTimerSender(client: SQSClient, queueUrl: string, caller: C
   return {
     send(timer, ref) {
       return new Promise<string>((resolve, reject) => {
-        queue.push({ ref, entry: { MessageBody: timer.body, DelaySeconds: timer.delaySeconds }, resolve, reject });
+        const entry = { MessageBody: timer.body, DelaySeconds: timer.delaySeconds };
+        queue.push({ label: `SendMessageBatch ${ref}`, entry, resolve, reject });
         if (!scheduled) {
           scheduled = true;
           setImmediate(flush);
