@@ -263,7 +263,7 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       options.consoleRecorder ? options.consoleRecorder.wrapTarget(runJob) : runJob,
     );
 
-    if (stack.timers) await consumeTimers(stack, say);
+    if (stack.timers) await consumeTimers(stack, say, options.consoleRecorder);
 
     // EventBridge rule → SQS → the order-summaries consumer: the local EventBridge delivers each matching event
     // as a one-record SQS batch; a failed record is redelivered (same message id), as SQS would after its visibility timeout.

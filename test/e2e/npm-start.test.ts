@@ -94,6 +94,17 @@ describe('npm start', () => {
     const order = (await (await fetch(`${state.url}/orders/${orderId}`)).json()) as { status: string };
     expect(order.status).toBe('EXPIRED');
     expect(run.output()).not.toContain(`SCHEDULE created expire-${orderId}`);
+    // the dev console shows the timer on the order's commit, and its run
+    const consoleUrl = /Dev console on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(run.output())?.[1];
+    type Row = { followed: { kind: string; expression?: string; outcome?: string; key?: string }[] };
+    const rows = ((await (await fetch(`${consoleUrl}api/timeline`)).json()) as { rows: Row[] }).rows;
+    const followed = rows.flatMap((r) => r.followed);
+    expect(followed).toContainEqual(
+      expect.objectContaining({ kind: 'schedule', expression: expect.stringMatching(/^SQS timer, delay [1-3] s$/) }),
+    );
+    expect(followed).toContainEqual(
+      expect.objectContaining({ kind: 'job-run', key: `expire-${orderId}`, outcome: 'done' }),
+    );
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
   }, 60_000);
