@@ -146,7 +146,7 @@ export class TransactionalOutbox extends Construct {
       iteratorAgeThreshold: settings.iteratorAgeAlarmThreshold,
       jobRunner: props.jobRunner,
       jobDeadLetterQueue: scheduling.deadLetterQueue,
-      ...(timers ? { timerDeadLetterQueue: timers.deadLetterQueue } : {}),
+      ...(timers ? { timerDeadLetterQueue: timers.deadLetterQueue, jobQueueRunner: props.jobQueueRunner } : {}),
       metrics,
       actions: props.alarmActions,
     });

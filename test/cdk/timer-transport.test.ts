@@ -58,7 +58,9 @@ describe("timerTransport: 'sqs'", () => {
     expect(send['sqs:SendMessage']).toEqual(
       [JSON.stringify(getAtt(queue)), JSON.stringify(getAtt(outbox.streamDeadLetterQueue))].sort(),
     );
-    expect(outbox.alarms.map((a) => a.node.id)).toContain('TimerDeadLetterAlarm');
+    expect(outbox.alarms.map((a) => a.node.id)).toEqual(
+      expect.arrayContaining(['TimerDeadLetterAlarm', 'JobQueueRunnerErrorsAlarm']),
+    );
   });
 
   it('the default (Scheduler) creates no queue, mapping or env var', () => {
