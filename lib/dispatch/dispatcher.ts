@@ -266,6 +266,7 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
       batch.add(METRICS.schedulesCreated, stats.schedulesCreated);
       batch.add(METRICS.schedulesUpdated, stats.schedulesUpdated);
       batch.add(METRICS.schedulesDeleted, stats.schedulesDeleted);
+      batch.add(METRICS.timersQueued, stats.timersSent);
       batch.add(METRICS.callsThrottled, stats.throttled);
       batch.add(METRICS.partialBatchFailures, response.batchItemFailures.length);
       await batch.flush(logger); // never throws: the batch response stands

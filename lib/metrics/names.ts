@@ -76,6 +76,7 @@ export const METRICS = {
   schedulesCreated: metric('SchedulesCreated', 'Count', 'Job schedules created'),
   schedulesUpdated: metric('SchedulesUpdated', 'Count', 'Job schedules updated'),
   schedulesDeleted: metric('SchedulesDeleted', 'Count', 'Job schedules deleted'),
+  timersQueued: metric('TimersQueued', 'Count', "Job timers sent to the SQS timer queue (timerTransport 'sqs')"),
   dispatchFailures: metric('DispatchFailures', 'Count', 'Calls to EventBridge or Scheduler that failed for good'),
   callsThrottled: metric('CallsThrottled', 'Count', 'Calls to EventBridge or Scheduler answered with throttling'),
   partialBatchFailures: metric(
