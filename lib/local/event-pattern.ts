@@ -47,7 +47,7 @@ function matchValue(matcher: unknown, value: unknown, present: boolean): boolean
 export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
   const obj = event !== null && typeof event === 'object' ? (event as Record<string, unknown>) : {};
   return Object.entries(pattern).every(([key, rule]) => {
-    const present = Object.hasOwn(obj, key) && obj[key] !== undefined;
+    const present = Object.prototype.hasOwnProperty.call(obj, key) && obj[key] !== undefined;
     const value = obj[key];
     if (Array.isArray(rule)) {
       const values = Array.isArray(value) ? value : [value];

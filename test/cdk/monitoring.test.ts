@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { libraryMetric } from '../../cdk/monitoring.js';
 import { TransactionalOutbox, type TransactionalOutboxProps } from '../../cdk/index.js';
 import {
