@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -27,7 +27,6 @@ import { createJobRecordReader } from './job-records.js';
 import { dispatchCancelJob, dispatchRescheduleJob, dispatchScheduleJob, type JobDispatchDeps } from './jobs.js';
 import { realRetryClock, type RetryClock } from './retry.js';
 import { createScheduleStore } from './scheduler.js';
-import { createTimerSender } from './timers.js';
 
 /** Options of {@link outboxDispatcher}: the settings (each with an environment variable) plus clients and logger. */
 export interface OutboxDispatcherOptions extends DispatcherSettings {
@@ -188,7 +187,9 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
   const scheduler = options.clients?.scheduler ?? new SchedulerClient({ maxAttempts: 1 });
   const eventBridge = options.clients?.eventBridge ?? new EventBridgeClient({ maxAttempts: 1 });
   const dynamodb = options.clients?.dynamodb ?? new DynamoDBClient({ maxAttempts: 1 });
-  const sqs = config.timerQueueUrl ? (options.clients?.sqs ?? new SQSClient({ maxAttempts: 1 })) : undefined;
+  // The SQS client and the sender load on the first invocation, and only with timers on (no cold-start cost otherwise).
+  let timerSender: Promise<typeof import('./timer-sender.js')> | undefined;
+  let sqs = options.clients?.sqs;
   const limiters = createServiceLimiters(config.concurrency);
   const metrics = resolveMetrics(options.metrics, 'outboxDispatcher', options.env ?? process.env);
 
@@ -201,6 +202,8 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
     );
     const clock: RetryClock = { ...base, ...options.clock };
     const caller = (service: keyof typeof limiters) => createCaller(limiters[service], config.retry, clock, stats);
+    const timerModule = config.timerQueueUrl ? await (timerSender ??= import('./timer-sender.js')) : undefined;
+    if (timerModule) sqs ??= timerModule.createDefaultSqsClient();
     const deps: InvocationDeps = {
       publisher: createEventPublisher(eventBridge, config.eventBusName, caller('events')),
       jobs: {
@@ -209,7 +212,9 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
         config,
         stats,
         logger,
-        ...(sqs && config.timerQueueUrl ? { timers: createTimerSender(sqs, config.timerQueueUrl, caller('sqs')) } : {}),
+        ...(timerModule && sqs && config.timerQueueUrl
+          ? { timers: timerModule.createTimerSender(sqs, config.timerQueueUrl, caller('sqs')) }
+          : {}),
       },
       config,
       stats,
