@@ -13,6 +13,9 @@ export interface AlarmTargets {
   readonly iteratorAgeThreshold: Duration;
   readonly jobRunner: lambda.IFunction;
   readonly jobDeadLetterQueue: sqs.IQueue;
+  /** The SQS timer transport's dead-letter queue and consumer (`timerTransport: 'sqs'`). */
+  readonly timerDeadLetterQueue?: sqs.IQueue;
+  readonly jobQueueRunner?: lambda.IFunction;
   readonly metrics: LibraryMetricsSettings;
   readonly actions?: readonly cloudwatch.IAlarmAction[];
 }
@@ -93,5 +96,23 @@ export function createAlarms(scope: Construct, targets: AlarmTargets): cloudwatc
       'A job was found RUNNING past its lease: the run holding it crashed or timed out',
     ),
   ];
+  if (targets.timerDeadLetterQueue)
+    alarms.push(
+      alarm(
+        'TimerDeadLetterAlarm',
+        queueDepth(targets.timerDeadLetterQueue),
+        1,
+        'Job timer dead-letter queue is not empty: a timer message kept failing in the job queue runner',
+      ),
+    );
+  if (targets.jobQueueRunner && targets.jobQueueRunner !== targets.jobRunner)
+    alarms.push(
+      alarm(
+        'JobQueueRunnerErrorsAlarm',
+        targets.jobQueueRunner.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+        1,
+        'Job queue runner invocations failed (the whole batch of timer messages comes back)',
+      ),
+    );
   return alarms;
 }

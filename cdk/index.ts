@@ -9,6 +9,7 @@ export {
   type TransactionalOutboxProps,
 } from './props.js';
 export { TransactionalOutboxError } from './errors.js';
+export { TIMER_QUEUE_DEFAULTS, type TimerTransport, type TimerTransportProps } from './timer-queue.js';
 export { defaultDispatcherEntry, FUNCTION_BUNDLING } from './dispatcher.js';
 export { FunctionRole, type FunctionRoleProps } from './resources.js';
 export { COMMIT_ACTIONS, JOB_RUNNER_ITEM_ACTIONS, OUTBOX_COMMIT_ACTIONS } from './grants.js';

@@ -109,6 +109,7 @@ export function createDashboard(scope: Construct, id: string, targets: Dashboard
       m(METRICS.schedulesCreated, 'Sum', 'schedules created'),
       m(METRICS.schedulesUpdated, 'Sum', 'schedules updated'),
       m(METRICS.schedulesDeleted, 'Sum', 'schedules deleted'),
+      m(METRICS.timersQueued, 'Sum', 'SQS timers queued'),
     ]),
     graph(
       'Job outcomes',

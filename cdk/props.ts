@@ -9,6 +9,12 @@ import { JOB_STATUS, type JobStatus } from '../lib/job-record/record.js';
 import { METRICS_DEFAULTS } from '../lib/metrics/names.js';
 import { OUTBOX_SCHEMA } from '../lib/outbox/schema.js';
 import { TransactionalOutboxError } from './errors.js';
+import {
+  type TimerTransport,
+  TIMER_QUEUE_DEFAULTS,
+  type TimerTransportProps,
+  timerTransportProblems,
+} from './timer-queue.js';
 
 /** Defaults of {@link TransactionalOutboxProps}; every one is documented on its prop. */
 export const TRANSACTIONAL_OUTBOX_DEFAULTS = {
@@ -29,8 +35,8 @@ export const TRANSACTIONAL_OUTBOX_DEFAULTS = {
 /** NodejsFunction props of the dispatcher that may be overridden (the construct owns entry, role, log group). */
 export type DispatcherFunctionOptions = Omit<nodejs.NodejsFunctionProps, 'entry' | 'role' | 'logGroup' | 'events'>;
 
-/** Properties of a {@link TransactionalOutbox}. */
-export interface TransactionalOutboxProps {
+/** Properties of a {@link TransactionalOutbox} (with those of the SQS timer transport, {@link TimerTransportProps}). */
+export interface TransactionalOutboxProps extends TimerTransportProps {
   /**
    * An existing outbox/jobs table. It must have a `NEW_IMAGE` stream and the key schema, TTL attribute and
    * job-status index of `OUTBOX_TABLE_DEFINITION` (as `createOutboxTable` makes it locally).
@@ -200,6 +206,7 @@ export interface ResolvedOutboxProps {
   readonly maxRecordAge: Duration;
   readonly iteratorAgeAlarmThreshold: Duration;
   readonly logRetention: logs.RetentionDays;
+  readonly timerTransport: TimerTransport;
 }
 
 const isInteger = (n: number, min: number, max: number): boolean => Number.isInteger(n) && n >= min && n <= max;
@@ -271,6 +278,7 @@ export function resolveProps(id: string, props: TransactionalOutboxProps): Resol
   if (unknownStatuses.length)
     problems.push(`jobIndexStatuses: unknown status ${unknownStatuses.join(', ')} (use ${statuses.join(', ')})`);
   if (!props.jobRunner) problems.push('jobRunner is required: the function job schedules invoke');
+  problems.push(...timerTransportProblems(props));
   if (problems.length > 0) throw new TransactionalOutboxError(id, problems.join('; '));
 
   const d = TRANSACTIONAL_OUTBOX_DEFAULTS;
@@ -293,5 +301,6 @@ export function resolveProps(id: string, props: TransactionalOutboxProps): Resol
     maxRecordAge: props.maxRecordAge ?? Duration.seconds(d.maxRecordAgeSeconds),
     iteratorAgeAlarmThreshold: props.iteratorAgeAlarmThreshold ?? Duration.seconds(d.iteratorAgeAlarmSeconds),
     logRetention: props.logRetention ?? d.logRetention,
+    timerTransport: props.timerTransport ?? TIMER_QUEUE_DEFAULTS.timerTransport,
   };
 }

@@ -19,6 +19,7 @@ import { createDashboard } from './monitoring.js';
 import { createOutboxTable } from './outbox-table.js';
 import { type ResolvedOutboxProps, resolveProps, type TransactionalOutboxProps } from './props.js';
 import { createDeadLetterQueue, enableActiveTracing } from './resources.js';
+import { createTimerQueue, type TimerQueue } from './timer-queue.js';
 
 /** Sets an environment variable when the grantee is a function of this app (imported functions cannot be changed). */
 function setEnvironment(grantee: iam.IGrantable, name: string, value: string): void {
@@ -59,6 +60,10 @@ export class TransactionalOutbox extends Construct {
    * jobs, jobs RUNNING past their lease.
    */
   readonly alarms: readonly cloudwatch.Alarm[];
+  /** The SQS timer queue of one-time jobs due within 15 minutes (`timerTransport: 'sqs'`). */
+  readonly timerQueue?: sqs.Queue;
+  /** Timer messages the job queue runner kept failing on (`timerTransport: 'sqs'`). */
+  readonly timerDeadLetterQueue?: sqs.Queue;
   /** The CloudWatch dashboard (absent with `dashboard: false`). */
   readonly dashboard?: cloudwatch.Dashboard;
 
@@ -88,6 +93,10 @@ export class TransactionalOutbox extends Construct {
     this.scheduleGroup = scheduling.group;
     this.schedulerRole = scheduling.role;
     this.jobDeadLetterQueue = scheduling.deadLetterQueue;
+    const timers: TimerQueue | undefined =
+      settings.timerTransport === 'sqs' ? createTimerQueue(this, props.jobQueueRunner!, props) : undefined;
+    this.timerQueue = timers?.queue;
+    this.timerDeadLetterQueue = timers?.deadLetterQueue;
 
     // The dispatcher's configuration (lib/dispatch reads the same ENV names).
     const environment: Record<string, string> = {
@@ -97,6 +106,7 @@ export class TransactionalOutbox extends Construct {
       [ENV.jobRunnerArn]: props.jobRunner.functionArn,
       [ENV.schedulerRoleArn]: scheduling.role.roleArn,
       [ENV.jobDeadLetterQueueArn]: scheduling.deadLetterQueue.queueArn,
+      ...(timers ? { [ENV.timerQueueUrl]: timers.queue.queueUrl } : {}),
       ...this.metricsEnvironment(),
     };
     if (props.jobScheduleRetryAttempts !== undefined) {
@@ -120,6 +130,14 @@ export class TransactionalOutbox extends Construct {
     this.grantDispatcher(scheduling);
     this.grantJobRunner(props.jobRunner);
     if (settings.tracing) enableActiveTracing(this, 'JobRunnerTracing', props.jobRunner);
+    if (timers) {
+      timers.queue.grantSendMessages(this.dispatcher);
+      const queueRunner = props.jobQueueRunner!;
+      if (queueRunner !== props.jobRunner) {
+        this.grantJobRunner(queueRunner);
+        if (settings.tracing) enableActiveTracing(this, 'JobQueueRunnerTracing', queueRunner);
+      }
+    }
 
     const metrics = { namespace: settings.metrics.namespace, service: settings.metrics.service };
     this.alarms = createAlarms(this, {
@@ -128,6 +146,7 @@ export class TransactionalOutbox extends Construct {
       iteratorAgeThreshold: settings.iteratorAgeAlarmThreshold,
       jobRunner: props.jobRunner,
       jobDeadLetterQueue: scheduling.deadLetterQueue,
+      ...(timers ? { timerDeadLetterQueue: timers.deadLetterQueue, jobQueueRunner: props.jobQueueRunner } : {}),
       metrics,
       actions: props.alarmActions,
     });

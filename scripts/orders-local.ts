@@ -21,6 +21,7 @@ import type { ConsoleRecorder } from '../lib/local/console/recorder.js';
 import type { LocalTarget } from '../lib/local/scheduler-store.js';
 import { ORDERS_TABLE_DEFINITION } from '../examples/orders/functions/table.js';
 import { describeCommit, type TimelineWriter } from './timeline.js';
+import { consumeTimers, type LocalTimerTransport } from './timer-consumer.js';
 
 /** Options of {@link startOrdersService}. */
 export interface OrdersServiceOptions {
@@ -40,6 +41,8 @@ export interface OrdersServiceOptions {
   readonly consoleRecorder?: ConsoleRecorder;
   /** Where the timeline goes. @default nowhere */
   readonly timeline?: TimelineWriter;
+  /** `'sqs'`: one-time jobs due within 15 minutes go to a local SQS timer queue (`UOW_TIMER_TRANSPORT`). @default 'scheduler' */
+  readonly timerTransport?: LocalTimerTransport;
 }
 
 /** A running local orders service. */
@@ -167,6 +170,7 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       tableName: outboxTable,
       createTable: !outboxExists,
       scheduler: { clock: options.clock ?? 'real', tickMs: 500 },
+      ...(options.timerTransport === 'sqs' ? { timers: { visibilityTimeoutSeconds: 5 } } : {}),
       poller: {
         pollIntervalMs: 100,
         onFailure: (f) => {
@@ -258,6 +262,8 @@ export async function startOrdersService(options: OrdersServiceOptions = {}): Pr
       LOCAL_ARNS.jobRunner,
       options.consoleRecorder ? options.consoleRecorder.wrapTarget(runJob) : runJob,
     );
+
+    if (stack.timers) await consumeTimers(stack, say, options.consoleRecorder);
 
     // EventBridge rule → SQS → the order-summaries consumer: the local EventBridge delivers each matching event
     // as a one-record SQS batch; a failed record is redelivered (same message id), as SQS would after its visibility timeout.

@@ -5,6 +5,7 @@
  *   npm start -- --port 4000 --expiry-seconds 900 --data .local-data
  *   npm start -- --dynamodb-endpoint http://127.0.0.1:8000   # use a DynamoDB Local that already runs
  *   npm start -- --console-port 4001                          # the dev console's port (default: --port + 1)
+ *   npm start -- --timer-transport sqs                        # or UOW_TIMER_TRANSPORT=sqs: jobs due within 15 min via SQS
  */
 import { parseArgs } from 'node:util';
 import { shiftableClock } from '../lib/local/clock.js';
@@ -13,6 +14,7 @@ import { startDevConsole, type DevConsole } from '../lib/local/console/server.js
 import { removeLocalState, writeLocalState } from './local-state.js';
 import { startOrdersService } from './orders-local.js';
 import { consoleTimeline } from './timeline.js';
+import { TIMER_TRANSPORTS, type LocalTimerTransport } from './timer-consumer.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,12 +24,13 @@ const { values } = parseArgs({
     'dynamodb-endpoint': { type: 'string' },
     'table-prefix': { type: 'string', default: 'local' },
     'console-port': { type: 'string' },
+    'timer-transport': { type: 'string', default: process.env.UOW_TIMER_TRANSPORT ?? 'scheduler' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   console.log(
-    'npm start -- [--port 3000] [--expiry-seconds 30] [--data <folder to keep DynamoDB data>] [--dynamodb-endpoint <a running DynamoDB Local>] [--table-prefix local] [--console-port <port + 1>]',
+    'npm start -- [--port 3000] [--expiry-seconds 30] [--data <folder to keep DynamoDB data>] [--dynamodb-endpoint <a running DynamoDB Local>] [--table-prefix local] [--console-port <port + 1>] [--timer-transport scheduler|sqs (UOW_TIMER_TRANSPORT)]',
   );
   process.exit(0);
 }
@@ -37,6 +40,9 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port
 const consolePort = values['console-port'] === undefined ? (port === 0 ? 0 : port + 1) : Number(values['console-port']);
 if (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535)
   throw new Error(`--console-port ${values['console-port']} is not a port number`);
+const timerTransport = values['timer-transport'] as LocalTimerTransport;
+if (!TIMER_TRANSPORTS.includes(timerTransport))
+  throw new Error(`--timer-transport ${timerTransport} must be one of ${TIMER_TRANSPORTS.join(', ')}`);
 if (!Number.isFinite(expirySeconds) || expirySeconds < 0)
   throw new Error(`--expiry-seconds ${values['expiry-seconds']} is not a number of seconds`);
 
@@ -56,6 +62,7 @@ try {
     timeline,
     clock: shiftableClock(),
     consoleRecorder,
+    timerTransport,
   });
   try {
     devConsole = await startDevConsole({
@@ -81,7 +88,7 @@ writeLocalState({
 });
 const u = service.url;
 console.log(`
-  Orders service on ${u}   (unpaid orders expire after ${expirySeconds} s; Ctrl-C stops everything)
+  Orders service on ${u}   (unpaid orders expire after ${expirySeconds} s, timers via ${timerTransport === 'sqs' ? 'SQS' : 'the Scheduler'}; Ctrl-C stops everything)
   Dev console on ${devConsole.url}   (live timeline of commits, events, schedules and job runs; jobs by status)
 
   curl -s -X POST ${u}/orders -H 'content-type: application/json' -d '{"customerId":"c-1","items":[{"sku":"book","quantity":2,"unitPrice":12.5}]}'

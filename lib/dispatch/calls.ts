@@ -24,6 +24,13 @@ export interface DispatchStats {
    * in flight, after which the dispatcher converged the schedule to the record's current state.
    */
   jobsReconciled: number;
+  /** Timer messages of one-time jobs accepted by the SQS timer queue (`SendMessageBatch` entries). */
+  timersSent: number;
+  /** Timer messages resent after `SendMessageBatch` reported them failed (not the sender's fault). */
+  timersResent: number;
+  sendMessageBatchCalls: number;
+  /** Job messages that needed no call: no schedule was ever made for the job and it is due no more. */
+  jobsWithoutCall: number;
   /** Calls retried after throttling or a server error. */
   retries: number;
   /** Answers with throttling (EventBridge, Scheduler or DynamoDB), each one, retried or not. */
@@ -50,6 +57,10 @@ export function newStats(): DispatchStats {
     schedulesAlreadyPresent: 0,
     schedulesAlreadyGone: 0,
     jobsReconciled: 0,
+    timersSent: 0,
+    timersResent: 0,
+    sendMessageBatchCalls: 0,
+    jobsWithoutCall: 0,
     retries: 0,
     throttled: 0,
     callsFailed: 0,
@@ -75,7 +86,7 @@ function timedOut(): DispatchError {
 }
 
 /** The AWS services the dispatcher calls, each with its own flow control. */
-export type DispatchService = 'scheduler' | 'events' | 'dynamodb';
+export type DispatchService = 'scheduler' | 'events' | 'dynamodb' | 'sqs';
 
 /** One {@link AdaptiveLimiter} per {@link DispatchService}. */
 export type ServiceLimiters = Readonly<Record<DispatchService, AdaptiveLimiter>>;
@@ -87,7 +98,7 @@ export type ServiceLimiters = Readonly<Record<DispatchService, AdaptiveLimiter>>
  */
 export function createServiceLimiters(concurrency: number): ServiceLimiters {
   const make = (): AdaptiveLimiter => createAdaptiveLimiter({ max: concurrency, isThrottle: isThrottlingError });
-  return { scheduler: make(), events: make(), dynamodb: make() };
+  return { scheduler: make(), events: make(), dynamodb: make(), sqs: make() };
 }
 
 /**

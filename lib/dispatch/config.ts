@@ -58,6 +58,13 @@ export interface DispatcherSettings {
   readonly concurrency?: number;
   /** Retries of throttled / failed calls inside the invocation. */
   readonly retry?: CallRetryOptions;
+  /**
+   * URL of the SQS timer queue (`UOW_TIMER_QUEUE_URL`). When set, a one-time job due within
+   * {@link SQS_TIMER_WINDOW_MS} (15 minutes) is sent there as a delayed message (consumed by `jobQueueRunner`) instead of
+   * getting a Scheduler schedule; later and recurring jobs still go to the Scheduler.
+   * @default none (every job goes to the Scheduler)
+   */
+  readonly timerQueueUrl?: string;
 }
 
 /** The settings after defaults and environment variables were applied and checked. */
@@ -71,7 +78,18 @@ export interface DispatcherConfig {
   readonly scheduleRetryPolicy: Required<ScheduleRetryPolicy>;
   readonly concurrency: number;
   readonly retry: Required<CallRetryOptions>;
+  readonly timerQueueUrl?: string;
 }
+
+/** The longest `DelaySeconds` of an SQS message (15 minutes). */
+export const SQS_MAX_DELAY_SECONDS = 900;
+
+/**
+ * How far ahead a one-time job may be due and still go to the SQS timer queue: {@link SQS_MAX_DELAY_SECONDS}
+ * plus one second, as `delay: 900` gives an `at` rounded up to the second. Such a message (delay clamped to
+ * 900) arrives less than 1 s before its `scheduledTime`, within `jobQueueRunner`'s default `earlyToleranceMs`.
+ */
+export const SQS_TIMER_WINDOW_MS = (SQS_MAX_DELAY_SECONDS + 1) * 1000;
 
 /** Defaults of the optional settings. */
 export const DISPATCHER_DEFAULTS = {
@@ -117,6 +135,11 @@ export const DISPATCHER_SETTINGS = declareOptions<DispatcherSettings>()({
     default: String(DISPATCHER_DEFAULTS.concurrency),
   },
   retry: { doc: 'Retries of throttled / failed calls inside the invocation', default: '{ 50, 50, 2000, 1000 }' },
+  timerQueueUrl: {
+    doc: 'SQS timer queue of one-time jobs due within 15 minutes',
+    env: ENV.timerQueueUrl,
+    default: 'none (Scheduler only)',
+  },
 });
 
 const NAME = SCHEDULER_NAME_PATTERN;
@@ -146,6 +169,7 @@ export function resolveDispatcherConfig(
   const jobRunnerArn = pick('jobRunnerArn', ENV.jobRunnerArn);
   const schedulerRoleArn = pick('schedulerRoleArn', ENV.schedulerRoleArn);
   const deadLetterQueueArn = pick('deadLetterQueueArn', ENV.jobDeadLetterQueueArn);
+  const timerQueueUrl = pick('timerQueueUrl', ENV.timerQueueUrl);
 
   if (!jobRunnerArn) missing.push(`jobRunnerArn (${ENV.jobRunnerArn}) is required: the job runner Lambda ARN`);
   else if (!jobRunnerArn.startsWith('arn:'))
@@ -156,6 +180,8 @@ export function resolveDispatcherConfig(
     problems.push(`schedulerRoleArn (${ENV.schedulerRoleArn}) "${schedulerRoleArn}" is not an ARN`);
   if (deadLetterQueueArn && !deadLetterQueueArn.startsWith('arn:'))
     problems.push(`deadLetterQueueArn (${ENV.jobDeadLetterQueueArn}) "${deadLetterQueueArn}" is not an ARN`);
+  if (timerQueueUrl && !/^https?:\/\/[^/]+\/.+/.test(timerQueueUrl))
+    problems.push(`timerQueueUrl (${ENV.timerQueueUrl}) "${timerQueueUrl}" is not an SQS queue URL`);
   if (!NAME.test(scheduleGroup))
     problems.push(`scheduleGroup (${ENV.scheduleGroup}) "${scheduleGroup}" must be 1-64 characters of [0-9a-zA-Z-_.]`);
 
@@ -207,6 +233,7 @@ export function resolveDispatcherConfig(
     },
     concurrency: concurrency!,
     retry,
+    ...(timerQueueUrl ? { timerQueueUrl } : {}),
   };
 }
 

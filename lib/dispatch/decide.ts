@@ -7,6 +7,7 @@ import { JOB_STATUS, type JobRecord } from '../job-record/record.js';
 import { isRecurring } from '../job-record/transitions.js';
 import type { CreateScheduleCommandInput } from '@aws-sdk/client-scheduler';
 import { OUTBOX_KEYS, OUTBOX_SCHEMA } from '../outbox/schema.js';
+import { SQS_TIMER_WINDOW_MS } from './config.js';
 
 /**
  * Whether a stream record is an INSERT of an outbox item (the only records the dispatcher acts on; the
@@ -122,6 +123,20 @@ function canonicalJson(value: unknown): string {
       ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : v,
   );
+}
+
+/**
+ * Whether a Scheduler schedule may exist for the job of `record` when timers go to SQS: `false` only when the
+ * record proves the job was never due later than 15 minutes after it was created, i.e. a one-time job due at
+ * most {@link SQS_TIMER_WINDOW_MS} after `createdAt` that was never rescheduled or retried (version 1, or 2
+ * after a cancel: every job change bumps the version). Its dispatch, which ran after the creation, sent an SQS
+ * timer. Anything else (no record, a reschedule, a retry, a recurring job) may have had a schedule: it is deleted.
+ */
+export function mayHaveSchedule(record: JobRecord | undefined): boolean {
+  if (!record?.schedule || record.schedule.at === undefined || isRecurring(record.schedule)) return true;
+  const firstVersion = record.version === 1 || (record.version === 2 && record.jobStatus === JOB_STATUS.CANCELLED);
+  const lead = Date.parse(record.schedule.at) - Date.parse(record.createdAt);
+  return !(firstVersion && Number.isFinite(lead) && lead <= SQS_TIMER_WINDOW_MS);
 }
 
 /** Short description of a job record's state for logs and errors: `jobId v<version> STATUS` or `missing`. */

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -37,6 +38,8 @@ export interface OutboxDispatcherOptions extends DispatcherSettings {
     readonly scheduler?: SchedulerClient;
     readonly eventBridge?: EventBridgeClient;
     readonly dynamodb?: DynamoDBClient;
+    /** Sends the timers when `timerQueueUrl` is set. */
+    readonly sqs?: SQSClient;
   };
   /** @default a Powertools `Logger` with service name `outbox-dispatcher` */
   readonly logger?: LoggerLike;
@@ -157,7 +160,8 @@ async function dispatchRecord(record: DynamoDBRecord, deps: InvocationDeps): Pro
 /**
  * The outbox dispatcher: the handler of the outbox table's DynamoDB stream (event source mapping with
  * `ReportBatchItemFailures`). For every INSERT of an outbox item it publishes the events with
- * `PutEvents` and creates, updates or deletes the job schedules in EventBridge Scheduler; other records
+ * `PutEvents` and creates, updates or deletes the job schedules in EventBridge Scheduler (with `timerQueueUrl`,
+ * one-time jobs due within 15 minutes get a delayed SQS message instead, `SendMessageBatch`); other records
  * are ignored (an outbox INSERT without `NewImage`, a misconfigured stream, is reported failed). After
  * each schedule call the job record is read again and the schedule converged to it if it moved meanwhile
  * (a late call never leaves a stale schedule). Calls of the whole batch run in parallel, per AWS service
@@ -189,6 +193,9 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
   const scheduler = options.clients?.scheduler ?? new SchedulerClient({ maxAttempts: 1 });
   const eventBridge = options.clients?.eventBridge ?? new EventBridgeClient({ maxAttempts: 1 });
   const dynamodb = options.clients?.dynamodb ?? new DynamoDBClient({ maxAttempts: 1 });
+  // The SQS client and the sender load on the first invocation, and only with timers on (no cold-start cost otherwise).
+  let timerSender: Promise<typeof import('./timer-sender.js')> | undefined;
+  let sqs = options.clients?.sqs;
   const limiters = createServiceLimiters(config.concurrency);
   const metrics = resolveMetrics(options.metrics, 'outboxDispatcher', options.env ?? process.env);
 
@@ -201,6 +208,8 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
     );
     const clock: RetryClock = { ...base, ...options.clock };
     const caller = (service: keyof typeof limiters) => createCaller(limiters[service], config.retry, clock, stats);
+    const timerModule = config.timerQueueUrl ? await (timerSender ??= import('./timer-sender.js')) : undefined;
+    if (timerModule) sqs ??= timerModule.createDefaultSqsClient();
     const deps: InvocationDeps = {
       publisher: createEventPublisher(eventBridge, config.eventBusName, caller('events')),
       jobs: {
@@ -209,6 +218,9 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
         config,
         stats,
         logger,
+        ...(timerModule && sqs && config.timerQueueUrl
+          ? { timers: timerModule.createTimerSender(sqs, config.timerQueueUrl, caller('sqs')) }
+          : {}),
       },
       config,
       stats,
@@ -256,8 +268,8 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
       ...stats,
       batchItemFailures: response.batchItemFailures.length,
       ...(deps.lagsMs.length ? { maxLagMs: deps.lagsMs.reduce((a, b) => Math.max(a, b)) } : {}),
-      peakConcurrency: Math.max(limiters.scheduler.peak, limiters.events.peak, limiters.dynamodb.peak),
-      window: { scheduler: limiters.scheduler.limit, events: limiters.events.limit, dynamodb: limiters.dynamodb.limit },
+      peakConcurrency: Math.max(...Object.values(limiters).map((l) => l.peak)),
+      window: Object.fromEntries(Object.entries(limiters).map(([service, l]) => [service, l.limit])),
       latencyMs: Math.round(performance.now() - started),
     });
     if (metrics) {
@@ -267,6 +279,7 @@ export function outboxDispatcher(options: OutboxDispatcherOptions = {}): OutboxD
       batch.add(METRICS.schedulesCreated, stats.schedulesCreated);
       batch.add(METRICS.schedulesUpdated, stats.schedulesUpdated);
       batch.add(METRICS.schedulesDeleted, stats.schedulesDeleted);
+      batch.add(METRICS.timersQueued, stats.timersSent);
       batch.add(METRICS.callsThrottled, stats.throttled);
       batch.add(METRICS.dispatchFailures, stats.callsFailed);
       batch.add(METRICS.partialBatchFailures, response.batchItemFailures.length);

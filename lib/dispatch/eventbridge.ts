@@ -4,7 +4,7 @@ import type { CloudEvent } from '../outbox/messages.js';
 import type { Caller } from './calls.js';
 import { PUT_EVENTS_LIMITS, putEventsEntrySize } from '../outbox/put-events-size.js';
 import { chunkPutEvents, toPutEventsEntry } from './map.js';
-import { backoffDelay, mayRetry } from './retry.js';
+import { type BatchEntry, type EntryOutcome, sendWithResends } from './resend.js';
 
 /** Per-entry error codes that no resend can fix. */
 const PERMANENT_ENTRY_ERRORS = new Set([
@@ -17,11 +17,9 @@ const PERMANENT_ENTRY_ERRORS = new Set([
   'ResourceNotFoundException',
 ]);
 
-interface Pending {
+interface Pending extends BatchEntry<string> {
   readonly event: CloudEvent;
   readonly entry: PutEventsRequestEntry;
-  resolve(eventId: string): void;
-  reject(error: unknown): void;
 }
 
 /** Publishes CloudEvents through `PutEvents`, grouping the events of concurrent callers into full calls. */
@@ -43,61 +41,28 @@ export function createEventPublisher(client: EventBridgeClient, eventBusName: st
   let queue: Pending[] = [];
   let scheduled = false;
 
-  const sendChunk = async (chunk: Pending[]): Promise<void> => {
-    let pending = chunk;
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      let result;
-      try {
-        result = await caller.call(() => {
-          caller.stats.putEventsCalls++;
-          return client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
+  const sendChunk = (chunk: Pending[]): Promise<void> =>
+    sendWithResends(
+      chunk,
+      caller,
+      async (pending) => {
+        caller.stats.putEventsCalls++;
+        const result = await client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }));
+        const entries = result.Entries ?? [];
+        return pending.map((_, i): EntryOutcome<string> => {
+          const r = entries[i];
+          if (r?.EventId) {
+            caller.stats.eventsPublished++;
+            return { ok: r.EventId };
+          }
+          const reason = r ? `${r.ErrorCode ?? ''} ${r.ErrorMessage ?? ''}`.trim() : 'no result entry';
+          return r?.ErrorCode && PERMANENT_ENTRY_ERRORS.has(r.ErrorCode) ? { rejected: reason } : { retry: reason };
         });
-      } catch (error) {
-        caller.stats.callsFailed++;
-        for (const p of pending)
-          p.reject(
-            new DispatchError(`PutEvents ${p.event.id}`, `the call failed: ${(error as Error).message}`, {
-              cause: error,
-            }),
-          );
-        return;
-      }
-      const entries = result.Entries ?? [];
-      const resend: Pending[] = [];
-      pending.forEach((p, i) => {
-        const r = entries[i];
-        if (r?.EventId) {
-          caller.stats.eventsPublished++;
-          p.resolve(r.EventId);
-        } else if (r?.ErrorCode && PERMANENT_ENTRY_ERRORS.has(r.ErrorCode)) {
-          caller.stats.callsFailed++;
-          p.reject(
-            new DispatchError(`PutEvents ${p.event.id}`, `rejected: ${r.ErrorCode} ${r.ErrorMessage ?? ''}`.trim()),
-          );
-        } else {
-          resend.push(p);
-        }
-      });
-      if (resend.length === 0) return;
-      const delay = backoffDelay(attempt, caller.policy, caller.clock.random);
-      if (!mayRetry(attempt, delay, caller.policy, caller.clock.remainingMs())) {
-        for (const p of resend) {
-          caller.stats.callsFailed++;
-          const r = entries[pending.indexOf(p)];
-          p.reject(
-            new DispatchError(
-              `PutEvents ${p.event.id}`,
-              `still failing after ${attempt} attempts: ${r?.ErrorCode ?? 'no result entry'} ${r?.ErrorMessage ?? ''}`.trim(),
-            ),
-          );
-        }
-        return;
-      }
-      caller.stats.eventsResent += resend.length;
-      await caller.clock.sleep(delay);
-      pending = resend;
-    }
-  };
+      },
+      (count) => {
+        caller.stats.eventsResent += count;
+      },
+    );
 
   const flush = (): void => {
     scheduled = false;
@@ -120,7 +85,7 @@ export function createEventPublisher(client: EventBridgeClient, eventBusName: st
           );
           return;
         }
-        queue.push({ event, entry, resolve, reject });
+        queue.push({ label: `PutEvents ${event.id}`, event, entry, resolve, reject });
         if (queue.length >= PUT_EVENTS_LIMITS.maxEntries * 10) flush();
         else if (!scheduled) {
           scheduled = true;

@@ -5,13 +5,25 @@ import type { CancelJobMessage, JobEnvelope, RescheduleJobMessage, ScheduleJobMe
 import type { DispatchStats } from './calls.js';
 import type { DispatcherConfig } from './config.js';
 import type { LoggerLike } from '../logger.js';
-import { describeJobRecord, desiredSchedule, sameSchedule, scheduleFingerprint } from './decide.js';
+import { describeJobRecord, desiredSchedule, mayHaveSchedule, sameSchedule, scheduleFingerprint } from './decide.js';
 import type { JobRecordReader } from './job-records.js';
 import { jobScheduleRequest } from './map.js';
 import type { ScheduleStore } from './scheduler.js';
+import { isTimerDue, jobTimer, type TimerSender } from './timers.js';
 
-/** A Scheduler call the dispatcher made for a job, by its result. */
-export type ScheduleAction = 'created' | 'updated' | 'already-present' | 'replaced' | 'deleted' | 'already-gone';
+/**
+ * What the dispatcher did for a job, by its result: a Scheduler call, `queued` (an SQS timer sent, and any
+ * schedule the job may have had deleted), or `none` (the job needs no delivery and never had a schedule).
+ */
+export type ScheduleAction =
+  | 'created'
+  | 'updated'
+  | 'already-present'
+  | 'replaced'
+  | 'deleted'
+  | 'already-gone'
+  | 'queued'
+  | 'none';
 
 /** What the dispatcher did with one job message. */
 export interface JobOutcome {
@@ -35,6 +47,10 @@ export interface JobDispatchDeps {
   readonly stats: DispatchStats;
   /** Where a convergence (the record moved during the call) is logged, at info level. */
   readonly logger?: Pick<LoggerLike, 'info'>;
+  /** The SQS timer transport (`timerQueueUrl` set): one-time jobs due within 15 minutes go there. */
+  readonly timers?: TimerSender;
+  /** The time timer delays count from. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** `CreateSchedule`/`GetSchedule`/`UpdateSchedule` rounds of one {@link putSchedule} while the schedule changes under it. */
@@ -133,6 +149,52 @@ async function removeSchedule(scheduleName: string, deps: JobDispatchDeps): Prom
   return 'already-gone';
 }
 
+/** What a job record calls for, and the call(s) that make it so. */
+interface Plan {
+  /** Equal for two reads of the record that call for the same thing (the convergence test). */
+  readonly fingerprint: string;
+  apply(): Promise<ScheduleAction>;
+}
+
+/**
+ * The {@link Plan} of `record`: with the SQS transport, a one-time job due within 15 minutes gets a timer
+ * message (and the delete of a schedule it may have had, {@link mayHaveSchedule}); a job that calls for no
+ * delivery and never had a schedule needs no call. Anything else gets its schedule made or deleted.
+ */
+function planOf(
+  record: JobRecord | undefined,
+  scheduleName: string,
+  createFirst: boolean,
+  deps: JobDispatchDeps,
+  operation: string,
+): Plan {
+  const timers = deps.timers;
+  const now = (deps.now ?? Date.now)();
+  if (timers && record && desiredSchedule(record).present && isTimerDue(record.schedule, now)) {
+    const timer = jobTimer(envelopeOf(record, scheduleName, operation), record.schedule.at!, now);
+    return {
+      fingerprint: `timer ${timer.body}`,
+      apply: async () => {
+        await timers.send(timer, `job ${record.jobKey} v${record.version}`);
+        if (mayHaveSchedule(record)) await removeSchedule(scheduleName, deps);
+        return 'queued';
+      },
+    };
+  }
+  const request = scheduleRequestOfRecord(record, scheduleName, deps.config, operation);
+  const fingerprint = scheduleFingerprint(request);
+  if (request) return { fingerprint, apply: () => putSchedule(request, deps, createFirst) };
+  if (timers && !mayHaveSchedule(record))
+    return {
+      fingerprint,
+      apply: async () => {
+        deps.stats.jobsWithoutCall++;
+        return 'none';
+      },
+    };
+  return { fingerprint, apply: () => removeSchedule(scheduleName, deps) };
+}
+
 /**
  * The one handling of every job message (schedule, reschedule, cancel; first delivery or redelivery):
  * read the job record (consistent), make the schedule what it calls for, read it again, and repeat until
@@ -153,19 +215,18 @@ async function convergeJob(
   let applied: string | undefined;
   for (let round = 1; ; round++) {
     const record = await deps.records.read(deps.table, key);
-    const request = scheduleRequestOfRecord(record, scheduleName, deps.config, operation);
-    const wanted = scheduleFingerprint(request);
+    const plan = planOf(record, scheduleName, round === 1 && createFirst, deps, operation);
+    const wanted = plan.fingerprint;
     if (wanted === applied) break;
     if (round > MAX_CONVERGENCE_ROUNDS)
       throw new DispatchError(
         operation,
         `the job record kept changing while its schedule was being set (${MAX_CONVERGENCE_ROUNDS} rounds; record now ${describeJobRecord(record)})`,
       );
-    const action = request
-      ? await putSchedule(request, deps, round === 1 && createFirst)
-      : await removeSchedule(scheduleName, deps);
+    const action = await plan.apply();
     calls.push({ action, record: describeJobRecord(record) });
     applied = wanted;
+    if (action === 'none') break; // no call made: none can have landed late
   }
   const [first, ...reconciled] = calls;
   if (reconciled.length === 0) return { action: first!.action, scheduleName };

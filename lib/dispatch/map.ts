@@ -55,8 +55,8 @@ export function chunkPutEvents<T>(
   return chunks;
 }
 
-/** `yyyy-mm-ddThh:mm:ss` of an ISO time, in UTC. */
-function atBody(iso: string): string {
+/** `yyyy-mm-ddThh:mm:ss` of an ISO time, in UTC, rounded up to the second (when an `at` schedule fires). */
+export function atBody(iso: string): string {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) throw new RangeError(`"${iso}" is not an ISO 8601 time`);
   return isoSeconds(ms, 'ceil').slice(0, 19);

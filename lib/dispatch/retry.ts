@@ -59,6 +59,9 @@ const THROTTLING = new Set([
   'RequestThrottledException',
   'SlowDown',
   'LimitExceededException',
+  // SQS (SendMessageBatch of the timer transport): a 400 with a client fault, yet a request to slow down.
+  'RequestThrottled',
+  'KmsThrottled',
 ]);
 const TRANSIENT = new Set([
   'InternalServerException',

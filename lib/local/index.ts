@@ -116,3 +116,8 @@ export {
   type QuotaStats,
   type TokenBucketQuotaOptions,
 } from './quota.js';
+export {
+  startLocalTimerQueue,
+  type LocalTimerQueue,
+  type LocalTimerQueueOptions,
+} from './timer-queue.js';

@@ -13,6 +13,7 @@ import { startLocalEventBridge, type LocalEventBridge, type LocalEventBridgeOpti
 import { createOutboxTable } from './outbox-table.js';
 import { startLocalScheduler, type LocalScheduler, type LocalSchedulerOptions } from './scheduler-endpoint.js';
 import { startStreamPoller, type StreamPoller, type StreamPollerOptions } from './stream-poller.js';
+import { startLocalTimerQueue, type LocalTimerQueue, type LocalTimerQueueOptions } from './timer-queue.js';
 
 /** ARNs the local stack uses for the job runner, the Scheduler's role and the job dead-letter queue. */
 export const LOCAL_ARNS = {
@@ -35,6 +36,12 @@ export interface LocalOutboxStackOptions {
   readonly dispatcher?: Partial<OutboxDispatcherOptions>;
   /** Merged over the poller's settings (the table's stream, the dispatcher as handler). */
   readonly poller?: Partial<Omit<StreamPollerOptions, 'streamArn'>>;
+  /**
+   * The SQS timer transport: starts a local SQS with the timer queue and sets the dispatcher's `timerQueueUrl`
+   * (one-time jobs due within 15 minutes go there); consume it with `stack.timers.consume(jobQueueRunner(…))`.
+   * @default off (every job goes to the local Scheduler)
+   */
+  readonly timers?: LocalTimerQueueOptions | boolean;
 }
 
 /** A running local outbox stack: DynamoDB table + stream poller → dispatcher → local Scheduler and EventBridge. */
@@ -51,6 +58,8 @@ export interface LocalOutboxStack {
   readonly eventBridge: LocalEventBridge;
   readonly dispatcher: OutboxDispatcherHandler;
   readonly poller: StreamPoller;
+  /** The SQS timer transport, when started with `timers`. */
+  readonly timers?: LocalTimerQueue;
   /** The `UOW_*` environment of this stack (for code that reads its configuration from the environment). */
   readonly env: Readonly<Record<string, string>>;
   /** Waits until the poller has handed every committed outbox item to the dispatcher. */
@@ -84,8 +93,14 @@ export async function startLocalOutboxStack(options: LocalOutboxStackOptions): P
     ...LOCAL_AWS_CONFIG,
     maxAttempts: 1,
   });
+  const timers = options.timers
+    ? await startLocalTimerQueue(options.timers === true ? {} : options.timers).catch(async (error: unknown) => {
+        await Promise.all([scheduler.stop(), eventBridge.stop()]);
+        throw error;
+      })
+    : undefined;
   const stopEndpoints = async (): Promise<void> => {
-    await Promise.all([scheduler.stop(), eventBridge.stop()]);
+    await Promise.all([scheduler.stop(), eventBridge.stop(), timers?.stop()]);
     for (const c of [dynamodb, schedulerClient, eventBridgeClient]) c.destroy();
   };
   try {
@@ -102,8 +117,15 @@ export async function startLocalOutboxStack(options: LocalOutboxStackOptions): P
       schedulerRoleArn: LOCAL_ARNS.schedulerRole,
       deadLetterQueueArn: LOCAL_ARNS.jobDeadLetterQueue,
       env: {},
+      ...(timers ? { timerQueueUrl: timers.queueUrl } : {}),
       ...options.dispatcher,
-      clients: { dynamodb, scheduler: schedulerClient, eventBridge: eventBridgeClient, ...options.dispatcher?.clients },
+      clients: {
+        dynamodb,
+        scheduler: schedulerClient,
+        eventBridge: eventBridgeClient,
+        ...(timers ? { sqs: timers.client } : {}),
+        ...options.dispatcher?.clients,
+      },
     });
     const poller = startStreamPoller({
       endpoint: options.dynamodbEndpoint,
@@ -119,6 +141,7 @@ export async function startLocalOutboxStack(options: LocalOutboxStackOptions): P
       [ENV.jobRunnerArn]: c.jobRunnerArn,
       [ENV.schedulerRoleArn]: c.schedulerRoleArn,
       ...(c.deadLetterQueueArn ? { [ENV.jobDeadLetterQueueArn]: c.deadLetterQueueArn } : {}),
+      ...(c.timerQueueUrl ? { [ENV.timerQueueUrl]: c.timerQueueUrl } : {}),
     };
     return {
       tableName,
@@ -128,6 +151,7 @@ export async function startLocalOutboxStack(options: LocalOutboxStackOptions): P
       eventBridge,
       dispatcher,
       poller,
+      ...(timers ? { timers } : {}),
       env,
       drain: (timeoutMs) => poller.drain(timeoutMs),
       async stop() {

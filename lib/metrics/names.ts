@@ -76,15 +76,16 @@ export const METRICS = {
   schedulesCreated: metric('SchedulesCreated', 'Count', 'Job schedules created'),
   schedulesUpdated: metric('SchedulesUpdated', 'Count', 'Job schedules updated'),
   schedulesDeleted: metric('SchedulesDeleted', 'Count', 'Job schedules deleted'),
+  timersQueued: metric('TimersQueued', 'Count', "Job timers sent to the SQS timer queue (timerTransport 'sqs')"),
   dispatchFailures: metric(
     'DispatchFailures',
     'Count',
-    'Calls to EventBridge or Scheduler that failed for good, after their retries (each PutEvents entry that failed for good counts as one)',
+    'Calls to EventBridge, Scheduler or SQS that failed for good, after their retries (each PutEvents entry that failed for good counts as one)',
   ),
   callsThrottled: metric(
     'CallsThrottled',
     'Count',
-    'Answers with throttling to the dispatcher (EventBridge, Scheduler, DynamoDB reads), each one, retried or not',
+    'Answers with throttling to the dispatcher (EventBridge, Scheduler, SQS, DynamoDB reads), each one, retried or not',
   ),
   partialBatchFailures: metric(
     'PartialBatchFailures',

@@ -119,4 +119,6 @@ export const ENV = {
   scheduleMaxRetryAttempts: 'UOW_SCHEDULE_MAX_RETRY_ATTEMPTS',
   /** Scheduler target retry policy: `MaximumEventAgeInSeconds` (60–86400) of the job schedules. */
   scheduleMaxEventAgeSeconds: 'UOW_SCHEDULE_MAX_EVENT_AGE_SECONDS',
+  /** Outbox dispatcher: URL of the SQS timer queue of one-time jobs due within 15 minutes (unset = Scheduler only). */
+  timerQueueUrl: 'UOW_TIMER_QUEUE_URL',
 } as const;

@@ -92,6 +92,26 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(violations(app)).toEqual([]);
   });
 
+  it("finds nothing unacknowledged with timerTransport 'sqs' (timer queue, its DLQ, the queue runner's mapping)", () => {
+    const app = nagApp();
+    const stack = new Stack(app, 'OutboxTimers');
+    new TransactionalOutbox(stack, 'Outbox', {
+      jobRunner: testRunner(stack),
+      dispatcherEntry: FIXTURE_ENTRY,
+      timerTransport: 'sqs',
+      jobQueueRunner: testRunner(stack, 'QueueRunner'),
+    });
+    expect(violations(app)).toEqual([]);
+  });
+
+  it("finds nothing unacknowledged in the example stack with timerTransport 'sqs' (its JobQueueRunner on the timer queue)", () => {
+    const app = nagApp();
+    const stack = new OrdersServiceStack(app, 'OrdersTimers', { entryFor: () => FIXTURE_ENTRY, timerTransport: 'sqs' });
+    expect(violations(app)).toEqual([]);
+    expect(stack.outbox.timerQueue).toBeDefined();
+    expect(stack.jobQueueRunner).toBeDefined();
+  });
+
   it('accepts exactly the wildcards AWS requires: a further "*" on the dispatcher role is reported', () => {
     const app = nagApp();
     const { outbox } = constructStack(app);

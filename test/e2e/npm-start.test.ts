@@ -72,6 +72,43 @@ describe('npm start', () => {
     await expect(fetch(state.url)).rejects.toThrow();
   }, 60_000);
 
+  it('with --timer-transport sqs: an unpaid order expires through the SQS timer queue, no schedule made', async () => {
+    const stateFile = join(mkdtempSync(join(tmpdir(), 'uow-start-')), 'state.json');
+    const prefix = `start-sqs-${Date.now().toString(36)}`;
+    const run = start(
+      ['--port', '0', '--expiry-seconds', '2', '--table-prefix', prefix, '--timer-transport', 'sqs'],
+      stateFile,
+    );
+    await run.waitFor('Orders service on');
+    expect(run.output()).toContain('timers via SQS');
+    const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+    const placed = await fetch(`${state.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: 'c', items: [{ sku: 'a', quantity: 1, unitPrice: 2 }] }),
+    });
+    expect(placed.status).toBe(201);
+    const { orderId } = (await placed.json()) as { orderId: string };
+    await run.waitFor(`timer queued expire-${orderId} v1`);
+    await run.waitFor(`expire-unpaid-order (expire-${orderId}) done`);
+    const order = (await (await fetch(`${state.url}/orders/${orderId}`)).json()) as { status: string };
+    expect(order.status).toBe('EXPIRED');
+    expect(run.output()).not.toContain(`SCHEDULE created expire-${orderId}`);
+    // the dev console shows the timer on the order's commit, and its run
+    const consoleUrl = /Dev console on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(run.output())?.[1];
+    type Row = { followed: { kind: string; expression?: string; outcome?: string; key?: string }[] };
+    const rows = ((await (await fetch(`${consoleUrl}api/timeline`)).json()) as { rows: Row[] }).rows;
+    const followed = rows.flatMap((r) => r.followed);
+    expect(followed).toContainEqual(
+      expect.objectContaining({ kind: 'schedule', expression: expect.stringMatching(/^SQS timer, delay [1-3] s$/) }),
+    );
+    expect(followed).toContainEqual(
+      expect.objectContaining({ kind: 'job-run', key: `expire-${orderId}`, outcome: 'done' }),
+    );
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+  }, 60_000);
+
   it('says clearly when the port is taken, before starting anything', async () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

@@ -11,5 +11,7 @@ Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 new OrdersServiceStack(app, 'OrdersService', {
   // Environment-agnostic unless the CLI resolved an account and region from the caller's credentials.
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  // `cdk deploy -c timerTransport=sqs`: order expiries through the SQS timer queue instead of the Scheduler.
+  timerTransport: app.node.tryGetContext('timerTransport') === 'sqs' ? 'sqs' : 'scheduler',
 });
 app.synth();

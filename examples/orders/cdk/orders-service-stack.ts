@@ -14,6 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { FUNCTION_BUNDLING } from '../../../cdk/dispatcher.js';
 import { acknowledgeNode22Runtime, createDeadLetterQueue, FunctionRole } from '../../../cdk/resources.js';
+import type { TimerTransport } from '../../../cdk/timer-queue.js';
 import { TransactionalOutbox } from '../../../cdk/transactional-outbox.js';
 import { ORDERS_TABLE_DEFINITION } from '../functions/table.js';
 import { ORDER_SUMMARIES_PATTERN } from '../functions/order-summaries-rule.js';
@@ -46,6 +47,12 @@ export interface OrdersServiceStackProps extends StackProps {
    * @default - the file in this repository's `examples/orders/functions/` directory
    */
   readonly entryFor?: (path: string) => string;
+  /**
+   * `'sqs'`: order expiries (due within 15 minutes) go through the outbox's SQS timer queue, consumed by a
+   * `JobQueueRunner` function (`job-queue-runner.ts`); `cdk deploy -c timerTransport=sqs`.
+   * @default 'scheduler'
+   */
+  readonly timerTransport?: TimerTransport;
 }
 
 const FUNCTIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'functions');
@@ -62,6 +69,8 @@ export class OrdersServiceStack extends Stack {
   readonly functions: Record<keyof typeof ORDERS_FUNCTIONS, nodejs.NodejsFunction>;
   /** The queue behind the EventBridge rule that feeds the order-summaries inbox consumer. */
   readonly summariesQueue: sqs.Queue;
+  /** The SQS timer queue's consumer (`timerTransport: 'sqs'`). */
+  readonly jobQueueRunner?: nodejs.NodejsFunction;
 
   constructor(scope: Construct, id: string, props: OrdersServiceStackProps = {}) {
     super(scope, id, { description: 'lambda-unit-of-work example: orders service', ...props });
@@ -79,8 +88,11 @@ export class OrdersServiceStack extends Stack {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    const fn = (name: keyof typeof ORDERS_FUNCTIONS, timeout: Duration): nodejs.NodejsFunction => {
-      const { entry, description } = ORDERS_FUNCTIONS[name];
+    const fn = (name: string, timeout: Duration): nodejs.NodejsFunction => {
+      const { entry, description } =
+        name === 'JobQueueRunner'
+          ? { entry: 'job-queue-runner.ts', description: 'Runs the jobs of the SQS timer queue (expire-unpaid-order)' }
+          : ORDERS_FUNCTIONS[name as keyof typeof ORDERS_FUNCTIONS];
       const { role, logGroup } = new FunctionRole(this, `${name}Role`, {
         logRetention: logs.RetentionDays.ONE_WEEK,
         logRemovalPolicy: RemovalPolicy.DESTROY,
@@ -108,12 +120,18 @@ export class OrdersServiceStack extends Stack {
       OrderSummaries: fn('OrderSummaries', Duration.seconds(30)),
     };
     const { PlaceOrder, PayOrder, GetOrder, JobRunner, OrderSummaries } = this.functions;
+    if (props.timerTransport === 'sqs') this.jobQueueRunner = fn('JobQueueRunner', Duration.seconds(60));
 
     this.outbox = new TransactionalOutbox(this, 'Outbox', {
       jobRunner: JobRunner,
       eventSource: 'orders',
       removalPolicy: RemovalPolicy.DESTROY,
+      ...(this.jobQueueRunner ? { timerTransport: 'sqs', jobQueueRunner: this.jobQueueRunner } : {}),
     });
+    if (this.jobQueueRunner) {
+      this.outbox.grantWriter(this.jobQueueRunner, this.ordersTable);
+      this.ordersTable.grant(this.jobQueueRunner, 'dynamodb:GetItem');
+    }
     this.outbox.grantWriter(PlaceOrder, this.ordersTable);
     this.outbox.grantWriter(PayOrder, this.ordersTable);
     // The expiry job updates the order inside the job's own unit of work.

@@ -282,6 +282,27 @@ export class ConsoleRecorder {
     });
   }
 
+  /**
+   * Records timer messages the dispatcher sent to the SQS timer queue (`SendMessageBatch` entries: the body is
+   * the job delivery, `DelaySeconds` its delay), each as a schedule `created` by its commit.
+   */
+  recordTimersQueued(entries: readonly { MessageBody?: string; DelaySeconds?: number }[], error?: unknown): void {
+    for (const entry of entries) {
+      const job = parse(entry.MessageBody) as { scheduleName?: string; version?: number } | undefined;
+      if (!job?.scheduleName) continue;
+      const row = this.#commitOfSchedule(job.scheduleName, ['schedule', 'reschedule'], job.version);
+      this.#follow(row, {
+        kind: 'schedule',
+        at: new Date().toISOString(),
+        action: 'created',
+        name: job.scheduleName,
+        expression: `SQS timer, delay ${entry.DelaySeconds ?? 0} s`,
+        ...(job.version !== undefined ? { version: job.version } : {}),
+        ...(error ? { error: consoleError(error) } : {}),
+      });
+    }
+  }
+
   /** Records a PutEvents call: each entry as published, or failed with its error code. */
   recordPublished(
     entries: readonly { Detail?: string; DetailType?: string }[],
