@@ -1,3 +1,4 @@
+import { createTickBatch } from './tick-batch.js';
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { DispatchError } from '../errors.js';
 import type { CloudEvent } from '../outbox/messages.js';
@@ -38,9 +39,6 @@ export interface EventPublisher {
  * while attempts and time are left. Throttled or failed calls are retried as a whole.
  */
 export function createEventPublisher(client: EventBridgeClient, eventBusName: string, caller: Caller): EventPublisher {
-  let queue: Pending[] = [];
-  let scheduled = false;
-
   const sendChunk = (chunk: Pending[]): Promise<void> =>
     sendWithResends(
       chunk,
@@ -64,12 +62,10 @@ export function createEventPublisher(client: EventBridgeClient, eventBusName: st
       },
     );
 
-  const flush = (): void => {
-    scheduled = false;
-    const items = queue;
-    queue = [];
+  // Up to ten full calls' worth is flushed at once: a huge batch does not wait for the tick to end.
+  const batch = createTickBatch<Pending>((items) => {
     for (const chunk of chunkPutEvents(items, (p) => p.entry)) void sendChunk(chunk);
-  };
+  }, PUT_EVENTS_LIMITS.maxEntries * 10);
 
   return {
     publish(event, traceHeader) {
@@ -85,12 +81,7 @@ export function createEventPublisher(client: EventBridgeClient, eventBusName: st
           );
           return;
         }
-        queue.push({ label: `PutEvents ${event.id}`, event, entry, resolve, reject });
-        if (queue.length >= PUT_EVENTS_LIMITS.maxEntries * 10) flush();
-        else if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        batch.add({ label: `PutEvents ${event.id}`, event, entry, resolve, reject });
       });
     },
   };

@@ -1,3 +1,4 @@
+import { createTickBatch } from './tick-batch.js';
 import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DispatchError } from '../errors.js';
@@ -30,9 +31,6 @@ const keyOf = (table: string, jobKey: string): string => `${table}\u0000${OUTBOX
  * read again with backoff while attempts and time are left.
  */
 export function createJobRecordReader(client: DynamoDBClient, caller: Caller): JobRecordReader {
-  let queue: Pending[] = [];
-  let scheduled = false;
-
   const load = async (table: string, group: Pending[]): Promise<void> => {
     const byPk = groupBy(group, (p) => OUTBOX_KEYS.jobPk(p.jobKey));
     let keys: Record<string, AttributeValue>[] = [...new Set(group.map((p) => p.jobKey))].map((k) =>
@@ -65,10 +63,7 @@ export function createJobRecordReader(client: DynamoDBClient, caller: Caller): J
         p.reject(new DispatchError(`read job ${p.jobKey}`, 'BatchGetItem kept returning it as unprocessed'));
   };
 
-  const flush = (): void => {
-    scheduled = false;
-    const items = queue;
-    queue = [];
+  const batch = createTickBatch<Pending>((items) => {
     for (const [table, pending] of groupBy(items, (p) => p.table)) {
       // Insertion order of the map = first-asked order of the distinct keys, as the chunks are cut.
       const byKey = [...groupBy(pending, (p) => keyOf(table, p.jobKey)).values()];
@@ -79,17 +74,11 @@ export function createJobRecordReader(client: DynamoDBClient, caller: Caller): J
         });
       }
     }
-  };
+  });
 
   return {
     read(table, jobKey) {
-      return new Promise((resolve, reject) => {
-        queue.push({ table, jobKey, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
-      });
+      return new Promise((resolve, reject) => batch.add({ table, jobKey, resolve, reject }));
     },
   };
 }

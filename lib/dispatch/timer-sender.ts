@@ -2,6 +2,7 @@
  * The sender of the SQS timer transport: packs the timer messages of a batch into `SendMessageBatch` calls.
  * The dispatcher imports this module (and with it the SQS client) only when `timerQueueUrl` is set.
  */
+import { createTickBatch } from './tick-batch.js';
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { Caller } from './calls.js';
 import { type BatchEntry, type EntryOutcome, sendWithResends } from './resend.js';
@@ -28,9 +29,6 @@ interface Pending extends BatchEntry<string> {
  * Lambda redelivers them: a duplicate timer is harmless, the runner's claim runs the job once).
  */
 export function createTimerSender(client: SQSClient, queueUrl: string, caller: Caller): TimerSender {
-  let queue: Pending[] = [];
-  let scheduled = false;
-
   const sendChunk = (chunk: Pending[]): Promise<void> =>
     sendWithResends(
       chunk,
@@ -57,23 +55,16 @@ export function createTimerSender(client: SQSClient, queueUrl: string, caller: C
       },
     );
 
-  const flush = (): void => {
-    scheduled = false;
-    const items = queue;
-    queue = [];
+  const batch = createTickBatch<Pending>((items) => {
     for (let i = 0; i < items.length; i += SEND_MESSAGE_BATCH_MAX_ENTRIES)
       void sendChunk(items.slice(i, i + SEND_MESSAGE_BATCH_MAX_ENTRIES));
-  };
+  });
 
   return {
     send(timer, ref) {
       return new Promise<string>((resolve, reject) => {
         const entry = { MessageBody: timer.body, DelaySeconds: timer.delaySeconds };
-        queue.push({ label: `SendMessageBatch ${ref}`, entry, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        batch.add({ label: `SendMessageBatch ${ref}`, entry, resolve, reject });
       });
     },
   };
