@@ -5,14 +5,12 @@
  * and the dispatch lag of each record dispatched in full, measured from the commit's own `createdAt`.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { DynamoDBRecord } from 'aws-lambda';
-import { withUnitOfWork, type UnitOfWork } from '../../lib/index.js';
+import type { UnitOfWork } from '../../lib/index.js';
 import { tokenBucketQuota } from '../../lib/local/quota.js';
 import { METRICS } from '../../lib/metrics/names.js';
 import { lambdaContext } from '../support/ddb.js';
 import { emfLines, emfSum, emfValues } from '../support/emf.js';
-import { startTestStack, testDispatcher, type TestStack } from '../support/local-stack.js';
-import { committedStreamRecord } from '../support/stream-records.js';
+import { commitStreamRecord, startTestStack, testDispatcher, type TestStack } from '../support/local-stack.js';
 
 // One CreateSchedule a second, no burst beyond one, on a clock that only the dispatcher's backoff moves (one
 // second per sleep): a CreateSchedule on an empty bucket is throttled exactly once, then admitted.
@@ -41,25 +39,8 @@ function drain(take: () => void): void {
 }
 
 const uid = (): string => Math.random().toString(36).slice(2, 10);
-let sequence = 0;
 
-/** Commits `fn` in a unit of work of its own and returns the stream record of its outbox item. */
-async function commit(fn: (uow: UnitOfWork) => void): Promise<DynamoDBRecord> {
-  const id = await withUnitOfWork(
-    async (uow) => {
-      fn(uow);
-      return uow.id;
-    },
-    { outboxTable: stack.tableName, client: stack.doc, source: 'metrics-test', propagation: 'requiresNew' },
-  );
-  return committedStreamRecord(
-    stack.clients.dynamodb,
-    stack.tableName,
-    stack.streamArn,
-    id,
-    String(++sequence).padStart(21, '0'),
-  );
-}
+const commit = (fn: (uow: UnitOfWork) => void) => commitStreamRecord(stack, fn, 'metrics-test');
 
 const clock = {
   sleep: (ms: number) => {

@@ -5,13 +5,11 @@
  * sends it again counts it then.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { DynamoDBRecord } from 'aws-lambda';
-import { withUnitOfWork, type UnitOfWork } from '../../lib/index.js';
+import type { UnitOfWork } from '../../lib/index.js';
 import { METRICS } from '../../lib/metrics/names.js';
 import { lambdaContext } from '../support/ddb.js';
 import { emfLines, emfSum } from '../support/emf.js';
-import { startTestStack, testDispatcher, type TestStack } from '../support/local-stack.js';
-import { committedStreamRecord } from '../support/stream-records.js';
+import { commitStreamRecord, startTestStack, testDispatcher, type TestStack } from '../support/local-stack.js';
 
 let stack: TestStack;
 /** SendMessageBatch calls still to fail after the queue accepted them. */
@@ -34,19 +32,15 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-let sequence = 0;
-/** Commits `fn` in a unit of work of its own and returns the stream record of its outbox item. */
-async function commit(fn: (uow: UnitOfWork) => void): Promise<DynamoDBRecord> {
-  const id = await withUnitOfWork(
-    async (uow) => {
-      fn(uow);
-      return uow.id;
-    },
-    { outboxTable: stack.tableName, client: stack.doc, source: 'metrics-test', propagation: 'requiresNew' },
-  );
-  const seq = String(++sequence).padStart(21, '0');
-  return committedStreamRecord(stack.clients.dynamodb, stack.tableName, stack.streamArn, id, seq);
-}
+const commit = (fn: (uow: UnitOfWork) => void) => commitStreamRecord(stack, fn, 'metrics-test');
+
+/** A dispatcher on the SQS timer transport, emitting its metrics. */
+const timerDispatcher = () =>
+  testDispatcher(stack, {
+    timerQueueUrl: stack.timers!.queueUrl,
+    clients: { ...stack.clients, sqs: stack.timers!.client },
+    metrics: { namespace: 'Test/Timers', service: 'orders' },
+  });
 
 const uid = (): string => Math.random().toString(36).slice(2, 10);
 
@@ -63,16 +57,7 @@ describe('TimersQueued (SQS timer transport)', () => {
         uow.schedule({ job: 'remind', payload: {}, delay: 0, key: `c-${uid()}` });
       }),
     ];
-    const dispatcher = testDispatcher(stack, {
-      timerQueueUrl: queue.queueUrl,
-      clients: {
-        dynamodb: stack.clients.dynamodb,
-        scheduler: stack.clients.scheduler,
-        eventBridge: stack.clients.eventBridge,
-        sqs: queue.client,
-      },
-      metrics: { namespace: 'Test/Timers', service: 'orders' },
-    });
+    const dispatcher = timerDispatcher();
     const before = queue.sqs.messages(queue.queueName).length;
     const docs = await emfLines(async () => {
       expect((await dispatcher({ Records: records }, lambdaContext())).batchItemFailures).toEqual([]);
@@ -88,16 +73,7 @@ describe('TimersQueued (SQS timer transport)', () => {
     const record = await commit((uow) => {
       uow.schedule({ job: 'remind', payload: {}, delay: 60, key: `d-${uid()}` });
     });
-    const dispatcher = testDispatcher(stack, {
-      timerQueueUrl: queue.queueUrl,
-      clients: {
-        dynamodb: stack.clients.dynamodb,
-        scheduler: stack.clients.scheduler,
-        eventBridge: stack.clients.eventBridge,
-        sqs: queue.client,
-      },
-      metrics: { namespace: 'Test/Timers', service: 'orders' },
-    });
+    const dispatcher = timerDispatcher();
     loseAnswers = 100; // every attempt of this invocation: the queue holds them, the dispatcher never hears so
     const before = queue.sqs.messages(queue.queueName).length;
     const lost = await emfLines(async () => {

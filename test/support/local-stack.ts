@@ -28,6 +28,9 @@ import {
 } from '../../lib/local/outbox-stack.js';
 import { createMemoryLogger, type MemoryLogger } from '../../lib/local/memory-logger.js';
 import { outboxDispatcher } from '../../lib/dispatch/dispatcher.js';
+import { withUnitOfWork, type UnitOfWork } from '../../lib/index.js';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { committedStreamRecord } from './stream-records.js';
 
 export { LOCAL_ARNS };
 
@@ -90,4 +93,27 @@ export function testDispatcher(stack: TestStack, options: Parameters<typeof outb
     ...options,
   });
   return Object.assign(handler, { logger });
+}
+
+let commitSequence = 0;
+
+/**
+ * Commits `fn` in a unit of work of its own (`requiresNew`) on the stack's outbox table and returns the stream
+ * record of its outbox item as the stream would deliver it, for calling a dispatcher directly. Sequence numbers
+ * count up across calls, so records keep their commit order.
+ */
+export async function commitStreamRecord(
+  stack: TestStack,
+  fn: (uow: UnitOfWork) => void,
+  source = 'test',
+): Promise<DynamoDBRecord> {
+  const id = await withUnitOfWork(
+    async (uow) => {
+      fn(uow);
+      return uow.id;
+    },
+    { outboxTable: stack.tableName, client: stack.doc, source, propagation: 'requiresNew' },
+  );
+  const seq = String(++commitSequence).padStart(21, '0');
+  return committedStreamRecord(stack.clients.dynamodb, stack.tableName, stack.streamArn, id, seq);
 }
