@@ -120,6 +120,11 @@ async function jobs(
     const scan = v.scan ?? false;
     // Without --scan and without statuses: the statuses the job-status index holds (a Scan reads the whole table).
     const wanted = statuses.length ? (statuses as JobStatus[]) : scan ? all : indexedJobStatuses();
+    const unindexed = scan ? [] : wanted.filter((s) => !indexedJobStatuses().includes(s));
+    if (unindexed.length)
+      throw new UsageError(
+        `status ${unindexed.join(', ')} is not in the job-status index (${ENV.jobIndexStatuses}): add --scan to scan the table`,
+      );
     for (const status of wanted)
       found.push(...(await listJobs(status, { ...opts, scan, limit: count(v.limit, 'limit') ?? 100 })).jobs);
     io.out(

@@ -133,6 +133,14 @@ describe('lambda-unit-of-work CLI', () => {
       code: 2,
       err: expect.stringMatching(/unknown status NOPE/),
     });
+    // a status the job-status index does not hold: the CLI names its own flag, not the function's option
+    const unindexed = await cli('jobs', 'list', 'SCHEDULED');
+    expect(unindexed).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/SCHEDULED is not in the job-status index.*--scan/),
+    });
+    expect(unindexed.err).not.toMatch(/scan: true/);
+    expect(await cli('jobs', 'list', 'SCHEDULED', '--scan')).toMatchObject({ code: 0 });
     expect(await cli('frobnicate')).toMatchObject({ code: 2 });
     expect(await cli('redrive', 'job-dlq')).toMatchObject({
       code: 2,
