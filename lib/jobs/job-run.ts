@@ -105,12 +105,11 @@ export class JobRun {
     return this.#record.correlationId ?? this.#context?.awsRequestId;
   }
 
-  /** The result fields of a run that holds the claim. */
-  get #run(): JobRunResult & { attempt: number } {
+  /** The result fields of a run that holds the claim, all but its outcome (each exit sets its own). */
+  get #run(): Omit<JobRunResult, 'outcome'> & { attempt: number } {
     const leaseExpired = this.#record.claimedFrom === JOB_STATUS.RUNNING;
     return {
       ...this.#base,
-      outcome: 'succeeded',
       attempt: this.#record.attempts,
       ...(leaseExpired ? { leaseExpired } : {}),
     };
@@ -156,8 +155,9 @@ export class JobRun {
       });
       throw new JobLeaseHeldError(d.key, claimed.heldUntil);
     }
-    this.#logger.info(`job ${d.key} skipped: ${claimed.skip}`, { ...this.#base, executionId: d.executionId });
-    return { ...this.#base, outcome: 'skipped', reason: claimed.skip };
+    const result: JobRunResult = { ...this.#base, outcome: 'skipped', reason: claimed.skip };
+    this.#logger.info(`job ${d.key} skipped: ${claimed.skip}`, { ...result, executionId: d.executionId });
+    return result;
   }
 
   /** Step 2: what makes a claimed job fail before its handler runs (no attempts left, a payload that is not JSON). */
@@ -239,8 +239,9 @@ export class JobRun {
   #succeeded(): JobRunResult {
     const d = this.#d;
     const occurrence = this.#recurring ? `occurrence ${d.occurrence} ` : '';
-    this.#logger.info(`job ${d.key} ${occurrence}succeeded (attempt ${this.#record.attempts})`, this.#run);
-    return this.#run;
+    const result: JobRunResult = { ...this.#run, outcome: 'succeeded' };
+    this.#logger.info(`job ${d.key} ${occurrence}succeeded (attempt ${this.#record.attempts})`, result);
+    return result;
   }
 
   /** A failure after the claim: decide the outcome, record it in a transaction of its own, report it. */
@@ -295,7 +296,7 @@ export class JobRun {
         (released
           ? 'its lease was released (RUNNING, lastError set): the retry of this invocation reclaims it'
           : `it stays RUNNING until its lease expires (${new Date(this.#leaseUntil).toISOString()}); deliveries until then fail with JobLeaseHeldError and are retried`),
-      { ...this.#run, error: recordError, jobError: summary },
+      { ...this.#run, outcome: 'failure not recorded', error: recordError, jobError: summary },
     );
     throw recordError;
   }
@@ -305,19 +306,27 @@ export class JobRun {
     const record = this.#record;
     const run = { ...this.#run, error: summary };
     if (outcome.status === 'FAILED') {
+      const result: JobRunResult = {
+        ...run,
+        outcome: 'failed',
+        retryAt: outcome.retryAt,
+        retryVersion: outcome.newVersion,
+      };
       this.#logger.warn(
         `job ${key} attempt ${record.attempts}/${record.maxAttempts} failed; retry at ${outcome.retryAt}`,
-        run,
+        result,
       );
-      return { ...run, outcome: 'failed', retryAt: outcome.retryAt, retryVersion: outcome.newVersion };
+      return result;
     }
     if (outcome.status === 'DEAD') {
       const published = this.#config.failedEventType;
-      this.#logger.error(`job ${key} is DEAD after ${record.attempts} attempts; ${published} published`, run);
-      return { ...run, outcome: 'dead' };
+      const result: JobRunResult = { ...run, outcome: 'dead' };
+      this.#logger.error(`job ${key} is DEAD after ${record.attempts} attempts; ${published} published`, result);
+      return result;
     }
-    this.#logger.warn(`job ${key} occurrence ${occurrence} failed; the next occurrence runs as scheduled`, run);
-    return { ...run, outcome: 'failed' };
+    const result: JobRunResult = { ...run, outcome: 'failed' };
+    this.#logger.warn(`job ${key} occurrence ${occurrence} failed; the next occurrence runs as scheduled`, result);
+    return result;
   }
 
   /** The job moved on under us (cancelled, reclaimed, or our own commit landed with its answer lost). */
@@ -326,15 +335,17 @@ export class JobRun {
     const run = { ...this.#run };
     if (why.outcome === 'already-committed') {
       // The record, not this invocation's view of it: a success commit whose answer was lost reads SUCCEEDED here.
-      this.#logger.info(`job ${this.#d.key}: ${why.reason}`, run);
-      return {
+      const result: JobRunResult = {
         ...run,
         outcome: why.recorded,
         ...(why.recorded !== 'succeeded' && jobError ? { error: jobError } : {}),
       };
+      this.#logger.info(`job ${this.#d.key}: ${why.reason}`, result);
+      return result;
     }
-    this.#logger.warn(`job ${this.#d.key}: ${why.reason}`, { ...run, ...(jobError ? { jobError } : {}) });
-    return { ...run, outcome: why.outcome, reason: why.reason, ...(jobError ? { error: jobError } : {}) };
+    const result: JobRunResult = { ...run, outcome: why.outcome, reason: why.reason };
+    this.#logger.warn(`job ${this.#d.key}: ${why.reason}`, { ...result, ...(jobError ? { jobError } : {}) });
+    return { ...result, ...(jobError ? { error: jobError } : {}) };
   }
 }
 

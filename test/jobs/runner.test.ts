@@ -178,7 +178,7 @@ describe('job runner on DynamoDB Local: one run, and its status, commit together
       uow.schedule({ job: 'broken', payload: { id }, delay: 60, key: `broken-${id}`, maxAttempts: 3 }),
     );
     let runs = 0;
-    const { handler } = runnerWith({
+    const { handler, logger } = runnerWith({
       broken: () => {
         runs++;
         throw new Error(`broken ${runs}`);
@@ -219,6 +219,11 @@ describe('job runner on DynamoDB Local: one run, and its status, commit together
       reason: 'the job is DEAD (attempts exhausted)',
     });
     expect(runs).toBe(3);
+    // each run's log line carries that run's outcome, as its result does
+    const outcomes = logger.lines
+      .filter((l) => l.message.startsWith(`job broken-${id}`))
+      .map((l) => l.attributes?.outcome);
+    expect(outcomes).toEqual(['failed', 'failed', 'dead', 'skipped']);
   });
 
   it('an unknown job name is a recorded failure naming the job and the known ones', async () => {

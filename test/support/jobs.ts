@@ -79,9 +79,12 @@ export async function messagesAbout(
 }
 
 /** A logger that keeps what it is told. */
-export function memoryLogger(): LoggerLike & { lines: { level: string; message: string }[] } {
-  const lines: { level: string; message: string }[] = [];
-  const at = (level: string) => (message: string) => void lines.push({ level, message });
+export function memoryLogger(): LoggerLike & {
+  lines: { level: string; message: string; attributes?: Record<string, unknown> }[];
+} {
+  const lines: { level: string; message: string; attributes?: Record<string, unknown> }[] = [];
+  const at = (level: string) => (message: string, attributes?: unknown) =>
+    void lines.push({ level, message, ...(attributes ? { attributes: attributes as Record<string, unknown> } : {}) });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
