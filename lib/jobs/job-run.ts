@@ -296,7 +296,7 @@ export class JobRun {
         (released
           ? 'its lease was released (RUNNING, lastError set): the retry of this invocation reclaims it'
           : `it stays RUNNING until its lease expires (${new Date(this.#leaseUntil).toISOString()}); deliveries until then fail with JobLeaseHeldError and are retried`),
-      { ...this.#run, outcome: 'failure not recorded', error: recordError, jobError: summary },
+      { ...this.#run, error: recordError, jobError: summary },
     );
     throw recordError;
   }
