@@ -203,7 +203,10 @@ describe('SQS timers: one-time jobs due within 15 minutes', () => {
     expect(stack.logger.entries.filter((e) => e.message === 'outbox item not dispatched').length).toBe(
       failuresBefore + 1,
     );
-    expect(sentFor(id)).toHaveLength(2); // the lost answer's message, and the redelivery's
+    // The lost answer's message, and the redelivery's, unless the first message (delay 0) ran the job before the
+    // redelivery read its record: a job already past SCHEDULED at this version gets no timer again.
+    expect(sentFor(id).length).toBeGreaterThanOrEqual(1);
+    expect(sentFor(id).length).toBeLessThanOrEqual(2);
     expect(runs.get(id)).toHaveLength(1);
     expect(await getItem(stack.doc, counters, { pk: id })).toMatchObject({ n: 1 });
   }, 30_000);
