@@ -59,6 +59,8 @@ export class JobRun {
   readonly #logger: LoggerLike;
   readonly #client: DynamoDBDocumentClient;
   readonly #claim: ClaimedJob;
+  /** When this delivery started (the runner's clock): the claim's `now` and the lease's start. */
+  readonly #startedAt: number;
   readonly #leaseUntil: number;
   readonly #base: Pick<JobRunResult, 'key' | 'name' | 'version' | 'scheduledTime'>;
   // Set by the claim: the record as claimed, and the raw payload text until it parses.
@@ -71,9 +73,10 @@ export class JobRun {
     this.#context = context;
     this.#logger = logger;
     this.#client = config.settings.client();
+    this.#startedAt = config.clock();
     const remaining = context?.getRemainingTimeInMillis?.();
     this.#leaseUntil =
-      config.clock() +
+      this.#startedAt +
       (typeof remaining === 'number' && remaining > 0 ? remaining + config.leaseMarginMs : config.defaultLeaseMs);
     this.#claim = { table: config.settings.outboxTable, key: d.key, version: d.version, leaseToken: randomUUID() };
     this.#base = { key: d.key, name: d.name, version: d.version, scheduledTime: d.occurrence };
@@ -118,7 +121,7 @@ export class JobRun {
   /** Step 1: the conditional claim (version, status, occurrence) that takes the lease. */
   async #claimRecord(): Promise<Claimed> {
     const d = this.#d;
-    const nowMs = this.#config.clock();
+    const nowMs = this.#startedAt;
     const params = claimParams({
       table: this.#claim.table,
       key: d.key,
