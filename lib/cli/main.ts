@@ -119,14 +119,18 @@ async function jobs(
     const found: JobView[] = [];
     const scan = v.scan ?? false;
     // Without --scan and without statuses: the statuses the job-status index holds (a Scan reads the whole table).
-    const wanted = statuses.length ? (statuses as JobStatus[]) : scan ? all : indexedJobStatuses();
-    const unindexed = scan ? [] : wanted.filter((s) => !indexedJobStatuses().includes(s));
+    const indexed = indexedJobStatuses(io.env); // the CLI's environment, as for every other setting
+    const wanted = statuses.length ? (statuses as JobStatus[]) : scan ? all : indexed;
+    const unindexed = scan ? [] : wanted.filter((s) => !indexed.includes(s));
     if (unindexed.length)
       throw new UsageError(
         `status ${unindexed.join(', ')} is not in the job-status index (${ENV.jobIndexStatuses}): add --scan to scan the table`,
       );
     for (const status of wanted)
-      found.push(...(await listJobs(status, { ...opts, scan, limit: count(v.limit, 'limit') ?? 100 })).jobs);
+      found.push(
+        ...(await listJobs(status, { ...opts, scan, indexedStatuses: indexed, limit: count(v.limit, 'limit') ?? 100 }))
+          .jobs,
+      );
     io.out(
       v.json
         ? found.map((j) => JSON.stringify(j)).join('\n')

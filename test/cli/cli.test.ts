@@ -141,6 +141,12 @@ describe('lambda-unit-of-work CLI', () => {
     });
     expect(unindexed.err).not.toMatch(/scan: true/);
     expect(await cli('jobs', 'list', 'SCHEDULED', '--scan')).toMatchObject({ code: 0 });
+    // the index's statuses come from the CLI's environment, like every other setting
+    const errors: string[] = [];
+    const io = { out: () => {}, err: (t: string) => void errors.push(t) };
+    const indexedEnv = { ...env, UOW_JOB_INDEX_STATUSES: 'SCHEDULED,FAILED,DEAD' };
+    expect(await runCli(['jobs', 'list', 'SCHEDULED'], { ...io, env: indexedEnv })).toBe(0);
+    expect(errors).toEqual([]);
     expect(await cli('frobnicate')).toMatchObject({ code: 2 });
     expect(await cli('redrive', 'job-dlq')).toMatchObject({
       code: 2,
