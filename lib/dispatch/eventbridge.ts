@@ -1,4 +1,3 @@
-import { createTickBatch } from './tick-batch.js';
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { DispatchError } from '../errors.js';
 import type { CloudEvent } from '../outbox/messages.js';
@@ -6,6 +5,7 @@ import type { Caller } from './calls.js';
 import { PUT_EVENTS_LIMITS, putEventsEntrySize } from '../outbox/put-events-size.js';
 import { chunkPutEvents, toPutEventsEntry } from './map.js';
 import { type BatchEntry, type EntryOutcome, sendWithResends } from './resend.js';
+import { createTickBatch } from './tick-batch.js';
 
 /** Per-entry error codes that no resend can fix. */
 const PERMANENT_ENTRY_ERRORS = new Set([

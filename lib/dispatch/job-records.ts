@@ -1,4 +1,3 @@
-import { createTickBatch } from './tick-batch.js';
 import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DispatchError } from '../errors.js';
@@ -6,6 +5,7 @@ import { jobRecordKey, type JobRecord } from '../job-record/record.js';
 import { OUTBOX_KEYS, OUTBOX_SCHEMA } from '../outbox/schema.js';
 import type { Caller } from './calls.js';
 import { backoffDelay, mayRetry } from './retry.js';
+import { createTickBatch } from './tick-batch.js';
 
 /** Reads job records (strongly consistent) from the outbox/jobs table. */
 export interface JobRecordReader {

@@ -2,11 +2,11 @@
  * The sender of the SQS timer transport: packs the timer messages of a batch into `SendMessageBatch` calls.
  * The dispatcher imports this module (and with it the SQS client) only when `timerQueueUrl` is set.
  */
-import { createTickBatch } from './tick-batch.js';
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { Caller } from './calls.js';
 import { type BatchEntry, type EntryOutcome, sendWithResends } from './resend.js';
 import type { TimerSender } from './timers.js';
+import { createTickBatch } from './tick-batch.js';
 
 /** Entries per `SendMessageBatch` call (an SQS limit). */
 export const SEND_MESSAGE_BATCH_MAX_ENTRIES = 10;

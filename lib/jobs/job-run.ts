@@ -159,8 +159,7 @@ export class JobRun {
       throw new JobLeaseHeldError(d.key, claimed.heldUntil);
     }
     const result: JobRunResult = { ...this.#base, outcome: 'skipped', reason: claimed.skip };
-    this.#logger.info(`job ${d.key} skipped: ${claimed.skip}`, { ...result, executionId: d.executionId });
-    return result;
+    return this.#logged('info', `job ${d.key} skipped: ${claimed.skip}`, result, { executionId: d.executionId });
   }
 
   /** Step 2: what makes a claimed job fail before its handler runs (no attempts left, a payload that is not JSON). */
@@ -242,9 +241,8 @@ export class JobRun {
   #succeeded(): JobRunResult {
     const d = this.#d;
     const occurrence = this.#recurring ? `occurrence ${d.occurrence} ` : '';
-    const result: JobRunResult = { ...this.#run, outcome: 'succeeded' };
-    this.#logger.info(`job ${d.key} ${occurrence}succeeded (attempt ${this.#record.attempts})`, result);
-    return result;
+    const message = `job ${d.key} ${occurrence}succeeded (attempt ${this.#record.attempts})`;
+    return this.#logged('info', message, { ...this.#run, outcome: 'succeeded' });
   }
 
   /** A failure after the claim: decide the outcome, record it in a transaction of its own, report it. */
@@ -308,47 +306,40 @@ export class JobRun {
     const { key, occurrence } = this.#d;
     const record = this.#record;
     const run = { ...this.#run, error: summary };
-    if (outcome.status === 'FAILED') {
-      const result: JobRunResult = {
-        ...run,
-        outcome: 'failed',
-        retryAt: outcome.retryAt,
-        retryVersion: outcome.newVersion,
-      };
-      this.#logger.warn(
+    if (outcome.status === 'FAILED')
+      return this.#logged(
+        'warn',
         `job ${key} attempt ${record.attempts}/${record.maxAttempts} failed; retry at ${outcome.retryAt}`,
-        result,
+        { ...run, outcome: 'failed', retryAt: outcome.retryAt, retryVersion: outcome.newVersion },
       );
-      return result;
-    }
     if (outcome.status === 'DEAD') {
       const published = this.#config.failedEventType;
-      const result: JobRunResult = { ...run, outcome: 'dead' };
-      this.#logger.error(`job ${key} is DEAD after ${record.attempts} attempts; ${published} published`, result);
-      return result;
+      const message = `job ${key} is DEAD after ${record.attempts} attempts; ${published} published`;
+      return this.#logged('error', message, { ...run, outcome: 'dead' });
     }
-    const result: JobRunResult = { ...run, outcome: 'failed' };
-    this.#logger.warn(`job ${key} occurrence ${occurrence} failed; the next occurrence runs as scheduled`, result);
-    return result;
+    const message = `job ${key} occurrence ${occurrence} failed; the next occurrence runs as scheduled`;
+    return this.#logged('warn', message, { ...run, outcome: 'failed' });
   }
 
   /** The job moved on under us (cancelled, reclaimed, or our own commit landed with its answer lost). */
   #lost(error: ConditionFailedError, jobError?: ErrorSummary): JobRunResult {
     const why = lostTransition(error.item as Partial<JobRecord> | undefined, this.#claim.leaseToken);
-    const run = { ...this.#run };
+    const run = this.#run;
+    const message = `job ${this.#d.key}: ${why.reason}`;
     if (why.outcome === 'already-committed') {
       // The record, not this invocation's view of it: a success commit whose answer was lost reads SUCCEEDED here.
-      const result: JobRunResult = {
-        ...run,
-        outcome: why.recorded,
-        ...(why.recorded !== 'succeeded' && jobError ? { error: jobError } : {}),
-      };
-      this.#logger.info(`job ${this.#d.key}: ${why.reason}`, result);
-      return result;
+      const error = why.recorded !== 'succeeded' && jobError ? { error: jobError } : {};
+      return this.#logged('info', message, { ...run, outcome: why.recorded, ...error });
     }
     const result: JobRunResult = { ...run, outcome: why.outcome, reason: why.reason };
-    this.#logger.warn(`job ${this.#d.key}: ${why.reason}`, { ...result, ...(jobError ? { jobError } : {}) });
+    this.#logged('warn', message, result, jobError ? { jobError } : {});
     return { ...result, ...(jobError ? { error: jobError } : {}) };
+  }
+
+  /** Logs a run's result (with `extra` attributes that are not part of it) and returns the result. */
+  #logged(level: 'info' | 'warn' | 'error', message: string, result: JobRunResult, extra = {}): JobRunResult {
+    this.#logger[level](message, { ...result, ...extra });
+    return result;
   }
 }
 
