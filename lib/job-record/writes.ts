@@ -1,7 +1,7 @@
 import { JOB_STATUS, jobRecordKey, type JobRecord } from './record.js';
 import type { JobScheduleSpec } from '../outbox/messages.js';
 import type { TraceContext } from '../trace-context.js';
-import { OUTBOX_SCHEMA, originRegionAttribute } from '../outbox/schema.js';
+import { OUTBOX_SCHEMA, originRegion } from '../outbox/schema.js';
 import { jobIndexAttributes, withJobIndex } from './status-index.js';
 
 /** What a new job record needs. */
@@ -19,29 +19,33 @@ export interface NewJob {
   readonly traceContext?: TraceContext;
 }
 
-/** The job record a unit of work writes when it schedules a job (status SCHEDULED, version 1). */
+/**
+ * The job record a unit of work writes when it schedules a job (status SCHEDULED, version 1). Built by
+ * assignment in one fixed order (no spreads of computed keys): it runs for every scheduled job.
+ */
 export function newJobRecord(job: NewJob): JobRecord {
-  return {
-    ...jobRecordKey(job.key),
-    [OUTBOX_SCHEMA.kindAttribute]: OUTBOX_SCHEMA.jobKind,
-    ...originRegionAttribute(),
-    jobId: job.jobId,
-    jobKey: job.key,
-    jobName: job.name,
-    payload: job.payloadJson,
-    schedule: job.schedule,
-    scheduleName: job.scheduleName,
-    jobStatus: JOB_STATUS.SCHEDULED,
-    version: 1,
-    attempts: 0,
-    maxAttempts: job.maxAttempts,
-    createdAt: job.nowIso,
-    jobUpdatedAt: job.nowIso,
-    ...(job.schedule.at ? { nextRunAt: job.schedule.at } : {}),
-    ...(job.correlationId ? { correlationId: job.correlationId } : {}),
-    ...(job.traceContext ? { traceContext: job.traceContext } : {}),
-    ...jobIndexAttributes(JOB_STATUS.SCHEDULED, job.key, job.nowIso),
-  } as JobRecord;
+  const record: Record<string, unknown> = jobRecordKey(job.key);
+  record[OUTBOX_SCHEMA.kindAttribute] = OUTBOX_SCHEMA.jobKind;
+  const region = originRegion();
+  if (region) record[OUTBOX_SCHEMA.regionAttribute] = region;
+  record.jobId = job.jobId;
+  record.jobKey = job.key;
+  record.jobName = job.name;
+  record.payload = job.payloadJson;
+  record.schedule = job.schedule;
+  record.scheduleName = job.scheduleName;
+  record.jobStatus = JOB_STATUS.SCHEDULED;
+  record.version = 1;
+  record.attempts = 0;
+  record.maxAttempts = job.maxAttempts;
+  record.createdAt = job.nowIso;
+  record.jobUpdatedAt = job.nowIso;
+  if (job.schedule.at) record.nextRunAt = job.schedule.at;
+  if (job.correlationId) record.correlationId = job.correlationId;
+  if (job.traceContext) record.traceContext = job.traceContext;
+  const index = jobIndexAttributes(JOB_STATUS.SCHEDULED, job.key, job.nowIso);
+  for (const name in index) record[name] = index[name];
+  return record as unknown as JobRecord;
 }
 
 /** What `schedule` does when a job record with the key exists: see {@link putJobRecordParams}. */

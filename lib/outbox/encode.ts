@@ -1,7 +1,7 @@
 import { isoTime } from '../iso-time.js';
 import { itemSize } from '../dynamodb/size.js';
 import type { OutboxMessage } from './messages.js';
-import { OUTBOX_KEYS, OUTBOX_SCHEMA, originRegionAttribute } from './schema.js';
+import { OUTBOX_KEYS, OUTBOX_SCHEMA, originRegion } from './schema.js';
 
 /** Largest `messages` JSON text per outbox item: 400 KB minus room for the other attributes. */
 export const MAX_MESSAGES_BYTES_PER_ITEM = 400 * 1024 - 2 * 1024;
@@ -71,21 +71,23 @@ export function encodeSizedOutboxItems(input: EncodeOutboxInput): SizedOutboxIte
 
   const createdAt = isoTime(input.now.getTime());
   const ttl = Math.floor(input.now.getTime() / 1000) + input.retentionSeconds;
+  const region = originRegion();
+  // Built by assignment in one fixed order (no spreads of computed keys): it runs for every commit.
   return groups.map(({ jsons, bytes }, i) => {
-    const attributes: Record<string, unknown> = {
-      [OUTBOX_SCHEMA.partitionKey]: OUTBOX_KEYS.outboxPk(input.commitId),
-      [OUTBOX_SCHEMA.sortKey]: OUTBOX_KEYS.outboxSk(i + 1),
-      [OUTBOX_SCHEMA.kindAttribute]: OUTBOX_SCHEMA.outboxKind,
-      ...originRegionAttribute(),
-      commitId: input.commitId,
-      part: i + 1,
-      parts: groups.length,
-      ...(input.correlationId ? { correlationId: input.correlationId } : {}),
-      createdAt,
-      [OUTBOX_SCHEMA.ttlAttribute]: ttl,
-    };
+    const item: Record<string, unknown> = {};
+    item[OUTBOX_SCHEMA.partitionKey] = OUTBOX_KEYS.outboxPk(input.commitId);
+    item[OUTBOX_SCHEMA.sortKey] = OUTBOX_KEYS.outboxSk(i + 1);
+    item[OUTBOX_SCHEMA.kindAttribute] = OUTBOX_SCHEMA.outboxKind;
+    if (region) item[OUTBOX_SCHEMA.regionAttribute] = region;
+    item.commitId = input.commitId;
+    item.part = i + 1;
+    item.parts = groups.length;
+    if (input.correlationId) item.correlationId = input.correlationId;
+    item.createdAt = createdAt;
+    item[OUTBOX_SCHEMA.ttlAttribute] = ttl;
     // The `messages` attribute: its name plus the array's bytes, as itemSize would count them.
-    const size = itemSize(attributes) + 'messages'.length + bytes;
-    return { item: { ...attributes, messages: `[${jsons.join(',')}]` }, bytes: size };
+    const size = itemSize(item) + 'messages'.length + bytes;
+    item.messages = `[${jsons.join(',')}]`;
+    return { item, bytes: size };
   });
 }

@@ -93,9 +93,17 @@ export function originRegionFilterPattern(region: string) {
   };
 }
 
-/** The writing region as an item attribute (`AWS_REGION`, always set in Lambda), or nothing when it is unknown. */
+/**
+ * The writing region, stored in {@link OUTBOX_SCHEMA.regionAttribute} of every outbox item and job record
+ * (`AWS_REGION`, always set in Lambda), or undefined when it is unknown (the attribute is then left out).
+ */
+export function originRegion(env: Record<string, string | undefined> = process.env): string | undefined {
+  return env.AWS_REGION || undefined;
+}
+
+/** The writing region as an item attribute, or nothing when it is unknown: see {@link originRegion}. */
 export function originRegionAttribute(env: Record<string, string | undefined> = process.env): Record<string, string> {
-  const region = env.AWS_REGION;
+  const region = originRegion(env);
   return region ? { [OUTBOX_SCHEMA.regionAttribute]: region } : {};
 }
 

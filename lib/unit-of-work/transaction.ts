@@ -39,6 +39,30 @@ export interface BuildTransactionInput {
   readonly clientRequestToken?: string;
 }
 
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/**
+ * The TransactItems entry of a buffered write. A conditional write returns the item's old values on a
+ * failed condition (`ALL_OLD`, unless it says otherwise), so `ConditionFailedError` can carry them.
+ */
+function transactItem(w: BufferedWrite): TransactItem {
+  let body = w.params;
+  if (body.ConditionExpression !== undefined && body.ReturnValuesOnConditionCheckFailure === undefined) {
+    body = { ...body };
+    body.ReturnValuesOnConditionCheckFailure = 'ALL_OLD';
+  }
+  switch (w.kind) {
+    case 'Put':
+      return { Put: body } as TransactItem;
+    case 'Update':
+      return { Update: body } as TransactItem;
+    case 'Delete':
+      return { Delete: body } as TransactItem;
+    default:
+      return { ConditionCheck: body } as TransactItem;
+  }
+}
+
 function biggest(actions: readonly ActionRef[]): (OperationRef & { bytes: number })[] {
   return [...actions]
     .sort((a, b) => b.bytes - a.bytes)
@@ -55,12 +79,9 @@ export function buildTransaction(input: BuildTransactionInput): BuiltTransaction
   const TransactItems: NonNullable<TransactWriteCommandInput['TransactItems']> = [];
   const actions: ActionRef[] = [];
   for (const w of input.writes) {
-    const body =
-      w.params.ConditionExpression !== undefined
-        ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD', ...w.params }
-        : w.params;
-    TransactItems.push({ [w.kind]: body } as never);
-    actions.push({ ...w.ref, role: w.role, jobKey: w.jobKey, jobName: w.jobName, bytes: w.bytes });
+    TransactItems.push(transactItem(w));
+    const action: ActionRef = { ...w.ref, role: w.role, jobKey: w.jobKey, jobName: w.jobName, bytes: w.bytes };
+    actions.push(action);
   }
   let items: SizedOutboxItem[] = [];
   if (input.messages.length > 0) {
