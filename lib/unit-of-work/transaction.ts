@@ -80,8 +80,9 @@ export function buildTransaction(input: BuildTransactionInput): BuiltTransaction
   const actions: ActionRef[] = [];
   for (const w of input.writes) {
     TransactItems.push(transactItem(w));
-    const action: ActionRef = { ...w.ref, role: w.role, jobKey: w.jobKey, jobName: w.jobName, bytes: w.bytes };
-    actions.push(action);
+    const { label, table, key, libraryWrite } = w.ref;
+    const action: ActionRef = { label, table, key, role: w.role, jobKey: w.jobKey, jobName: w.jobName, bytes: w.bytes };
+    actions.push(libraryWrite === undefined ? action : { ...action, libraryWrite });
   }
   let items: SizedOutboxItem[] = [];
   if (input.messages.length > 0) {
