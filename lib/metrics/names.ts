@@ -44,70 +44,42 @@ export const JOB_RUN_OUTCOMES = ['succeeded', 'failed', 'dead', 'skipped', 'canc
 /** A unit as Powertools' `MetricUnit` and CloudWatch spell it. */
 export type MetricUnitName = 'Count' | 'Milliseconds';
 
-/** One metric: its name, unit, dimensions and what one data point means. */
+/** One metric: its name, unit and dimensions. */
 export interface MetricDefinition {
   readonly name: string;
   readonly unit: MetricUnitName;
   readonly dimensions: readonly (typeof METRIC_DIMENSIONS)[keyof typeof METRIC_DIMENSIONS][];
-  readonly description: string;
 }
 
 const SERVICE = [METRIC_DIMENSIONS.service] as const;
-const metric = (
-  name: string,
-  unit: MetricUnitName,
-  description: string,
-  dimensions: MetricDefinition['dimensions'] = SERVICE,
-) => ({ name, unit, dimensions, description }) satisfies MetricDefinition;
+const metric = (name: string, unit: MetricUnitName, dimensions: MetricDefinition['dimensions'] = SERVICE) =>
+  ({ name, unit, dimensions }) satisfies MetricDefinition;
 
-/** Every metric of the library. */
+/** Every metric of the library (what each one means is in `descriptions.ts`, read by the docs only). */
 export const METRICS = {
   // Commits (emitted by the unit of work, in the handler).
-  commitsCommitted: metric('CommitsCommitted', 'Count', 'Units of work committed (one TransactWriteItems succeeded)'),
-  commitsFailed: metric('CommitsFailed', 'Count', 'Units of work that did not commit (after their retries)'),
-  commitActions: metric('CommitActions', 'Count', 'Item actions (put/update/delete/condition check) committed'),
-  commitEvents: metric('CommitEvents', 'Count', 'Domain events committed to the outbox'),
-  commitJobs: metric('CommitJobs', 'Count', 'Job changes (schedule, reschedule, cancel) committed'),
-  commitAttempts: metric('CommitAttempts', 'Count', 'TransactWriteItems calls made (attempts, retries included)'),
-  commitConflictsRetried: metric('CommitConflictsRetried', 'Count', 'Commits retried after a transaction conflict'),
+  commitsCommitted: metric('CommitsCommitted', 'Count'),
+  commitsFailed: metric('CommitsFailed', 'Count'),
+  commitActions: metric('CommitActions', 'Count'),
+  commitEvents: metric('CommitEvents', 'Count'),
+  commitJobs: metric('CommitJobs', 'Count'),
+  commitAttempts: metric('CommitAttempts', 'Count'),
+  commitConflictsRetried: metric('CommitConflictsRetried', 'Count'),
   // Dispatch (emitted by the outbox dispatcher).
-  dispatchRecords: metric('DispatchRecords', 'Count', 'Outbox stream records the dispatcher received'),
-  eventsPublished: metric('EventsPublished', 'Count', 'Events PutEvents accepted'),
-  schedulesCreated: metric('SchedulesCreated', 'Count', 'Job schedules created'),
-  schedulesUpdated: metric('SchedulesUpdated', 'Count', 'Job schedules updated'),
-  schedulesDeleted: metric('SchedulesDeleted', 'Count', 'Job schedules deleted'),
-  timersQueued: metric('TimersQueued', 'Count', "Job timers sent to the SQS timer queue (timerTransport 'sqs')"),
-  dispatchFailures: metric(
-    'DispatchFailures',
-    'Count',
-    'Calls to EventBridge, Scheduler or SQS that failed for good, after their retries (each PutEvents entry that failed for good counts as one)',
-  ),
-  callsThrottled: metric(
-    'CallsThrottled',
-    'Count',
-    'Answers with throttling to the dispatcher (EventBridge, Scheduler, SQS, DynamoDB reads), each one, retried or not',
-  ),
-  partialBatchFailures: metric(
-    'PartialBatchFailures',
-    'Count',
-    'Stream records reported as batchItemFailures (Lambda redelivers from the first; the function does not fail)',
-  ),
-  dispatchLagMs: metric(
-    'DispatchLagMs',
-    'Milliseconds',
-    "Publish time minus commit time (the outbox item's createdAt), per record dispatched in full",
-  ),
+  dispatchRecords: metric('DispatchRecords', 'Count'),
+  eventsPublished: metric('EventsPublished', 'Count'),
+  schedulesCreated: metric('SchedulesCreated', 'Count'),
+  schedulesUpdated: metric('SchedulesUpdated', 'Count'),
+  schedulesDeleted: metric('SchedulesDeleted', 'Count'),
+  timersQueued: metric('TimersQueued', 'Count'),
+  dispatchFailures: metric('DispatchFailures', 'Count'),
+  callsThrottled: metric('CallsThrottled', 'Count'),
+  partialBatchFailures: metric('PartialBatchFailures', 'Count'),
+  dispatchLagMs: metric('DispatchLagMs', 'Milliseconds'),
   // Job runs (emitted by the job runner).
-  jobRuns: metric('JobRuns', 'Count', 'Job deliveries by outcome', [
-    METRIC_DIMENSIONS.service,
-    METRIC_DIMENSIONS.outcome,
-  ]),
-  jobRunDurationMs: metric('JobRunDurationMs', 'Milliseconds', 'Duration of a job run, claim to commit'),
-  jobRunAttempts: metric('JobRunAttempts', 'Count', 'Attempt number of each job run'),
-  jobsDead: metric('JobsDead', 'Count', 'Jobs that became DEAD (attempts exhausted or a permanent failure)'),
-  jobLeasesExpired: metric(
-    'JobLeasesExpired',
-    'Count',
-    'Jobs found RUNNING past their lease (the run holding it crashed or timed out) and reclaimed or ended',
-  ),
+  jobRuns: metric('JobRuns', 'Count', [METRIC_DIMENSIONS.service, METRIC_DIMENSIONS.outcome]),
+  jobRunDurationMs: metric('JobRunDurationMs', 'Milliseconds'),
+  jobRunAttempts: metric('JobRunAttempts', 'Count'),
+  jobsDead: metric('JobsDead', 'Count'),
+  jobLeasesExpired: metric('JobLeasesExpired', 'Count'),
 } as const satisfies Record<string, MetricDefinition>;
