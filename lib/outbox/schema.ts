@@ -101,12 +101,6 @@ export function originRegion(env: Record<string, string | undefined> = process.e
   return env.AWS_REGION || undefined;
 }
 
-/** The writing region as an item attribute, or nothing when it is unknown: see {@link originRegion}. */
-export function originRegionAttribute(env: Record<string, string | undefined> = process.env): Record<string, string> {
-  const region = originRegion(env);
-  return region ? { [OUTBOX_SCHEMA.regionAttribute]: region } : {};
-}
-
 /** Default outbox-item retention: 7 days. */
 export const DEFAULT_OUTBOX_RETENTION_SECONDS = 7 * 24 * 60 * 60;
 

@@ -102,8 +102,8 @@ interface BufferedMessage {
 /** A message serialized and measured once, when it is buffered. */
 function bufferMessage(message: OutboxMessage, jobKey?: string): BufferedMessage {
   const json = JSON.stringify(message);
-  const buffered: BufferedMessage = { message, json, bytes: utf8Length(json) };
-  return jobKey === undefined ? buffered : { ...buffered, jobKey };
+  const bytes = utf8Length(json);
+  return jobKey === undefined ? { message, json, bytes } : { message, json, bytes, jobKey };
 }
 
 /**

@@ -30,7 +30,7 @@ import { newJobRecord } from '../../lib/job-record/writes.js';
 import {
   OUTBOX_SCHEMA,
   OUTBOX_STREAM_FILTER_PATTERN,
-  originRegionAttribute,
+  originRegion,
   originRegionFilterPattern,
 } from '../../lib/outbox/schema.js';
 import { FIXTURE_ENTRY, testApp, testRunner } from './helpers.js';
@@ -376,7 +376,7 @@ describe('global tables: only the origin region dispatches', () => {
         const item = withRegion(region, () => writtenIn(region));
         const job = withRegion(region, () => ({
           ...jobRecord(`expire-${region}`, JOB_STATUS.SCHEDULED, 1),
-          ...originRegionAttribute(),
+          [OUTBOX_SCHEMA.regionAttribute]: originRegion(),
         }));
         await client.send(
           new TransactWriteItemsCommand({
